@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn precedence() {
         let r = ResolvedEpoch::resolve(Some(400_000_000), Some(500_000_000), None, Some(1));
-        assert_eq!((r.epoch.seconds(), r.source), (400_000_000, EpochSource::Flag));
+        assert_eq!(
+            (r.epoch.seconds(), r.source),
+            (400_000_000, EpochSource::Flag)
+        );
         let r = ResolvedEpoch::resolve(None, Some(500_000_000), Some(2), Some(1));
         assert_eq!(r.source, EpochSource::Environment);
         let r = ResolvedEpoch::resolve(None, None, Some(600_000_000), Some(1));

@@ -164,7 +164,13 @@ pub fn wheel_filename(
             format!("-{b}")
         }
     };
-    Ok(format!("{}-{}{}-{}.whl", name.escaped(), version, build, tags))
+    Ok(format!(
+        "{}-{}{}-{}.whl",
+        name.escaped(),
+        version,
+        build,
+        tags
+    ))
 }
 
 #[cfg(test)]

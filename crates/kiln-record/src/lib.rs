@@ -1,1 +1,330 @@
-//! (being written)
+//! Release records: what kiln commits about a release so that anyone can
+//! later check the published bytes against it.
+//!
+//! Two formats live here:
+//!
+//! - the `.distinfo` record (`release/records/<project>/<version>.distinfo`),
+//!   in the BSD ports style that distfile tooling already knows:
+//!   `SHA256 (file) = …`, `SHA512 (file) = …`, `BLAKE2s (file) = …`,
+//!   `SIZE (file) = N`, preceded by the inputs that determine the bytes (the
+//!   epoch, the build mode and every pin). Artifacts are sorted by file name
+//!   and every line ends in LF, so the same release always renders to the
+//!   same bytes.
+//! - `SHA256SUMS`, in the format `sha256sum -c` reads.
+//!
+//! Both are parsed back strictly: a record is evidence, so a line that does
+//! not parse is an error naming the line, never skipped.
+
+use kiln_digest::{Digests, hex};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordError {
+    #[error("{file}:{line}: cannot parse {text:?}: {reason}")]
+    Syntax {
+        file: String,
+        line: usize,
+        text: String,
+        reason: String,
+    },
+    #[error(
+        "{file}: missing `{field}` (the record is incomplete; rewrite it with `cargo xtask release`)"
+    )]
+    Missing { file: String, field: String },
+    #[error("{file}: artifact {artifact} lacks its {field} line")]
+    Incomplete {
+        file: String,
+        artifact: String,
+        field: &'static str,
+    },
+}
+
+/// The digests of one artifact as a record holds them (hex, lowercase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactDigests {
+    pub sha256: String,
+    pub sha512: String,
+    pub blake2s: String,
+    pub size: u64,
+}
+
+impl From<&Digests> for ArtifactDigests {
+    fn from(d: &Digests) -> Self {
+        Self {
+            sha256: hex(&d.sha256),
+            sha512: hex(&d.sha512),
+            blake2s: hex(&d.blake2s),
+            size: d.size,
+        }
+    }
+}
+
+/// A release record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub project: String,
+    pub version: String,
+    /// `SOURCE_DATE_EPOCH` used for the build, in seconds.
+    pub epoch: u64,
+    /// `native` or `backend`.
+    pub mode: String,
+    /// Every pin that can change the bytes, flattened (`compression.level`).
+    pub pins: BTreeMap<String, String>,
+    /// Artifact file name → digests.
+    pub artifacts: BTreeMap<String, ArtifactDigests>,
+}
+
+/// One artifact whose digests differ between two records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactChange {
+    Added(String),
+    Removed(String),
+    Changed {
+        artifact: String,
+        old_sha256: String,
+        new_sha256: String,
+    },
+}
+
+impl Record {
+    /// Render the record; a pure function of its contents.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# kiln release record: written by `cargo xtask release`, checked by `cargo xtask verify`.\n");
+        out.push_str("# Editing it by hand makes verification fail.\n");
+        let _ = writeln!(out, "PROJECT = {}", self.project);
+        let _ = writeln!(out, "VERSION = {}", self.version);
+        let _ = writeln!(out, "EPOCH = {}", self.epoch);
+        let _ = writeln!(out, "MODE = {}", self.mode);
+        for (key, value) in &self.pins {
+            let _ = writeln!(out, "PIN ({key}) = {value}");
+        }
+        for (name, d) in &self.artifacts {
+            let _ = writeln!(out, "SHA256 ({name}) = {}", d.sha256);
+            let _ = writeln!(out, "SHA512 ({name}) = {}", d.sha512);
+            let _ = writeln!(out, "BLAKE2s ({name}) = {}", d.blake2s);
+            let _ = writeln!(out, "SIZE ({name}) = {}", d.size);
+        }
+        out
+    }
+
+    /// Parse a record; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, RecordError> {
+        let mut scalars: BTreeMap<&str, String> = BTreeMap::new();
+        let mut pins = BTreeMap::new();
+        let mut partial: BTreeMap<String, [Option<String>; 4]> = BTreeMap::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let syntax = |reason: &str| RecordError::Syntax {
+                file: file.to_string(),
+                line: line_no,
+                text: raw.to_string(),
+                reason: reason.to_string(),
+            };
+            let line = raw.trim_end();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) = line
+                .split_once(" = ")
+                .ok_or_else(|| syntax("expected `KEY = value` or `ALGO (file) = value`"))?;
+            if let Some((algo, rest)) = key.split_once(" (") {
+                let name = rest
+                    .strip_suffix(')')
+                    .ok_or_else(|| syntax("missing `)` after the file name"))?;
+                if name.is_empty() {
+                    return Err(syntax("empty file name"));
+                }
+                let slot = match algo {
+                    "PIN" => {
+                        pins.insert(name.to_string(), value.to_string());
+                        continue;
+                    }
+                    "SHA256" => 0,
+                    "SHA512" => 1,
+                    "BLAKE2s" => 2,
+                    "SIZE" => 3,
+                    _ => {
+                        return Err(syntax(
+                            "unknown digest (expected SHA256, SHA512, BLAKE2s or SIZE)",
+                        ));
+                    }
+                };
+                let expected_len = [64, 128, 64, 0][slot];
+                let valid = if slot == 3 {
+                    value.parse::<u64>().is_ok()
+                } else {
+                    value.len() == expected_len
+                        && value
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                };
+                if !valid {
+                    return Err(syntax("malformed value"));
+                }
+                let entry = partial.entry(name.to_string()).or_default();
+                if entry[slot].replace(value.to_string()).is_some() {
+                    return Err(syntax("duplicate line for this file"));
+                }
+            } else {
+                match key {
+                    "PROJECT" | "VERSION" | "EPOCH" | "MODE" => {
+                        if scalars.insert(key, value.to_string()).is_some() {
+                            return Err(syntax("duplicate field"));
+                        }
+                    }
+                    _ => return Err(syntax("unknown field")),
+                }
+            }
+        }
+        let take = |scalars: &mut BTreeMap<&str, String>, field: &str| {
+            scalars.remove(field).ok_or_else(|| RecordError::Missing {
+                file: file.to_string(),
+                field: field.to_string(),
+            })
+        };
+        let project = take(&mut scalars, "PROJECT")?;
+        let version = take(&mut scalars, "VERSION")?;
+        let epoch_text = take(&mut scalars, "EPOCH")?;
+        let mode = take(&mut scalars, "MODE")?;
+        let epoch = epoch_text.parse().map_err(|_| RecordError::Syntax {
+            file: file.to_string(),
+            line: 0,
+            text: epoch_text.clone(),
+            reason: "EPOCH must be a number of seconds".into(),
+        })?;
+        let mut artifacts = BTreeMap::new();
+        for (name, [sha256, sha512, blake2s, size]) in partial {
+            let need = |v: Option<String>, field: &'static str| {
+                v.ok_or_else(|| RecordError::Incomplete {
+                    file: file.to_string(),
+                    artifact: name.clone(),
+                    field,
+                })
+            };
+            let d = ArtifactDigests {
+                sha256: need(sha256, "SHA256")?,
+                sha512: need(sha512, "SHA512")?,
+                blake2s: need(blake2s, "BLAKE2s")?,
+                size: need(size, "SIZE")?.parse().unwrap_or_default(),
+            };
+            artifacts.insert(name, d);
+        }
+        if artifacts.is_empty() {
+            return Err(RecordError::Missing {
+                file: file.to_string(),
+                field: "SHA256 (artifact)".into(),
+            });
+        }
+        Ok(Self {
+            project,
+            version,
+            epoch,
+            mode,
+            pins,
+            artifacts,
+        })
+    }
+
+    /// How `new`'s artifacts differ from `self`'s (empty: same bytes).
+    pub fn artifact_changes(&self, new: &Record) -> Vec<ArtifactChange> {
+        let mut changes = Vec::new();
+        for (name, old) in &self.artifacts {
+            match new.artifacts.get(name) {
+                None => changes.push(ArtifactChange::Removed(name.clone())),
+                Some(d) if d != old => changes.push(ArtifactChange::Changed {
+                    artifact: name.clone(),
+                    old_sha256: old.sha256.clone(),
+                    new_sha256: d.sha256.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        for name in new.artifacts.keys() {
+            if !self.artifacts.contains_key(name) {
+                changes.push(ArtifactChange::Added(name.clone()));
+            }
+        }
+        changes
+    }
+}
+
+/// `SHA256SUMS` in the format `sha256sum -c` checks (`<hex>  <file>`),
+/// sorted by file name.
+pub fn render_sha256sums<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut sorted: Vec<_> = entries.into_iter().collect();
+    sorted.sort();
+    let mut out = String::new();
+    for (name, sha256) in sorted {
+        let _ = writeln!(out, "{sha256}  {name}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sample() -> Record {
+        let d = ArtifactDigests::from(&Digests::of_bytes(b"wheel"));
+        let s = ArtifactDigests::from(&Digests::of_bytes(b"sdist"));
+        Record {
+            project: "kiln-example".into(),
+            version: "0.1.0".into(),
+            epoch: 1_700_000_000,
+            mode: "native".into(),
+            pins: [("compression.level".to_string(), "6".to_string())].into(),
+            artifacts: [
+                ("p-0.1.0.tar.gz".to_string(), s),
+                ("p-0.1.0-py3-none-any.whl".to_string(), d),
+            ]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let r = sample();
+        let text = r.render();
+        assert_eq!(Record::parse("x.distinfo", &text).unwrap(), r);
+        assert!(text.contains("SIZE (p-0.1.0.tar.gz) = 5\n"));
+        assert!(text.contains("PIN (compression.level) = 6\n"));
+    }
+
+    #[test]
+    fn changes_are_named() {
+        let old = sample();
+        let mut new = sample();
+        new.artifacts.get_mut("p-0.1.0.tar.gz").unwrap().sha256 = "0".repeat(64);
+        let changes = old.artifact_changes(&new);
+        assert_eq!(changes.len(), 1);
+        assert!(
+            matches!(&changes[0], ArtifactChange::Changed { artifact, .. } if artifact == "p-0.1.0.tar.gz")
+        );
+        assert!(old.artifact_changes(&sample()).is_empty());
+    }
+
+    #[test]
+    fn bad_lines_are_errors_with_line_numbers() {
+        let text = sample()
+            .render()
+            .replace("SIZE (p-0.1.0.tar.gz) = 5", "SIZE (p-0.1.0.tar.gz) = five");
+        let e = Record::parse("r.distinfo", &text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("r.distinfo:") && e.contains("malformed value"),
+            "{e}"
+        );
+        let e = Record::parse("r.distinfo", "PROJECT = x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing `VERSION`"), "{e}");
+    }
+
+    #[test]
+    fn sha256sums_format() {
+        let s = render_sha256sums([("b.whl", "22"), ("a.tar.gz", "11")]);
+        assert_eq!(s, "11  a.tar.gz\n22  b.whl\n");
+    }
+}
