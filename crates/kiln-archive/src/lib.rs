@@ -19,8 +19,27 @@
 //!   chunks (compressed in parallel with rayon), never by archive size. The
 //!   bytes never depend on the number of threads.
 //! - `finish` returns the inner writer after writing the trailer.
+//!
+//! Codemap: `tar_write` + `gzip_write` (the sdist container), `zip_write`
+//! (the wheel container), `list` (dry run), `limits` + `tar_read` +
+//! `gunzip` + `zip_read` (bounded readers for untrusted archives, exposing
+//! the container metadata a diff engine compares).
 
-use std::io::Write;
+mod error;
+mod gzip_write;
+mod list;
+mod path;
+mod tar_write;
+mod zip_write;
+
+pub use error::ArchiveError;
+pub use list::{ListWriter, ListedFile};
+pub use path::validate_member_path;
+pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
+pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
+
+/// gzip header XFL byte kiln writes; see `gzip_write` for why.
+pub use gzip_write::GZIP_XFL;
 
 /// Deflate settings; both values are pins from `pinned-toolchain.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,56 +53,4 @@ pub struct Deflate {
 /// Anything that accepts the members of an archive.
 pub trait ArchiveWriter {
     fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError>;
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
-    #[error("placeholder")]
-    Placeholder,
-}
-
-/// Canonical pax tar inside a canonical gzip stream.
-#[derive(Debug)]
-pub struct TarGzWriter<W: Write> {
-    inner: W,
-}
-
-impl<W: Write> TarGzWriter<W> {
-    /// `mtime` is the epoch in seconds (every member gets it).
-    pub fn new(_inner: W, _mtime: u64, _deflate: Deflate) -> Self {
-        unimplemented!()
-    }
-    pub fn finish(self) -> Result<W, ArchiveError> {
-        unimplemented!()
-    }
-}
-
-/// Canonical zip.
-#[derive(Debug)]
-pub struct ZipWriter<W: Write> {
-    inner: W,
-}
-
-impl<W: Write> ZipWriter<W> {
-    /// `mtime` is the epoch in seconds, stored as a DOS time in UTC.
-    pub fn new(_inner: W, _mtime: u64, _deflate: Deflate) -> Result<Self, ArchiveError> {
-        unimplemented!()
-    }
-    pub fn finish(self) -> Result<W, ArchiveError> {
-        unimplemented!()
-    }
-}
-
-/// One member as a dry run sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedFile {
-    pub path: String,
-    pub size: u64,
-    pub executable: bool,
-}
-
-/// Dry-run writer: records what would be written.
-#[derive(Debug, Default)]
-pub struct ListWriter {
-    pub files: Vec<ListedFile>,
 }

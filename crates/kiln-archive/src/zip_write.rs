@@ -1,0 +1,320 @@
+//! The canonical wheel container: a plain (non-zip64) zip.
+//!
+//! Per member: local file header, deflated (or, for empty files, stored)
+//! data, no data descriptor; then the central directory and the end of
+//! central directory record. No extra fields, no comments. Every byte that
+//! other tools fill from the environment is fixed here: DOS time = epoch in
+//! UTC, made-by Unix, external attributes = regular-file mode << 16.
+//!
+//! Parallelism: members are buffered in a bounded window (256 members or
+//! 64 MiB), compressed in parallel (each a complete raw deflate stream, so
+//! independent of its neighbours) and written in the order added.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use rayon::prelude::*;
+
+use crate::gzip_write::deflate_chunk;
+use crate::{ArchiveError, ArchiveWriter, Deflate, validate_member_path};
+
+/// "Version made by": high byte 3 = Unix (so readers honour the mode in the
+/// external attributes), low byte 20 = spec version 2.0, the version that
+/// introduced deflate and all that kiln uses.
+pub const ZIP_VERSION_MADE_BY: u16 = (3 << 8) | 20;
+/// "Version needed to extract": 2.0 (deflate, no zip64, no encryption).
+pub const ZIP_VERSION_NEEDED: u16 = 20;
+
+/// General purpose bit 11: names are UTF-8. Set exactly when the name is
+/// not ASCII: for ASCII names UTF-8 and CP437 agree, and leaving it clear
+/// matches what most zip writers emit for plain names.
+const FLAG_UTF8: u16 = 1 << 11;
+const METHOD_STORED: u16 = 0;
+const METHOD_DEFLATE: u16 = 8;
+
+const WINDOW_MEMBERS: usize = 256;
+const WINDOW_BYTES: usize = 64 << 20;
+const ARCHIVE: &str = "zip";
+
+#[derive(Debug)]
+struct Pending {
+    path: String,
+    data: Vec<u8>,
+    executable: bool,
+}
+
+#[derive(Debug)]
+struct Central {
+    path: String,
+    flags: u16,
+    method: u16,
+    crc: u32,
+    compressed: u32,
+    size: u32,
+    mode: u32,
+    offset: u32,
+}
+
+/// Canonical zip.
+#[derive(Debug)]
+pub struct ZipWriter<W: Write> {
+    inner: W,
+    level: u32,
+    dos_time: u16,
+    dos_date: u16,
+    offset: u64,
+    pending: Vec<Pending>,
+    pending_bytes: usize,
+    central: Vec<Central>,
+    seen: BTreeSet<String>,
+}
+
+/// DOS (time, date) of a Unix epoch, in UTC. Seconds are stored halved
+/// (DOS time has 2-second resolution), rounding down.
+pub fn dos_date_time(epoch: u64) -> Result<(u16, u16), ArchiveError> {
+    // 2107-12-31T23:59:59Z; also keeps the day count far from overflow.
+    const MAX: u64 = 4_354_819_199;
+    if epoch > MAX {
+        return Err(ArchiveError::EpochOutOfRange { epoch });
+    }
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    if !(1980..=2107).contains(&year) {
+        return Err(ArchiveError::EpochOutOfRange { epoch });
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let time = ((h << 11) | (m << 5) | (s / 2)) as u16;
+    let date = (((year - 1980) as u64) << 9 | (month as u64) << 5 | day as u64) as u16;
+    Ok((time, date))
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+impl<W: Write> ZipWriter<W> {
+    /// `mtime` is the epoch in seconds, stored as a DOS time in UTC.
+    pub fn new(inner: W, mtime: u64, deflate: Deflate) -> Result<Self, ArchiveError> {
+        let (dos_time, dos_date) = dos_date_time(mtime)?;
+        Ok(Self {
+            inner,
+            level: deflate.level,
+            dos_time,
+            dos_date,
+            offset: 0,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            central: Vec::new(),
+            seen: BTreeSet::new(),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8], path: &str) -> Result<(), ArchiveError> {
+        self.inner
+            .write_all(bytes)
+            .map_err(|source| ArchiveError::Write {
+                archive: ARCHIVE,
+                path: path.to_owned(),
+                source,
+            })?;
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<(), ArchiveError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let level = self.level;
+        let compressed: Vec<_> = pending
+            .par_iter()
+            .map(|p| {
+                let crc = crc32fast::hash(&p.data);
+                if p.data.is_empty() {
+                    Ok((crc, METHOD_STORED, Vec::new()))
+                } else {
+                    deflate_chunk(level, &p.data, true).map(|c| (crc, METHOD_DEFLATE, c))
+                }
+            })
+            .collect();
+        for (p, result) in pending.into_iter().zip(compressed) {
+            let (crc, method, data) = result.map_err(|source| ArchiveError::Deflate {
+                archive: ARCHIVE,
+                path: p.path.clone(),
+                source,
+            })?;
+            let too_big = |what| ArchiveError::Zip64Needed {
+                path: p.path.clone(),
+                what,
+            };
+            let offset = u32::try_from(self.offset)
+                .ok()
+                .filter(|&o| o != u32::MAX)
+                .ok_or_else(|| too_big("an offset past 4 GiB"))?;
+            let size = u32::try_from(p.data.len())
+                .ok()
+                .filter(|&s| s != u32::MAX)
+                .ok_or_else(|| too_big("a member of 4 GiB or more"))?;
+            let compressed = u32::try_from(data.len())
+                .ok()
+                .filter(|&s| s != u32::MAX)
+                .ok_or_else(|| too_big("a compressed member of 4 GiB or more"))?;
+            let flags = if p.path.is_ascii() { 0 } else { FLAG_UTF8 };
+            let c = Central {
+                flags,
+                method,
+                crc,
+                compressed,
+                size,
+                mode: if p.executable { 0o100_755 } else { 0o100_644 },
+                offset,
+                path: p.path,
+            };
+            let mut h = Vec::with_capacity(30 + c.path.len());
+            h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+            h.extend_from_slice(&ZIP_VERSION_NEEDED.to_le_bytes());
+            h.extend_from_slice(&c.flags.to_le_bytes());
+            h.extend_from_slice(&c.method.to_le_bytes());
+            h.extend_from_slice(&self.dos_time.to_le_bytes());
+            h.extend_from_slice(&self.dos_date.to_le_bytes());
+            h.extend_from_slice(&c.crc.to_le_bytes());
+            h.extend_from_slice(&c.compressed.to_le_bytes());
+            h.extend_from_slice(&c.size.to_le_bytes());
+            h.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+            h.extend_from_slice(c.path.as_bytes());
+            self.write(&h, &c.path)?;
+            self.write(&data, &c.path)?;
+            self.central.push(c);
+        }
+        Ok(())
+    }
+
+    /// Write the remaining members, the central directory and the end of
+    /// central directory record.
+    pub fn finish(mut self) -> Result<W, ArchiveError> {
+        self.flush_pending()?;
+        let what = "central directory";
+        let cd_offset = self.offset;
+        let mut cd = Vec::new();
+        for c in &self.central {
+            cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            cd.extend_from_slice(&ZIP_VERSION_MADE_BY.to_le_bytes());
+            cd.extend_from_slice(&ZIP_VERSION_NEEDED.to_le_bytes());
+            cd.extend_from_slice(&c.flags.to_le_bytes());
+            cd.extend_from_slice(&c.method.to_le_bytes());
+            cd.extend_from_slice(&self.dos_time.to_le_bytes());
+            cd.extend_from_slice(&self.dos_date.to_le_bytes());
+            cd.extend_from_slice(&c.crc.to_le_bytes());
+            cd.extend_from_slice(&c.compressed.to_le_bytes());
+            cd.extend_from_slice(&c.size.to_le_bytes());
+            cd.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
+            cd.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+            cd.extend_from_slice(&0u16.to_le_bytes()); // comment length
+            cd.extend_from_slice(&0u16.to_le_bytes()); // disk number start
+            cd.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+            cd.extend_from_slice(&(c.mode << 16).to_le_bytes());
+            cd.extend_from_slice(&c.offset.to_le_bytes());
+            cd.extend_from_slice(c.path.as_bytes());
+        }
+        let too_big = |what| ArchiveError::Zip64Needed {
+            path: "central directory".into(),
+            what,
+        };
+        let count = u16::try_from(self.central.len())
+            .ok()
+            .filter(|&n| n != u16::MAX)
+            .ok_or_else(|| too_big("more than 65534 members"))?;
+        let cd_start = u32::try_from(cd_offset)
+            .ok()
+            .filter(|&o| o != u32::MAX)
+            .ok_or_else(|| too_big("a central directory past 4 GiB"))?;
+        let cd_size = u32::try_from(cd.len())
+            .ok()
+            .filter(|&s| s != u32::MAX)
+            .ok_or_else(|| too_big("a central directory of 4 GiB or more"))?;
+        cd.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        cd.extend_from_slice(&0u16.to_le_bytes()); // this disk
+        cd.extend_from_slice(&0u16.to_le_bytes()); // disk with the central directory
+        cd.extend_from_slice(&count.to_le_bytes());
+        cd.extend_from_slice(&count.to_le_bytes());
+        cd.extend_from_slice(&cd_size.to_le_bytes());
+        cd.extend_from_slice(&cd_start.to_le_bytes());
+        cd.extend_from_slice(&0u16.to_le_bytes()); // comment length
+        self.write(&cd, what)?;
+        self.inner.flush().map_err(|source| ArchiveError::Write {
+            archive: ARCHIVE,
+            path: what.to_owned(),
+            source,
+        })?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> ArchiveWriter for ZipWriter<W> {
+    fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError> {
+        validate_member_path(path)?;
+        if path.len() > usize::from(u16::MAX) {
+            return Err(ArchiveError::InvalidPath {
+                path: path.to_owned(),
+                reason: "longer than 65535 bytes",
+            });
+        }
+        if !self.seen.insert(path.to_owned()) {
+            return Err(ArchiveError::DuplicatePath {
+                path: path.to_owned(),
+            });
+        }
+        if self.central.len() + self.pending.len() >= usize::from(u16::MAX) {
+            return Err(ArchiveError::Zip64Needed {
+                path: path.to_owned(),
+                what: "more than 65534 members",
+            });
+        }
+        self.pending_bytes += data.len();
+        self.pending.push(Pending {
+            path: path.to_owned(),
+            data: data.to_vec(),
+            executable,
+        });
+        if self.pending.len() >= WINDOW_MEMBERS || self.pending_bytes >= WINDOW_BYTES {
+            self.flush_pending()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dos_times() {
+        // 1980-01-01T00:00:00Z
+        assert_eq!(dos_date_time(315_532_800).unwrap(), (0, (1 << 5) | 1));
+        // 2023-11-14T22:13:21Z = 1700000001
+        let (t, d) = dos_date_time(1_700_000_001).unwrap();
+        assert_eq!(d, (43 << 9) | (11 << 5) | 14);
+        assert_eq!(t, (22 << 11) | (13 << 5) | 10);
+        // 2000-02-29T12:00:00Z = 951825600 (leap day)
+        assert_eq!(
+            dos_date_time(951_825_600).unwrap().1,
+            (20 << 9) | (2 << 5) | 29
+        );
+        assert!(dos_date_time(315_532_799).is_err());
+        assert!(dos_date_time(4_354_819_199).is_ok());
+        assert!(dos_date_time(4_354_819_200).is_err());
+        assert!(dos_date_time(u64::MAX).is_err());
+    }
+}
