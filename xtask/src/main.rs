@@ -1,1 +1,84 @@
-fn main() {}
+//! `cargo xtask`: kiln's orchestrator.
+//!
+//! xtask is the only part of kiln that reads the environment and the clock,
+//! runs processes (git, rustc, Python) and will touch the network. It turns
+//! those into plain parameters -- an epoch, paths, pins -- and hands them to
+//! the library crates, which do the actual packing, hashing and recording.
+//! One file per command, each a method on its flags type (see `flags.rs`).
+
+mod bench;
+mod build;
+mod ci;
+mod config;
+mod epoch;
+mod pins;
+mod release;
+mod report;
+mod reproduce;
+#[cfg(test)]
+mod tidy;
+
+use clap::Parser;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Marks an error as "verification failed / artifacts differ" (exit 1)
+/// rather than bad input (exit 2).
+#[derive(Debug)]
+pub struct Mismatch(pub String);
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+fn main() -> ExitCode {
+    let flags = match flags::Xtask::try_parse() {
+        Ok(flags) => flags,
+        Err(e) => {
+            let _ = e.print();
+            // clap: --help/--version are successes, usage errors exit 2.
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match flags.command {
+        flags::Command::Release(cmd) => cmd.run(),
+        flags::Command::Build(cmd) => cmd.run(),
+        flags::Command::Ci(cmd) => cmd.run(),
+        flags::Command::Bench(cmd) => cmd.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = if err.chain().any(|e| e.is::<Mismatch>()) { 1 } else { 2 };
+            report::error(&format!("{err:#}"));
+            ExitCode::from(code)
+        }
+    }
+}
+
+mod flags;
+
+/// The root of the kiln checkout we run in: the nearest ancestor of the
+/// current directory that holds `pinned-toolchain.toml` (so a second clone
+/// releases its own tree, whichever binary runs).
+pub fn project_root() -> anyhow::Result<PathBuf> {
+    #[allow(clippy::disallowed_methods)] // xtask is the edge that knows where it runs.
+    let cwd = std::env::current_dir()?;
+    find_root(&cwd).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no pinned-toolchain.toml in {} or any parent: run cargo xtask inside a kiln checkout",
+            cwd.display()
+        )
+    })
+}
+
+fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("pinned-toolchain.toml").is_file())
+        .map(Path::to_path_buf)
+}

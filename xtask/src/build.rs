@@ -1,0 +1,194 @@
+//! `cargo xtask build PATH`: the engine `release` (and later `verify`)
+//! drives, usable on any Python project directory.
+
+use crate::flags::{Build, Mode};
+use crate::{epoch, pins::Pins, project_root, report};
+use anyhow::{Context, Result, bail};
+use kiln_digest::Digests;
+use kiln_names::{Epoch, ResolvedEpoch};
+use kiln_native::{ArtifactKind, NativeOptions, NativeProject};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// kiln's own version, written into WHEEL's `Generator:` line.
+pub const GENERATOR: &str = concat!("kiln ", env!("CARGO_PKG_VERSION"));
+
+/// One artifact written by a build, with its digests.
+#[derive(Debug, Clone)]
+pub struct BuiltArtifact {
+    pub kind: &'static str,
+    pub filename: String,
+    pub path: PathBuf,
+    pub digests: Digests,
+}
+
+#[derive(Debug)]
+pub struct Built {
+    pub name: String,
+    pub version: String,
+    pub mode: Mode,
+    pub artifacts: Vec<BuiltArtifact>,
+}
+
+impl Built {
+    pub fn artifacts_json(&self) -> Vec<serde_json::Value> {
+        self.artifacts
+            .iter()
+            .map(|a| {
+                json!({
+                    "kind": a.kind,
+                    "filename": a.filename,
+                    "path": a.path,
+                    "size": a.digests.size,
+                    "sha256": a.digests.sha256_hex(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The mode a project gets by default: native when it declares uv_build.
+pub fn detect_mode(dir: &Path) -> Result<Mode> {
+    let pyproject = dir.join("pyproject.toml");
+    let text = match std::fs::read_to_string(&pyproject) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if dir.join("setup.py").is_file() {
+                return Ok(Mode::Backend);
+            }
+            bail!(
+                "{}: not found: a Python project needs a pyproject.toml (or, for legacy projects, a setup.py); check the path",
+                pyproject.display()
+            );
+        }
+        Err(e) => return Err(e).with_context(|| format!("failed to read {}", pyproject.display())),
+    };
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {e}", pyproject.display()))?;
+    let backend = table
+        .get("build-system")
+        .and_then(|b| b.get("build-backend"))
+        .and_then(|b| b.as_str());
+    Ok(if backend == Some("uv_build") {
+        Mode::Native
+    } else {
+        Mode::Backend
+    })
+}
+
+/// Build `dir` into `out` with an explicit epoch; the shared engine.
+pub fn build_project(dir: &Path, out: &Path, mode: Mode, epoch: Epoch, pins: &Pins) -> Result<Built> {
+    match mode {
+        Mode::Native => {}
+        Mode::Backend => bail!(
+            "{}: backend mode (running the project's own PEP 517 backend) is not available in this kiln yet; \
+             only projects whose [build-system] build-backend is \"uv_build\" can be built (native mode)",
+            dir.display()
+        ),
+    }
+    let project = NativeProject::load(dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
+    let options = NativeOptions {
+        epoch,
+        deflate: pins.deflate,
+        generator: GENERATOR.to_string(),
+    };
+    let bar = report::progress(0, &format!("packing {}", project.name));
+    let progress = |p: kiln_native::Progress| match p {
+        kiln_native::Progress::Selected { files } => {
+            bar.set_length(files);
+            bar.set_position(0);
+        }
+        kiln_native::Progress::Packed { .. } => bar.inc(1),
+    };
+    let artifacts = kiln_native::build(&project, out, &options, &progress);
+    bar.finish_and_clear();
+    let artifacts = artifacts?;
+    let artifacts = artifacts
+        .into_iter()
+        .map(|a| {
+            let digests = Digests::of_file(&a.path)?;
+            Ok(BuiltArtifact {
+                kind: match a.kind {
+                    ArtifactKind::Sdist => "sdist",
+                    ArtifactKind::Wheel => "wheel",
+                },
+                filename: a.filename,
+                path: a.path,
+                digests,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Built {
+        name: project.name.to_string(),
+        version: project.version.to_string(),
+        mode,
+        artifacts,
+    })
+}
+
+pub fn epoch_json(epoch: &ResolvedEpoch) -> serde_json::Value {
+    json!({
+        "seconds": epoch.epoch.seconds(),
+        "source": epoch.source.as_str(),
+        "clamped": epoch.clamped,
+    })
+}
+
+impl Build {
+    pub fn run(self) -> Result<()> {
+        if !self.path.is_dir() {
+            bail!("{}: no such project directory", self.path.display());
+        }
+        let root = project_root()?;
+        let pins = Pins::load(&root)?;
+        let mode = match self.mode {
+            Some(mode) => mode,
+            None => detect_mode(&self.path)?,
+        };
+        let epoch = epoch::resolve(self.source_date_epoch, None, None, &self.path)?;
+        if epoch.clamped {
+            report::warn("the epoch is before 1980-01-01 and was clamped to 315532800 (zip cannot store earlier times)");
+        }
+        let built = build_project(&self.path, &self.out, mode, epoch.epoch, &pins)?;
+        if self.json {
+            report::json(&json!({
+                "command": "build",
+                "project": built.name,
+                "version": built.version,
+                "mode": mode_str(built.mode),
+                "epoch": epoch_json(&epoch),
+                "artifacts": built.artifacts_json(),
+            }));
+        } else {
+            let rows: Vec<Vec<String>> = built
+                .artifacts
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.path.display().to_string(),
+                        report::human_size(a.digests.size),
+                        a.digests.sha256_hex(),
+                    ]
+                })
+                .collect();
+            report::eprint(&report::table(&["artifact", "size", "sha256"], &rows));
+            report::step(&format!(
+                "built {} {} ({} mode, epoch {} from {})",
+                built.name,
+                built.version,
+                mode_str(built.mode),
+                epoch.epoch,
+                epoch.source.as_str()
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn mode_str(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Native => "native",
+        Mode::Backend => "backend",
+    }
+}

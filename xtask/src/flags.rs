@@ -1,0 +1,98 @@
+//! The command line, as clap types. Each command's work is a method on its
+//! flags type, in the file of the same name (`release.rs`, `build.rs`, …).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// kiln: reproducible, verifiable Python releases.
+///
+/// Exit status: 0 success, 1 verification failed or artifacts differ,
+/// 2 bad input or usage.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build every project of release/release.toml into the dist directory,
+    /// record its digests and prove the build reproducible.
+    Release(Release),
+    /// Build one Python project directory into an sdist and a wheel.
+    Build(Build),
+    /// Run exactly what CI runs: fmt, clippy and every test, Python-side
+    /// checks included (it installs what they need).
+    Ci(Ci),
+    /// Benchmark kiln against uv build, python -m build (hatchling) and flit.
+    Bench(Bench),
+}
+
+#[derive(Debug, Parser)]
+pub struct Release {
+    /// Release only this project (repeatable); default: every project.
+    #[arg(long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
+    /// The dist directory.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub out: PathBuf,
+    /// The epoch, in seconds (default: SOURCE_DATE_EPOCH, then the last
+    /// commit touching the project, then 1980-01-01).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub source_date_epoch: Option<i64>,
+    /// Release with a Rust toolchain other than the pinned one; the actual
+    /// toolchain is then recorded.
+    #[arg(long)]
+    pub allow_toolchain_mismatch: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// kiln packs the project itself (uv_build projects).
+    Native,
+    /// kiln runs the project's PEP 517 backend (not available yet).
+    Backend,
+}
+
+#[derive(Debug, Parser)]
+pub struct Build {
+    /// The Python project directory (it holds pyproject.toml).
+    pub path: PathBuf,
+    /// Where to write the sdist and the wheel.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub out: PathBuf,
+    /// native (default when uv_build is declared) or backend.
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// The epoch, in seconds (default: SOURCE_DATE_EPOCH, then the last
+    /// commit touching PATH, then 1980-01-01).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub source_date_epoch: Option<i64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct Ci {
+    /// Skip `cargo fmt --check` and clippy (tests only).
+    #[arg(long)]
+    pub tests_only: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct Bench {
+    /// Timed runs per tool and input (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Only the small project (a quick smoke run).
+    #[arg(long)]
+    pub quick: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

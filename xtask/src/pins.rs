@@ -1,0 +1,75 @@
+//! `pinned-toolchain.toml`: every pin that can change artifact bytes.
+
+use anyhow::{Context, Result, bail};
+use kiln_archive::Deflate;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const PINS_TOML: &str = "pinned-toolchain.toml";
+
+#[derive(Debug, Clone)]
+pub struct Pins {
+    /// Flattened `section.key = value`, as recorded in `.distinfo` records.
+    pub flat: BTreeMap<String, String>,
+    pub rust_channel: String,
+    pub deflate: Deflate,
+}
+
+impl Pins {
+    pub fn load(root: &Path) -> Result<Self> {
+        let path = root.join(PINS_TOML);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{PINS_TOML}: {e}"))?;
+        let mut flat = BTreeMap::new();
+        for (section, value) in &table {
+            let Some(inner) = value.as_table() else {
+                bail!("{PINS_TOML}: `{section}` must be a table of pins");
+            };
+            for (key, v) in inner {
+                let rendered = match v {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    other => bail!("{PINS_TOML}: `{section}.{key}` = {other}: pins are strings or integers"),
+                };
+                flat.insert(format!("{section}.{key}"), rendered);
+            }
+        }
+        let get = |key: &str| {
+            flat.get(key)
+                .cloned()
+                .with_context(|| format!("{PINS_TOML}: missing `{key}`"))
+        };
+        let int = |key: &str| -> Result<u64> {
+            get(key)?
+                .parse()
+                .with_context(|| format!("{PINS_TOML}: `{key}` must be a non-negative integer"))
+        };
+        let implementation = get("compression.implementation")?;
+        if implementation != "miniz_oxide" {
+            bail!(
+                "{PINS_TOML}: compression.implementation = {implementation:?}: kiln is built with miniz_oxide only"
+            );
+        }
+        let level = int("compression.level")?;
+        if level > 9 {
+            bail!("{PINS_TOML}: compression.level = {level}: deflate levels are 0 to 9");
+        }
+        let chunk = int("compression.gzip-chunk-size")?;
+        if chunk < 64 * 1024 {
+            bail!("{PINS_TOML}: compression.gzip-chunk-size = {chunk}: use at least 65536");
+        }
+        Ok(Self {
+            rust_channel: get("rust.channel")?,
+            deflate: Deflate {
+                level: level as u32,
+                gzip_chunk_size: chunk as usize,
+            },
+            flat,
+        })
+    }
+}

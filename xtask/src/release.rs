@@ -1,0 +1,302 @@
+//! `cargo xtask release`: build every project of `release/release.toml`,
+//! prove the build reproducible, record its digests, and only then put the
+//! artifacts into the dist directory.
+//!
+//! Order matters: artifacts are built into a staging directory inside the
+//! dist directory, rebuilt elsewhere and compared, checked against the
+//! committed record, and moved into place (rename, so atomic) only when all
+//! of that passed. A failure at any step leaves the dist directory as it was.
+
+use crate::build::{BuiltArtifact, build_project, epoch_json, mode_str};
+use crate::config::{EpochPolicy, ReleaseConfig};
+use crate::flags::{Mode, Release};
+use crate::pins::Pins;
+use crate::reproduce::reproduce;
+use crate::{Mismatch, epoch, project_root, report};
+use anyhow::{Context, Result, bail};
+use kiln_names::{ProjectName, ResolvedEpoch};
+use kiln_record::{ArtifactChange, ArtifactDigests, Record, render_sha256sums};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use xshell::{Shell, cmd};
+
+struct Released {
+    name: String,
+    version: String,
+    mode: Mode,
+    epoch: ResolvedEpoch,
+    artifacts: Vec<BuiltArtifact>,
+    record: Record,
+    record_path: PathBuf,
+}
+
+impl Release {
+    pub fn run(self) -> Result<()> {
+        let root = project_root()?;
+        let mut pins = Pins::load(&root)?;
+        check_toolchain(&root, &mut pins, self.allow_toolchain_mismatch)?;
+        let config = ReleaseConfig::load(&root)?;
+        let projects = config.select(&self.projects)?;
+
+        std::fs::create_dir_all(&self.out)
+            .with_context(|| format!("failed to create the dist directory {}", self.out.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".kiln-staging-")
+            .tempdir_in(&self.out)
+            .with_context(|| format!("failed to create a staging directory in {}", self.out.display()))?;
+
+        let mut released = Vec::new();
+        for project in &projects {
+            let dir = root.join(&project.path);
+            let mode = match project.mode.as_str() {
+                "native" => Mode::Native,
+                _ => Mode::Backend,
+            };
+            let fixed = match project.epoch_policy()? {
+                EpochPolicy::Fixed(n) => Some(n),
+                EpochPolicy::GitCommit => None,
+            };
+            let epoch = epoch::resolve(self.source_date_epoch, None, fixed, &dir)?;
+            report::step(&format!(
+                "building {} (epoch {} from {})",
+                project.name,
+                epoch.epoch,
+                epoch.source.as_str()
+            ));
+            let out = staging.path().join(&project.name);
+            let built = build_project(&dir, &out, mode, epoch.epoch, &pins)?;
+            let configured = ProjectName::new(&project.name)
+                .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
+            let actual = ProjectName::new(&built.name)?;
+            if configured.normalized() != actual.normalized() {
+                bail!(
+                    "{}: project {:?} builds a distribution named {:?}: make `name` in release.toml match pyproject.toml",
+                    crate::config::RELEASE_TOML,
+                    project.name,
+                    built.name
+                );
+            }
+
+            report::step(&format!("rebuilding {} elsewhere to prove it reproducible", project.name));
+            let bar = report::progress(0, "reproducing");
+            let outcomes = reproduce(&root, &dir, mode, epoch.epoch, &built.artifacts);
+            bar.finish_and_clear();
+            let failures: Vec<String> = outcomes?
+                .into_iter()
+                .filter_map(|o| o.difference.map(|d| format!("  {}: {d}", o.filename)))
+                .collect();
+            if !failures.is_empty() {
+                return Err(Mismatch(format!(
+                    "{} {} is not reproducible: a second build under another umask, path, mtimes and directory order differs:\n{}\n\
+                     Nothing was written to {}. Compare the two with `cargo xtask diff` once it exists, or report a kiln bug.",
+                    built.name,
+                    built.version,
+                    failures.join("\n"),
+                    self.out.display()
+                ))
+                .into());
+            }
+
+            let mut record_pins = pins.flat.clone();
+            record_pins.insert("kiln.version".into(), env!("CARGO_PKG_VERSION").into());
+            let record = Record {
+                project: actual.normalized().to_string(),
+                version: built.version.clone(),
+                epoch: epoch.epoch.seconds(),
+                mode: mode_str(mode).into(),
+                pins: record_pins,
+                artifacts: built
+                    .artifacts
+                    .iter()
+                    .map(|a| (a.filename.clone(), ArtifactDigests::from(&a.digests)))
+                    .collect(),
+            };
+            let record_path = root
+                .join("release/records")
+                .join(actual.normalized())
+                .join(format!("{}.distinfo", built.version));
+            check_existing_record(&record_path, &record)?;
+            released.push(Released {
+                name: built.name,
+                version: built.version,
+                mode,
+                epoch,
+                artifacts: built.artifacts,
+                record,
+                record_path,
+            });
+        }
+
+        // Everything passed: move into place.
+        let mut sums = Vec::new();
+        for r in &mut released {
+            for a in &mut r.artifacts {
+                let target = self.out.join(&a.filename);
+                std::fs::rename(&a.path, &target)
+                    .with_context(|| format!("failed to move {} into {}", a.filename, self.out.display()))?;
+                a.path = target;
+                sums.push((a.filename.clone(), a.digests.sha256_hex()));
+            }
+            let text = r.record.render();
+            write_atomic(&self.out.join(format!("{}-{}.distinfo", r.record.project, r.version)), text.as_bytes())?;
+            let existing = std::fs::read_to_string(&r.record_path).ok();
+            if existing.as_deref() != Some(text.as_str()) {
+                write_atomic(&r.record_path, text.as_bytes())?;
+            }
+        }
+        let sums_text = render_sha256sums(sums.iter().map(|(f, s)| (f.as_str(), s.as_str())));
+        write_atomic(&self.out.join("SHA256SUMS"), sums_text.as_bytes())?;
+        drop(staging);
+
+        self.summarize(&root, &released);
+        Ok(())
+    }
+
+    fn summarize(&self, root: &Path, released: &[Released]) {
+        if self.json {
+            let projects: Vec<_> = released
+                .iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "version": r.version,
+                        "mode": mode_str(r.mode),
+                        "epoch": epoch_json(&r.epoch),
+                        "record": r.record_path.strip_prefix(root).unwrap_or(&r.record_path),
+                        "artifacts": r.artifacts.iter().map(|a| json!({
+                            "kind": a.kind,
+                            "filename": a.filename,
+                            "path": a.path,
+                            "size": a.digests.size,
+                            "sha256": a.digests.sha256_hex(),
+                            "sha512": a.digests.sha512_hex(),
+                            "blake2s": a.digests.blake2s_hex(),
+                            "reproduced": true,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            report::json(&json!({
+                "command": "release",
+                "out": self.out,
+                "sha256sums": self.out.join("SHA256SUMS"),
+                "projects": projects,
+            }));
+            return;
+        }
+        let rows: Vec<Vec<String>> = released
+            .iter()
+            .flat_map(|r| r.artifacts.iter())
+            .map(|a| {
+                vec![
+                    a.filename.clone(),
+                    report::human_size(a.digests.size),
+                    a.digests.sha256_hex(),
+                    report::ok("yes"),
+                ]
+            })
+            .collect();
+        report::eprint("\n");
+        report::eprint(&report::table(&["artifact", "size", "sha256", "reproduced"], &rows));
+        for r in released {
+            report::step(&format!(
+                "released {} {} into {} (record: {})",
+                r.name,
+                r.version,
+                self.out.display(),
+                r.record_path.strip_prefix(root).unwrap_or(&r.record_path).display()
+            ));
+        }
+    }
+}
+
+/// Refuse to re-roll: a version whose record exists must keep its bytes.
+fn check_existing_record(path: &Path, new: &Record) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("failed to read {}", path.display())),
+    };
+    let old = Record::parse(&path.display().to_string(), &text)?;
+    let changes = old.artifact_changes(new);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = changes
+        .iter()
+        .map(|c| match c {
+            ArtifactChange::Changed {
+                artifact,
+                old_sha256,
+                new_sha256,
+            } => format!("  {artifact}: recorded sha256 {old_sha256}, built sha256 {new_sha256}"),
+            ArtifactChange::Added(a) => format!("  {a}: built now, not in the record"),
+            ArtifactChange::Removed(a) => format!("  {a}: in the record, not built now"),
+        })
+        .collect();
+    let epoch_note = if old.epoch != new.epoch {
+        format!(
+            "\nThe epoch differs too: recorded {}, used now {} (SOURCE_DATE_EPOCH or a newer commit to the project?).",
+            old.epoch, new.epoch
+        )
+    } else {
+        String::new()
+    };
+    Err(Mismatch(format!(
+        "{} already records {} {} with other bytes; refusing to re-roll a released version:\n{}{epoch_note}\n\
+         Release new bytes under a new version, or find out why the bytes changed.",
+        path.display(),
+        new.project,
+        new.version,
+        lines.join("\n")
+    ))
+    .into())
+}
+
+/// The running rustc must be the pinned one, unless overridden (then the
+/// actual version is recorded as a pin of its own).
+fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result<()> {
+    let sh = Shell::new()?;
+    sh.change_dir(root);
+    let version = cmd!(sh, "rustc --version")
+        .quiet()
+        .read()
+        .context("failed to run `rustc --version`")?;
+    let actual = version.split_whitespace().nth(1).unwrap_or_default().to_string();
+    if actual == pins.rust_channel {
+        return Ok(());
+    }
+    if !allow_mismatch {
+        bail!(
+            "the Rust toolchain is {actual}, but pinned-toolchain.toml pins {}: install it (rustup honours rust-toolchain.toml) \
+             or pass --allow-toolchain-mismatch, which records the toolchain actually used",
+            pins.rust_channel
+        );
+    }
+    report::warn(&format!(
+        "releasing with rustc {actual} instead of the pinned {}; this is recorded",
+        pins.rust_channel
+    ));
+    pins.flat.insert("rust.actual".into(), actual);
+    Ok(())
+}
+
+/// Write a file atomically: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let parent = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(parent)
+        .with_context(|| format!("failed to create a temporary file in {}", parent.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    let perms = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    tmp.as_file()
+        .set_permissions(perms)
+        .with_context(|| format!("failed to set permissions of {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(())
+}
