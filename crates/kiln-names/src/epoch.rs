@@ -45,6 +45,8 @@ pub enum EpochSource {
     Environment,
     Record,
     GitCommit,
+    /// A fixed value from the project's release configuration.
+    Config,
     Default,
 }
 
@@ -55,6 +57,7 @@ impl EpochSource {
             EpochSource::Environment => "SOURCE_DATE_EPOCH",
             EpochSource::Record => "record",
             EpochSource::GitCommit => "git-commit",
+            EpochSource::Config => "release.toml",
             EpochSource::Default => "default-1980",
         }
     }
@@ -70,17 +73,22 @@ pub struct ResolvedEpoch {
 
 impl ResolvedEpoch {
     /// Pick the first candidate present, in the SPEC's precedence order.
+    /// `project` is the project's own default: the last git commit time, or
+    /// a fixed value its configuration gives (`EpochSource::Config`).
     pub fn resolve(
         flag: Option<i64>,
         environment: Option<i64>,
         record: Option<i64>,
-        git_commit: Option<i64>,
+        project: Option<(i64, EpochSource)>,
     ) -> Self {
         let candidates = [
             (flag, EpochSource::Flag),
             (environment, EpochSource::Environment),
             (record, EpochSource::Record),
-            (git_commit, EpochSource::GitCommit),
+            (
+                project.map(|p| p.0),
+                project.map_or(EpochSource::GitCommit, |p| p.1),
+            ),
         ];
         for (value, source) in candidates {
             if let Some(seconds) = value {
@@ -106,17 +114,39 @@ mod tests {
 
     #[test]
     fn precedence() {
-        let r = ResolvedEpoch::resolve(Some(400_000_000), Some(500_000_000), None, Some(1));
+        let r = ResolvedEpoch::resolve(
+            Some(400_000_000),
+            Some(500_000_000),
+            None,
+            Some((1, EpochSource::GitCommit)),
+        );
         assert_eq!(
             (r.epoch.seconds(), r.source),
             (400_000_000, EpochSource::Flag)
         );
-        let r = ResolvedEpoch::resolve(None, Some(500_000_000), Some(2), Some(1));
+        let r = ResolvedEpoch::resolve(
+            None,
+            Some(500_000_000),
+            Some(2),
+            Some((1, EpochSource::GitCommit)),
+        );
         assert_eq!(r.source, EpochSource::Environment);
-        let r = ResolvedEpoch::resolve(None, None, Some(600_000_000), Some(1));
+        let r = ResolvedEpoch::resolve(
+            None,
+            None,
+            Some(600_000_000),
+            Some((1, EpochSource::GitCommit)),
+        );
         assert_eq!(r.source, EpochSource::Record);
-        let r = ResolvedEpoch::resolve(None, None, None, Some(700_000_000));
+        let r = ResolvedEpoch::resolve(
+            None,
+            None,
+            None,
+            Some((700_000_000, EpochSource::GitCommit)),
+        );
         assert_eq!(r.source, EpochSource::GitCommit);
+        let r = ResolvedEpoch::resolve(None, None, None, Some((700_000_000, EpochSource::Config)));
+        assert_eq!(r.source, EpochSource::Config);
         let r = ResolvedEpoch::resolve(None, None, None, None);
         assert_eq!((r.epoch, r.source), (Epoch::MIN, EpochSource::Default));
     }
