@@ -1,1 +1,443 @@
-//! (being written)
+//! Native mode: kiln packs a `uv_build` project's sdist and `py3-none-any`
+//! wheel itself, without Python.
+//!
+//! File selection and metadata follow uv_build 0.13.6 (see `select` and
+//! kiln-metadata), so the wheel has the same members with the same bytes as
+//! uv_build's, except `WHEEL`'s `Generator:` line and `RECORD`. The
+//! containers are kiln's canonical ones (kiln-archive): members sorted
+//! bytewise, the wheel's `.dist-info/` last and `RECORD` final.
+//!
+//! Determinism: nothing here reads the clock or the environment; the epoch
+//! and the generator string come in through [`NativeOptions`]. Walks are
+//! sorted, permission bits are reduced to "executable or not", and the
+//! absolute project path never reaches an artifact. The sdist and the wheel
+//! are written concurrently, each reading one file at a time.
+
+mod error;
+mod select;
+
+pub use error::NativeError;
+pub use select::{Selection, SourceFile, WheelFile};
+
+use kiln_archive::{ArchiveWriter, Deflate, TarGzWriter, ZipWriter};
+use kiln_metadata::{MetadataInputs, PyProject};
+use kiln_names::{Epoch, ProjectName, Version, WheelTags};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Inputs that are not part of the project: all of them are pins or
+/// parameters recorded by the caller.
+#[derive(Debug, Clone)]
+pub struct NativeOptions {
+    pub epoch: Epoch,
+    pub deflate: Deflate,
+    /// `WHEEL`'s `Generator:` value, e.g. `kiln 0.1.0`.
+    pub generator: String,
+}
+
+/// A loaded and validated uv_build project.
+#[derive(Debug, Clone)]
+pub struct NativeProject {
+    pub name: ProjectName,
+    pub version: Version,
+    pub dir: PathBuf,
+    pub pyproject: PyProject,
+}
+
+impl NativeProject {
+    /// Read `dir/pyproject.toml`, validate it, and check that the project
+    /// declares uv_build and uses only what native mode supports.
+    pub fn load(dir: &Path) -> Result<Self, NativeError> {
+        let path = dir.join("pyproject.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(NativeError::NoPyproject {
+                    dir: dir.to_path_buf(),
+                });
+            }
+            Err(source) => return Err(NativeError::Read { path, source }),
+        };
+        let pyproject = PyProject::parse(&path, &text)?;
+        if pyproject.build_backend() != Some("uv_build") {
+            return Err(NativeError::NotUvBuild {
+                path,
+                backend: pyproject.build_backend().map(str::to_string),
+            });
+        }
+        Ok(Self {
+            name: pyproject.name().clone(),
+            version: pyproject.version().clone(),
+            dir: dir.to_path_buf(),
+            pyproject,
+        })
+    }
+
+    /// `{name}-{version}`, the sdist's top directory.
+    pub fn sdist_stem(&self) -> String {
+        kiln_names::sdist_stem(&self.name, &self.version)
+    }
+
+    pub fn dist_info_dir(&self) -> String {
+        kiln_names::dist_info_dir(&self.name, &self.version)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    Sdist,
+    Wheel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub kind: ArtifactKind,
+    pub filename: String,
+    pub path: PathBuf,
+}
+
+/// Progress reports for a caller's progress bar. `Packed` arrives from two
+/// threads (sdist and wheel) in any interleaving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Selection done: how many members each archive will have.
+    Selected {
+        sdist_members: usize,
+        wheel_members: usize,
+    },
+    /// One more member written.
+    Packed {
+        kind: ArtifactKind,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Where a member's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberSource {
+    File(PathBuf),
+    Generated(Vec<u8>),
+}
+
+/// One archive member, as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedMember {
+    pub path: String,
+    pub source: MemberSource,
+    pub executable: bool,
+}
+
+/// Both archives' members in archive order, before anything is written.
+/// The wheel plan ends with the `.dist-info/` files; `RECORD` is not in it
+/// (it is computed while packing and always written last).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub sdist: Vec<PlannedMember>,
+    pub wheel: Vec<PlannedMember>,
+    pub selection: Selection,
+}
+
+impl Plan {
+    /// The sdist's member paths (a dry run).
+    pub fn sdist_paths(&self) -> Vec<String> {
+        self.sdist.iter().map(|m| m.path.clone()).collect()
+    }
+
+    /// The wheel's member paths, `RECORD` included (a dry run).
+    pub fn wheel_paths(&self, project: &NativeProject) -> Vec<String> {
+        let mut paths: Vec<String> = self.wheel.iter().map(|m| m.path.clone()).collect();
+        paths.push(format!("{}/RECORD", project.dist_info_dir()));
+        paths
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, NativeError> {
+    std::fs::read(path).map_err(|source| NativeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_string(project: &NativeProject, relative: &str) -> Result<String, NativeError> {
+    let path = project.dir.join(relative);
+    std::fs::read_to_string(&path).map_err(|source| NativeError::Read { path, source })
+}
+
+/// Select the files and render the metadata: everything but the packing.
+pub fn plan(project: &NativeProject, opts: &NativeOptions) -> Result<Plan, NativeError> {
+    let selection = select::select(project)?;
+    let py = &project.pyproject;
+    let inputs = MetadataInputs {
+        readme: py
+            .readme_path()
+            .map(|r| read_string(project, r))
+            .transpose()?,
+        license_text_file: py
+            .license_file()
+            .map(|f| read_string(project, f))
+            .transpose()?,
+        license_files: selection.license_files.clone(),
+    };
+    let metadata = py.core_metadata(&inputs).into_bytes();
+
+    let stem = project.sdist_stem();
+    let pyproject_path = project.dir.join("pyproject.toml");
+    let mut sdist = vec![
+        PlannedMember {
+            path: format!("{stem}/PKG-INFO"),
+            source: MemberSource::Generated(metadata.clone()),
+            executable: false,
+        },
+        PlannedMember {
+            path: format!("{stem}/pyproject.toml"),
+            source: MemberSource::Generated(py.sdist_pyproject_toml()?.into_bytes()),
+            executable: false,
+        },
+        PlannedMember {
+            path: format!("{stem}/pyproject.toml.orig"),
+            source: MemberSource::File(pyproject_path),
+            executable: false,
+        },
+    ];
+    sdist.extend(selection.sdist_files.iter().map(|f| PlannedMember {
+        path: format!("{stem}/{}", f.relative),
+        source: MemberSource::File(f.path.clone()),
+        executable: f.executable,
+    }));
+    sdist.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+
+    let dist_info = project.dist_info_dir();
+    let dist_info_prefix = format!("{dist_info}/");
+    let mut content = Vec::new();
+    let mut meta = vec![
+        PlannedMember {
+            path: format!("{dist_info}/METADATA"),
+            source: MemberSource::Generated(metadata),
+            executable: false,
+        },
+        PlannedMember {
+            path: format!("{dist_info}/WHEEL"),
+            source: MemberSource::Generated(
+                kiln_metadata::wheel_file(&opts.generator, &WheelTags::py3_none_any()).into_bytes(),
+            ),
+            executable: false,
+        },
+    ];
+    if let Some(ep) = py.entry_points_txt() {
+        meta.push(PlannedMember {
+            path: format!("{dist_info}/entry_points.txt"),
+            source: MemberSource::Generated(ep.into_bytes()),
+            executable: false,
+        });
+    }
+    for f in &selection.wheel_files {
+        let m = PlannedMember {
+            path: f.member.clone(),
+            source: MemberSource::File(f.source.path.clone()),
+            executable: f.source.executable,
+        };
+        if f.member.starts_with(&dist_info_prefix) {
+            meta.push(m);
+        } else {
+            content.push(m);
+        }
+    }
+    let by_bytes = |a: &PlannedMember, b: &PlannedMember| a.path.as_bytes().cmp(b.path.as_bytes());
+    content.sort_by(by_bytes);
+    meta.sort_by(by_bytes);
+    content.extend(meta);
+    Ok(Plan {
+        sdist,
+        wheel: content,
+        selection,
+    })
+}
+
+fn member_bytes(m: &PlannedMember) -> Result<std::borrow::Cow<'_, [u8]>, NativeError> {
+    Ok(match &m.source {
+        MemberSource::File(p) => std::borrow::Cow::Owned(read(p)?),
+        MemberSource::Generated(b) => std::borrow::Cow::Borrowed(b),
+    })
+}
+
+fn archive_err(artifact: &str) -> impl Fn(kiln_archive::ArchiveError) -> NativeError + '_ {
+    move |source| NativeError::Archive {
+        artifact: artifact.to_string(),
+        source,
+    }
+}
+
+/// Write the sdist to `w`.
+pub fn write_sdist<W: Write>(
+    plan: &Plan,
+    w: W,
+    opts: &NativeOptions,
+    filename: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<W, NativeError> {
+    let mut tar = TarGzWriter::new(w, opts.epoch.seconds(), opts.deflate);
+    let total = plan.sdist.len();
+    for (i, m) in plan.sdist.iter().enumerate() {
+        let data = member_bytes(m)?;
+        tar.add_file(&m.path, &data, m.executable)
+            .map_err(archive_err(filename))?;
+        progress(Progress::Packed {
+            kind: ArtifactKind::Sdist,
+            done: i + 1,
+            total,
+        });
+    }
+    tar.finish().map_err(archive_err(filename))
+}
+
+/// Write the wheel to `w`, computing `RECORD` on the way.
+pub fn write_wheel<W: Write>(
+    project: &NativeProject,
+    plan: &Plan,
+    w: W,
+    opts: &NativeOptions,
+    filename: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<W, NativeError> {
+    let mut zip =
+        ZipWriter::new(w, opts.epoch.seconds(), opts.deflate).map_err(archive_err(filename))?;
+    let total = plan.wheel.len() + 1;
+    let mut record = String::new();
+    for (i, m) in plan.wheel.iter().enumerate() {
+        let data = member_bytes(m)?;
+        zip.add_file(&m.path, &data, m.executable)
+            .map_err(archive_err(filename))?;
+        record.push_str(&record_line(&m.path, &data));
+        progress(Progress::Packed {
+            kind: ArtifactKind::Wheel,
+            done: i + 1,
+            total,
+        });
+    }
+    let record_path = format!("{}/RECORD", project.dist_info_dir());
+    record.push_str(&format!("{record_path},,\n"));
+    zip.add_file(&record_path, record.as_bytes(), false)
+        .map_err(archive_err(filename))?;
+    progress(Progress::Packed {
+        kind: ArtifactKind::Wheel,
+        done: total,
+        total,
+    });
+    zip.finish().map_err(archive_err(filename))
+}
+
+/// One `RECORD` line. Paths with a comma, quote or line break are quoted
+/// CSV-style, as the `csv` module that reads RECORD expects.
+fn record_line(path: &str, data: &[u8]) -> String {
+    let hash = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(data));
+    let path = if path.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", path.replace('"', "\"\""))
+    } else {
+        path.to_string()
+    };
+    format!("{path},sha256={hash},{}\n", data.len())
+}
+
+/// Build into a temporary file in `out_dir`; the caller persists it.
+fn build_one(
+    out_dir: &Path,
+    write: impl FnOnce(BufWriter<&std::fs::File>) -> Result<BufWriter<&std::fs::File>, NativeError>,
+) -> Result<tempfile::NamedTempFile, NativeError> {
+    let write_err = |source| NativeError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".kiln-tmp-")
+        .tempfile_in(out_dir)
+        .map_err(write_err)?;
+    let buf = write(BufWriter::new(tmp.as_file()))?;
+    buf.into_inner()
+        .map_err(|e| write_err(e.into_error()))?
+        .sync_all()
+        .map_err(write_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err)?;
+    }
+    Ok(tmp)
+}
+
+/// Writes the sdist and the wheel into `out_dir` atomically (temporary
+/// files in `out_dir`, renamed only when both are complete: nothing partial
+/// is left on error) and returns `[sdist, wheel]`.
+pub fn build(
+    project: &NativeProject,
+    out_dir: &Path,
+    opts: &NativeOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Artifact>, NativeError> {
+    let plan = plan(project, opts)?;
+    progress(Progress::Selected {
+        sdist_members: plan.sdist.len(),
+        wheel_members: plan.wheel.len() + 1,
+    });
+    let sdist_name = kiln_names::sdist_filename(&project.name, &project.version);
+    let wheel_name = kiln_names::wheel_filename(
+        &project.name,
+        &project.version,
+        None,
+        &WheelTags::py3_none_any(),
+    )
+    .map_err(|e| {
+        NativeError::Metadata(kiln_metadata::MetadataError::Field {
+            path: project.pyproject.path().to_path_buf(),
+            field: "project.name".into(),
+            problem: e.to_string(),
+            fix: "use a valid project name".into(),
+        })
+    })?;
+    let (sdist, wheel) = rayon::join(
+        || {
+            build_one(out_dir, |w| {
+                write_sdist(&plan, w, opts, &sdist_name, progress)
+            })
+        },
+        || {
+            build_one(out_dir, |w| {
+                write_wheel(project, &plan, w, opts, &wheel_name, progress)
+            })
+        },
+    );
+    let (sdist, wheel) = (sdist?, wheel?);
+    let mut artifacts = Vec::new();
+    for (tmp, kind, filename) in [
+        (sdist, ArtifactKind::Sdist, sdist_name),
+        (wheel, ArtifactKind::Wheel, wheel_name),
+    ] {
+        let path = out_dir.join(&filename);
+        tmp.persist(&path).map_err(|e| NativeError::Write {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        artifacts.push(Artifact {
+            kind,
+            filename,
+            path,
+        });
+    }
+    Ok(artifacts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_lines() {
+        assert_eq!(
+            record_line("a/b.py", b""),
+            "a/b.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"
+        );
+        assert!(record_line("a,b", b"x").starts_with("\"a,b\",sha256="));
+    }
+}

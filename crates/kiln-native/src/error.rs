@@ -1,0 +1,90 @@
+use std::path::PathBuf;
+
+/// Everything that can stop a native build. Each variant names the file or
+/// setting involved and says how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum NativeError {
+    #[error(
+        "no pyproject.toml in {dir}: native mode builds projects that declare `build-backend = \"uv_build\"` in pyproject.toml"
+    )]
+    NoPyproject { dir: PathBuf },
+    #[error(transparent)]
+    Metadata(#[from] kiln_metadata::MetadataError),
+    #[error(
+        "{path}: `build-system.build-backend` is {backend:?}, not \"uv_build\"; native mode only builds uv_build projects, use `cargo xtask build --mode backend`"
+    )]
+    NotUvBuild {
+        path: PathBuf,
+        backend: Option<String>,
+    },
+    #[error(
+        "expected a Python package at {expected} (from `tool.uv.build-backend.module-root` = {module_root:?} and module name {module_name:?}); {problem}. Create it, or set `tool.uv.build-backend.module-name` / `module-root` in pyproject.toml to where the package is"
+    )]
+    MissingModule {
+        expected: PathBuf,
+        module_root: String,
+        module_name: String,
+        problem: &'static str,
+    },
+    #[error(
+        "invalid module name {name:?} in `tool.uv.build-backend.module-name`: use a dotted Python identifier such as \"my_pkg\""
+    )]
+    InvalidModuleName { name: String },
+    #[error(
+        "invalid path {value:?} in `{field}`: {problem}; use a relative path inside the project"
+    )]
+    InvalidSettingPath {
+        field: String,
+        value: String,
+        problem: &'static str,
+    },
+    #[error("invalid glob {glob:?} in `{field}`: {source}")]
+    Glob {
+        field: String,
+        glob: String,
+        #[source]
+        source: globset::Error,
+    },
+    #[error("`{field}` glob {glob:?} matched no files; fix the pattern or remove it")]
+    GlobNoMatch { field: String, glob: String },
+    #[error("license file {path} is not UTF-8; convert it to UTF-8 (PEP 639 requires it)")]
+    LicenseNotUtf8 { path: PathBuf },
+    #[error("failed to read {path}; check that it exists and is readable")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to walk {path}")]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+    #[error(
+        "symlink {link} points outside the project (to {target}); replace it with a regular file or exclude it with `tool.uv.build-backend.source-exclude`"
+    )]
+    SymlinkOutside { link: PathBuf, target: PathBuf },
+    #[error(
+        "{path} is not a regular file, directory or symlink; remove it or exclude it with `tool.uv.build-backend.source-exclude`"
+    )]
+    UnsupportedFileType { path: PathBuf },
+    #[error("{path} is not valid UTF-8; rename it (archive member names must be UTF-8)")]
+    NonUtf8Path { path: PathBuf },
+    #[error(
+        "{path} would be packed twice as {member} (e.g. a data directory overlapping the module); make the settings disjoint"
+    )]
+    Overlap { path: PathBuf, member: String },
+    #[error("failed to write {artifact}")]
+    Archive {
+        artifact: String,
+        #[source]
+        source: kiln_archive::ArchiveError,
+    },
+    #[error("failed to write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
