@@ -76,12 +76,10 @@ pub enum ArchiveError {
 
 /// Context for reader errors: which archive, so each helper can name it.
 #[derive(Debug, Clone, Copy)]
-#[allow(dead_code)]
 pub(crate) struct Ctx<'a> {
     pub archive: &'a str,
 }
 
-#[allow(dead_code)]
 impl Ctx<'_> {
     pub fn malformed(&self, entry: impl Into<String>, reason: impl Into<String>) -> ArchiveError {
         ArchiveError::Malformed {

@@ -26,16 +26,24 @@
 //! the container metadata a diff engine compares).
 
 mod error;
+mod gunzip;
 mod gzip_write;
+mod limits;
 mod list;
 mod path;
+mod tar_read;
 mod tar_write;
+mod zip_read;
 mod zip_write;
 
 pub use error::ArchiveError;
+pub use gunzip::GzipInfo;
+pub use limits::Limits;
 pub use list::{ListWriter, ListedFile};
 pub use path::validate_member_path;
+pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz};
 pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
+pub use zip_read::{ZipArchive, ZipKind, ZipMember, read_zip};
 pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
 
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.

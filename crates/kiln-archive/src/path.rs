@@ -38,7 +38,6 @@ pub fn validate_member_path(path: &str) -> Result<(), ArchiveError> {
 /// Reader-side check: what makes a path unsafe to extract, as opposed to
 /// merely non-canonical (`./` prefixes and trailing `/` are reported, not
 /// refused). Returns the reason for refusal.
-#[allow(dead_code)]
 pub(crate) fn unsafe_reason(path: &str) -> Option<&'static str> {
     if path.is_empty() {
         return Some("empty path");

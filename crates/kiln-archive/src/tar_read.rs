@@ -1,0 +1,503 @@
+//! Bounded reader for tar.gz archives made by anyone.
+//!
+//! It reads what real tools write (ustar, pax, GNU long names, directory
+//! entries, `./` prefixes, concatenated gzip members) and reports it in the
+//! metadata, so a diff engine can say how a container differs from the
+//! canonical one; it refuses what is unsafe to extract (absolute paths,
+//! `..`, links, devices, duplicates) or over a bound, naming the entry.
+
+use std::collections::BTreeSet;
+use std::io::{self, BufReader, Read};
+
+use crate::error::Ctx;
+use crate::gunzip::{Gunzip, GzipInfo};
+use crate::path::unsafe_reason;
+use crate::tar_write::BLOCK;
+use crate::{ArchiveError, Limits};
+
+/// Zero bytes tolerated after the end-of-archive blocks (tools pad to a
+/// 10240-byte record, some to more).
+const MAX_TRAILING_ZEROS: u64 = 1 << 20;
+
+/// Header dialect, from the magic/version fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TarFormat {
+    /// "ustar\0" "00": POSIX ustar / pax.
+    Ustar,
+    /// "ustar " " \0": GNU tar's old format.
+    Gnu,
+    /// No magic: Unix V7.
+    V7,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TarKind {
+    File,
+    Directory,
+}
+
+/// One member and everything its headers said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarMember {
+    /// Final path (pax `path` > GNU long name > ustar prefix/name), as
+    /// written: `./` prefixes and a directory's trailing `/` are kept.
+    pub path: String,
+    pub kind: TarKind,
+    pub data: Vec<u8>,
+    /// Any execute bit in `mode`.
+    pub executable: bool,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub uname: String,
+    pub gname: String,
+    /// The header's mtime field (a pax `mtime` record, if any, is in `pax`).
+    pub mtime: u64,
+    pub typeflag: u8,
+    pub format: TarFormat,
+    /// Records of the pax `x` header preceding this member, in order.
+    pub pax: Vec<(String, Vec<u8>)>,
+    /// The path came from a GNU `L` (`././@LongLink`) header.
+    pub gnu_long_name: bool,
+    /// The ustar prefix field was non-empty and used.
+    pub used_prefix: bool,
+    /// Offset of the member's first header in the tar stream.
+    pub header_offset: u64,
+}
+
+/// A whole tar.gz: gzip container, tar-level extras, members in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarGzArchive {
+    pub gzip: GzipInfo,
+    /// Global pax headers (`g`), in order.
+    pub global_pax: Vec<Vec<(String, Vec<u8>)>>,
+    pub members: Vec<TarMember>,
+    /// Bytes of the tar stream, end blocks and padding included.
+    pub tar_size: u64,
+    /// Zero bytes after the two end-of-archive blocks.
+    pub trailing_zeros: u64,
+}
+
+struct Reader<'a, R: io::BufRead> {
+    r: Gunzip<R>,
+    ctx: Ctx<'a>,
+    offset: u64,
+}
+
+impl<R: io::BufRead> Reader<'_, R> {
+    fn err(&self, entry: &str, e: io::Error) -> ArchiveError {
+        if let Some((what, actual, limit)) = self.r.limit_hit {
+            return self.ctx.limit(entry, what, actual, limit);
+        }
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof => self.ctx.malformed(entry, "truncated archive"),
+            io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => {
+                self.ctx.malformed(entry, e.to_string())
+            }
+            _ => self.ctx.read(entry, e),
+        }
+    }
+
+    /// A block, or None at a clean EOF.
+    fn block(&mut self, entry: &str) -> Result<Option<[u8; BLOCK]>, ArchiveError> {
+        let mut b = [0u8; BLOCK];
+        let mut got = 0;
+        while got < BLOCK {
+            match self.r.read(&mut b[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.err(entry, e)),
+            }
+        }
+        self.offset += got as u64;
+        match got {
+            0 => Ok(None),
+            BLOCK => Ok(Some(b)),
+            _ => Err(self
+                .ctx
+                .malformed(entry, "truncated archive (partial block)")),
+        }
+    }
+
+    /// `len` bytes of data plus the padding to the next block.
+    fn data(&mut self, entry: &str, len: u64) -> Result<Vec<u8>, ArchiveError> {
+        let mut data = Vec::with_capacity(usize::try_from(len.min(1 << 20)).unwrap_or(0));
+        let padded = len + crate::tar_write::padding(len) as u64;
+        let got = (&mut self.r)
+            .take(len)
+            .read_to_end(&mut data)
+            .map_err(|e| self.err(entry, e))?;
+        if (got as u64) < len {
+            return Err(self.ctx.malformed(entry, "truncated archive (member data)"));
+        }
+        let mut pad = vec![0u8; (padded - len) as usize];
+        self.r
+            .read_exact(&mut pad)
+            .map_err(|e| self.err(entry, e))?;
+        self.offset += padded;
+        Ok(data)
+    }
+}
+
+/// Read a tar.gz from untrusted input; `archive` names it in errors.
+pub fn read_tar_gz<R: Read>(
+    archive: &str,
+    reader: R,
+    limits: &Limits,
+) -> Result<TarGzArchive, ArchiveError> {
+    let ctx = Ctx { archive };
+    // The tar stream is members' data plus at most a few blocks of headers
+    // each (pax headers are bounded separately), plus end padding.
+    let per_entry = 3 * BLOCK as u64 + limits.max_pax_header;
+    let limit_total = limits
+        .max_total_size
+        .saturating_add(
+            limits
+                .max_entries
+                .saturating_add(1)
+                .saturating_mul(per_entry),
+        )
+        .saturating_add(MAX_TRAILING_ZEROS);
+    let gz = Gunzip::new(BufReader::new(reader), *limits, limit_total, ctx)?;
+    let mut rd = Reader {
+        r: gz,
+        ctx,
+        offset: 0,
+    };
+
+    let mut members: Vec<TarMember> = Vec::new();
+    let mut global_pax = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut pending_pax: Option<Vec<(String, Vec<u8>)>> = None;
+    let mut pending_long_name: Option<Vec<u8>> = None;
+    let mut first_header_offset: Option<u64> = None;
+    let mut entries: u64 = 0;
+    let mut total: u64 = 0;
+
+    loop {
+        let header_offset = rd.offset;
+        let label = format!(
+            "entry #{} (header at tar offset {header_offset})",
+            entries + 1
+        );
+        let Some(h) = rd.block(&label)? else {
+            return Err(ctx.malformed(&label, "truncated archive: no end-of-archive blocks"));
+        };
+        if h.iter().all(|&b| b == 0) {
+            match rd.block("end of archive")? {
+                Some(b) if b.iter().all(|&x| x == 0) => {}
+                Some(_) => return Err(ctx.malformed(&label, "lone zero block inside the archive")),
+                None => {
+                    return Err(ctx.malformed("end of archive", "only one end-of-archive block"));
+                }
+            }
+            if pending_pax.is_some() || pending_long_name.is_some() {
+                return Err(ctx.malformed("end of archive", "extended header without a member"));
+            }
+            let mut rest = Vec::new();
+            (&mut rd.r)
+                .take(MAX_TRAILING_ZEROS + 1)
+                .read_to_end(&mut rest)
+                .map_err(|e| rd.err("end of archive", e))?;
+            if rest.len() as u64 > MAX_TRAILING_ZEROS || rest.iter().any(|&b| b != 0) {
+                return Err(ctx.malformed("end of archive", "data after the end-of-archive blocks"));
+            }
+            let trailing_zeros = rest.len() as u64;
+            rd.offset += trailing_zeros;
+            let tar_size = rd.offset;
+            return Ok(TarGzArchive {
+                gzip: rd.r.info.clone(),
+                global_pax,
+                members,
+                tar_size,
+                trailing_zeros,
+            });
+        }
+        entries += 1;
+        if entries > limits.max_entries {
+            return Err(ctx.limit(&label, "entry count", entries, limits.max_entries));
+        }
+        let raw_name = cstr(&h[0..100]);
+        let name_label = if pending_pax.is_none() && pending_long_name.is_none() {
+            format!("{label} {:?}", String::from_utf8_lossy(raw_name))
+        } else {
+            label.clone()
+        };
+        check_checksum(&h).map_err(|reason| ctx.malformed(&name_label, reason))?;
+        let format = match (&h[257..263], &h[263..265]) {
+            (b"ustar\0", b"00") => TarFormat::Ustar,
+            (b"ustar ", b" \0") => TarFormat::Gnu,
+            (m, _) if m.iter().all(|&b| b == 0) => TarFormat::V7,
+            _ => return Err(ctx.malformed(&name_label, "unknown tar magic")),
+        };
+        let num = |range: std::ops::Range<usize>, field: &str| {
+            parse_number(&h[range])
+                .ok_or_else(|| ctx.malformed(&name_label, format!("bad {field} field")))
+        };
+        let field_size = num(124..136, "size")?;
+        let typeflag = h[156];
+        first_header_offset.get_or_insert(header_offset);
+
+        match typeflag {
+            b'x' | b'g' | b'L' | b'K' => {
+                if field_size > limits.max_pax_header {
+                    return Err(ctx.limit(
+                        &name_label,
+                        "extended header size",
+                        field_size,
+                        limits.max_pax_header,
+                    ));
+                }
+                let body = rd.data(&name_label, field_size)?;
+                match typeflag {
+                    b'x' => {
+                        if pending_pax.is_some() {
+                            return Err(
+                                ctx.malformed(&name_label, "two pax headers for one member")
+                            );
+                        }
+                        let recs = parse_pax(&body).map_err(|r| ctx.malformed(&name_label, r))?;
+                        pending_pax = Some(recs);
+                    }
+                    b'g' => {
+                        global_pax
+                            .push(parse_pax(&body).map_err(|r| ctx.malformed(&name_label, r))?);
+                        first_header_offset = None;
+                    }
+                    b'L' => pending_long_name = Some(cstr(&body).to_vec()),
+                    _ => {} // GNU long link name: only links use it, and they are refused.
+                }
+                continue;
+            }
+            _ => {}
+        }
+
+        // A real member: resolve its path.
+        let pax = pending_pax.take().unwrap_or_default();
+        let long_name = pending_long_name.take();
+        let prefix = cstr(&h[345..500]);
+        let used_prefix = format == TarFormat::Ustar && !prefix.is_empty();
+        let pax_get = |k: &str| {
+            pax.iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_slice())
+        };
+        let path_bytes: Vec<u8> = if let Some(p) = pax_get("path") {
+            p.to_vec()
+        } else if let Some(l) = &long_name {
+            l.clone()
+        } else if used_prefix {
+            [prefix, b"/", raw_name].concat()
+        } else {
+            raw_name.to_vec()
+        };
+        let path = String::from_utf8(path_bytes).map_err(|e| {
+            ctx.malformed(
+                &label,
+                format!(
+                    "path is not UTF-8: {:?}",
+                    String::from_utf8_lossy(e.as_bytes())
+                ),
+            )
+        })?;
+        let entry = format!("{path:?}");
+        if path.len() as u64 > limits.max_path_len {
+            return Err(ctx.limit(
+                &entry,
+                "path length",
+                path.len() as u64,
+                limits.max_path_len,
+            ));
+        }
+        if let Some(reason) = unsafe_reason(&path) {
+            return Err(ctx.refused(&entry, reason));
+        }
+        let linkname = String::from_utf8_lossy(cstr(&h[157..257])).into_owned();
+        let kind = match typeflag {
+            b'0' | b'\0' | b'7' => TarKind::File,
+            b'5' => TarKind::Directory,
+            b'1' => return Err(ctx.refused(&entry, format!("hard link to {linkname:?}"))),
+            b'2' => return Err(ctx.refused(&entry, format!("symbolic link to {linkname:?}"))),
+            b'3' => return Err(ctx.refused(&entry, "character device")),
+            b'4' => return Err(ctx.refused(&entry, "block device")),
+            b'6' => return Err(ctx.refused(&entry, "FIFO")),
+            t => {
+                return Err(ctx.refused(
+                    &entry,
+                    format!("unsupported tar entry type {:?}", char::from(t)),
+                ));
+            }
+        };
+        let size = match pax_get("size") {
+            Some(v) => std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| ctx.malformed(&entry, "bad pax size record"))?,
+            None => field_size,
+        };
+        let key = path
+            .trim_end_matches('/')
+            .trim_start_matches("./")
+            .to_owned();
+        if !seen.insert(key) {
+            return Err(ctx.refused(&entry, "duplicate member name"));
+        }
+        if size > limits.max_entry_size {
+            return Err(ctx.limit(&entry, "member size", size, limits.max_entry_size));
+        }
+        total = total.saturating_add(size);
+        if total > limits.max_total_size {
+            return Err(ctx.limit(&entry, "total size", total, limits.max_total_size));
+        }
+        let data = rd.data(&entry, size)?;
+        let mode = u32::try_from(num(100..108, "mode")? & 0o7777_7777).unwrap_or(0);
+        let (uid, gid, mtime) = (
+            num(108..116, "uid")?,
+            num(116..124, "gid")?,
+            num(136..148, "mtime")?,
+        );
+        members.push(TarMember {
+            path,
+            kind,
+            data,
+            executable: mode & 0o111 != 0,
+            mode,
+            uid,
+            gid,
+            uname: String::from_utf8_lossy(cstr(&h[265..297])).into_owned(),
+            gname: String::from_utf8_lossy(cstr(&h[297..329])).into_owned(),
+            mtime,
+            typeflag,
+            format,
+            pax,
+            gnu_long_name: long_name.is_some(),
+            used_prefix,
+            header_offset: first_header_offset.take().unwrap_or(header_offset),
+        });
+    }
+}
+
+/// Bytes up to the first NUL.
+fn cstr(field: &[u8]) -> &[u8] {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    &field[..end]
+}
+
+/// Octal (space/NUL padded) or GNU base-256 numeric field.
+fn parse_number(field: &[u8]) -> Option<u64> {
+    let first = *field.first()?;
+    if first & 0x80 != 0 {
+        if first == 0xff {
+            return None; // negative
+        }
+        let mut v: u64 = u64::from(first & 0x7f);
+        for &b in &field[1..] {
+            v = v.checked_mul(256)?.checked_add(u64::from(b))?;
+        }
+        return Some(v);
+    }
+    let s = cstr(field);
+    let s = s
+        .iter()
+        .position(|&b| b != b' ')
+        .map_or(&s[s.len()..], |i| &s[i..]);
+    let end = s.iter().position(|&b| b == b' ').unwrap_or(s.len());
+    let (digits, rest) = s.split_at(end);
+    if rest.iter().any(|&b| b != b' ') {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !(b'0'..=b'7').contains(&d) {
+            return None;
+        }
+        v = v.checked_mul(8)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(v)
+}
+
+fn check_checksum(h: &[u8; BLOCK]) -> Result<(), String> {
+    let stored = parse_number(&h[148..156]).ok_or("bad checksum field")?;
+    let mut unsigned: u64 = 0;
+    let mut signed: i64 = 0;
+    for (i, &b) in h.iter().enumerate() {
+        let b = if (148..156).contains(&i) { b' ' } else { b };
+        unsigned += u64::from(b);
+        signed += i64::from(b as i8);
+    }
+    if stored == unsigned || i64::try_from(stored).ok() == Some(signed) {
+        Ok(())
+    } else {
+        Err(format!(
+            "bad header checksum (stored {stored:o}, computed {unsigned:o})"
+        ))
+    }
+}
+
+/// pax records: "%d %s=%s\n", length self-inclusive.
+fn parse_pax(mut body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut out = Vec::new();
+    // Some writers pad the body with NULs.
+    while let Some(&first) = body.first() {
+        if first == 0 && body.iter().all(|&b| b == 0) {
+            break;
+        }
+        let sp = body
+            .iter()
+            .take(20)
+            .position(|&b| b == b' ')
+            .ok_or("pax record without a length")?;
+        let len: usize = std::str::from_utf8(&body[..sp])
+            .ok()
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad pax record length")?;
+        if len <= sp + 1 || len > body.len() || body[len - 1] != b'\n' {
+            return Err("bad pax record length".into());
+        }
+        let rec = &body[sp + 1..len - 1];
+        let eq = rec
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or("pax record without `=`")?;
+        let key = std::str::from_utf8(&rec[..eq]).map_err(|_| "pax key is not UTF-8")?;
+        if key.is_empty() {
+            return Err("empty pax key".into());
+        }
+        out.push((key.to_owned(), rec[eq + 1..].to_vec()));
+        body = &body[len..];
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number(b"0000644\0"), Some(0o644));
+        assert_eq!(parse_number(b"   644 \0"), Some(0o644));
+        assert_eq!(parse_number(b"\0\0\0\0"), Some(0));
+        assert_eq!(parse_number(&[0x80, 0, 0, 2, 0]), Some(512));
+        assert_eq!(parse_number(b"0009\0"), None);
+        assert_eq!(parse_number(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn pax_parsing() {
+        assert_eq!(
+            parse_pax(b"12 path=abc\n16 mtime=1.5000\n").unwrap(),
+            vec![
+                ("path".into(), b"abc".to_vec()),
+                ("mtime".into(), b"1.5000".to_vec())
+            ]
+        );
+        assert!(parse_pax(b"13 path=abc\n").is_err());
+        assert!(parse_pax(b"99999999999999999999999 a=b\n").is_err());
+        assert!(parse_pax(b"x path=abc\n").is_err());
+        assert!(parse_pax(b"7 =abc\n").is_err());
+    }
+}
