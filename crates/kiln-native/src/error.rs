@@ -11,12 +11,9 @@ pub enum NativeError {
     #[error(transparent)]
     Metadata(#[from] kiln_metadata::MetadataError),
     #[error(
-        "{path}: `build-system.build-backend` is {backend:?}, not \"uv_build\"; native mode only builds uv_build projects, use `cargo xtask build --mode backend`"
+        "{path}: `build-system.build-backend` is {backend}, not \"uv_build\"; native mode only builds uv_build projects, use `cargo xtask build --mode backend`"
     )]
-    NotUvBuild {
-        path: PathBuf,
-        backend: Option<String>,
-    },
+    NotUvBuild { path: PathBuf, backend: String },
     #[error(
         "expected a Python package at {expected} (from `tool.uv.build-backend.module-root` = {module_root:?} and module name {module_name:?}); {problem}. Create it, or set `tool.uv.build-backend.module-name` / `module-root` in pyproject.toml to where the package is"
     )]
@@ -45,8 +42,12 @@ pub enum NativeError {
         #[source]
         source: globset::Error,
     },
-    #[error("`{field}` glob {glob:?} matched no files; fix the pattern or remove it")]
-    GlobNoMatch { field: String, glob: String },
+    #[error("{path}: `{field}` glob {glob:?} matched no files; fix the pattern or remove it")]
+    GlobNoMatch {
+        path: PathBuf,
+        field: String,
+        glob: String,
+    },
     #[error("license file {path} is not UTF-8; convert it to UTF-8 (PEP 639 requires it)")]
     LicenseNotUtf8 { path: PathBuf },
     #[error("failed to read {path}; check that it exists and is readable")]

@@ -62,7 +62,9 @@ impl NativeProject {
         if pyproject.build_backend() != Some("uv_build") {
             return Err(NativeError::NotUvBuild {
                 path,
-                backend: pyproject.build_backend().map(str::to_string),
+                backend: pyproject
+                    .build_backend()
+                    .map_or_else(|| "not declared".to_string(), |b| format!("{b:?}")),
             });
         }
         Ok(Self {

@@ -383,6 +383,7 @@ pub(crate) fn select(project: &NativeProject) -> Result<Selection, NativeError> 
         }
         if let Some((g, _)) = license_globs.iter().zip(&matched).find(|(_, m)| !**m) {
             return Err(NativeError::GlobNoMatch {
+                path: project.pyproject.path().to_path_buf(),
                 field: "project.license-files".into(),
                 glob: g.clone(),
             });
