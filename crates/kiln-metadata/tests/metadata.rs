@@ -2,6 +2,8 @@
 //! a `.uv_build-0.13.6` suffix were written by the real uv_build for
 //! `tests/data/full.pyproject.toml`; kiln must reproduce them byte for byte.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on purpose
+
 use kiln_metadata::{MetadataError, MetadataInputs, PyProject, wheel_file};
 use kiln_names::WheelTags;
 use std::path::Path;

@@ -7,6 +7,8 @@
 //! print a skip message, unless `KILN_REQUIRE_PYTHON=1`.
 
 #![allow(clippy::disallowed_methods)] // tests read KILN_TEST_PYTHON and spawn Python
+#![allow(clippy::unwrap_used)] // test helpers panic on purpose
+#![allow(clippy::print_stderr)] // the skip message when Python is absent
 
 use kiln_archive::Deflate;
 use kiln_names::Epoch;
@@ -152,8 +154,10 @@ fn kiln_build(project_dir: &Path, out: &Path) -> (PathBuf, PathBuf) {
     (artifacts[0].path.clone(), artifacts[1].path.clone())
 }
 
-/// member path → (bytes, executable); directories skipped.
-fn read_wheel(path: &Path) -> (Vec<String>, BTreeMap<String, (Vec<u8>, bool)>) {
+/// Archive order, and member path → (bytes, executable); directories skipped.
+type Members = (Vec<String>, BTreeMap<String, (Vec<u8>, bool)>);
+
+fn read_wheel(path: &Path) -> Members {
     let mut zip = zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
     let mut order = Vec::new();
     let mut members = BTreeMap::new();
@@ -171,7 +175,7 @@ fn read_wheel(path: &Path) -> (Vec<String>, BTreeMap<String, (Vec<u8>, bool)>) {
     (order, members)
 }
 
-fn read_sdist(path: &Path) -> (Vec<String>, BTreeMap<String, (Vec<u8>, bool)>) {
+fn read_sdist(path: &Path) -> Members {
     let gz = flate2_reader(path);
     let mut ar = tar::Archive::new(gz);
     let mut order = Vec::new();
