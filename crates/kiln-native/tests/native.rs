@@ -487,13 +487,6 @@ fn errors_name_the_file_and_the_fix() {
     assert!(matches!(e, NativeError::MissingModule { .. }));
     insta::assert_snapshot!("missing_init", redact(&e, &dir));
     fs::write(dir.join("src/demo/__init__.py"), "").unwrap();
-    with(
-        base.replace(
-            "name = \"demo\"",
-            "name = \"demo\"\nlicense-files = [\"COPYING*\"]",
-        )
-        .as_str(),
-    );
     let e = {
         fs::write(
             dir.join("pyproject.toml"),
