@@ -1,0 +1,825 @@
+//! Integration tests: round trips through our readers and independent ones
+//! (the `tar` and `zip` crates, CPython), determinism with pinned digests,
+//! streaming, and the refusal of hostile archives.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Cursor, Read, Write};
+
+use kiln_archive::{
+    ArchiveError, ArchiveWriter, Deflate, Limits, ListWriter, PAX_HEADER_NAME, TarGzWriter,
+    TarKind, ZipWriter, read_tar_gz, read_zip,
+};
+use sha2::{Digest, Sha256};
+
+const EPOCH: u64 = 1_700_000_000;
+const DEFLATE: Deflate = Deflate {
+    level: 6,
+    gzip_chunk_size: 128 * 1024,
+};
+
+fn long_path() -> String {
+    format!(
+        "pkg-1.0/src/{}/module.py",
+        "very_long_directory_name".repeat(5)
+    )
+}
+
+/// Sorted bytewise, as an sdist is.
+fn members() -> Vec<(String, Vec<u8>, bool)> {
+    let mut m = vec![
+        (
+            "pkg-1.0/PKG-INFO".to_owned(),
+            b"Metadata-Version: 2.4\nName: pkg\n".to_vec(),
+            false,
+        ),
+        (
+            "pkg-1.0/bin/run.sh".to_owned(),
+            b"#!/bin/sh\necho hi\n".to_vec(),
+            true,
+        ),
+        ("pkg-1.0/empty.txt".to_owned(), Vec::new(), false),
+        (
+            "pkg-1.0/pkg/données/é.txt".to_owned(),
+            "é\n".as_bytes().to_vec(),
+            false,
+        ),
+        (
+            "pkg-1.0/pyproject.toml".to_owned(),
+            b"[project]\nname = \"pkg\"\n".repeat(50),
+            false,
+        ),
+        (long_path(), b"print('long')\n".to_vec(), false),
+    ];
+    m.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    m
+}
+
+fn build_tgz(members: &[(String, Vec<u8>, bool)], deflate: Deflate) -> Vec<u8> {
+    let mut w = TarGzWriter::new(Vec::new(), EPOCH, deflate);
+    for (p, d, x) in members {
+        w.add_file(p, d, *x).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+fn build_zip(members: &[(String, Vec<u8>, bool)]) -> Vec<u8> {
+    let mut w = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    for (p, d, x) in members {
+        w.add_file(p, d, *x).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+// ---------------------------------------------------------------- writers
+
+#[test]
+fn tar_gz_round_trip_through_our_reader() {
+    let m = members();
+    let bytes = build_tgz(&m, DEFLATE);
+    assert_eq!(&bytes[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let a = read_tar_gz("t.tar.gz", &bytes[..], &Limits::default()).unwrap();
+    assert_eq!(a.gzip.members, 1);
+    assert_eq!((a.gzip.mtime, a.gzip.xfl, a.gzip.os), (0, 0, 255));
+    assert_eq!(a.gzip.fname, None);
+    assert_eq!(a.tar_size % 512, 0);
+    assert_eq!(a.trailing_zeros, 0);
+    assert_eq!(a.members.len(), m.len());
+    for (got, (p, d, x)) in a.members.iter().zip(&m) {
+        assert_eq!(&got.path, p);
+        assert_eq!(&got.data, d);
+        assert_eq!(got.executable, *x);
+        assert_eq!(got.mode, if *x { 0o755 } else { 0o644 });
+        assert_eq!(
+            (got.uid, got.gid, got.uname.as_str(), got.gname.as_str()),
+            (0, 0, "", "")
+        );
+        assert_eq!(got.mtime, EPOCH);
+        assert_eq!(got.typeflag, b'0');
+        assert_eq!(got.kind, TarKind::File);
+        assert!(!got.gnu_long_name && !got.used_prefix);
+        let needs_pax = p.len() > 100 || !p.is_ascii();
+        assert_eq!(
+            got.pax,
+            if needs_pax {
+                vec![("path".to_owned(), p.as_bytes().to_vec())]
+            } else {
+                vec![]
+            }
+        );
+    }
+}
+
+#[test]
+fn tar_gz_round_trip_through_tar_crate() {
+    let m = members();
+    let bytes = build_tgz(&m, DEFLATE);
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let mut n = 0;
+    for (entry, (p, d, x)) in ar.entries().unwrap().zip(&m) {
+        let mut entry = entry.unwrap();
+        assert_eq!(entry.path().unwrap().to_str().unwrap(), p);
+        let h = entry.header();
+        assert_eq!(h.entry_type(), tar::EntryType::Regular);
+        assert_eq!(h.mode().unwrap(), if *x { 0o755 } else { 0o644 });
+        assert_eq!(h.mtime().unwrap(), EPOCH);
+        assert!(h.as_ustar().is_some());
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        assert_eq!(&data, d);
+        n += 1;
+    }
+    assert_eq!(n, m.len());
+}
+
+#[test]
+fn zip_round_trip_through_our_reader_and_zip_crate() {
+    let m = members();
+    let bytes = build_zip(&m);
+    let a = read_zip("t.whl", &bytes, &Limits::default()).unwrap();
+    assert_eq!(a.members.len(), m.len());
+    for (got, (p, d, x)) in a.members.iter().zip(&m) {
+        assert_eq!(&got.path, p);
+        assert_eq!(&got.data, d);
+        assert_eq!(got.executable, *x);
+        assert_eq!(
+            got.external_attr >> 16,
+            if *x { 0o100755 } else { 0o100644 }
+        );
+        assert_eq!(got.version_made_by, kiln_archive::ZIP_VERSION_MADE_BY);
+        assert_eq!(got.version_needed, kiln_archive::ZIP_VERSION_NEEDED);
+        assert_eq!(got.flags, if p.is_ascii() { 0 } else { 1 << 11 });
+        assert_eq!(got.method, if d.is_empty() { 0 } else { 8 });
+        assert_eq!(
+            (got.central_extra_len, got.local_extra_len, got.comment_len),
+            (0, 0, 0)
+        );
+        let (t, dd) = kiln_archive::dos_date_time(EPOCH).unwrap();
+        assert_eq!(
+            (
+                got.dos_time,
+                got.dos_date,
+                got.local_dos_time,
+                got.local_dos_date
+            ),
+            (t, dd, t, dd)
+        );
+        assert!(!got.data_descriptor);
+    }
+    let mut z = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+    assert_eq!(z.len(), m.len());
+    for (i, (p, d, x)) in m.iter().enumerate() {
+        let mut f = z.by_index(i).unwrap();
+        assert_eq!(f.name().unwrap(), p.as_str());
+        assert_eq!(f.unix_mode().unwrap(), if *x { 0o100755 } else { 0o100644 });
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        assert_eq!(&data, d);
+    }
+}
+
+#[test]
+fn writers_refuse_bad_paths_and_order() {
+    let mut t = TarGzWriter::new(Vec::new(), EPOCH, DEFLATE);
+    t.add_file("b", b"", false).unwrap();
+    assert!(matches!(
+        t.add_file("a", b"", false),
+        Err(ArchiveError::Unsorted { .. })
+    ));
+    assert!(matches!(
+        t.add_file("b", b"", false),
+        Err(ArchiveError::DuplicatePath { .. })
+    ));
+    let mut z = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    z.add_file("b", b"", false).unwrap();
+    z.add_file("a", b"", false).unwrap(); // zip keeps the caller's order
+    assert!(matches!(
+        z.add_file("a", b"x", false),
+        Err(ArchiveError::DuplicatePath { .. })
+    ));
+    let mut l = ListWriter::default();
+    for bad in ["", "/abs", "a/../b", "./a", "a\\b", "a//b"] {
+        assert!(
+            matches!(
+                t.add_file(bad, b"", false),
+                Err(ArchiveError::InvalidPath { .. })
+            ),
+            "{bad}"
+        );
+        assert!(
+            matches!(
+                z.add_file(bad, b"", false),
+                Err(ArchiveError::InvalidPath { .. })
+            ),
+            "{bad}"
+        );
+        assert!(
+            matches!(
+                l.add_file(bad, b"", false),
+                Err(ArchiveError::InvalidPath { .. })
+            ),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        ZipWriter::new(Vec::new(), 315_532_799, DEFLATE),
+        Err(ArchiveError::EpochOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn pax_header_for_long_and_non_ascii_paths_and_never_gnu() {
+    let tar = gunzip(&build_tgz(&members(), DEFLATE));
+    assert!(!tar.windows(13).any(|w| w == b"././@LongLink"));
+    let mut off = 0;
+    let mut pax_paths = Vec::new();
+    while off + 512 <= tar.len() && tar[off..off + 512].iter().any(|&b| b != 0) {
+        let h = &tar[off..off + 512];
+        let size = usize::from_str_radix(std::str::from_utf8(&h[124..135]).unwrap(), 8).unwrap();
+        assert_ne!(h[156], b'L', "GNU long name header");
+        assert_eq!(&h[257..265], b"ustar\x0000");
+        assert!(h[345..500].iter().all(|&b| b == 0), "prefix field used");
+        if h[156] == b'x' {
+            assert_eq!(&h[..PAX_HEADER_NAME.len()], PAX_HEADER_NAME.as_bytes());
+            let body = std::str::from_utf8(&tar[off + 512..off + 512 + size]).unwrap();
+            let rec = body.strip_suffix('\n').unwrap();
+            let (len, kv) = rec.split_once(' ').unwrap();
+            assert_eq!(len.parse::<usize>().unwrap(), body.len());
+            pax_paths.push(kv.strip_prefix("path=").unwrap().to_owned());
+        }
+        off += 512 + size.div_ceil(512) * 512;
+    }
+    assert_eq!(
+        pax_paths,
+        vec!["pkg-1.0/pkg/données/é.txt".to_owned(), long_path()]
+    );
+    assert_eq!(tar.len(), off + 1024);
+}
+
+#[test]
+fn python_reads_what_we_write() {
+    // The one place these tests run a process: CPython is the reader that
+    // matters for sdists and wheels.
+    #[allow(clippy::disallowed_methods)]
+    let probe = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
+    if probe.map(|o| !o.status.success()).unwrap_or(true) {
+        println!("python3 not found: skipping python_reads_what_we_write");
+        return;
+    }
+    let m = members();
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = dir.path().join("pkg-1.0.tar.gz");
+    let whl = dir.path().join("pkg-1.0-py3-none-any.whl");
+    let out = dir.path().join("out");
+    std::fs::write(&tgz, build_tgz(&m, DEFLATE)).unwrap();
+    std::fs::write(&whl, build_zip(&m)).unwrap();
+    let expected: Vec<String> = m
+        .iter()
+        .map(|(p, d, x)| {
+            let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+            let p_hex: String = p.bytes().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "(bytes.fromhex('{p_hex}').decode(), bytes.fromhex('{hex}'), {})",
+                if *x { "True" } else { "False" }
+            )
+        })
+        .collect();
+    let script = format!(
+        r#"
+import os, stat, sys, tarfile, zipfile
+tgz, whl, out = sys.argv[1:4]
+expected = [{}]
+with tarfile.open(tgz) as t:
+    assert [i.name for i in t.getmembers()] == [p for p, _, _ in expected], t.getnames()
+    t.extractall(out, filter='data')
+for p, data, x in expected:
+    f = os.path.join(out, p)
+    with open(f, 'rb') as fh:
+        assert fh.read() == data, p
+    assert bool(os.stat(f).st_mode & stat.S_IXUSR) == x, p
+with zipfile.ZipFile(whl) as z:
+    assert z.testzip() is None
+    infos = z.infolist()
+    assert [i.filename for i in infos] == [p for p, _, _ in expected]
+    for i, (p, data, x) in zip(infos, expected):
+        assert z.read(i) == data, p
+        assert i.external_attr >> 16 == (0o100755 if x else 0o100644), p
+        assert i.date_time == (2023, 11, 14, 22, 13, 20), i.date_time
+print("ok")
+"#,
+        expected.join(", ")
+    );
+    #[allow(clippy::disallowed_methods)]
+    let o = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .arg(&tgz)
+        .arg(&whl)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok");
+    // And from Rust's side: the extracted tree.
+    #[cfg(unix)]
+    for (p, d, x) in &m {
+        use std::os::unix::fs::PermissionsExt;
+        let f = out.join(p);
+        assert_eq!(&std::fs::read(&f).unwrap(), d);
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o100 != 0,
+            *x
+        );
+    }
+}
+
+// ------------------------------------------------------------ determinism
+
+#[test]
+fn bytes_do_not_depend_on_thread_count_and_are_pinned() {
+    // Small chunks so the gzip stream has many chunks to parallelize.
+    let deflate = Deflate {
+        level: 6,
+        gzip_chunk_size: 1024,
+    };
+    let mut m = members();
+    m.push((
+        "pkg-1.0/zz/big.bin".to_owned(),
+        (0..200_000u32).map(|i| (i * 31 % 253) as u8).collect(),
+        false,
+    ));
+    let tgz1 = in_pool(1, || build_tgz(&m, deflate));
+    let tgz4 = in_pool(4, || build_tgz(&m, deflate));
+    assert_eq!(tgz1, tgz4);
+    assert_eq!(tgz1, build_tgz(&m, deflate));
+    // Many members so the zip window fills more than once.
+    let mut many = m.clone();
+    for i in 0..600 {
+        many.push((
+            format!("pkg-1.0/zz/many/{i:04}.py"),
+            format!("x = {i}\n").into_bytes(),
+            i % 7 == 0,
+        ));
+    }
+    let zip1 = in_pool(1, || build_zip(&many));
+    let zip4 = in_pool(4, || build_zip(&many));
+    assert_eq!(zip1, zip4);
+
+    let small = members();
+    assert_eq!(
+        sha256_hex(&build_tgz(&small, DEFLATE)),
+        "74a1c3d2ccf21d4a12652c982b2bd383b191a0f09706c19f72318bfc49472345"
+    );
+    assert_eq!(
+        sha256_hex(&build_zip(&small)),
+        "5d01500da80b3ea1b66d3df1b10c9f2e006c7ec66cfea9eb6b267c3a515baea0"
+    );
+}
+
+/// A sink that only counts, so the streaming test holds nothing.
+#[derive(Default)]
+struct Counter(u64);
+impl Write for Counter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn streams_200_mb_without_accumulating() {
+    let deflate = Deflate {
+        level: 1,
+        gzip_chunk_size: 1 << 20,
+    };
+    let mut w = TarGzWriter::new(Counter::default(), EPOCH, deflate);
+    let block: Vec<u8> = (0..(1u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x0f)
+        .collect();
+    for i in 0..200 {
+        w.add_file(&format!("data/{i:04}.bin"), &block, false)
+            .unwrap();
+    }
+    let counted = w.finish().unwrap().0;
+    assert!(counted > 1_000_000, "{counted}");
+}
+
+// ------------------------------------------------------------------ readers
+
+fn tar_header(name: &[u8], typeflag: u8, size: u64, linkname: &[u8]) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name);
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[156] = typeflag;
+    h[157..157 + linkname.len()].copy_from_slice(linkname);
+    h[257..265].copy_from_slice(b"ustar\x0000");
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+fn entry(name: &[u8], typeflag: u8, data: &[u8]) -> Vec<u8> {
+    let mut v = tar_header(name, typeflag, data.len() as u64, b"").to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+fn gz(tar: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(tar).unwrap();
+    e.finish().unwrap()
+}
+
+fn tgz_of(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut tar: Vec<u8> = entries.concat();
+    tar.extend_from_slice(&[0u8; 1024]);
+    gz(&tar)
+}
+
+fn tar_err(bytes: &[u8], limits: &Limits) -> String {
+    match read_tar_gz("evil.tar.gz", bytes, limits) {
+        Ok(_) => panic!("accepted a hostile archive"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn tar_reader_refuses_hostile_archives() {
+    let l = Limits::default();
+    let cases: Vec<(Vec<Vec<u8>>, &str)> = vec![
+        (vec![entry(b"/etc/passwd", b'0', b"x")], "absolute path"),
+        (vec![entry(b"a/../../x", b'0', b"x")], "`..` component"),
+        (
+            vec![tar_header(b"a/link", b'2', 0, b"/etc").to_vec()],
+            "symbolic link",
+        ),
+        (
+            vec![tar_header(b"a/hard", b'1', 0, b"a/x").to_vec()],
+            "hard link",
+        ),
+        (vec![entry(b"a/dev", b'3', b"")], "character device"),
+        (vec![entry(b"a/blk", b'4', b"")], "block device"),
+        (vec![entry(b"a/fifo", b'6', b"")], "FIFO"),
+        (
+            vec![entry(b"a/x", b'0', b"1"), entry(b"a/x", b'0', b"2")],
+            "duplicate",
+        ),
+    ];
+    for (entries, want) in cases {
+        let e = tar_err(&tgz_of(&entries), &l);
+        assert!(
+            e.contains(want) && e.starts_with("evil.tar.gz: "),
+            "{want}: {e}"
+        );
+    }
+    // The entry is named in the error.
+    assert!(tar_err(&tgz_of(&[entry(b"a/../../x", b'0', b"")]), &l).contains("\"a/../../x\""));
+
+    // Bad checksum.
+    let mut bad = entry(b"a/x", b'0', b"x");
+    bad[0] = b'b';
+    assert!(tar_err(&tgz_of(&[bad]), &l).contains("checksum"));
+    // Truncated: no end blocks; cut mid-member; cut gzip stream.
+    let e = tar_err(&gz(&entry(b"a/x", b'0', b"x")), &l);
+    assert!(e.contains("truncated"), "{e}");
+    let e = tar_err(&gz(&entry(b"a/x", b'0', &[7u8; 2000])[..1000]), &l);
+    assert!(e.contains("truncated"), "{e}");
+    let full = tgz_of(&[entry(b"a/x", b'0', b"hello")]);
+    let e = tar_err(&full[..full.len() - 4], &l);
+    assert!(e.contains("truncated"), "{e}");
+    // Bad gzip CRC.
+    let mut crc = full.clone();
+    let n = crc.len();
+    crc[n - 8] ^= 1;
+    assert!(tar_err(&crc, &l).contains("CRC32"));
+
+    // Limits.
+    let two = tgz_of(&[entry(b"a", b'0', b"12345"), entry(b"b", b'0', b"12345")]);
+    let e = tar_err(
+        &two,
+        &Limits {
+            max_entries: 1,
+            ..l
+        },
+    );
+    assert!(e.contains("entry count"), "{e}");
+    let e = tar_err(
+        &two,
+        &Limits {
+            max_entry_size: 4,
+            ..l
+        },
+    );
+    assert!(e.contains("member size") && e.contains("\"a\""), "{e}");
+    let e = tar_err(
+        &two,
+        &Limits {
+            max_total_size: 8,
+            ..l
+        },
+    );
+    assert!(e.contains("total size") && e.contains("\"b\""), "{e}");
+    let e = tar_err(
+        &two,
+        &Limits {
+            max_path_len: 0,
+            ..l
+        },
+    );
+    assert!(e.contains("path length"), "{e}");
+    let pax = entry(PAX_HEADER_NAME.as_bytes(), b'x', &vec![b'#'; 5000]);
+    let e = tar_err(
+        &tgz_of(&[pax, entry(b"a", b'0', b"")]),
+        &Limits {
+            max_pax_header: 4096,
+            ..l
+        },
+    );
+    assert!(e.contains("extended header size"), "{e}");
+    let bomb = tgz_of(&[entry(b"zeros", b'0', &vec![0u8; 8 << 20])]);
+    let e = tar_err(
+        &bomb,
+        &Limits {
+            max_ratio: 100,
+            ..l
+        },
+    );
+    assert!(e.contains("compression ratio"), "{e}");
+}
+
+#[test]
+fn tar_reader_reports_what_other_tools_write() {
+    // GNU long name, a directory entry, a `./` prefix and a global pax header.
+    let long = format!("./{}", "n".repeat(150));
+    let mut gnu_name = long.as_bytes().to_vec();
+    gnu_name.push(0);
+    let mut gnu = entry(b"././@LongLink", b'L', &gnu_name);
+    gnu.extend_from_slice(&entry(b"ignored", b'0', b"data"));
+    let a = read_tar_gz(
+        "other.tar.gz",
+        &tgz_of(&[
+            entry(b"pax_global_header", b'g', b"20 comment=abcdefgh\n"),
+            entry(b"./d/", b'5', b""),
+            gnu,
+        ])[..],
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        a.global_pax,
+        vec![vec![("comment".to_owned(), b"abcdefgh".to_vec())]]
+    );
+    assert_eq!(a.members[0].kind, TarKind::Directory);
+    assert_eq!(a.members[0].path, "./d/");
+    assert_eq!(a.members[1].path, long);
+    assert!(a.members[1].gnu_long_name);
+    assert_eq!(a.members[1].data, b"data");
+    assert_eq!(a.gzip.xfl, 0); // flate2 writes XFL 0 too
+}
+
+/// Minimal hand-built stored zip: (name, data, external attributes).
+fn raw_zip(entries: &[(&[u8], &[u8], u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut cd = Vec::new();
+    for (name, data, ext) in entries {
+        let crc = crc32fast::hash(data);
+        let off = out.len() as u32;
+        let mut fixed = Vec::new();
+        fixed.extend_from_slice(&20u16.to_le_bytes());
+        fixed.extend_from_slice(&0u16.to_le_bytes()); // flags
+        fixed.extend_from_slice(&0u16.to_le_bytes()); // stored
+        fixed.extend_from_slice(&0u16.to_le_bytes());
+        fixed.extend_from_slice(&33u16.to_le_bytes());
+        fixed.extend_from_slice(&crc.to_le_bytes());
+        fixed.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        fixed.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        fixed.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        fixed.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&0x04034b50u32.to_le_bytes());
+        out.extend_from_slice(&fixed);
+        out.extend_from_slice(name);
+        out.extend_from_slice(data);
+        cd.extend_from_slice(&0x02014b50u32.to_le_bytes());
+        cd.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
+        cd.extend_from_slice(&fixed);
+        cd.extend_from_slice(&[0u8; 6]); // comment len, disk, internal attrs
+        cd.extend_from_slice(&ext.to_le_bytes());
+        cd.extend_from_slice(&off.to_le_bytes());
+        cd.extend_from_slice(name);
+    }
+    let cd_off = out.len() as u32;
+    out.extend_from_slice(&cd);
+    out.extend_from_slice(&0x06054b50u32.to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(cd.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_off.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn zip_err(bytes: &[u8], limits: &Limits) -> String {
+    match read_zip("evil.whl", bytes, limits) {
+        Ok(_) => panic!("accepted a hostile archive"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn zip_reader_refuses_hostile_archives() {
+    let l = Limits::default();
+    const F: u32 = 0o100644 << 16;
+    assert!(read_zip("ok.whl", &raw_zip(&[(b"a", b"x", F)]), &l).is_ok());
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (raw_zip(&[(b"/abs", b"x", F)]), "absolute path"),
+        (raw_zip(&[(b"a/../../x", b"x", F)]), "`..` component"),
+        (
+            raw_zip(&[(b"link", b"/etc/passwd", 0o120777 << 16)]),
+            "symbolic link",
+        ),
+        (raw_zip(&[(b"dev", b"", 0o020644 << 16)]), "device"),
+        (raw_zip(&[(b"fifo", b"", 0o010644 << 16)]), "FIFO"),
+        (raw_zip(&[(b"a", b"1", F), (b"a", b"2", F)]), "duplicate"),
+    ];
+    for (bytes, want) in cases {
+        let e = zip_err(&bytes, &l);
+        assert!(
+            e.contains(want) && e.starts_with("evil.whl: "),
+            "{want}: {e}"
+        );
+    }
+    // Local/central mismatch: rename the local header only.
+    let mut m = raw_zip(&[(b"a", b"x", F)]);
+    m[30] = b'b';
+    assert!(zip_err(&m, &l).contains("local and central headers disagree"));
+    // Bad CRC: flip the stored data.
+    let mut c = raw_zip(&[(b"a", b"x", F)]);
+    c[31] ^= 1;
+    assert!(zip_err(&c, &l).contains("CRC32"));
+    // Overlap: entry "outer" stores the whole of entry "in" as its data,
+    // with consistent headers on both sides.
+    let inner = raw_zip(&[(b"in", b"payload", F)]);
+    let inner_entry_len = 30 + 2 + 7;
+    let outer = raw_zip(&[(b"outer", &inner[..inner_entry_len], F)]);
+    let outer_entry_len = 30 + 5 + inner_entry_len;
+    let mut overlap = outer[..outer_entry_len].to_vec();
+    let outer_cd = &outer[outer_entry_len..outer.len() - 22];
+    let mut in_cd = inner[inner_entry_len..inner.len() - 22].to_vec();
+    in_cd[42..46].copy_from_slice(&(30u32 + 5).to_le_bytes());
+    overlap.extend_from_slice(outer_cd);
+    overlap.extend_from_slice(&in_cd);
+    overlap.extend_from_slice(&0x06054b50u32.to_le_bytes());
+    overlap.extend_from_slice(&[0, 0, 0, 0, 2, 0, 2, 0]);
+    overlap.extend_from_slice(&((outer_cd.len() + in_cd.len()) as u32).to_le_bytes());
+    overlap.extend_from_slice(&(outer_entry_len as u32).to_le_bytes());
+    overlap.extend_from_slice(&[0, 0]);
+    let e = zip_err(&overlap, &l);
+    assert!(e.contains("overlaps"), "{e}");
+    // Truncated.
+    let ok = build_zip(&members());
+    for cut in [ok.len() - 1, ok.len() / 2, 10] {
+        let e = zip_err(&ok[..cut], &l);
+        assert!(e.contains("end of central directory"), "{e}");
+    }
+    // Limits.
+    let two = raw_zip(&[(b"a", b"12345", F), (b"b", b"12345", F)]);
+    assert!(
+        zip_err(
+            &two,
+            &Limits {
+                max_entries: 1,
+                ..l
+            }
+        )
+        .contains("entry count")
+    );
+    assert!(
+        zip_err(
+            &two,
+            &Limits {
+                max_entry_size: 4,
+                ..l
+            }
+        )
+        .contains("member size")
+    );
+    assert!(
+        zip_err(
+            &two,
+            &Limits {
+                max_total_size: 8,
+                ..l
+            }
+        )
+        .contains("total size")
+    );
+    assert!(
+        zip_err(
+            &two,
+            &Limits {
+                max_path_len: 0,
+                ..l
+            }
+        )
+        .contains("path length")
+    );
+    let mut z = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    z.add_file("zeros", &vec![0u8; 4 << 20], false).unwrap();
+    let e = zip_err(
+        &z.finish().unwrap(),
+        &Limits {
+            max_ratio: 100,
+            ..l
+        },
+    );
+    assert!(
+        e.contains("compression ratio") && e.contains("\"zeros\""),
+        "{e}"
+    );
+}
+
+/// Tiny deterministic PRNG (xorshift) for mutation tests.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn readers_never_panic_on_truncated_or_mutated_input() {
+    let tgz = build_tgz(&members(), DEFLATE);
+    let raw_tar = tgz_of(&[entry(b"a", b'0', b"hello"), entry(b"b", b'0', b"")]);
+    let zip = build_zip(&members());
+    let l = Limits::default();
+    for cut in 0..tgz.len() {
+        let _ = read_tar_gz("t", &tgz[..cut], &l);
+    }
+    for cut in 0..zip.len() {
+        let _ = read_zip("z", &zip[..cut], &l);
+    }
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..3000 {
+        for (src, is_zip) in [(&tgz, false), (&raw_tar, false), (&zip, true)] {
+            let mut m = src.clone();
+            for _ in 0..1 + xorshift(&mut s) % 4 {
+                let i = (xorshift(&mut s) % m.len() as u64) as usize;
+                m[i] = xorshift(&mut s) as u8;
+            }
+            if is_zip {
+                let _ = read_zip("z", &m, &l);
+            } else {
+                let _ = read_tar_gz("t", &m[..], &l);
+            }
+        }
+    }
+    // Mutate the decompressed tar, too, so header parsing sees garbage
+    // behind a valid gzip layer.
+    let tar = gunzip(&tgz);
+    for _ in 0..2000 {
+        let mut m = tar.clone();
+        for _ in 0..1 + xorshift(&mut s) % 4 {
+            let i = (xorshift(&mut s) % m.len() as u64) as usize;
+            m[i] = xorshift(&mut s) as u8;
+        }
+        let _ = read_tar_gz("t", &gz(&m)[..], &l);
+    }
+}
