@@ -143,14 +143,14 @@ impl crate::flags::Bench {
         }
         // A thread-count dependence is a determinism bug: exit 1.
         for r in &reports {
-            if let Some(check) = &r.thread_check {
-                if !same_bytes(&check.many, &check.one) {
-                    return Err(Mismatch(format!(
-                        "{}: kiln's artifacts differ between {} threads and 1 thread",
-                        r.input.name, check.threads
-                    ))
-                    .into());
-                }
+            if let Some(check) = &r.thread_check
+                && !same_bytes(&check.many, &check.one)
+            {
+                return Err(Mismatch(format!(
+                    "{}: kiln's artifacts differ between {} threads and 1 thread",
+                    r.input.name, check.threads
+                ))
+                .into());
             }
         }
         if let Some(r) = reports.iter().find(|r| r.kiln_error.is_some()) {
@@ -230,7 +230,7 @@ fn bench_input(
     let mut thread_check = None;
     for tool in Tool::ALL {
         report::step(&format!(
-            "{}: {} (1 warm-up + {runs} runs)",
+            "{}: {} (1 warm-up + {runs} timed)",
             input.name,
             tool.label()
         ));
@@ -466,13 +466,26 @@ fn human(r: &InputReport, runs: usize) -> String {
             check.threads,
             secs(check.one_time)
         ));
-        for (many, one) in check.many.iter().zip(&check.one) {
-            text.push_str(&format!(
-                "  {}  {} threads: {}\n",
-                many.filename, check.threads, many.sha256
-            ));
-            text.push_str(&format!("  {}  1 thread:  {}\n", one.filename, one.sha256));
-        }
+        let rows: Vec<Vec<String>> = check
+            .many
+            .iter()
+            .zip(&check.one)
+            .flat_map(|(many, one)| {
+                [
+                    vec![
+                        format!("  {}", many.filename),
+                        format!("{} threads", check.threads),
+                        many.sha256.clone(),
+                    ],
+                    vec![
+                        format!("  {}", one.filename),
+                        "1 thread".to_string(),
+                        one.sha256.clone(),
+                    ],
+                ]
+            })
+            .collect();
+        text.push_str(&report::table(&["  artifact", "kiln", "sha256"], &rows));
     }
     text
 }
