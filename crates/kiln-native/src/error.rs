@@ -1,3 +1,6 @@
+//! The errors of native packing: one enum, each variant naming the file or
+//! setting it is about and saying how to fix it (xtask prints them, exit 2).
+
 use std::path::PathBuf;
 
 /// Everything that can stop a native build. Each variant names the file or
