@@ -77,7 +77,13 @@ pub fn detect_mode(dir: &Path) -> Result<Mode> {
 }
 
 /// Build `dir` into `out` with an explicit epoch; the shared engine.
-pub fn build_project(dir: &Path, out: &Path, mode: Mode, epoch: Epoch, pins: &Pins) -> Result<Built> {
+pub fn build_project(
+    dir: &Path,
+    out: &Path,
+    mode: Mode,
+    epoch: Epoch,
+    pins: &Pins,
+) -> Result<Built> {
     match mode {
         Mode::Native => {}
         Mode::Backend => bail!(
@@ -95,8 +101,11 @@ pub fn build_project(dir: &Path, out: &Path, mode: Mode, epoch: Epoch, pins: &Pi
     };
     let bar = report::progress(0, &format!("packing {}", project.name));
     let progress = |p: kiln_native::Progress| match p {
-        kiln_native::Progress::Selected { files } => {
-            bar.set_length(files);
+        kiln_native::Progress::Selected {
+            sdist_members,
+            wheel_members,
+        } => {
+            bar.set_length((sdist_members + wheel_members) as u64);
             bar.set_position(0);
         }
         kiln_native::Progress::Packed { .. } => bar.inc(1),
@@ -148,7 +157,9 @@ impl Build {
         };
         let epoch = epoch::resolve(self.source_date_epoch, None, None, &self.path)?;
         if epoch.clamped {
-            report::warn("the epoch is before 1980-01-01 and was clamped to 315532800 (zip cannot store earlier times)");
+            report::warn(
+                "the epoch is before 1980-01-01 and was clamped to 315532800 (zip cannot store earlier times)",
+            );
         }
         let built = build_project(&self.path, &self.out, mode, epoch.epoch, &pins)?;
         if self.json {

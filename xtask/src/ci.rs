@@ -21,7 +21,11 @@ impl crate::flags::Ci {
             report::step("cargo fmt --check");
             cmd!(sh, "{cargo} fmt --all --check").run()?;
             report::step("cargo clippy -D warnings");
-            cmd!(sh, "{cargo} clippy --workspace --all-targets --locked -- -D warnings").run()?;
+            cmd!(
+                sh,
+                "{cargo} clippy --workspace --all-targets --locked -- -D warnings"
+            )
+            .run()?;
         }
         let python = python_env(&sh, &root)?;
         report::step("cargo test (Python-side checks required)");
@@ -43,18 +47,25 @@ pub fn cargo_program() -> PathBuf {
 /// rebuilt when the requirements change. Returns its interpreter.
 pub fn python_env(sh: &Shell, root: &Path) -> Result<PathBuf> {
     let requirements = root.join(REQUIREMENTS);
-    let wanted = std::fs::read(&requirements).with_context(|| format!("failed to read {}", requirements.display()))?;
+    let wanted = std::fs::read(&requirements)
+        .with_context(|| format!("failed to read {}", requirements.display()))?;
     let stamp_text = kiln_digest::hex(&kiln_digest::sha256(&wanted));
     let venv = root.join(VENV);
     let python = venv.join("bin/python");
     let stamp = venv.join("kiln-requirements.sha256");
-    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_text.as_str()) {
+    if python.is_file()
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_text.as_str())
+    {
         return Ok(python);
     }
     let base = find_python(sh)?;
-    report::step(&format!("creating {VENV} with {} (hash-pinned test tools)", base));
+    report::step(&format!(
+        "creating {VENV} with {} (hash-pinned test tools)",
+        base
+    ));
     if venv.exists() {
-        std::fs::remove_dir_all(&venv).with_context(|| format!("failed to remove {}", venv.display()))?;
+        std::fs::remove_dir_all(&venv)
+            .with_context(|| format!("failed to remove {}", venv.display()))?;
     }
     cmd!(sh, "{base} -m venv {venv}").run()?;
     cmd!(
@@ -70,7 +81,12 @@ pub fn python_env(sh: &Shell, root: &Path) -> Result<PathBuf> {
 /// The pinned interpreter version if it is installed, else `python3`.
 fn find_python(sh: &Shell) -> Result<String> {
     for candidate in ["python3.11", "python3"] {
-        if cmd!(sh, "{candidate} --version").quiet().ignore_stderr().read().is_ok() {
+        if cmd!(sh, "{candidate} --version")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .is_ok()
+        {
             return Ok(candidate.to_string());
         }
     }

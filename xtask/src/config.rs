@@ -64,8 +64,8 @@ impl ReleaseConfig {
         let path = root.join(RELEASE_TOML);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("failed to read {}", path.display()))?;
-        let config: ReleaseConfig = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{RELEASE_TOML}: {e}"))?;
+        let config: ReleaseConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{RELEASE_TOML}: {e}"))?;
         if config.projects.is_empty() {
             bail!("{RELEASE_TOML}: no [[project]] tables: add one per project to release");
         }

@@ -53,7 +53,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = if err.chain().any(|e| e.is::<Mismatch>()) { 1 } else { 2 };
+            let code = if err.chain().any(|e| e.is::<Mismatch>()) {
+                1
+            } else {
+                2
+            };
             report::error(&format!("{err:#}"));
             ExitCode::from(code)
         }
@@ -64,11 +68,13 @@ mod flags;
 
 /// The root of the kiln checkout we run in: the nearest ancestor of the
 /// current directory that holds `pinned-toolchain.toml` (so a second clone
-/// releases its own tree, whichever binary runs).
+/// releases its own tree, whichever binary runs); outside any checkout
+/// (`build` of a project elsewhere), the checkout this binary was built from.
 pub fn project_root() -> anyhow::Result<PathBuf> {
     #[allow(clippy::disallowed_methods)] // xtask is the edge that knows where it runs.
     let cwd = std::env::current_dir()?;
-    find_root(&cwd).ok_or_else(|| {
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    find_root(&cwd).or_else(|| find_root(&built_from)).ok_or_else(|| {
         anyhow::anyhow!(
             "no pinned-toolchain.toml in {} or any parent: run cargo xtask inside a kiln checkout",
             cwd.display()

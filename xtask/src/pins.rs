@@ -24,7 +24,8 @@ impl Pins {
     }
 
     pub fn parse(text: &str) -> Result<Self> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{PINS_TOML}: {e}"))?;
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{PINS_TOML}: {e}"))?;
         let mut flat = BTreeMap::new();
         for (section, value) in &table {
             let Some(inner) = value.as_table() else {
@@ -34,7 +35,9 @@ impl Pins {
                 let rendered = match v {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
-                    other => bail!("{PINS_TOML}: `{section}.{key}` = {other}: pins are strings or integers"),
+                    other => bail!(
+                        "{PINS_TOML}: `{section}.{key}` = {other}: pins are strings or integers"
+                    ),
                 };
                 flat.insert(format!("{section}.{key}"), rendered);
             }

@@ -38,12 +38,18 @@ impl Release {
         let config = ReleaseConfig::load(&root)?;
         let projects = config.select(&self.projects)?;
 
-        std::fs::create_dir_all(&self.out)
-            .with_context(|| format!("failed to create the dist directory {}", self.out.display()))?;
+        std::fs::create_dir_all(&self.out).with_context(|| {
+            format!("failed to create the dist directory {}", self.out.display())
+        })?;
         let staging = tempfile::Builder::new()
             .prefix(".kiln-staging-")
             .tempdir_in(&self.out)
-            .with_context(|| format!("failed to create a staging directory in {}", self.out.display()))?;
+            .with_context(|| {
+                format!(
+                    "failed to create a staging directory in {}",
+                    self.out.display()
+                )
+            })?;
 
         let mut released = Vec::new();
         for project in &projects {
@@ -77,7 +83,10 @@ impl Release {
                 );
             }
 
-            report::step(&format!("rebuilding {} elsewhere to prove it reproducible", project.name));
+            report::step(&format!(
+                "rebuilding {} elsewhere to prove it reproducible",
+                project.name
+            ));
             let bar = report::progress(0, "reproducing");
             let outcomes = reproduce(&root, &dir, mode, epoch.epoch, &built.artifacts);
             bar.finish_and_clear();
@@ -132,13 +141,19 @@ impl Release {
         for r in &mut released {
             for a in &mut r.artifacts {
                 let target = self.out.join(&a.filename);
-                std::fs::rename(&a.path, &target)
-                    .with_context(|| format!("failed to move {} into {}", a.filename, self.out.display()))?;
+                std::fs::rename(&a.path, &target).with_context(|| {
+                    format!("failed to move {} into {}", a.filename, self.out.display())
+                })?;
                 a.path = target;
                 sums.push((a.filename.clone(), a.digests.sha256_hex()));
             }
             let text = r.record.render();
-            write_atomic(&self.out.join(format!("{}-{}.distinfo", r.record.project, r.version)), text.as_bytes())?;
+            write_atomic(
+                &self
+                    .out
+                    .join(format!("{}-{}.distinfo", r.record.project, r.version)),
+                text.as_bytes(),
+            )?;
             let existing = std::fs::read_to_string(&r.record_path).ok();
             if existing.as_deref() != Some(text.as_str()) {
                 write_atomic(&r.record_path, text.as_bytes())?;
@@ -197,14 +212,20 @@ impl Release {
             })
             .collect();
         report::eprint("\n");
-        report::eprint(&report::table(&["artifact", "size", "sha256", "reproduced"], &rows));
+        report::eprint(&report::table(
+            &["artifact", "size", "sha256", "reproduced"],
+            &rows,
+        ));
         for r in released {
             report::step(&format!(
                 "released {} {} into {} (record: {})",
                 r.name,
                 r.version,
                 self.out.display(),
-                r.record_path.strip_prefix(root).unwrap_or(&r.record_path).display()
+                r.record_path
+                    .strip_prefix(root)
+                    .unwrap_or(&r.record_path)
+                    .display()
             ));
         }
     }
@@ -262,7 +283,11 @@ fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result
         .quiet()
         .read()
         .context("failed to run `rustc --version`")?;
-    let actual = version.split_whitespace().nth(1).unwrap_or_default().to_string();
+    let actual = version
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
     if actual == pins.rust_channel {
         return Ok(());
     }
@@ -285,7 +310,8 @@ fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let parent = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(parent)
         .with_context(|| format!("failed to create a temporary file in {}", parent.display()))?;
     tmp.write_all(bytes)

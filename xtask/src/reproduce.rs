@@ -41,7 +41,9 @@ pub fn reproduce(
         .prefix("kiln-reproduce-")
         .tempdir()
         .context("failed to create a temporary directory for the second build")?;
-    let name = project_dir.file_name().unwrap_or_else(|| "project".as_ref());
+    let name = project_dir
+        .file_name()
+        .unwrap_or_else(|| "project".as_ref());
     let copy = tmp.path().join("a").join("deeper").join("path").join(name);
     perturbed_copy(project_dir, &copy)?;
     let out = tmp.path().join("out");
@@ -77,7 +79,12 @@ pub fn reproduce(
         .as_array()
         .map(|list| {
             list.iter()
-                .filter_map(|a| Some((a["filename"].as_str()?.to_string(), PathBuf::from(a["path"].as_str()?))))
+                .filter_map(|a| {
+                    Some((
+                        a["filename"].as_str()?.to_string(),
+                        PathBuf::from(a["path"].as_str()?),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -87,8 +94,10 @@ pub fn reproduce(
         let difference = match second.iter().find(|(f, _)| *f == artifact.filename) {
             None => Some("the second build did not produce it".to_string()),
             Some((_, path)) => {
-                let a = fs::read(&artifact.path).with_context(|| format!("failed to read {}", artifact.path.display()))?;
-                let b = fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+                let a = fs::read(&artifact.path)
+                    .with_context(|| format!("failed to read {}", artifact.path.display()))?;
+                let b =
+                    fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
                 if a == b {
                     None
                 } else {
@@ -139,15 +148,22 @@ fn perturbed_copy(from: &Path, to: &Path) -> Result<()> {
         let target = to.join(rel);
         if entry.file_type().is_symlink() {
             let link = fs::read_link(entry.path())?;
-            std::os::unix::fs::symlink(&link, &target)
-                .with_context(|| format!("failed to copy the symlink {}", entry.path().display()))?;
+            std::os::unix::fs::symlink(&link, &target).with_context(|| {
+                format!("failed to copy the symlink {}", entry.path().display())
+            })?;
         } else if entry.file_type().is_file() {
             fs::copy(entry.path(), &target)
                 .with_context(|| format!("failed to copy {}", entry.path().display()))?;
             let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
             let file = File::options().write(true).open(&target)?;
-            file.set_times(FileTimes::new().set_modified(base + Duration::from_secs(i as u64 * 7919)))?;
-            file.set_permissions(Permissions::from_mode(if executable { 0o700 } else { 0o600 }))?;
+            file.set_times(
+                FileTimes::new().set_modified(base + Duration::from_secs(i as u64 * 7919)),
+            )?;
+            file.set_permissions(Permissions::from_mode(if executable {
+                0o700
+            } else {
+                0o600
+            }))?;
         }
     }
     for entry in entries.iter().filter(|e| e.file_type().is_dir()) {

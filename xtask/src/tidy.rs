@@ -19,11 +19,18 @@ fn toml_file(path: &Path) -> toml::Table {
 
 fn crate_manifests() -> BTreeMap<String, toml::Table> {
     let mut out = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(root().join("crates")).min_depth(1).max_depth(1).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(root().join("crates"))
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+    {
         let entry = entry.unwrap();
         let manifest = entry.path().join("Cargo.toml");
         if manifest.is_file() {
-            out.insert(entry.file_name().to_string_lossy().into_owned(), toml_file(&manifest));
+            out.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                toml_file(&manifest),
+            );
         }
     }
     out.insert("xtask".into(), toml_file(&root().join("xtask/Cargo.toml")));
@@ -53,7 +60,11 @@ fn deflate_implementation_agrees_with_cargo_lock() {
         .filter(|p| p["name"].as_str() == Some("miniz_oxide"))
         .map(|p| p["version"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(locked, vec![pinned.to_string()], "Cargo.lock must hold exactly the pinned miniz_oxide");
+    assert_eq!(
+        locked,
+        vec![pinned.to_string()],
+        "Cargo.lock must hold exactly the pinned miniz_oxide"
+    );
 }
 
 /// The layers of ARCHITECTURE.md, bottom to top.
@@ -70,7 +81,11 @@ fn layer(name: &str) -> usize {
 #[test]
 fn dependencies_point_down_and_format_crates_are_independent() {
     for (name, manifest) in crate_manifests() {
-        let deps = manifest.get("dependencies").and_then(|d| d.as_table()).cloned().unwrap_or_default();
+        let deps = manifest
+            .get("dependencies")
+            .and_then(|d| d.as_table())
+            .cloned()
+            .unwrap_or_default();
         for dep in deps.keys().filter(|d| d.starts_with("kiln-")) {
             assert!(
                 layer(dep) < layer(&name),
@@ -84,7 +99,15 @@ fn dependencies_point_down_and_format_crates_are_independent() {
             );
         }
         if name != "xtask" {
-            for banned in ["xshell", "reqwest", "ureq", "hyper", "tokio", "clap", "indicatif"] {
+            for banned in [
+                "xshell",
+                "reqwest",
+                "ureq",
+                "hyper",
+                "tokio",
+                "clap",
+                "indicatif",
+            ] {
                 assert!(
                     !deps.contains_key(banned),
                     "{name} depends on {banned}: processes, network and the CLI belong to xtask"
@@ -98,7 +121,9 @@ fn dependencies_point_down_and_format_crates_are_independent() {
 fn versions_and_lints_come_from_the_workspace() {
     for (name, manifest) in crate_manifests() {
         for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
-            let Some(deps) = manifest.get(section).and_then(|d| d.as_table()) else { continue };
+            let Some(deps) = manifest.get(section).and_then(|d| d.as_table()) else {
+                continue;
+            };
             for (dep, spec) in deps {
                 assert!(
                     spec.get("workspace").and_then(|w| w.as_bool()) == Some(true),
@@ -107,11 +132,18 @@ fn versions_and_lints_come_from_the_workspace() {
             }
         }
         assert!(
-            manifest.get("lints").and_then(|l| l.get("workspace")).and_then(|w| w.as_bool()) == Some(true),
+            manifest
+                .get("lints")
+                .and_then(|l| l.get("workspace"))
+                .and_then(|w| w.as_bool())
+                == Some(true),
             "{name}: add `[lints] workspace = true`"
         );
         assert_eq!(
-            manifest["package"].get("publish").and_then(|p| p.get("workspace")).and_then(|w| w.as_bool()),
+            manifest["package"]
+                .get("publish")
+                .and_then(|p| p.get("workspace"))
+                .and_then(|w| w.as_bool()),
             Some(true),
             "{name}: add `publish.workspace = true` (nothing is published)"
         );
@@ -125,8 +157,14 @@ fn workspace_dependencies_are_exact() {
         if spec.get("path").is_some() {
             continue;
         }
-        let version = spec.as_str().or_else(|| spec.get("version").and_then(|v| v.as_str())).unwrap_or("");
-        assert!(version.starts_with('='), "[workspace.dependencies] {dep} = {version:?}: pin it with `=x.y.z`");
+        let version = spec
+            .as_str()
+            .or_else(|| spec.get("version").and_then(|v| v.as_str()))
+            .unwrap_or("");
+        assert!(
+            version.starts_with('='),
+            "[workspace.dependencies] {dep} = {version:?}: pin it with `=x.y.z`"
+        );
     }
 }
 
@@ -134,7 +172,10 @@ fn workspace_dependencies_are_exact() {
 fn architecture_md_names_every_crate() {
     let text = read(&root().join("ARCHITECTURE.md"));
     for name in crate_manifests().keys() {
-        assert!(text.contains(name.as_str()), "ARCHITECTURE.md does not mention {name}");
+        assert!(
+            text.contains(name.as_str()),
+            "ARCHITECTURE.md does not mention {name}"
+        );
     }
 }
 
@@ -145,7 +186,8 @@ fn every_rust_file_says_what_it_is() {
             let entry = entry.unwrap();
             let path = entry.path();
             let in_src = path.components().any(|c| c.as_os_str() == "src");
-            if path.extension().is_some_and(|e| e == "rs") && in_src && !path.ends_with("tests.rs") {
+            if path.extension().is_some_and(|e| e == "rs") && in_src && !path.ends_with("tests.rs")
+            {
                 let text = read(path);
                 assert!(
                     text.trim_start().starts_with("//!"),
@@ -160,8 +202,17 @@ fn every_rust_file_says_what_it_is() {
 #[test]
 fn readme_gives_the_two_commands_and_ci_runs_the_test_command() {
     let readme = read(&root().join("README.md"));
-    assert!(readme.contains("cargo xtask release"), "README.md must give the main command");
-    assert!(readme.contains("cargo xtask ci"), "README.md must give the test command");
+    assert!(
+        readme.contains("cargo xtask release"),
+        "README.md must give the main command"
+    );
+    assert!(
+        readme.contains("cargo xtask ci"),
+        "README.md must give the test command"
+    );
     let ci = read(&root().join(".ci/run"));
-    assert!(ci.contains("cargo xtask ci"), ".ci/run must run the README's test command");
+    assert!(
+        ci.contains("cargo xtask ci"),
+        ".ci/run must run the README's test command"
+    );
 }

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn xtask(dir: &Path, args: &[&str]) -> Output {
@@ -32,7 +35,12 @@ fn stderr(o: &Output) -> String {
 }
 
 fn sh(dir: &Path, script: &str) {
-    let status = Command::new("sh").arg("-c").arg(script).current_dir(dir).status().unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .unwrap();
     assert!(status.success(), "`{script}` failed");
 }
 
@@ -43,14 +51,20 @@ fn python() -> Option<PathBuf> {
             panic!("KILN_REQUIRE_PYTHON is set but KILN_TEST_PYTHON is not")
         }
         None => {
-            eprintln!("skipping the Python-side checks: set KILN_TEST_PYTHON (cargo xtask ci does)");
+            eprintln!(
+                "skipping the Python-side checks: set KILN_TEST_PYTHON (cargo xtask ci does)"
+            );
             None
         }
     }
 }
 
 fn run_python(python: &Path, args: &[&str], dir: &Path) -> String {
-    let out = Command::new(python).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new(python)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "python {args:?} failed:\n{}\n{}",
@@ -76,10 +90,18 @@ fn artifacts(dist: &Path) -> Vec<(String, Vec<u8>)> {
     let mut names: Vec<_> = fs::read_dir(dist)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".whl") || n.ends_with(".tar.gz") || n == "SHA256SUMS" || n.ends_with(".distinfo"))
+        .filter(|n| {
+            n.ends_with(".whl")
+                || n.ends_with(".tar.gz")
+                || n == "SHA256SUMS"
+                || n.ends_with(".distinfo")
+        })
         .collect();
     names.sort();
-    names.into_iter().map(|n| (n.clone(), fs::read(dist.join(&n)).unwrap())).collect()
+    names
+        .into_iter()
+        .map(|n| (n.clone(), fs::read(dist.join(&n)).unwrap()))
+        .collect()
 }
 
 #[test]
@@ -90,25 +112,45 @@ fn two_fresh_clones_release_identical_bytes_and_python_accepts_them() {
     fs::create_dir_all(&deeper).unwrap();
     let b = clone_into(&deeper, "second-clone", "077");
     // Every mtime in the second clone moves.
-    sh(&b, "find . -path ./.git -prune -o -exec touch -h -d '2011-11-11 11:11:11' {} +");
+    sh(
+        &b,
+        "find . -path ./.git -prune -o -exec touch -h -d '2011-11-11 11:11:11' {} +",
+    );
 
     let out_a = xtask(&a, &["release", "--json"]);
-    assert!(out_a.status.success(), "release failed:\n{}", stderr(&out_a));
+    assert!(
+        out_a.status.success(),
+        "release failed:\n{}",
+        stderr(&out_a)
+    );
     let out_b = Command::new("sh")
         .arg("-c")
-        .arg(format!("umask 077 && exec {} release", env!("CARGO_BIN_EXE_xtask")))
+        .arg(format!(
+            "umask 077 && exec {} release",
+            env!("CARGO_BIN_EXE_xtask")
+        ))
         .current_dir(&b)
         .env_remove("SOURCE_DATE_EPOCH")
         .env("TZ", "America/St_Johns")
         .output()
         .unwrap();
-    assert!(out_b.status.success(), "release under umask 077 failed:\n{}", stderr(&out_b));
+    assert!(
+        out_b.status.success(),
+        "release under umask 077 failed:\n{}",
+        stderr(&out_b)
+    );
     let summary = stderr(&out_b);
-    assert!(summary.contains("reproduced"), "no summary table:\n{summary}");
+    assert!(
+        summary.contains("reproduced"),
+        "no summary table:\n{summary}"
+    );
 
     let (dist_a, dist_b) = (a.join("dist"), b.join("dist"));
     let (files_a, files_b) = (artifacts(&dist_a), artifacts(&dist_b));
-    assert!(files_a.iter().any(|(n, _)| n.ends_with(".whl")) && files_a.iter().any(|(n, _)| n.ends_with(".tar.gz")));
+    assert!(
+        files_a.iter().any(|(n, _)| n.ends_with(".whl"))
+            && files_a.iter().any(|(n, _)| n.ends_with(".tar.gz"))
+    );
     assert_eq!(files_a, files_b, "two clones released different bytes");
 
     // The JSON report describes what is on disk.
@@ -121,17 +163,29 @@ fn two_fresh_clones_release_identical_bytes_and_python_accepts_them() {
         assert_eq!(artifact["size"].as_u64().unwrap(), bytes.len() as u64);
     }
     // The committed record is what this release produced (release leaves it untouched).
-    let record = fs::read_to_string(root().join("release/records/kiln-sums/0.1.0.distinfo")).unwrap();
+    let record =
+        fs::read_to_string(root().join("release/records/kiln-sums/0.1.0.distinfo")).unwrap();
     let written = fs::read_to_string(a.join("release/records/kiln-sums/0.1.0.distinfo")).unwrap();
-    assert_eq!(record, written, "the committed record differs from a fresh clone's release");
+    assert_eq!(
+        record, written,
+        "the committed record differs from a fresh clone's release"
+    );
     sh(&dist_a, "sha256sum -c --quiet SHA256SUMS");
 
     let Some(python) = python() else { return };
     let sdist = dist_a.join("kiln_sums-0.1.0.tar.gz");
     let wheel = dist_a.join("kiln_sums-0.1.0-py3-none-any.whl");
     let (sdist_s, wheel_s) = (sdist.to_str().unwrap(), wheel.to_str().unwrap());
-    run_python(&python, &["-m", "twine", "check", "--strict", sdist_s, wheel_s], tmp.path());
-    run_python(&python, &["-m", "check_wheel_contents", wheel_s], tmp.path());
+    run_python(
+        &python,
+        &["-m", "twine", "check", "--strict", sdist_s, wheel_s],
+        tmp.path(),
+    );
+    run_python(
+        &python,
+        &["-m", "check_wheel_contents", wheel_s],
+        tmp.path(),
+    );
     // packaging's own parser, with validation, on METADATA and PKG-INFO;
     // tarfile's `data` filter on the sdist.
     let check = r#"
@@ -150,24 +204,53 @@ with tarfile.open(sdist) as t:
         t.extractall(d, filter='data')
 print('ok')
 "#;
-    assert_eq!(run_python(&python, &["-c", check, sdist_s, wheel_s], tmp.path()).trim(), "ok");
+    assert_eq!(
+        run_python(&python, &["-c", check, sdist_s, wheel_s], tmp.path()).trim(),
+        "ok"
+    );
     // pip installs the wheel; the package imports, runs, and passes its own tests.
     let target = tmp.path().join("site");
     run_python(
         &python,
-        &["-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", target.to_str().unwrap(), wheel_s],
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            target.to_str().unwrap(),
+            wheel_s,
+        ],
         tmp.path(),
     );
     let tests = a.join("examples/kiln-sums/tests");
     let out = Command::new(&python)
-        .args(["-m", "unittest", "discover", "-s", tests.to_str().unwrap(), "-v"])
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            tests.to_str().unwrap(),
+            "-v",
+        ])
         .env("PYTHONPATH", &target)
         .current_dir(tmp.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "kiln-sums' own tests failed on the installed wheel:\n{}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "kiln-sums' own tests failed on the installed wheel:\n{}",
+        stderr(&out)
+    );
     let run = Command::new(&python)
-        .args(["-m", "kiln_sums", "check", dist_a.join("SHA256SUMS").to_str().unwrap()])
+        .args([
+            "-m",
+            "kiln_sums",
+            "check",
+            dist_a.join("SHA256SUMS").to_str().unwrap(),
+        ])
         .env("PYTHONPATH", &target)
         .output()
         .unwrap();
@@ -181,29 +264,50 @@ fn release_refuses_to_reroll_a_recorded_version() {
     let clone = clone_into(tmp.path(), "c", "022");
     let record = clone.join("release/records/kiln-sums/0.1.0.distinfo");
     let text = fs::read_to_string(&record).unwrap();
-    let line = text.lines().find(|l| l.starts_with("SHA256 (kiln_sums-0.1.0.tar.gz)")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("SHA256 (kiln_sums-0.1.0.tar.gz)"))
+        .unwrap();
     let forged = format!("SHA256 (kiln_sums-0.1.0.tar.gz) = {}", "0".repeat(64));
     fs::write(&record, text.replace(line, &forged)).unwrap();
     let out = xtask(&clone, &["release"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains(&"0".repeat(64)) && err.contains(line.rsplit(' ').next().unwrap()), "{err}");
+    assert!(
+        err.contains(&"0".repeat(64)) && err.contains(line.rsplit(' ').next().unwrap()),
+        "{err}"
+    );
     assert!(err.contains("re-roll"), "{err}");
     // Nothing was released.
     let dist = clone.join("dist");
-    let leftovers: Vec<_> = fs::read_dir(&dist).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+    let leftovers: Vec<_> = fs::read_dir(&dist)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
     assert!(leftovers.is_empty(), "dist is not empty: {leftovers:?}");
-    assert_eq!(fs::read_to_string(&record).unwrap(), text.replace(line, &forged), "the record was rewritten");
+    assert_eq!(
+        fs::read_to_string(&record).unwrap(),
+        text.replace(line, &forged),
+        "the record was rewritten"
+    );
 }
 
 #[test]
 fn help_and_usage_errors() {
     let root = root();
-    for cmd in [&["--help"][..], &["release", "--help"], &["build", "--help"], &["ci", "--help"], &["bench", "--help"]] {
+    for cmd in [
+        &["--help"][..],
+        &["release", "--help"],
+        &["build", "--help"],
+        &["ci", "--help"],
+        &["bench", "--help"],
+    ] {
         let out = xtask(&root, cmd);
         assert_eq!(out.status.code(), Some(0), "{cmd:?}");
     }
-    assert_eq!(xtask(&root, &["release", "--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(
+        xtask(&root, &["release", "--no-such-flag"]).status.code(),
+        Some(2)
+    );
     assert_eq!(xtask(&root, &["no-such-command"]).status.code(), Some(2));
     let out = xtask(&root, &["release", "--project", "nope"]);
     assert_eq!(out.status.code(), Some(2));
@@ -226,30 +330,73 @@ fn project(dir: &Path) -> PathBuf {
 /// Build must exit 2 naming `needle`, never panic, and write no artifact.
 fn assert_bad_input(dir: &Path, project: &Path, needles: &[&str]) {
     let out_dir = dir.join("out");
-    let out = xtask(dir, &["build", project.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let out = xtask(
+        dir,
+        &[
+            "build",
+            project.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "expected exit 2:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
     for needle in needles {
-        assert!(err.contains(needle), "error does not mention {needle:?}:\n{err}");
+        assert!(
+            err.contains(needle),
+            "error does not mention {needle:?}:\n{err}"
+        );
     }
-    let written: Vec<_> = fs::read_dir(&out_dir).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
-    assert!(written.is_empty(), "partial output left behind: {written:?}");
+    let written: Vec<_> = fs::read_dir(&out_dir)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        written.is_empty(),
+        "partial output left behind: {written:?}"
+    );
 }
 
 #[test]
 fn a_valid_project_builds() {
     let tmp = tempfile::tempdir().unwrap();
     let p = project(tmp.path());
-    let out = xtask(tmp.path(), &["build", p.to_str().unwrap(), "--out", "out", "--source-date-epoch", "1700000000", "--json"]);
+    let out = xtask(
+        tmp.path(),
+        &[
+            "build",
+            p.to_str().unwrap(),
+            "--out",
+            "out",
+            "--source-date-epoch",
+            "1700000000",
+            "--json",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["epoch"]["seconds"], 1_700_000_000);
     assert_eq!(report["epoch"]["source"], "flag");
-    let names: Vec<_> = report["artifacts"].as_array().unwrap().iter().map(|a| a["filename"].as_str().unwrap()).collect();
+    let names: Vec<_> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["proj-1.0.tar.gz", "proj-1.0-py3-none-any.whl"]);
     // Before 1980 is clamped, and said.
-    let out = xtask(tmp.path(), &["build", p.to_str().unwrap(), "--out", "out2", "--source-date-epoch", "5", "--json"]);
+    let out = xtask(
+        tmp.path(),
+        &[
+            "build",
+            p.to_str().unwrap(),
+            "--out",
+            "out2",
+            "--source-date-epoch",
+            "5",
+            "--json",
+        ],
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["epoch"]["seconds"], 315_532_800);
     assert_eq!(report["epoch"]["clamped"], true);
@@ -267,7 +414,11 @@ fn bad_input_no_pyproject() {
 fn bad_input_invalid_toml_gives_line_and_column() {
     let tmp = tempfile::tempdir().unwrap();
     let p = project(tmp.path());
-    fs::write(p.join("pyproject.toml"), "[project]\nname = \"proj\"\nversion = 1.0.0\n").unwrap();
+    fs::write(
+        p.join("pyproject.toml"),
+        "[project]\nname = \"proj\"\nversion = 1.0.0\n",
+    )
+    .unwrap();
     assert_bad_input(tmp.path(), &p, &["pyproject.toml", "line 3"]);
 }
 
@@ -324,7 +475,11 @@ fn bad_input_unreadable_file() {
     let tmp = tempfile::tempdir().unwrap();
     let p = project(tmp.path());
     // A dangling symlink cannot be read by anyone, root included.
-    std::os::unix::fs::symlink(p.join("src/proj/missing.py"), p.join("src/proj/dangling.py")).unwrap();
+    std::os::unix::fs::symlink(
+        p.join("src/proj/missing.py"),
+        p.join("src/proj/dangling.py"),
+    )
+    .unwrap();
     assert_bad_input(tmp.path(), &p, &["dangling.py"]);
     fs::remove_file(p.join("src/proj/dangling.py")).unwrap();
     // Permission bits stop everyone but root.
@@ -334,6 +489,8 @@ fn bad_input_unreadable_file() {
     if fs::read(&locked).is_err() {
         assert_bad_input(tmp.path(), &p, &["locked.py"]);
     } else {
-        eprintln!("running as root: a 0000 file is still readable; the dangling symlink covered unreadable input");
+        eprintln!(
+            "running as root: a 0000 file is still readable; the dangling symlink covered unreadable input"
+        );
     }
 }
