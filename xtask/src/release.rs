@@ -28,6 +28,7 @@ struct Released {
     artifacts: Vec<BuiltArtifact>,
     record: Record,
     record_path: PathBuf,
+    publish: Option<crate::config::Publish>,
 }
 
 impl Release {
@@ -133,6 +134,7 @@ impl Release {
                 artifacts: built.artifacts,
                 record,
                 record_path,
+                publish: project.publish.clone(),
             });
         }
 
@@ -178,6 +180,7 @@ impl Release {
                         "mode": mode_str(r.mode),
                         "epoch": epoch_json(&r.epoch),
                         "record": r.record_path.strip_prefix(root).unwrap_or(&r.record_path),
+                        "publish": r.publish.as_ref().map(|p| json!({"github": p.github, "index": p.index})),
                         "artifacts": r.artifacts.iter().map(|a| json!({
                             "kind": a.kind,
                             "filename": a.filename,
