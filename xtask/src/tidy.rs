@@ -71,8 +71,8 @@ fn deflate_implementation_agrees_with_cargo_lock() {
 fn layer(name: &str) -> usize {
     match name {
         "kiln-names" | "kiln-digest" => 0,
-        "kiln-archive" | "kiln-metadata" | "kiln-record" => 1,
-        "kiln-native" => 2,
+        "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" => 1,
+        "kiln-native" | "kiln-canon" => 2,
         "xtask" => 3,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
