@@ -115,6 +115,8 @@ impl Release {
                 epoch: epoch.epoch.seconds(),
                 mode: mode_str(mode).into(),
                 pins: record_pins,
+                lock: None,
+                build_requires: Default::default(),
                 artifacts: built
                     .artifacts
                     .iter()

@@ -71,6 +71,11 @@ pub struct Record {
     pub mode: String,
     /// Every pin that can change the bytes, flattened (`compression.level`).
     pub pins: BTreeMap<String, String>,
+    /// Backend mode: the sha256 of the build lock used.
+    pub lock: Option<String>,
+    /// Backend mode: every locked build requirement, name →
+    /// `version sha256:<hex>` of the exact file installed.
+    pub build_requires: BTreeMap<String, String>,
     /// Artifact file name → digests.
     pub artifacts: BTreeMap<String, ArtifactDigests>,
 }
@@ -100,6 +105,12 @@ impl Record {
         for (key, value) in &self.pins {
             let _ = writeln!(out, "PIN ({key}) = {value}");
         }
+        if let Some(lock) = &self.lock {
+            let _ = writeln!(out, "LOCK = {lock}");
+        }
+        for (name, value) in &self.build_requires {
+            let _ = writeln!(out, "BUILD-REQUIRES ({name}) = {value}");
+        }
         for (name, d) in &self.artifacts {
             let _ = writeln!(out, "SHA256 ({name}) = {}", d.sha256);
             let _ = writeln!(out, "SHA512 ({name}) = {}", d.sha512);
@@ -113,6 +124,7 @@ impl Record {
     pub fn parse(file: &str, text: &str) -> Result<Self, RecordError> {
         let mut scalars: BTreeMap<&str, String> = BTreeMap::new();
         let mut pins = BTreeMap::new();
+        let mut build_requires = BTreeMap::new();
         let mut partial: BTreeMap<String, [Option<String>; 4]> = BTreeMap::new();
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
@@ -138,7 +150,18 @@ impl Record {
                 }
                 let slot = match algo {
                     "PIN" => {
-                        pins.insert(name.to_string(), value.to_string());
+                        if pins.insert(name.to_string(), value.to_string()).is_some() {
+                            return Err(syntax("duplicate pin"));
+                        }
+                        continue;
+                    }
+                    "BUILD-REQUIRES" => {
+                        if build_requires
+                            .insert(name.to_string(), value.to_string())
+                            .is_some()
+                        {
+                            return Err(syntax("duplicate build requirement"));
+                        }
                         continue;
                     }
                     "SHA256" => 0,
@@ -169,7 +192,7 @@ impl Record {
                 }
             } else {
                 match key {
-                    "PROJECT" | "VERSION" | "EPOCH" | "MODE" => {
+                    "PROJECT" | "VERSION" | "EPOCH" | "MODE" | "LOCK" => {
                         if scalars.insert(key, value.to_string()).is_some() {
                             return Err(syntax("duplicate field"));
                         }
@@ -188,6 +211,7 @@ impl Record {
         let version = take(&mut scalars, "VERSION")?;
         let epoch_text = take(&mut scalars, "EPOCH")?;
         let mode = take(&mut scalars, "MODE")?;
+        let lock = scalars.remove("LOCK");
         let epoch = epoch_text.parse().map_err(|_| RecordError::Syntax {
             file: file.to_string(),
             line: 0,
@@ -223,6 +247,8 @@ impl Record {
             epoch,
             mode,
             pins,
+            lock,
+            build_requires,
             artifacts,
         })
     }
@@ -276,6 +302,8 @@ mod tests {
             epoch: 1_700_000_000,
             mode: "native".into(),
             pins: [("compression.level".to_string(), "6".to_string())].into(),
+            lock: None,
+            build_requires: BTreeMap::new(),
             artifacts: [
                 ("p-0.1.0.tar.gz".to_string(), s),
                 ("p-0.1.0-py3-none-any.whl".to_string(), d),
@@ -291,6 +319,21 @@ mod tests {
         assert_eq!(Record::parse("x.distinfo", &text).unwrap(), r);
         assert!(text.contains("SIZE (p-0.1.0.tar.gz) = 5\n"));
         assert!(text.contains("PIN (compression.level) = 6\n"));
+    }
+
+    #[test]
+    fn backend_records_carry_the_lock() {
+        let mut r = sample();
+        r.mode = "backend".into();
+        r.lock = Some("c".repeat(64));
+        r.build_requires.insert(
+            "hatchling".into(),
+            format!("1.32.0 sha256:{}", "d".repeat(64)),
+        );
+        let text = r.render();
+        assert!(text.contains(&format!("LOCK = {}\n", "c".repeat(64))));
+        assert!(text.contains("BUILD-REQUIRES (hatchling) = 1.32.0 sha256:"));
+        assert_eq!(Record::parse("x.distinfo", &text).unwrap(), r);
     }
 
     #[test]
