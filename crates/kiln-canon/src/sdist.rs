@@ -1,0 +1,117 @@
+//! Canonicalizing an sdist: the tar.gz is read with the bounded reader,
+//! its regular files kept as (path, bytes, executable bit), and written
+//! again by kiln's canonical tar.gz writer at the epoch.
+//!
+//! Directory entries are dropped: the canonical form has none, since every
+//! directory is implied by the files below it. An *empty* directory -- one
+//! that is the parent of no file -- is dropped too, and so disappears; an
+//! sdist cannot usefully carry one (installers build from files) and the
+//! canonical form has no way to express it. Links, devices and everything
+//! else unsafe are refused by the reader. A leading `./` (tar run on `.`)
+//! is stripped, the root entry `./` itself dropped. The sdist must hold
+//! exactly one top-level directory; an entry outside it is an error naming
+//! that entry.
+
+use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, TarKind, read_tar_gz};
+use kiln_names::Epoch;
+
+use crate::CanonError;
+use crate::error::{read_error, write_error};
+
+/// One regular file of an sdist, its path as the canonical form writes it.
+#[derive(Debug)]
+pub(crate) struct SdistFile {
+    pub path: String,
+    pub data: Vec<u8>,
+    pub executable: bool,
+}
+
+/// The content of an sdist: its files sorted bytewise by path, and the
+/// directory entries (as written) that were dropped.
+pub(crate) struct SdistContent {
+    pub files: Vec<SdistFile>,
+    pub directories: Vec<String>,
+}
+
+/// `./a/b` -> `a/b`, as the reader's duplicate check sees it.
+fn strip_dot_slash(path: &str) -> &str {
+    path.trim_start_matches("./")
+}
+
+/// Read the content of an sdist, without judging its layout.
+pub(crate) fn read_sdist(
+    archive: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<SdistContent, CanonError> {
+    let tgz = read_tar_gz(archive, bytes, limits).map_err(|e| read_error(archive, e))?;
+    let mut files = Vec::new();
+    let mut directories = Vec::new();
+    for m in tgz.members {
+        match m.kind {
+            TarKind::Directory => directories.push(m.path),
+            TarKind::File => files.push(SdistFile {
+                path: strip_dot_slash(&m.path).to_owned(),
+                data: m.data,
+                executable: m.executable,
+            }),
+        }
+    }
+    files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    Ok(SdistContent { files, directories })
+}
+
+/// The single top-level directory every entry must be under.
+fn check_single_top(archive: &str, content: &SdistContent) -> Result<(), CanonError> {
+    let stray = |member: &str, top: &str| CanonError::StrayEntry {
+        archive: archive.to_owned(),
+        member: member.to_owned(),
+        top: top.to_owned(),
+    };
+    let Some(first) = content.files.first() else {
+        return Err(CanonError::NoTopDirectory {
+            archive: archive.to_owned(),
+            member: content
+                .directories
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "(no entries)".to_owned()),
+        });
+    };
+    let Some((top, _)) = first.path.split_once('/') else {
+        return Err(stray(&first.path, "(none)"));
+    };
+    for f in &content.files {
+        if f.path.split_once('/').map(|(t, _)| t) != Some(top) {
+            return Err(stray(&f.path, top));
+        }
+    }
+    for d in &content.directories {
+        let path = strip_dot_slash(d).trim_end_matches('/');
+        if !path.is_empty() && path.split('/').next() != Some(top) {
+            return Err(stray(d, top));
+        }
+    }
+    Ok(())
+}
+
+/// Rewrite the sdist `bytes` into the canonical container at `epoch`.
+/// `archive_name` names it in errors. The result keeps every file's path,
+/// bytes and executable bit; see the module documentation for what is
+/// dropped and what is refused.
+pub fn canonicalize_sdist(
+    archive_name: &str,
+    bytes: &[u8],
+    epoch: Epoch,
+    deflate: Deflate,
+    limits: &Limits,
+) -> Result<Vec<u8>, CanonError> {
+    let content = read_sdist(archive_name, bytes, limits)?;
+    check_single_top(archive_name, &content)?;
+    let mut w = TarGzWriter::new(Vec::new(), epoch.seconds(), deflate);
+    for f in &content.files {
+        w.add_file(&f.path, &f.data, f.executable)
+            .map_err(|e| write_error(archive_name, e))?;
+    }
+    w.finish().map_err(|e| write_error(archive_name, e))
+}
