@@ -6,13 +6,15 @@ use kiln_archive::ArchiveError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CanonError {
+    // The archive errors are boxed: they are large, and a `Result` carries
+    // its error by value on every happy path.
     /// The bounded reader refused or could not parse the archive.
     #[error("{archive}: {member}: cannot read the archive")]
     Read {
         archive: String,
         member: String,
         #[source]
-        source: ArchiveError,
+        source: Box<ArchiveError>,
     },
 
     /// The canonical writer refused a member (a path it cannot write, an
@@ -22,7 +24,7 @@ pub enum CanonError {
         archive: String,
         member: String,
         #[source]
-        source: ArchiveError,
+        source: Box<ArchiveError>,
     },
 
     /// An sdist holds no file at all, so it has no top-level directory.
@@ -153,7 +155,7 @@ pub(crate) fn read_error(archive: &str, source: ArchiveError) -> CanonError {
     CanonError::Read {
         archive: archive.to_owned(),
         member: entry_of(&source),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -161,6 +163,6 @@ pub(crate) fn write_error(archive: &str, source: ArchiveError) -> CanonError {
     CanonError::Write {
         archive: archive.to_owned(),
         member: entry_of(&source),
-        source,
+        source: Box::new(source),
     }
 }

@@ -12,7 +12,7 @@
 //! `error` (the one error type). Archives are untrusted: everything is read
 //! through `kiln-archive`'s bounded readers.
 //!
-//! ```ignore
+//! ```text
 //! pub fn canonicalize_sdist(archive_name: &str, bytes: &[u8], epoch: Epoch, deflate: Deflate, limits: &Limits) -> Result<Vec<u8>, CanonError>;
 //! pub fn canonicalize_wheel(archive_name: &str, bytes: &[u8], epoch: Epoch, deflate: Deflate, limits: &Limits) -> Result<Vec<u8>, CanonError>;
 //! pub fn check_record(archive_name: &str, wheel: &ZipArchive) -> Result<(), CanonError>;

@@ -26,11 +26,14 @@ pub(crate) struct SdistFile {
     pub executable: bool,
 }
 
-/// The content of an sdist: its files sorted bytewise by path, and the
-/// directory entries (as written) that were dropped.
+/// The content of an sdist: its files sorted bytewise by path, the
+/// directory entries (as written) that were dropped, and the first entry in
+/// archive order (`./` and a trailing `/` stripped; the root `./` skipped),
+/// whose top component is taken as the top-level directory.
 pub(crate) struct SdistContent {
     pub files: Vec<SdistFile>,
     pub directories: Vec<String>,
+    pub first: Option<String>,
 }
 
 /// `./a/b` -> `a/b`, as the reader's duplicate check sees it.
@@ -47,7 +50,12 @@ pub(crate) fn read_sdist(
     let tgz = read_tar_gz(archive, bytes, limits).map_err(|e| read_error(archive, e))?;
     let mut files = Vec::new();
     let mut directories = Vec::new();
+    let mut first = None;
     for m in tgz.members {
+        let path = strip_dot_slash(&m.path).trim_end_matches('/');
+        if first.is_none() && !path.is_empty() {
+            first = Some(path.to_owned());
+        }
         match m.kind {
             TarKind::Directory => directories.push(m.path),
             TarKind::File => files.push(SdistFile {
@@ -58,7 +66,11 @@ pub(crate) fn read_sdist(
         }
     }
     files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-    Ok(SdistContent { files, directories })
+    Ok(SdistContent {
+        files,
+        directories,
+        first,
+    })
 }
 
 /// The single top-level directory every entry must be under.
@@ -68,7 +80,7 @@ fn check_single_top(archive: &str, content: &SdistContent) -> Result<(), CanonEr
         member: member.to_owned(),
         top: top.to_owned(),
     };
-    let Some(first) = content.files.first() else {
+    if content.files.is_empty() {
         return Err(CanonError::NoTopDirectory {
             archive: archive.to_owned(),
             member: content
@@ -77,10 +89,14 @@ fn check_single_top(archive: &str, content: &SdistContent) -> Result<(), CanonEr
                 .cloned()
                 .unwrap_or_else(|| "(no entries)".to_owned()),
         });
-    };
-    let Some((top, _)) = first.path.split_once('/') else {
-        return Err(stray(&first.path, "(none)"));
-    };
+    }
+    // The first entry names the top directory: tools write it (or a file
+    // below it) first, so a stray entry is reported as the odd one out.
+    let first = content.first.as_deref().unwrap_or_default();
+    let top = first.split('/').next().unwrap_or_default();
+    if let Some(f) = content.files.iter().find(|f| !f.path.contains('/')) {
+        return Err(stray(&f.path, if f.path == top { "(none)" } else { top }));
+    }
     for f in &content.files {
         if f.path.split_once('/').map(|(t, _)| t) != Some(top) {
             return Err(stray(&f.path, top));

@@ -1,0 +1,792 @@
+//! Integration tests: archives with the same content in different
+//! containers (crafted with the independent `tar`, `zip` and `flate2`
+//! crates) canonicalize to the same bytes as kiln's own writers produce;
+//! canonicalizing is idempotent; RECORD disagreements and malformed sdists
+//! are refused naming the member; the real-world corpus canonicalizes with
+//! its content preserved, and pinned digests catch any drift in the bytes.
+#![allow(clippy::unwrap_used)]
+#![allow(clippy::print_stderr)] // the skip message when the corpus is absent
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, ZipWriter, read_tar_gz, read_zip};
+use kiln_canon::{
+    ArchiveKind, CanonError, MemberDifference, canonicalize_sdist, canonicalize_wheel,
+    check_record, member_differences,
+};
+use kiln_names::Epoch;
+use sha2::{Digest, Sha256};
+
+const EPOCH_SECONDS: i64 = 1_700_000_000;
+/// The pinned deflate settings of `pinned-toolchain.toml`.
+const DEFLATE: Deflate = Deflate {
+    level: 6,
+    gzip_chunk_size: 1_048_576,
+};
+
+fn epoch() -> Epoch {
+    Epoch::clamped(EPOCH_SECONDS)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+type Member = (String, Vec<u8>, bool);
+
+fn m(path: &str, data: &[u8], executable: bool) -> Member {
+    (path.to_owned(), data.to_vec(), executable)
+}
+
+// ---------------------------------------------------------------- sdists
+
+/// Bytewise sorted, as the canonical form writes them.
+fn sdist_members() -> Vec<Member> {
+    let long = format!("pkg-1.0/src/{}/module.py", "long_directory_name".repeat(6));
+    let mut v = vec![
+        m(
+            "pkg-1.0/PKG-INFO",
+            b"Metadata-Version: 2.4\nName: pkg\nVersion: 1.0\n",
+            false,
+        ),
+        m("pkg-1.0/bin/run.sh", b"#!/bin/sh\necho hi\n", true),
+        m("pkg-1.0/empty.txt", b"", false),
+        m(
+            "pkg-1.0/pkg/__init__.py",
+            &b"print('hello')\n".repeat(300),
+            false,
+        ),
+        m(
+            "pkg-1.0/pkg/donn\u{e9}es/\u{e9}.txt",
+            "\u{e9}\n".as_bytes(),
+            false,
+        ),
+        m(
+            "pkg-1.0/pyproject.toml",
+            b"[project]\nname = \"pkg\"\n",
+            false,
+        ),
+        (long, b"x = 1\n".to_vec(), false),
+    ];
+    v.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    v
+}
+
+fn kiln_sdist(members: &[Member]) -> Vec<u8> {
+    let mut w = TarGzWriter::new(Vec::new(), epoch().seconds(), DEFLATE);
+    for (p, d, x) in members {
+        w.add_file(p, d, *x).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// The same content as another tool would pack it: GNU headers (long names
+/// through `././@LongLink`), directory entries, `./` prefixes, reversed
+/// order, assorted modes, owners and mtimes, and a gzip header carrying a
+/// file name and an mtime.
+fn foreign_sdist(members: &[Member]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o775);
+        h.set_size(0);
+        h.set_mtime(1_234_567_890);
+        h.set_uid(1000);
+        h.set_username("alice").unwrap();
+        b.append_data(&mut h, path, std::io::empty()).unwrap();
+    };
+    dir(&mut b, "./");
+    dir(&mut b, "./pkg-1.0/");
+    dir(&mut b, "./pkg-1.0/pkg/");
+    dir(&mut b, "./pkg-1.0/an-empty-dir/");
+    for (i, (p, d, x)) in members.iter().rev().enumerate() {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(if *x { 0o750 } else { 0o640 });
+        h.set_size(d.len() as u64);
+        h.set_mtime(1_600_000_000 + i as u64);
+        h.set_uid(501);
+        h.set_gid(20);
+        h.set_username("bob").unwrap();
+        h.set_groupname("staff").unwrap();
+        b.append_data(&mut h, format!("./{p}"), &d[..]).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::GzBuilder::new()
+        .filename("pkg-1.0.tar")
+        .mtime(1_650_000_000)
+        .write(Vec::new(), flate2::Compression::new(9));
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A plain tar (ustar headers) of `entries` (path, data, directory?).
+fn plain_tgz(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, d, is_dir) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(if *is_dir {
+            tar::EntryType::Directory
+        } else {
+            tar::EntryType::Regular
+        });
+        h.set_mode(0o644);
+        h.set_size(d.len() as u64);
+        b.append_data(&mut h, p, &d[..]).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn canon_sdist(bytes: &[u8]) -> Result<Vec<u8>, CanonError> {
+    canonicalize_sdist(
+        "pkg-1.0.tar.gz",
+        bytes,
+        epoch(),
+        DEFLATE,
+        &Limits::default(),
+    )
+}
+
+#[test]
+fn sdist_in_a_foreign_container_canonicalizes_to_kiln_bytes() {
+    let members = sdist_members();
+    let kiln = kiln_sdist(&members);
+    let foreign = foreign_sdist(&members);
+    assert!(kiln != foreign);
+    assert!(canon_sdist(&foreign).unwrap() == kiln);
+}
+
+#[test]
+fn canonicalizing_a_canonical_sdist_is_the_identity() {
+    let kiln = kiln_sdist(&sdist_members());
+    assert!(canon_sdist(&kiln).unwrap() == kiln);
+    let once = canon_sdist(&foreign_sdist(&sdist_members())).unwrap();
+    assert!(canon_sdist(&once).unwrap() == once);
+}
+
+#[test]
+fn sdist_digest_is_pinned() {
+    let canonical = canon_sdist(&foreign_sdist(&sdist_members())).unwrap();
+    assert_eq!(
+        sha256_hex(&canonical),
+        "31403102ab90265b45792641523c9113f05ae8cc408c94ee25d56f196aa312e5"
+    );
+}
+
+#[test]
+fn empty_directories_are_dropped_and_files_kept() {
+    let bytes = foreign_sdist(&sdist_members());
+    let out = read_tar_gz("out", &canon_sdist(&bytes).unwrap()[..], &Limits::default()).unwrap();
+    let got: Vec<Member> = out
+        .members
+        .into_iter()
+        .map(|t| (t.path, t.data, t.executable))
+        .collect();
+    assert_eq!(got, sdist_members());
+}
+
+#[test]
+fn sdist_with_two_top_level_directories_names_the_stray_entry() {
+    let bytes = plain_tgz(&[
+        ("pkg-1.0/PKG-INFO", b"x", false),
+        ("other/file.txt", b"y", false),
+    ]);
+    let err = canon_sdist(&bytes).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::StrayEntry { member, top, .. } if member == "other/file.txt" && top == "pkg-1.0"),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "pkg-1.0.tar.gz: other/file.txt: outside the top-level directory \"pkg-1.0\" (an sdist holds exactly one)"
+    );
+}
+
+#[test]
+fn sdist_with_a_top_level_file_or_stray_directory_is_refused() {
+    let err = canon_sdist(&plain_tgz(&[
+        ("pkg-1.0/PKG-INFO", b"x", false),
+        ("setup.py", b"y", false),
+    ]))
+    .unwrap_err();
+    assert!(
+        matches!(&err, CanonError::StrayEntry { member, .. } if member == "setup.py"),
+        "{err}"
+    );
+    let err = canon_sdist(&plain_tgz(&[
+        ("pkg-1.0/PKG-INFO", b"x", false),
+        ("elsewhere/", b"", true),
+    ]))
+    .unwrap_err();
+    assert!(
+        matches!(&err, CanonError::StrayEntry { member, .. } if member == "elsewhere/"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sdist_without_files_is_refused() {
+    let err = canon_sdist(&plain_tgz(&[("pkg-1.0/", b"", true)])).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::NoTopDirectory { member, .. } if member == "pkg-1.0/"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sdist_with_a_symlink_is_refused_by_the_reader() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "pkg-1.0/link", "/etc/passwd")
+        .unwrap();
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(&tar).unwrap();
+    let err = canon_sdist(&gz.finish().unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::Read { member, .. } if member.contains("pkg-1.0/link")),
+        "{err}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn garbage_is_an_error_not_a_panic() {
+    let limits = Limits::default();
+    for bytes in [
+        &b""[..],
+        b"\x1f\x8b\x08\0garbage",
+        b"PK\x05\x06",
+        &[0u8; 600],
+    ] {
+        assert!(canon_sdist(bytes).is_err());
+        assert!(canonicalize_wheel("w.whl", bytes, epoch(), DEFLATE, &limits).is_err());
+        assert!(member_differences(bytes, bytes, ArchiveKind::Sdist, &limits).is_err());
+        assert!(member_differences(bytes, bytes, ArchiveKind::Wheel, &limits).is_err());
+    }
+    // Truncations of a valid archive.
+    let wheel = kiln_wheel(&wheel_members());
+    for cut in (0..wheel.len()).step_by(97) {
+        assert!(canonicalize_wheel("w.whl", &wheel[..cut], epoch(), DEFLATE, &limits).is_err());
+    }
+    let sdist = kiln_sdist(&sdist_members());
+    for cut in (0..sdist.len()).step_by(97) {
+        assert!(canon_sdist(&sdist[..cut]).is_err());
+    }
+}
+
+// ---------------------------------------------------------------- wheels
+
+const DIST_INFO: &str = "pkg-1.0.dist-info";
+
+fn record_row(path: &str, data: &[u8]) -> String {
+    let hash = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(data));
+    let path = if path.contains([',', '"']) {
+        format!("\"{}\"", path.replace('"', "\"\""))
+    } else {
+        path.to_owned()
+    };
+    format!("{path},sha256={hash},{}\n", data.len())
+}
+
+fn record_of(members: &[Member]) -> Vec<u8> {
+    let mut record = String::new();
+    for (p, d, _) in members {
+        record.push_str(&record_row(p, d));
+    }
+    record.push_str(&format!("{DIST_INFO}/RECORD,,\n"));
+    record.into_bytes()
+}
+
+/// In canonical order, RECORD last, RECORD listing a path with a comma.
+fn wheel_members() -> Vec<Member> {
+    let mut v = vec![
+        m("pkg-1.0.data/scripts/tool", b"#!python\nprint(1)\n", true),
+        m("pkg/__init__.py", &b"print('hello')\n".repeat(200), false),
+        m("pkg/a,b \"quoted\".py", b"x = 1\n", false),
+        m("pkg/empty.py", b"", false),
+        m("pkg/native.so", &[0u8, 1, 2, 255, 254, 0, 0, 7], true),
+    ];
+    v.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let meta = vec![
+        m(
+            &format!("{DIST_INFO}/METADATA"),
+            b"Metadata-Version: 2.4\nName: pkg\nVersion: 1.0\n",
+            false,
+        ),
+        m(
+            &format!("{DIST_INFO}/WHEEL"),
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            false,
+        ),
+        m(
+            &format!("{DIST_INFO}/entry_points.txt"),
+            b"[console_scripts]\npkg = pkg:main\n",
+            false,
+        ),
+    ];
+    v.extend(meta);
+    let record = record_of(&v);
+    v.push(m(&format!("{DIST_INFO}/RECORD"), &record, false));
+    v
+}
+
+fn kiln_wheel(members: &[Member]) -> Vec<u8> {
+    let mut w = ZipWriter::new(Vec::new(), epoch().seconds(), DEFLATE).unwrap();
+    for (p, d, x) in members {
+        w.add_file(p, d, *x).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// The same members as another tool would zip them: RECORD first and the
+/// rest reversed, stored and deflated at other levels, other timestamps,
+/// extra fields, directory entries and an archive comment.
+fn foreign_wheel(members: &[Member]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let time = zip::DateTime::from_date_and_time(2021, 6, 15, 13, 37, 42).unwrap();
+    let dir_opts: zip::write::SimpleFileOptions = zip::write::SimpleFileOptions::default()
+        .last_modified_time(time)
+        .unix_permissions(0o755);
+    z.add_directory("pkg/", dir_opts).unwrap();
+    z.add_directory(format!("{DIST_INFO}/"), dir_opts).unwrap();
+    let mut order: Vec<&Member> = members.iter().collect();
+    order.reverse();
+    for (i, (p, d, x)) in order.into_iter().enumerate() {
+        let mut opts = zip::write::FullFileOptions::default()
+            .last_modified_time(time)
+            .unix_permissions(if *x { 0o775 } else { 0o664 })
+            .compression_method(if i % 2 == 0 {
+                zip::CompressionMethod::Stored
+            } else {
+                zip::CompressionMethod::Deflated
+            });
+        if i % 3 == 0 {
+            // Info-ZIP extended timestamp ("UT"): flags, then the mtime.
+            let mut ut = vec![1u8];
+            ut.extend_from_slice(&1_623_764_262u32.to_le_bytes());
+            opts.add_extra_field(0x5455, ut, false).unwrap();
+        }
+        z.start_file(p.as_str(), opts).unwrap();
+        z.write_all(d).unwrap();
+    }
+    z.set_comment("made by some other tool").unwrap();
+    z.finish().unwrap().into_inner()
+}
+
+fn canon_wheel(bytes: &[u8]) -> Result<Vec<u8>, CanonError> {
+    canonicalize_wheel(
+        "pkg-1.0-py3-none-any.whl",
+        bytes,
+        epoch(),
+        DEFLATE,
+        &Limits::default(),
+    )
+}
+
+#[test]
+fn wheel_in_a_foreign_container_canonicalizes_to_kiln_bytes() {
+    let members = wheel_members();
+    let kiln = kiln_wheel(&members);
+    let foreign = foreign_wheel(&members);
+    assert!(kiln != foreign);
+    let z = read_zip("foreign", &foreign, &Limits::default()).unwrap();
+    assert!(z.members.iter().any(|m| m.method == 0));
+    assert!(z.members.iter().any(|m| m.local_extra_len > 0));
+    assert!(canon_wheel(&foreign).unwrap() == kiln);
+}
+
+#[test]
+fn canonicalizing_a_canonical_wheel_is_the_identity() {
+    let kiln = kiln_wheel(&wheel_members());
+    assert!(canon_wheel(&kiln).unwrap() == kiln);
+    let once = canon_wheel(&foreign_wheel(&wheel_members())).unwrap();
+    assert!(canon_wheel(&once).unwrap() == once);
+}
+
+#[test]
+fn wheel_order_is_members_then_dist_info_then_record() {
+    let out = canon_wheel(&foreign_wheel(&wheel_members())).unwrap();
+    let z = read_zip("out", &out, &Limits::default()).unwrap();
+    let got: Vec<Member> = z
+        .members
+        .into_iter()
+        .map(|m| (m.path, m.data, m.executable))
+        .collect();
+    assert_eq!(got, wheel_members());
+}
+
+#[test]
+fn wheel_digest_is_pinned() {
+    let canonical = canon_wheel(&foreign_wheel(&wheel_members())).unwrap();
+    assert_eq!(
+        sha256_hex(&canonical),
+        "cb4def418a04f75e8d9eef89341d1868619028645cee4e9fb65021e564aa68d6"
+    );
+}
+
+/// A wheel with `record` in place of the computed RECORD and `extra`
+/// members added before it.
+fn wheel_with_record(record: &str, drop: Option<&str>) -> Vec<u8> {
+    let mut members: Vec<Member> = wheel_members()
+        .into_iter()
+        .filter(|(p, _, _)| Some(p.as_str()) != drop && !p.ends_with("/RECORD"))
+        .collect();
+    members.push(m(&format!("{DIST_INFO}/RECORD"), record.as_bytes(), false));
+    kiln_wheel(&members)
+}
+
+fn good_record() -> String {
+    String::from_utf8(wheel_members().last().unwrap().1.clone()).unwrap()
+}
+
+#[test]
+fn wheel_with_a_wrong_hash_names_the_member_and_both_values() {
+    let good = good_record();
+    let right = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(b"x = 1\n"));
+    let wrong = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(b"x = 2\n"));
+    let record = good.replace(&right, &wrong);
+    assert_ne!(record, good);
+    let err = canon_wheel(&wheel_with_record(&record, None)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::HashMismatch { member, .. } if member == "pkg/a,b \"quoted\".py"),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("sha256={wrong}")) && text.contains(&format!("sha256={right}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn wheel_with_a_wrong_size_names_the_member() {
+    let record = good_record().replace(
+        "pkg/empty.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0",
+        "pkg/empty.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,1",
+    );
+    let err = canon_wheel(&wheel_with_record(&record, None)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::SizeMismatch { member, actual: 0, .. } if member == "pkg/empty.py"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wheel_member_missing_from_record_is_named() {
+    let record: String = good_record()
+        .lines()
+        .filter(|l| !l.starts_with("pkg/native.so,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = canon_wheel(&wheel_with_record(&record, None)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::NotInRecord { member, .. } if member == "pkg/native.so"),
+        "{err}"
+    );
+}
+
+#[test]
+fn record_row_without_a_member_is_named() {
+    let err = canon_wheel(&wheel_with_record(&good_record(), Some("pkg/native.so"))).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::RecordRowWithoutMember { member, line: 5, .. } if member == "pkg/native.so"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_record_rows_are_refused() {
+    let good = good_record();
+    let first = good.lines().next().unwrap();
+    let record = format!("{first}\n{good}");
+    let err = canon_wheel(&wheel_with_record(&record, None)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::DuplicateRecordRow { member, first: 1, line: 2, .. } if member == "pkg-1.0.data/scripts/tool"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_record_is_a_syntax_error() {
+    let record = format!("{}\"unterminated,sha256=x,1\n", good_record());
+    let err = canon_wheel(&wheel_with_record(&record, None)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::RecordSyntax { member, line: 10, .. } if member == "pkg-1.0.dist-info/RECORD"),
+        "{err}"
+    );
+    let record = format!("{}extra,row\n", good_record());
+    let err = canon_wheel(&wheel_with_record(&record, None)).unwrap_err();
+    assert!(matches!(&err, CanonError::RecordSyntax { .. }), "{err}");
+}
+
+#[test]
+fn wheel_without_record_or_with_two_dist_infos_is_refused() {
+    let members: Vec<Member> = wheel_members()
+        .into_iter()
+        .filter(|(p, _, _)| !p.ends_with("RECORD"))
+        .collect();
+    let err = canon_wheel(&kiln_wheel(&members)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::MissingRecord { member, .. } if member == "pkg-1.0.dist-info/RECORD"),
+        "{err}"
+    );
+
+    let mut members = wheel_members();
+    members.insert(0, m("other-2.0.dist-info/METADATA", b"x", false));
+    let err = canon_wheel(&kiln_wheel(&members)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::DistInfoCount { found, .. } if found.len() == 2),
+        "{err}"
+    );
+}
+
+#[test]
+fn record_signatures_need_no_row() {
+    let mut members = wheel_members();
+    // Canonical order: RECORD.jws sorts between METADATA and WHEEL.
+    let at = members
+        .iter()
+        .position(|(p, _, _)| p.ends_with("/WHEEL"))
+        .unwrap();
+    members.insert(
+        at,
+        m(
+            &format!("{DIST_INFO}/RECORD.jws"),
+            b"{\"signature\": 1}",
+            false,
+        ),
+    );
+    let bytes = kiln_wheel(&members);
+    check_record("w", &read_zip("w", &bytes, &Limits::default()).unwrap()).unwrap();
+    assert!(canon_wheel(&bytes).unwrap() == bytes);
+}
+
+// ------------------------------------------------------ member differences
+
+#[test]
+fn member_differences_lists_what_varies() {
+    let limits = Limits::default();
+    let a = sdist_members();
+    let mut b = sdist_members();
+    b.retain(|(p, _, _)| p != "pkg-1.0/empty.txt");
+    for (p, d, x) in &mut b {
+        if p == "pkg-1.0/bin/run.sh" {
+            *x = false;
+        }
+        if p == "pkg-1.0/PKG-INFO" {
+            d.push(b'\n');
+        }
+    }
+    b.push(m("pkg-1.0/zz-new.txt", b"new", false));
+    // Same content, different containers: no difference.
+    let same = member_differences(
+        &kiln_sdist(&a),
+        &foreign_sdist(&a),
+        ArchiveKind::Sdist,
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(same, Vec::new());
+    let diff = member_differences(
+        &foreign_sdist(&a),
+        &kiln_sdist(&b),
+        ArchiveKind::Sdist,
+        &limits,
+    )
+    .unwrap();
+    let pkg_info_a = sha256_hex(&a[0].1);
+    let pkg_info_b = sha256_hex(&b[0].1);
+    assert_eq!(
+        diff,
+        vec![
+            MemberDifference {
+                path: "pkg-1.0/PKG-INFO".into(),
+                what: format!("bytes differ (sha256 {pkg_info_a} vs {pkg_info_b}, 45 vs 46 bytes)"),
+            },
+            MemberDifference {
+                path: "pkg-1.0/bin/run.sh".into(),
+                what: "executable bit differs".into(),
+            },
+            MemberDifference {
+                path: "pkg-1.0/empty.txt".into(),
+                what: "only in a".into(),
+            },
+            MemberDifference {
+                path: "pkg-1.0/zz-new.txt".into(),
+                what: "only in b".into(),
+            },
+        ]
+    );
+
+    let wa = wheel_members();
+    let mut wb = wheel_members();
+    wb[4].1 = vec![9, 9, 9];
+    let diff = member_differences(
+        &kiln_wheel(&wa),
+        &foreign_wheel(&wb),
+        ArchiveKind::Wheel,
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(diff.len(), 1, "{diff:?}");
+    assert_eq!(diff[0].path, "pkg/native.so");
+    assert!(
+        diff[0].what.ends_with(", 8 vs 3 bytes)"),
+        "{}",
+        diff[0].what
+    );
+}
+
+// ------------------------------------------------------------ the corpus
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: no real-world corpus at {} (it lives beside the checkout as ../shared/corpus)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn corpus_files(kind: &str) -> Vec<PathBuf> {
+    let Some(dir) = corpus() else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = walk(&dir.join(kind));
+    files.sort();
+    assert!(!files.is_empty(), "the corpus has no {kind}");
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    #[allow(clippy::disallowed_methods)] // sorted by the caller
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+type Content = BTreeMap<String, (Vec<u8>, bool)>;
+
+fn tar_content(name: &str, bytes: &[u8]) -> Content {
+    read_tar_gz(name, bytes, &Limits::default())
+        .unwrap()
+        .members
+        .into_iter()
+        .filter(|t| t.kind == kiln_archive::TarKind::File)
+        .map(|t| {
+            (
+                t.path.trim_start_matches("./").to_owned(),
+                (t.data, t.executable),
+            )
+        })
+        .collect()
+}
+
+fn zip_content(name: &str, bytes: &[u8]) -> Content {
+    read_zip(name, bytes, &Limits::default())
+        .unwrap()
+        .members
+        .into_iter()
+        .filter(|z| z.kind == kiln_archive::ZipKind::File)
+        .map(|z| (z.path, (z.data, z.executable)))
+        .collect()
+}
+
+#[test]
+fn corpus_sdists_canonicalize_with_their_content_kept() {
+    for path in corpus_files("sdist") {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let canonical = canonicalize_sdist(name, &bytes, epoch(), DEFLATE, &Limits::default())
+            .unwrap_or_else(|e| panic!("{e}: {:?}", std::error::Error::source(&e)));
+        assert_eq!(
+            tar_content(name, &canonical),
+            tar_content(name, &bytes),
+            "{name}"
+        );
+        let again =
+            canonicalize_sdist(name, &canonical, epoch(), DEFLATE, &Limits::default()).unwrap();
+        assert!(
+            again == canonical,
+            "{name}: canonicalizing is not idempotent"
+        );
+        let diff =
+            member_differences(&bytes, &canonical, ArchiveKind::Sdist, &Limits::default()).unwrap();
+        assert_eq!(diff, Vec::new(), "{name}");
+    }
+}
+
+#[test]
+fn corpus_wheels_pass_the_record_check_and_canonicalize_with_their_content_kept() {
+    for path in corpus_files("wheel") {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        check_record(name, &read_zip(name, &bytes, &Limits::default()).unwrap())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let canonical = canonicalize_wheel(name, &bytes, epoch(), DEFLATE, &Limits::default())
+            .unwrap_or_else(|e| panic!("{e}: {:?}", std::error::Error::source(&e)));
+        assert_eq!(
+            zip_content(name, &canonical),
+            zip_content(name, &bytes),
+            "{name}"
+        );
+        let out = read_zip(name, &canonical, &Limits::default()).unwrap();
+        assert!(
+            out.members
+                .last()
+                .unwrap()
+                .path
+                .ends_with(".dist-info/RECORD"),
+            "{name}"
+        );
+        check_record(name, &out).unwrap();
+        let again =
+            canonicalize_wheel(name, &canonical, epoch(), DEFLATE, &Limits::default()).unwrap();
+        assert!(
+            again == canonical,
+            "{name}: canonicalizing is not idempotent"
+        );
+        let diff =
+            member_differences(&bytes, &canonical, ArchiveKind::Wheel, &Limits::default()).unwrap();
+        assert_eq!(diff, Vec::new(), "{name}");
+    }
+}
+
+#[test]
+fn corpus_six_digests_are_pinned() {
+    let Some(dir) = corpus() else {
+        return;
+    };
+    let wheel = std::fs::read(dir.join("wheel/six-1.17.0-py2.py3-none-any.whl")).unwrap();
+    let canonical =
+        canonicalize_wheel("six.whl", &wheel, epoch(), DEFLATE, &Limits::default()).unwrap();
+    assert_eq!(
+        sha256_hex(&canonical),
+        "d1ab4379abe32277888375f735236c3d2b9115ab0d4015cb66da572390bee90a"
+    );
+    let sdist = std::fs::read(dir.join("sdist/six-1.17.0.tar.gz")).unwrap();
+    let canonical =
+        canonicalize_sdist("six.tar.gz", &sdist, epoch(), DEFLATE, &Limits::default()).unwrap();
+    assert_eq!(
+        sha256_hex(&canonical),
+        "d3ea6f4454d39b3db5131da3dcf70f3c6080403d56e27387a4cd3e2ed7247af6"
+    );
+}
