@@ -6,9 +6,9 @@
 //! details (order, times, owners, compression) are not content and are not
 //! compared: canonicalizing erases them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use kiln_archive::{Limits, read_zip};
+use kiln_archive::{Limits, ZipKind, read_zip};
 
 use crate::CanonError;
 use crate::error::read_error;
@@ -51,9 +51,12 @@ fn content(
             .collect(),
         ArchiveKind::Wheel => {
             let zip = read_zip(name, bytes, limits).map_err(|e| read_error(name, e))?;
-            wheel_files(name, &zip)?
+            // Refuses a directory entry holding data, as canonicalizing does.
+            wheel_files(name, &zip)?;
+            zip.members
                 .into_iter()
-                .map(|m| (m.path.clone(), (m.data.clone(), m.executable)))
+                .filter(|m| m.kind == ZipKind::File)
+                .map(|m| (m.path, (m.data, m.executable)))
                 .collect()
         }
     })
@@ -78,7 +81,7 @@ pub fn member_differences(
             what,
         });
     };
-    let paths: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let paths: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for path in paths {
         match (a.get(path), b.get(path)) {
             (Some(_), None) => push(path, "only in a".to_owned()),

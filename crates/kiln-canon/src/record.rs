@@ -220,3 +220,128 @@ fn check_row(archive: &str, m: &ZipMember, row: &Row) -> Result<(), CanonError> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use kiln_archive::{ArchiveWriter, Deflate, Limits, ZipWriter, read_zip};
+
+    use super::*;
+
+    const DEFLATE: Deflate = Deflate {
+        level: 6,
+        gzip_chunk_size: 1 << 20,
+    };
+
+    fn b64(digest: &[u8]) -> String {
+        kiln_digest::urlsafe_b64_nopad(digest)
+    }
+
+    /// A wheel of `pkg/a.py` = "x" plus the given dist-info members.
+    fn wheel(members: &[(&str, &str)]) -> ZipArchive {
+        let mut w = ZipWriter::new(Vec::new(), 315_532_800, DEFLATE).unwrap();
+        w.add_file("pkg/a.py", b"x", false).unwrap();
+        for (path, data) in members {
+            w.add_file(path, data.as_bytes(), false).unwrap();
+        }
+        read_zip("t.whl", &w.finish().unwrap(), &Limits::default()).unwrap()
+    }
+
+    fn row_for_a(hash: &str, size: &str) -> String {
+        format!("pkg/a.py,{hash},{size}\np-1.dist-info/RECORD,,\n")
+    }
+
+    #[test]
+    fn sha256_and_sha512_rows_pass() {
+        let sha256 = format!("sha256={}", b64(&kiln_digest::sha256(b"x")));
+        let sha512 = format!(
+            "sha512={}",
+            b64(&kiln_digest::Digests::of_bytes(b"x").sha512)
+        );
+        for hash in [sha256, sha512] {
+            let record = row_for_a(&hash, "1");
+            check_record("t.whl", &wheel(&[("p-1.dist-info/RECORD", &record)])).unwrap();
+        }
+    }
+
+    #[test]
+    fn padded_base64_is_tolerated() {
+        // 32 bytes encode to 43 characters plus one `=` of padding.
+        let hash = format!("sha256={}=", b64(&kiln_digest::sha256(b"x")));
+        let record = row_for_a(&hash, "1");
+        check_record("t.whl", &wheel(&[("p-1.dist-info/RECORD", &record)])).unwrap();
+    }
+
+    #[test]
+    fn records_own_row_may_carry_anything_but_others_need_a_hash() {
+        let hash = format!("sha256={}", b64(&kiln_digest::sha256(b"x")));
+        let record = format!("pkg/a.py,{hash},1\np-1.dist-info/RECORD,sha256=whatever,12\n");
+        check_record("t.whl", &wheel(&[("p-1.dist-info/RECORD", &record)])).unwrap();
+
+        let record = row_for_a("", "1");
+        let err = check_record("t.whl", &wheel(&[("p-1.dist-info/RECORD", &record)])).unwrap_err();
+        assert!(
+            matches!(&err, CanonError::HashMismatch { member, recorded, .. } if member == "pkg/a.py" && recorded == "no hash"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn md5_is_unsupported_and_names_the_member() {
+        let record = row_for_a("md5=abc", "1");
+        let err = check_record("t.whl", &wheel(&[("p-1.dist-info/RECORD", &record)])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.whl: pkg/a.py: unsupported RECORD hash \"md5=abc\" (sha256 or sha512 expected)"
+        );
+    }
+
+    #[test]
+    fn size_that_is_not_a_number_is_a_mismatch() {
+        let hash = format!("sha256={}", b64(&kiln_digest::sha256(b"x")));
+        let record = row_for_a(&hash, "one");
+        let err = check_record("t.whl", &wheel(&[("p-1.dist-info/RECORD", &record)])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.whl: pkg/a.py: RECORD says size \"one\", the member has 1 bytes"
+        );
+    }
+
+    #[test]
+    fn signature_with_a_row_is_checked_and_without_one_is_exempt() {
+        let hash = format!("sha256={}", b64(&kiln_digest::sha256(b"x")));
+        let record = format!(
+            "pkg/a.py,{hash},1\np-1.dist-info/RECORD.p7s,sha256=wrong,3\np-1.dist-info/RECORD,,\n"
+        );
+        let err = check_record(
+            "t.whl",
+            &wheel(&[
+                ("p-1.dist-info/RECORD", &record),
+                ("p-1.dist-info/RECORD.p7s", "sig"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, CanonError::HashMismatch { member, .. } if member == "p-1.dist-info/RECORD.p7s"),
+            "{err}"
+        );
+        let record = row_for_a(&hash, "1");
+        check_record(
+            "t.whl",
+            &wheel(&[
+                ("p-1.dist-info/RECORD", &record),
+                ("p-1.dist-info/RECORD.p7s", "sig"),
+            ]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn record_that_is_not_utf8_is_refused() {
+        let mut w = ZipWriter::new(Vec::new(), 315_532_800, DEFLATE).unwrap();
+        w.add_file("p-1.dist-info/RECORD", b"\xff,,\n", false)
+            .unwrap();
+        let zip = read_zip("t.whl", &w.finish().unwrap(), &Limits::default()).unwrap();
+        let err = check_record("t.whl", &zip).unwrap_err();
+        assert!(matches!(err, CanonError::RecordNotUtf8 { .. }), "{err}");
+    }
+}

@@ -131,3 +131,54 @@ pub fn canonicalize_sdist(
     }
     w.finish().map_err(|e| write_error(archive_name, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(files: &[&str], directories: &[&str], first: &str) -> SdistContent {
+        SdistContent {
+            files: files
+                .iter()
+                .map(|p| SdistFile {
+                    path: (*p).to_owned(),
+                    data: Vec::new(),
+                    executable: false,
+                })
+                .collect(),
+            directories: directories.iter().map(|d| (*d).to_owned()).collect(),
+            first: Some(first.to_owned()),
+        }
+    }
+
+    #[test]
+    fn dot_slash_prefixes_are_stripped_like_the_readers_duplicate_check() {
+        assert_eq!(strip_dot_slash("./a/b"), "a/b");
+        assert_eq!(strip_dot_slash("././a"), "a");
+        assert_eq!(strip_dot_slash("a/./b"), "a/./b");
+        assert_eq!(strip_dot_slash("./"), "");
+    }
+
+    #[test]
+    fn the_first_entry_names_the_top_directory() {
+        let ok = content(
+            &["p-1/a", "p-1/b/c"],
+            &["./", "./p-1/", "p-1/empty/"],
+            "p-1",
+        );
+        check_single_top("s", &ok).unwrap();
+        // Sorted, `other/x` comes first; archive order says `p-1` is the top.
+        let bad = content(&["other/x", "p-1/a"], &[], "p-1/a");
+        let err = check_single_top("s", &bad).unwrap_err();
+        assert!(
+            matches!(&err, CanonError::StrayEntry { member, .. } if member == "other/x"),
+            "{err}"
+        );
+        let bad = content(&["p-1/a", "setup.py"], &[], "setup.py");
+        let err = check_single_top("s", &bad).unwrap_err();
+        assert!(
+            matches!(&err, CanonError::StrayEntry { member, top, .. } if member == "setup.py" && top == "(none)"),
+            "{err}"
+        );
+    }
+}
