@@ -77,20 +77,39 @@ pub fn detect_mode(dir: &Path) -> Result<Mode> {
 }
 
 /// Build `dir` into `out` with an explicit epoch; the shared engine.
+/// Backend mode reads the lock at `lock` (default: `lock::default_lock_path`)
+/// and, with `faithful`, keeps the backend's own bytes.
 pub fn build_project(
     dir: &Path,
     out: &Path,
     mode: Mode,
     epoch: Epoch,
     pins: &Pins,
+    lock: Option<&Path>,
+    faithful: bool,
 ) -> Result<Built> {
     match mode {
-        Mode::Native => {}
-        Mode::Backend => bail!(
-            "{}: backend mode (running the project's own PEP 517 backend) is not available in this kiln yet; \
-             only projects whose [build-system] build-backend is \"uv_build\" can be built (native mode)",
-            dir.display()
-        ),
+        Mode::Native => {
+            if faithful {
+                bail!(
+                    "--faithful applies to backend mode only: native mode's bytes are kiln's own"
+                );
+            }
+        }
+        Mode::Backend => {
+            let root = project_root()?;
+            let lock = match lock {
+                Some(lock) => lock.to_path_buf(),
+                None => crate::lock::default_lock_path(&root, dir),
+            };
+            let built = crate::backend::build(&root, dir, out, epoch, pins, &lock, faithful)?;
+            return Ok(Built {
+                name: built.name,
+                version: built.version,
+                mode,
+                artifacts: built.artifacts,
+            });
+        }
     }
     let project = NativeProject::load(dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
@@ -161,7 +180,15 @@ impl Build {
                 "the epoch is before 1980-01-01 and was clamped to 315532800 (zip cannot store earlier times)",
             );
         }
-        let built = build_project(&self.path, &self.out, mode, epoch.epoch, &pins)?;
+        let built = build_project(
+            &self.path,
+            &self.out,
+            mode,
+            epoch.epoch,
+            &pins,
+            self.lock.as_deref(),
+            self.faithful,
+        )?;
         if self.json {
             report::json(&json!({
                 "command": "build",

@@ -22,6 +22,8 @@ pub enum Command {
     Release(Release),
     /// Build one Python project directory into an sdist and a wheel.
     Build(Build),
+    /// Resolve a project's build requirements into a hash lock (backend mode).
+    Lock(Lock),
     /// Run exactly what CI runs: fmt, clippy and every test, Python-side
     /// checks included (it installs what they need).
     Ci(Ci),
@@ -54,7 +56,7 @@ pub struct Release {
 pub enum Mode {
     /// kiln packs the project itself (uv_build projects).
     Native,
-    /// kiln runs the project's PEP 517 backend (not available yet).
+    /// kiln runs the project's PEP 517 backend from its hash lock.
     Backend,
 }
 
@@ -68,10 +70,42 @@ pub struct Build {
     /// native (default when uv_build is declared) or backend.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
+    /// Backend mode: the build lock (default: release/locks/<name>.lock.toml
+    /// in the kiln checkout, <name> being the release.toml project at PATH or
+    /// else PATH's directory name; written by `cargo xtask lock`).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     /// The epoch, in seconds (default: SOURCE_DATE_EPOCH, then the last
     /// commit touching PATH, then 1980-01-01).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub source_date_epoch: Option<i64>,
+    /// Backend mode: keep the backend's own bytes instead of canonicalizing
+    /// them (SOURCE_DATE_EPOCH is still given to the backend).
+    #[arg(long)]
+    pub faithful: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Resolve the build requirements of a project into a hash lock: what
+/// [build-system] requires plus what the backend asks for, every package
+/// with its exact version, file and sha256, for the pinned Python.
+#[derive(Debug, Parser)]
+pub struct Lock {
+    /// The Python project directory (instead of --project).
+    pub path: Option<PathBuf>,
+    /// A project of release/release.toml.
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Where to write the lock (default: release/locks/<name>.lock.toml in
+    /// the kiln checkout: the --project NAME, the release.toml project at
+    /// PATH, or else PATH's directory name).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// A pip constraints file the project keeps (e.g. requirements/build.txt).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

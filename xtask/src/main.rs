@@ -6,11 +6,13 @@
 //! the library crates, which do the actual packing, hashing and recording.
 //! One file per command, each a method on its flags type (see `flags.rs`).
 
+mod backend;
 mod bench;
 mod build;
 mod ci;
 mod config;
 mod epoch;
+mod lock;
 mod pins;
 mod release;
 mod report;
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
     let result = match flags.command {
         flags::Command::Release(cmd) => cmd.run(),
         flags::Command::Build(cmd) => cmd.run(),
+        flags::Command::Lock(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
     };

@@ -71,7 +71,7 @@ impl Release {
                 epoch.source.as_str()
             ));
             let out = staging.path().join(&project.name);
-            let built = build_project(&dir, &out, mode, epoch.epoch, &pins)?;
+            let built = build_project(&dir, &out, mode, epoch.epoch, &pins, None, false)?;
             let configured = ProjectName::new(&project.name)
                 .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
             let actual = ProjectName::new(&built.name)?;

@@ -1,0 +1,109 @@
+//! `cargo xtask lock`: resolve a project's build requirements (what
+//! `[build-system]` requires, plus what its backend asks for) with pip's
+//! resolver for the pinned Python, and write the hash lock that backend
+//! mode installs from (`kiln-lock`'s format, written atomically).
+//!
+//! Default lock path: `release/locks/<name>.lock.toml` in the kiln checkout,
+//! where `<name>` is the release.toml project's name (for `--project NAME`,
+//! or a PATH that is a release.toml project) or else PATH's directory name.
+
+use crate::config::ReleaseConfig;
+use crate::flags::Lock;
+use crate::pins::Pins;
+use crate::{backend, project_root, report};
+use anyhow::{Result, bail};
+use kiln_names::Epoch;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Where `lock` writes, and `build --mode backend` reads, the lock of `dir`.
+pub fn default_lock_path(root: &Path, dir: &Path) -> PathBuf {
+    let name = ReleaseConfig::load(root)
+        .ok()
+        .and_then(|config| {
+            let wanted = dir.canonicalize().ok()?;
+            config
+                .projects
+                .iter()
+                .find(|p| root.join(&p.path).canonicalize().ok().as_ref() == Some(&wanted))
+                .map(|p| p.name.clone())
+        })
+        .or_else(|| {
+            dir.canonicalize()
+                .ok()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "project".into());
+    root.join("release/locks").join(format!("{name}.lock.toml"))
+}
+
+impl Lock {
+    pub fn run(self) -> Result<()> {
+        let root = project_root()?;
+        let pins = Pins::load(&root)?;
+        let dir = match (&self.project, &self.path) {
+            (Some(_), Some(_)) => bail!("give either --project NAME or PATH, not both"),
+            (None, None) => bail!("give the project to lock: --project NAME or PATH"),
+            (None, Some(path)) => path.clone(),
+            (Some(name), None) => {
+                let config = ReleaseConfig::load(&root)?;
+                let project = config.select(std::slice::from_ref(name))?;
+                root.join(&project[0].path)
+            }
+        };
+        if !dir.is_dir() {
+            bail!("{}: no such project directory", dir.display());
+        }
+        let lock_path = match (&self.lock, &self.project) {
+            (Some(lock), _) => lock.clone(),
+            (None, Some(name)) => root.join("release/locks").join(format!("{name}.lock.toml")),
+            (None, None) => default_lock_path(&root, &dir),
+        };
+        if let Some(c) = &self.constraints
+            && !c.is_file()
+        {
+            bail!("{}: no such constraints file", c.display());
+        }
+        let lock =
+            backend::resolve_lock(&root, &dir, &pins, self.constraints.as_deref(), Epoch::MIN)?;
+        let text = lock.render();
+        let unchanged = std::fs::read_to_string(&lock_path).ok().as_deref() == Some(text.as_str());
+        if !unchanged {
+            crate::release::write_atomic(&lock_path, text.as_bytes())?;
+        }
+        if self.json {
+            report::json(&json!({
+                "command": "lock",
+                "project": dir,
+                "lock": lock_path,
+                "unchanged": unchanged,
+                "build-backend": lock.build_backend,
+                "requires": lock.requires,
+                "packages": lock.packages.iter().map(|p| json!({
+                    "name": p.name,
+                    "version": p.version,
+                    "filename": p.filename,
+                    "sha256": p.sha256,
+                })).collect::<Vec<_>>(),
+            }));
+        } else {
+            let rows: Vec<Vec<String>> = lock
+                .packages
+                .iter()
+                .map(|p| vec![p.name.clone(), p.version.clone(), p.sha256.clone()])
+                .collect();
+            if !rows.is_empty() {
+                report::eprint(&report::table(&["package", "version", "sha256"], &rows));
+            }
+            report::step(&format!(
+                "{} {} ({} package(s), build-backend {})",
+                if unchanged { "unchanged:" } else { "wrote" },
+                lock_path.display(),
+                lock.packages.len(),
+                lock.build_backend
+            ));
+        }
+        Ok(())
+    }
+}
