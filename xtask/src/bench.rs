@@ -9,12 +9,19 @@
 //! kiln's. kiln is then run once more on one thread, and its artifacts must
 //! be byte-identical to the multi-threaded ones.
 //!
+//! The backend part (`backend.rs`) measures `build --mode backend` on the
+//! real-world corpus against isolated `python -m build` and `uv build`,
+//! warm caches, the same backend versions. `--only native|backend` runs
+//! one part; the default runs both.
+//!
 //! Timing is the reason this file reads the clock; nothing it measures
 //! reaches an artifact.
 
+mod backend;
 mod generate;
 mod peers;
 
+use crate::flags::BenchPart;
 use crate::{Mismatch, project_root, report};
 use anyhow::{Context, Result, bail};
 use generate::{Backend, Shape};
@@ -84,16 +91,66 @@ impl crate::flags::Bench {
         if runs == 0 {
             bail!("--runs 0: give at least one timed run (the default is 5)");
         }
+        let (native, backend) = match self.only {
+            None => (true, true),
+            Some(BenchPart::Native) => (true, false),
+            Some(BenchPart::Backend) => (false, true),
+        };
+        if !backend && !self.projects.is_empty() {
+            bail!("--project selects corpus projects of the backend part: drop --only native");
+        }
         let root = project_root()?;
         let sh = Shell::new()?;
         sh.change_dir(&root);
         let runner = Runner::new(&sh, &root)?;
-        let threads = kiln_threads();
 
         let work = tempfile::Builder::new()
             .prefix("kiln-bench-")
             .tempdir()
             .context("failed to create a temp directory")?;
+        let mut report = serde_json::Map::new();
+        report.insert("runs".into(), json!(runs));
+        report.insert("warmup_runs".into(), json!(1));
+        report.insert(
+            "source_date_epoch".into(),
+            json!(peers::EPOCH.parse::<i64>().unwrap_or(0)),
+        );
+        report.insert("versions".into(), json!(runner.versions));
+        // A part's failure is reported after every part has run.
+        let mut failures = Vec::new();
+        if native {
+            let (fields, failure) = self.native(&sh, &runner, work.path(), runs)?;
+            report.extend(fields);
+            failures.extend(failure);
+        }
+        if backend {
+            let (value, failure) =
+                backend::run(&sh, &runner, &root, work.path(), runs, &self.projects)?;
+            report.insert("backend".into(), value);
+            failures.extend(failure);
+        }
+        if self.json {
+            report::json(&serde_json::Value::Object(report));
+        }
+        match failures.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The native part: its JSON fields, and the failure to report once
+    /// every part has run.
+    fn native(
+        &self,
+        sh: &Shell,
+        runner: &Runner,
+        work: &Path,
+        runs: usize,
+    ) -> Result<(
+        serde_json::Map<String, serde_json::Value>,
+        Option<anyhow::Error>,
+    )> {
+        let threads = kiln_threads();
         let shapes: &[(&'static str, Shape)] = if self.quick {
             &[("small", generate::SMALL)]
         } else {
@@ -106,61 +163,48 @@ impl crate::flags::Bench {
                 shape.files,
                 generate::SEED
             ));
-            inputs.push(make_input(work.path(), name, shape)?);
+            inputs.push(make_input(work, name, shape)?);
         }
 
-        let notes = notes(&runner);
+        let notes = notes(runner);
         for note in &notes {
             report::step(&format!("note: {note}"));
         }
         let mut reports = Vec::new();
         for input in inputs {
-            reports.push(bench_input(
-                &sh,
-                &runner,
-                input,
-                work.path(),
-                runs,
-                threads,
-            )?);
-        }
-
-        let epoch: i64 = peers::EPOCH.parse().unwrap_or(0);
-        if self.json {
-            report::json(&json!({
-                "runs": runs,
-                "warmup_runs": 1,
-                "source_date_epoch": epoch,
-                "seed": generate::SEED,
-                "kiln_threads": threads,
-                "versions": runner.versions,
-                "notes": notes,
-                "inputs": reports.iter().map(input_json).collect::<Vec<_>>(),
-            }));
+            reports.push(bench_input(sh, runner, input, work, runs, threads)?);
         }
         for r in &reports {
             report::eprint(&human(r, runs));
         }
+        let mut fields = serde_json::Map::new();
+        fields.insert("seed".into(), json!(generate::SEED));
+        fields.insert("kiln_threads".into(), json!(threads));
+        fields.insert("notes".into(), json!(notes));
+        fields.insert(
+            "inputs".into(),
+            json!(reports.iter().map(input_json).collect::<Vec<_>>()),
+        );
         // A thread-count dependence is a determinism bug: exit 1.
         for r in &reports {
             if let Some(check) = &r.thread_check
                 && !same_bytes(&check.many, &check.one)
             {
-                return Err(Mismatch(format!(
+                let e = Mismatch(format!(
                     "{}: kiln's artifacts differ between {} threads and 1 thread",
                     r.input.name, check.threads
-                ))
-                .into());
+                ));
+                return Ok((fields, Some(e.into())));
             }
         }
-        if let Some(r) = reports.iter().find(|r| r.kiln_error.is_some()) {
-            bail!(
+        let failure = reports.iter().find(|r| r.kiln_error.is_some()).map(|r| {
+            anyhow::anyhow!(
                 "{}: kiln's build failed: {}",
                 r.input.name,
                 r.kiln_error.as_deref().unwrap_or("")
-            );
-        }
-        Ok(())
+            )
+        });
+        Ok((fields, failure))
     }
 }
 
@@ -303,15 +347,23 @@ fn build_once(
     out: &Path,
     threads: Option<usize>,
 ) -> Result<Duration> {
-    if out.exists() {
-        std::fs::remove_dir_all(out)
-            .with_context(|| format!("failed to remove {}", out.display()))?;
+    fresh_dir(out)?;
+    time(runner.command(sh, tool, project, out, threads))
+}
+
+/// Empties (or creates) `dir`.
+fn fresh_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("failed to remove {}", dir.display()))?;
     }
-    std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
-    let cmd = runner
-        .command(sh, tool, project, out, threads)
-        .quiet()
-        .ignore_status();
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))
+}
+
+/// Runs `cmd` to completion; its wall time, or an error with the end of
+/// its output.
+fn time(cmd: xshell::Cmd<'_>) -> Result<Duration> {
+    let cmd = cmd.quiet().ignore_status();
     let shown = cmd.to_string();
     #[allow(clippy::disallowed_methods)] // Wall time is what a benchmark measures.
     let start = Instant::now();

@@ -27,7 +27,8 @@ pub enum Command {
     /// Run exactly what CI runs: fmt, clippy and every test, Python-side
     /// checks included (it installs what they need).
     Ci(Ci),
-    /// Benchmark kiln against uv build, python -m build (hatchling) and flit.
+    /// Benchmark kiln against uv build and python -m build: native mode on
+    /// generated projects, backend mode on the real-world corpus.
     Bench(Bench),
 }
 
@@ -118,14 +119,32 @@ pub struct Ci {
     pub tests_only: bool,
 }
 
+/// Which part of the benchmark to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchPart {
+    /// Native mode on generated projects, against uv build and python -m build.
+    Native,
+    /// Backend mode on the real-world corpus (../shared/corpus), warm
+    /// caches, against isolated `python -m build` and `uv build` with the
+    /// same backend versions.
+    Backend,
+}
+
 #[derive(Debug, Parser)]
 pub struct Bench {
     /// Timed runs per tool and input (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
-    /// Only the small project (a quick smoke run).
+    /// Only the small project, and one run (a quick smoke run).
     #[arg(long)]
     pub quick: bool,
+    /// Run only this part (default: both).
+    #[arg(long, value_enum, value_name = "PART")]
+    pub only: Option<BenchPart>,
+    /// Backend part: only this corpus project (repeatable; e.g. `tuf`);
+    /// default: every sdist of the corpus.
+    #[arg(long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

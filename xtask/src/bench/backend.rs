@@ -1,0 +1,759 @@
+//! The backend part of `cargo xtask bench`: kiln's backend mode on the
+//! real-world corpus (`<workspace>/../shared/corpus/sdist`, one sdist per
+//! project and build backend) against the two ways people build such
+//! projects today, all on warm caches and with the same backend versions:
+//!
+//! - kiln: `lock` once (untimed), then `build --mode backend --lock`;
+//! - `python -m build`, isolated as users run it (a fresh environment per
+//!   build, pip installing the backend), under `PIP_CONSTRAINT` = kiln's
+//!   lock as `name==version` lines, pip's cache under `target/`;
+//! - `uv build` with `--build-constraint` (the same file), its cache under
+//!   `target/`.
+//!
+//! Each project is unpacked once per tool (backends write into the tree).
+//! Each tool builds once to warm its cache, then `--runs` times; the table
+//! gives median, min–max and peer median / kiln median, and the geometric
+//! mean of those ratios is checked (printed, never asserted) against the
+//! targets of issue 3: ≥3× `python -m build`, ≥1× `uv build`.
+//!
+//! A project kiln fails on keeps its row with the error, and the others
+//! still run; the command then exits 2 at the end, like the native part.
+
+use super::peers::{EPOCH, Runner};
+use super::{Artifact, artifacts, fresh_dir, ratio, secs, stats, time};
+use crate::report;
+use anyhow::{Context, Result, anyhow, bail};
+use kiln_lock::Lock;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use xshell::{Shell, cmd};
+
+/// The corpus of real-world sdists, relative to the workspace root.
+pub const CORPUS: &str = "../shared/corpus/sdist";
+/// pip's cache for the isolated `python -m build` runs.
+const PIP_CACHE: &str = "target/kiln-bench-pip-cache";
+/// uv's cache for `uv build` (not the offline one of the native part).
+const UV_CACHE: &str = "target/kiln-bench-uv-backend-cache";
+
+/// One tool of the backend part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Kiln,
+    PythonBuild,
+    Uv,
+}
+
+impl Tool {
+    const ALL: [Tool; 3] = [Tool::Kiln, Tool::PythonBuild, Tool::Uv];
+    const PEERS: [Tool; 2] = [Tool::PythonBuild, Tool::Uv];
+
+    /// Stable, for JSON and directory names.
+    fn key(self) -> &'static str {
+        match self {
+            Tool::Kiln => "kiln",
+            Tool::PythonBuild => "python-build",
+            Tool::Uv => "uv",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Tool::Kiln => "kiln build --mode backend",
+            Tool::PythonBuild => "python -m build",
+            Tool::Uv => "uv build",
+        }
+    }
+
+    /// Issue 3's target for peer median / kiln median.
+    fn target(self) -> f64 {
+        match self {
+            Tool::Kiln => 1.0,
+            Tool::PythonBuild => 3.0,
+            Tool::Uv => 1.0,
+        }
+    }
+}
+
+/// One sdist of the corpus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CorpusProject {
+    name: String,
+    version: String,
+    sdist: PathBuf,
+}
+
+/// One tool on one project.
+#[derive(Debug)]
+struct Measured {
+    tool: Tool,
+    /// The timed runs (the warm-up excluded); empty when it failed.
+    times: Vec<Duration>,
+    error: Option<String>,
+    artifacts: Vec<Artifact>,
+}
+
+impl Measured {
+    fn median(&self) -> Option<Duration> {
+        (self.error.is_none() && !self.times.is_empty()).then(|| stats(&self.times).0)
+    }
+}
+
+#[derive(Debug)]
+struct ProjectReport {
+    project: CorpusProject,
+    lock: Option<Lock>,
+    /// `lock` failed: nothing was built.
+    lock_error: Option<String>,
+    results: Vec<Measured>,
+}
+
+impl ProjectReport {
+    fn measured(&self, tool: Tool) -> Option<&Measured> {
+        self.results.iter().find(|m| m.tool == tool)
+    }
+
+    fn median(&self, tool: Tool) -> Option<Duration> {
+        self.measured(tool).and_then(Measured::median)
+    }
+
+    /// Peer median / kiln median, when both built.
+    fn ratio(&self, peer: Tool) -> Option<f64> {
+        ratio(self.median(peer)?, self.median(Tool::Kiln))
+    }
+
+    fn kiln_error(&self) -> Option<&str> {
+        self.lock_error
+            .as_deref()
+            .or_else(|| self.measured(Tool::Kiln).and_then(|m| m.error.as_deref()))
+    }
+}
+
+/// Runs the backend part: its JSON report, and the failure to report once
+/// every part has run (kiln failed on some project).
+pub fn run(
+    sh: &Shell,
+    runner: &Runner,
+    root: &Path,
+    work: &Path,
+    runs: usize,
+    only: &[String],
+) -> Result<(Value, Option<anyhow::Error>)> {
+    let corpus = root.join(CORPUS);
+    if !corpus.is_dir() {
+        let message = format!(
+            "backend part skipped: the real-world corpus {} is absent (sdists of tuf, click, idna, packaging, certifi, rich, six, markupsafe)",
+            corpus.display()
+        );
+        report::warn(&message);
+        return Ok((json!({ "skipped": message }), None));
+    }
+    let mut projects = corpus_projects(&corpus)?;
+    if projects.is_empty() {
+        let message = format!(
+            "backend part skipped: no .tar.gz sdist in {}",
+            corpus.display()
+        );
+        report::warn(&message);
+        return Ok((json!({ "skipped": message }), None));
+    }
+    if !only.is_empty() {
+        projects = select(projects, only)?;
+    }
+    let pip_cache = root.join(PIP_CACHE);
+    let uv_cache = root.join(UV_CACHE);
+    for dir in [&pip_cache, &uv_cache] {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    let notes = notes(runner);
+    for note in &notes {
+        report::step(&format!("note: {note}"));
+    }
+    let caches = Caches {
+        pip: pip_cache,
+        uv: uv_cache,
+    };
+    let work = work.join("backend");
+    let mut reports = Vec::new();
+    for project in projects {
+        reports.push(bench_project(sh, runner, &caches, &work, project, runs)?);
+    }
+    report::eprint(&human(&reports, runs));
+
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.kiln_error().is_some())
+        .map(|r| r.project.name.as_str())
+        .collect();
+    let failure = (!failed.is_empty()).then(|| {
+        anyhow!(
+            "backend part: kiln failed on {} (the errors are above)",
+            failed.join(", ")
+        )
+    });
+    let value = json!({
+        "corpus": corpus,
+        "pip_cache": caches.pip,
+        "uv_cache": caches.uv,
+        "notes": notes,
+        "projects": reports.iter().map(project_json).collect::<Vec<_>>(),
+        "targets": Tool::PEERS.iter().map(|&peer| target_json(&reports, peer)).collect::<Vec<_>>(),
+    });
+    Ok((value, failure))
+}
+
+struct Caches {
+    pip: PathBuf,
+    uv: PathBuf,
+}
+
+fn notes(runner: &Runner) -> Vec<String> {
+    vec![
+        format!(
+            "kiln: `lock` once (untimed), then `build --mode backend --lock` with --source-date-epoch {EPOCH}; \
+             its hash-keyed cache (target/kiln-cache) is warm after the warm-up build"
+        ),
+        format!(
+            "python -m build (build {}) isolated, as users run it: a fresh environment per build with the backend \
+             pip-installed under PIP_CONSTRAINT (kiln's lock as name==version), PIP_CACHE_DIR={PIP_CACHE} warm \
+             after the warm-up; python from target/kiln-bench-venv",
+            runner.version("build")
+        ),
+        format!(
+            "uv build (uv {}) with --build-constraint (the same file), UV_CACHE_DIR={UV_CACHE} warm after the \
+             warm-up, --python from target/kiln-bench-venv",
+            runner.version("uv")
+        ),
+        format!(
+            "each tool builds the sdist, then the wheel from it, from its own unpacked copy of the corpus sdist, \
+             SOURCE_DATE_EPOCH={EPOCH}; targets (issue 3): python -m build / kiln ≥ {:.0}x, uv build / kiln ≥ {:.0}x \
+             (geometric mean over the projects)",
+            Tool::PythonBuild.target(),
+            Tool::Uv.target()
+        ),
+    ]
+}
+
+/// The sdists of the corpus, sorted by project name.
+fn corpus_projects(corpus: &Path) -> Result<Vec<CorpusProject>> {
+    let mut found = Vec::new();
+    for entry in list(corpus) {
+        let entry = entry.with_context(|| format!("failed to list {}", corpus.display()))?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some((name, version)) = sdist_name(&file) {
+            found.push(CorpusProject {
+                name: name.to_string(),
+                version: version.to_string(),
+                sdist: entry.into_path(),
+            });
+        }
+    }
+    found.sort_by(|a, b| (normalize(&a.name), &a.version).cmp(&(normalize(&b.name), &b.version)));
+    Ok(found)
+}
+
+/// The entries directly in `dir`, sorted by name.
+fn list(dir: &Path) -> walkdir::IntoIter {
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+}
+
+/// `markupsafe-3.0.4.tar.gz` → `("markupsafe", "3.0.4")`.
+fn sdist_name(file: &str) -> Option<(&str, &str)> {
+    let stem = file.strip_suffix(".tar.gz")?;
+    let (name, version) = stem.rsplit_once('-')?;
+    (!name.is_empty() && version.starts_with(|c: char| c.is_ascii_digit()))
+        .then_some((name, version))
+}
+
+/// PEP 503 normalization, enough to match `--project` names.
+fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = if matches!(c, '_' | '.') { '-' } else { c };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The projects named by `--project`, in corpus order.
+fn select(projects: Vec<CorpusProject>, only: &[String]) -> Result<Vec<CorpusProject>> {
+    let wanted: Vec<String> = only.iter().map(|n| normalize(n)).collect();
+    for (given, name) in only.iter().zip(&wanted) {
+        if !projects.iter().any(|p| normalize(&p.name) == *name) {
+            let known: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "--project {given}: not in the corpus (it has {})",
+                known.join(", ")
+            );
+        }
+    }
+    Ok(projects
+        .into_iter()
+        .filter(|p| wanted.contains(&normalize(&p.name)))
+        .collect())
+}
+
+/// The pip constraints file (`name==version` per line, sorted) that makes
+/// the peers install exactly the backend versions of kiln's lock.
+fn constraints(lock: &Lock) -> String {
+    let mut pins: Vec<(String, String)> = lock
+        .packages
+        .iter()
+        .map(|p| (normalize(&p.name), format!("{}=={}\n", p.name, p.version)))
+        .collect();
+    pins.sort();
+    let mut out = String::from(
+        "# Written by `cargo xtask bench` from kiln's build lock: every tool builds with these versions.\n",
+    );
+    for (_, line) in pins {
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Unpacks `sdist` into `dir` (emptied first); the sdist's top directory.
+fn unpack(sh: &Shell, sdist: &Path, dir: &Path) -> Result<PathBuf> {
+    fresh_dir(dir)?;
+    cmd!(sh, "tar -xzf {sdist} -C {dir}")
+        .quiet()
+        .run()
+        .with_context(|| format!("failed to unpack {}", sdist.display()))?;
+    let mut tops = Vec::new();
+    for entry in list(dir) {
+        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
+        if entry.file_type().is_dir() {
+            tops.push(entry.into_path());
+        }
+    }
+    match <[PathBuf; 1]>::try_from(tops) {
+        Ok([top]) => Ok(top),
+        Err(tops) => bail!(
+            "{}: expected one top directory, found {}",
+            sdist.display(),
+            tops.len()
+        ),
+    }
+}
+
+fn bench_project(
+    sh: &Shell,
+    runner: &Runner,
+    caches: &Caches,
+    work: &Path,
+    project: CorpusProject,
+    runs: usize,
+) -> Result<ProjectReport> {
+    let name = project.name.clone();
+    let base = work.join(&name);
+    let mut sources = Vec::new();
+    for tool in Tool::ALL {
+        sources.push(unpack(
+            sh,
+            &project.sdist,
+            &base.join("src").join(tool.key()),
+        )?);
+    }
+    let lock_path = base.join(format!("{name}.lock.toml"));
+    let kiln = &runner.kiln;
+    report::step(&format!("{name}: kiln lock (untimed)"));
+    let kiln_src = &sources[0];
+    let locked = time(cmd!(sh, "{kiln} lock {kiln_src} --lock {lock_path}")).and_then(|_| {
+        let text = std::fs::read_to_string(&lock_path)
+            .with_context(|| format!("failed to read {}", lock_path.display()))?;
+        Ok(Lock::parse(&lock_path.display().to_string(), &text)?)
+    });
+    let lock = match locked {
+        Ok(lock) => lock,
+        Err(e) => {
+            let e = format!("kiln lock failed: {e:#}");
+            report::warn(&format!("{name}: {e}; skipping this project"));
+            return Ok(ProjectReport {
+                project,
+                lock: None,
+                lock_error: Some(e),
+                results: Vec::new(),
+            });
+        }
+    };
+    let constraints_path = base.join("constraints.txt");
+    std::fs::write(&constraints_path, constraints(&lock))
+        .with_context(|| format!("failed to write {}", constraints_path.display()))?;
+
+    let python = runner.venv.join("bin/python");
+    let uv = runner.venv.join("bin/uv");
+    let mut results = Vec::new();
+    for (tool, src) in Tool::ALL.into_iter().zip(&sources) {
+        report::step(&format!(
+            "{name}: {} (1 warm-up + {runs} timed)",
+            tool.label()
+        ));
+        let out = base.join("out").join(tool.key());
+        let mut times = Vec::new();
+        let mut error = None;
+        for _ in 0..=runs {
+            let once = fresh_dir(&out).and_then(|()| {
+                let cmd = match tool {
+                    Tool::Kiln => cmd!(
+                        sh,
+                        "{kiln} build {src} --mode backend --lock {lock_path} --source-date-epoch {EPOCH} --out {out}"
+                    ),
+                    Tool::PythonBuild => cmd!(sh, "{python} -m build --outdir {out} {src}")
+                        .env("PIP_CONSTRAINT", &constraints_path)
+                        .env("PIP_CACHE_DIR", &caches.pip)
+                        .env("SOURCE_DATE_EPOCH", EPOCH),
+                    Tool::Uv => cmd!(
+                        sh,
+                        "{uv} build --no-config --python {python} --build-constraint {constraints_path} --out-dir {out} {src}"
+                    )
+                    .env("UV_CACHE_DIR", &caches.uv)
+                    .env("UV_PYTHON_DOWNLOADS", "never")
+                    .env("SOURCE_DATE_EPOCH", EPOCH),
+                };
+                time(cmd)
+            });
+            match once {
+                Ok(t) => times.push(t),
+                Err(e) => {
+                    report::warn(&format!("{name}: {} failed: {e:#}", tool.label()));
+                    error = Some(format!("{e:#}"));
+                    break;
+                }
+            }
+        }
+        let built = if error.is_none() {
+            times.remove(0); // the warm-up
+            artifacts(&out)?
+        } else {
+            times.clear();
+            Vec::new()
+        };
+        results.push(Measured {
+            tool,
+            times,
+            error,
+            artifacts: built,
+        });
+    }
+    Ok(ProjectReport {
+        project,
+        lock: Some(lock),
+        lock_error: None,
+        results,
+    })
+}
+
+/// The geometric mean; `None` for no values or a non-positive one.
+fn geomean(values: &[f64]) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|&v| v <= 0.0 || !v.is_finite()) {
+        return None;
+    }
+    let mean_log = values.iter().map(|v| v.ln()).sum::<f64>() / values.len() as f64;
+    Some(mean_log.exp())
+}
+
+/// A peer's target over the corpus.
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    /// Geometric mean of peer median / kiln median, over the projects both built.
+    geomean: Option<f64>,
+    /// Projects compared, and those meeting the target on their own.
+    compared: usize,
+    meeting: usize,
+}
+
+impl Verdict {
+    fn met(&self, peer: Tool) -> Option<bool> {
+        self.geomean.map(|g| g >= peer.target())
+    }
+}
+
+fn verdict(ratios: &[f64], peer: Tool) -> Verdict {
+    Verdict {
+        geomean: geomean(ratios),
+        compared: ratios.len(),
+        meeting: ratios.iter().filter(|&&r| r >= peer.target()).count(),
+    }
+}
+
+fn ratios(reports: &[ProjectReport], peer: Tool) -> Vec<f64> {
+    reports.iter().filter_map(|r| r.ratio(peer)).collect()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn human(reports: &[ProjectReport], runs: usize) -> String {
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for r in reports {
+        let project = format!("{} {}", r.project.name, r.project.version);
+        let backend = r
+            .lock
+            .as_ref()
+            .map_or_else(String::new, |l| l.build_backend.clone());
+        if let Some(e) = &r.lock_error {
+            rows.push(vec![
+                project.clone(),
+                backend,
+                "kiln lock".into(),
+                report::bad("failed"),
+                first_line(e).to_string(),
+                String::new(),
+            ]);
+            errors.push(format!("{project}, kiln lock: {e}"));
+            continue;
+        }
+        for (i, m) in r.results.iter().enumerate() {
+            let (project, backend) = if i == 0 {
+                (project.clone(), backend.clone())
+            } else {
+                (String::new(), String::new())
+            };
+            let row = match (&m.error, m.median()) {
+                (Some(e), _) => {
+                    errors.push(format!("{}, {}: {e}", r.project.name, m.tool.label()));
+                    vec![
+                        project,
+                        backend,
+                        m.tool.label().into(),
+                        report::bad("failed"),
+                        first_line(e).to_string(),
+                        String::new(),
+                    ]
+                }
+                (None, median) => {
+                    let (median, min, max) = (
+                        median.unwrap_or_default(),
+                        stats(&m.times).1,
+                        stats(&m.times).2,
+                    );
+                    let vs = if m.tool == Tool::Kiln {
+                        "1.00x".to_string()
+                    } else {
+                        r.ratio(m.tool)
+                            .map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}x"))
+                    };
+                    vec![
+                        project,
+                        backend,
+                        m.tool.label().into(),
+                        secs(median),
+                        format!("{}–{}", secs(min), secs(max)),
+                        vs,
+                    ]
+                }
+            };
+            rows.push(row);
+        }
+    }
+    let mut text = format!(
+        "\nbackend mode on the corpus, warm caches ({runs} run{} after 1 warm-up; ratio = tool median / kiln median, >1 means kiln is faster)\n",
+        if runs == 1 { "" } else { "s" }
+    );
+    text.push_str(&report::table(
+        &[
+            "project",
+            "build-backend",
+            "tool",
+            "median",
+            "min–max",
+            "vs kiln",
+        ],
+        &rows,
+    ));
+    let mut summary = Vec::new();
+    for peer in Tool::PEERS {
+        let v = verdict(&ratios(reports, peer), peer);
+        let verdict_text = match v.met(peer) {
+            Some(true) => report::ok("met"),
+            Some(false) => report::bad("not met"),
+            None => "n/a (nothing compared)".to_string(),
+        };
+        summary.push(vec![
+            peer.label().to_string(),
+            v.geomean
+                .map_or_else(|| "n/a".to_string(), |g| format!("{g:.2}x")),
+            format!("≥ {:.0}x", peer.target()),
+            verdict_text,
+            format!("{}/{}", v.meeting, v.compared),
+        ]);
+    }
+    text.push_str(&format!(
+        "\ntargets over {} project(s) (geometric mean of the ratios; printed, not asserted):\n",
+        reports.len()
+    ));
+    text.push_str(&report::table(
+        &[
+            "peer",
+            "geomean",
+            "target",
+            "verdict",
+            "projects meeting it",
+        ],
+        &summary,
+    ));
+    if !errors.is_empty() {
+        text.push_str("\nerrors:\n");
+        for e in errors {
+            text.push_str(&format!("- {e}\n"));
+        }
+    }
+    text
+}
+
+fn project_json(r: &ProjectReport) -> Value {
+    let results: Vec<Value> = r
+        .results
+        .iter()
+        .map(|m| {
+            let (median, min, max) = stats(&m.times);
+            let ok = m.median().is_some();
+            json!({
+                "tool": m.tool.key(),
+                "label": m.tool.label(),
+                "median_seconds": ok.then_some(median.as_secs_f64()),
+                "min_seconds": ok.then_some(min.as_secs_f64()),
+                "max_seconds": ok.then_some(max.as_secs_f64()),
+                "times_seconds": m.times.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+                "ratio_to_kiln": if m.tool == Tool::Kiln { None } else { r.ratio(m.tool) },
+                "error": m.error,
+                "artifacts": m.artifacts.iter().map(|a| json!({
+                    "filename": a.filename, "size": a.size, "sha256": a.sha256,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "name": r.project.name,
+        "version": r.project.version,
+        "sdist": r.project.sdist,
+        "build_backend": r.lock.as_ref().map(|l| l.build_backend.clone()),
+        "constraints": r.lock.as_ref().map(|l| l.pins()),
+        "lock_error": r.lock_error,
+        "results": results,
+    })
+}
+
+fn target_json(reports: &[ProjectReport], peer: Tool) -> Value {
+    let v = verdict(&ratios(reports, peer), peer);
+    json!({
+        "tool": peer.key(),
+        "label": peer.label(),
+        "ratio_at_least": peer.target(),
+        "geometric_mean_ratio": v.geomean,
+        "met": v.met(peer),
+        "projects_compared": v.compared,
+        "projects_meeting": v.meeting,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_lock::Package;
+
+    fn package(name: &str, version: &str) -> Package {
+        Package {
+            name: name.into(),
+            version: version.into(),
+            filename: format!("{name}-{version}-py3-none-any.whl"),
+            url: format!("https://example.invalid/{name}-{version}-py3-none-any.whl"),
+            sha256: "a".repeat(64),
+        }
+    }
+
+    #[test]
+    fn constraints_pin_every_locked_package_sorted() {
+        let lock = Lock {
+            version: 1,
+            python: "3.11".into(),
+            build_backend: "hatchling.build".into(),
+            backend_path: vec![],
+            requires: vec!["hatchling>=1.0".into()],
+            packages: vec![
+                package("trove_classifiers", "2025.9.11.17"),
+                package("Hatchling", "1.27.0"),
+                package("pluggy", "1.6.0"),
+            ],
+        };
+        let text = constraints(&lock);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines,
+            [
+                "Hatchling==1.27.0",
+                "pluggy==1.6.0",
+                "trove_classifiers==2025.9.11.17"
+            ]
+        );
+        assert!(text.starts_with("# "));
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn constraints_of_an_empty_lock_are_only_the_header() {
+        let lock = Lock {
+            version: 1,
+            python: "3.11".into(),
+            build_backend: "setuptools.build_meta:__legacy__".into(),
+            backend_path: vec![],
+            requires: vec![],
+            packages: vec![],
+        };
+        assert_eq!(constraints(&lock).lines().count(), 1);
+    }
+
+    #[test]
+    fn sdist_names() {
+        assert_eq!(
+            sdist_name("markupsafe-3.0.4.tar.gz"),
+            Some(("markupsafe", "3.0.4"))
+        );
+        assert_eq!(
+            sdist_name("typing_extensions-4.12.2.tar.gz"),
+            Some(("typing_extensions", "4.12.2"))
+        );
+        assert_eq!(sdist_name("six-1.17.0.zip"), None);
+        assert_eq!(sdist_name("README.md"), None);
+        assert_eq!(sdist_name("-1.0.tar.gz"), None);
+    }
+
+    #[test]
+    fn project_selection_normalizes_and_refuses_unknown_names() {
+        let p = |name: &str| CorpusProject {
+            name: name.into(),
+            version: "1.0".into(),
+            sdist: PathBuf::from(format!("{name}-1.0.tar.gz")),
+        };
+        let all = vec![p("MarkupSafe"), p("tuf"), p("six")];
+        let picked = select(all, &["markupsafe".into(), "SIX".into()]).unwrap();
+        let names: Vec<&str> = picked.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["MarkupSafe", "six"]);
+        let e = select(vec![p("tuf")], &["nope".into()]).unwrap_err();
+        assert!(e.to_string().contains("--project nope"), "{e}");
+        assert_eq!(normalize("Foo_Bar..baz"), "foo-bar-baz");
+    }
+
+    #[test]
+    fn geometric_mean_and_verdicts() {
+        let g = geomean(&[2.0, 8.0]).unwrap();
+        assert!((g - 4.0).abs() < 1e-9, "{g}");
+        assert_eq!(geomean(&[]), None);
+        assert_eq!(geomean(&[1.0, 0.0]), None);
+
+        let v = verdict(&[2.0, 8.0], Tool::PythonBuild);
+        assert_eq!((v.compared, v.meeting), (2, 1));
+        assert_eq!(v.met(Tool::PythonBuild), Some(true));
+        let v = verdict(&[0.5, 1.5], Tool::Uv);
+        assert_eq!(v.met(Tool::Uv), Some(false));
+        assert_eq!(verdict(&[], Tool::Uv).met(Tool::Uv), None);
+    }
+}
