@@ -138,7 +138,7 @@ fn write(path: &Path, text: &str) {
 
 /// The demo project, files created in `order` (names relative to `dir`).
 fn project(dir: &Path, reverse: bool) -> PathBuf {
-    let mut files = vec![
+    let mut files = [
         (
             "pyproject.toml",
             "[build-system]\nrequires = []\nbuild-backend = \"mybackend\"\nbackend-path = [\"_backend\"]\n\n[project]\nname = \"demo\"\nversion = \"1.0\"\n",

@@ -114,7 +114,11 @@ impl BuildSystem {
 }
 
 fn valid_backend(s: &str) -> bool {
-    let (module, object) = s.split_once(':').unwrap_or((s, ""));
+    let (module, object) = match s.split_once(':') {
+        Some((module, object)) if object.is_empty() => (module, "-"),
+        Some(split) => split,
+        None => (s, ""),
+    };
     let ident = |part: &str| {
         !part.is_empty()
             && part.split('.').all(|seg| {
