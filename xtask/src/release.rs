@@ -71,7 +71,12 @@ impl Release {
                 epoch.source.as_str()
             ));
             let out = staging.path().join(&project.name);
-            let built = build_project(&dir, &out, mode, epoch.epoch, &pins, None, false)?;
+            let lock = match mode {
+                Mode::Native => None,
+                Mode::Backend => Some(load_lock(&root, &project.name)?),
+            };
+            let lock_path = lock.as_ref().map(|(path, _, _)| path.as_path());
+            let built = build_project(&dir, &out, mode, epoch.epoch, &pins, lock_path, false)?;
             let configured = ProjectName::new(&project.name)
                 .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
             let actual = ProjectName::new(&built.name)?;
@@ -89,7 +94,7 @@ impl Release {
                 project.name
             ));
             let bar = report::progress(0, "reproducing");
-            let outcomes = reproduce(&root, &dir, mode, epoch.epoch, &built.artifacts);
+            let outcomes = reproduce(&root, &dir, mode, epoch.epoch, lock_path, &built.artifacts);
             bar.finish_and_clear();
             let failures: Vec<String> = outcomes?
                 .into_iter()
@@ -115,8 +120,16 @@ impl Release {
                 epoch: epoch.epoch.seconds(),
                 mode: mode_str(mode).into(),
                 pins: record_pins,
-                lock: None,
-                build_requires: Default::default(),
+                lock: lock.as_ref().map(|(_, sha256, _)| sha256.clone()),
+                build_requires: lock
+                    .as_ref()
+                    .map(|(_, _, lock)| {
+                        lock.packages
+                            .iter()
+                            .map(|p| (p.name.clone(), format!("{} sha256:{}", p.version, p.sha256)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 artifacts: built
                     .artifacts
                     .iter()
@@ -234,6 +247,24 @@ impl Release {
             ));
         }
     }
+}
+
+/// A backend-mode project's lock: `release/locks/<name>.lock.toml`, its
+/// sha256 and its contents. A missing lock says how to make one.
+fn load_lock(root: &Path, name: &str) -> Result<(PathBuf, String, kiln_lock::Lock)> {
+    let path = root.join("release/locks").join(format!("{name}.lock.toml"));
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{}: no build lock for backend-mode project {name:?}: run `cargo xtask lock --project {name}` and commit the lock",
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("failed to read {}", path.display())),
+    };
+    let text = String::from_utf8(bytes.clone())
+        .with_context(|| format!("{}: not UTF-8", path.display()))?;
+    let lock = kiln_lock::Lock::parse(&path.display().to_string(), &text)?;
+    Ok((path, kiln_digest::hex(&kiln_digest::sha256(&bytes)), lock))
 }
 
 /// Refuse to re-roll: a version whose record exists must keep its bytes.

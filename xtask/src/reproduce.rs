@@ -35,6 +35,7 @@ pub fn reproduce(
     project_dir: &Path,
     mode: Mode,
     epoch: Epoch,
+    lock: Option<&Path>,
     first: &[BuiltArtifact],
 ) -> Result<Vec<Outcome>> {
     let tmp = tempfile::Builder::new()
@@ -54,9 +55,12 @@ pub fn reproduce(
     let epoch_text = epoch.seconds().to_string();
     let mode = mode_str(mode);
     let script = r#"umask 077 && exec "$0" "$@""#;
+    let lock_args: Vec<String> = lock
+        .map(|l| vec!["--lock".to_string(), l.display().to_string()])
+        .unwrap_or_default();
     let output = cmd!(
         sh,
-        "sh -c {script} {exe} build {copy} --out {out} --source-date-epoch {epoch_text} --mode {mode} --json"
+        "sh -c {script} {exe} build {copy} --out {out} --source-date-epoch {epoch_text} --mode {mode} {lock_args...} --json"
     )
     .env("TZ", "Pacific/Chatham")
     .env("LC_ALL", "C")

@@ -115,7 +115,7 @@ impl BuildSystem {
 
 fn valid_backend(s: &str) -> bool {
     let (module, object) = match s.split_once(':') {
-        Some((module, object)) if object.is_empty() => (module, "-"),
+        Some((module, "")) => (module, "-"),
         Some(split) => split,
         None => (s, ""),
     };
