@@ -392,3 +392,62 @@ fn a_broken_build_system_table_exits_2_naming_the_field() {
     }
     assert!(!lock.exists());
 }
+
+#[test]
+fn release_of_a_backend_project_records_its_lock() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let clone = tmp.path().join("clone");
+    let status = Command::new("git")
+        .args([
+            "clone",
+            "--quiet",
+            repo.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = clone.join("examples/demo");
+    fs::create_dir_all(&dir).unwrap();
+    project(&dir, false);
+    let config = clone.join("release/release.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[project]]\nname = \"demo\"\npath = \"examples/demo\"\nmode = \"backend\"\nepoch = 1700000000\ntag = \"demo-v{version}\"\n",
+    );
+    fs::write(&config, text).unwrap();
+
+    // No lock yet: release says how to make one.
+    let o = xtask(&clone, &["release", "--project", "demo"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cargo xtask lock --project demo"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = xtask(&clone, &["lock", "--project", "demo"]);
+    assert!(o.status.success(), "lock failed:\n{}", stderr(&o));
+    let lock = fs::read(clone.join("release/locks/demo.lock.toml")).unwrap();
+    let o = xtask(&clone, &["release", "--project", "demo", "--json"]);
+    assert!(o.status.success(), "release failed:\n{}", stderr(&o));
+    let record = fs::read_to_string(clone.join("release/records/demo/1.0.distinfo")).unwrap();
+    assert!(record.contains("MODE = backend\n"), "{record}");
+    assert!(record.contains("EPOCH = 1700000000\n"), "{record}");
+    let hex = kiln_digest::hex(&kiln_digest::sha256(&lock));
+    assert!(record.contains(&format!("LOCK = {hex}\n")), "{record}");
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for artifact in report["projects"][0]["artifacts"].as_array().unwrap() {
+        assert_eq!(artifact["reproduced"], true);
+        assert!(
+            clone
+                .join("dist")
+                .join(artifact["filename"].as_str().unwrap())
+                .is_file()
+        );
+    }
+}
