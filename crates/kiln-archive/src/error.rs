@@ -50,6 +50,15 @@ pub enum ArchiveError {
         source: io::Error,
     },
 
+    /// The writer a member's data was being copied to failed.
+    #[error("{archive}: {entry}: failed to write the member's data out")]
+    Output {
+        archive: String,
+        entry: String,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("{archive}: {entry}: malformed: {reason}")]
     Malformed {
         archive: String,

@@ -19,6 +19,33 @@
 //!   chunks (compressed in parallel with rayon), never by archive size. The
 //!   bytes never depend on the number of threads.
 //! - `finish` returns the inner writer after writing the trailer.
+//! - Readers of untrusted archives stream, so memory is flat in the size
+//!   of the archive (a buffer, plus each member's metadata):
+//!
+//! ```text
+//! pub fn visit_tar_gz<R: Read>(archive: &str, reader: R, limits: &Limits,
+//!     visit: &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>)
+//!     -> Result<TarGzArchive, ArchiveError>;
+//! pub fn read_tar_gz<R: Read>(archive: &str, reader: R, limits: &Limits) -> Result<TarGzArchive, ArchiveError>;
+//! impl<R: Read + Seek> ZipReader<R> {
+//!     pub fn open(archive: &str, reader: R, limits: &Limits) -> Result<Self, ArchiveError>;
+//!     pub fn archive(&self) -> &ZipArchive;
+//!     pub fn copy_member(&mut self, index: usize, out: &mut dyn Write) -> Result<u64, ArchiveError>;
+//!     pub fn into_inner(self) -> R;
+//! }
+//! pub fn read_zip(archive: &str, bytes: &[u8], limits: &Limits) -> Result<ZipArchive, ArchiveError>;
+//! ```
+//!
+//!   `visit_tar_gz` calls `visit` once per member (files and directories,
+//!   in archive order) with its metadata (`data` empty, `size` set) and a
+//!   reader over exactly its data; what the visitor leaves unread is
+//!   drained. A failure underneath the visitor's reads (a bound,
+//!   truncation, corrupt gzip) is returned as that precise error naming
+//!   the entry, whatever the visitor returned. `ZipReader::open` makes
+//!   every check that needs no inflating; `copy_member` streams one
+//!   member, stopping as soon as the output passes the declared size and
+//!   checking size and CRC32. `read_tar_gz` and `read_zip` are the
+//!   in-memory forms (every member's `data` filled), built on these.
 //!
 //! Codemap: `tar_write` + `gzip_write` (the sdist container), `zip_write`
 //! (the wheel container), `list` (dry run), `limits` + `tar_read` +
@@ -41,9 +68,9 @@ pub use gunzip::GzipInfo;
 pub use limits::Limits;
 pub use list::{ListWriter, ListedFile};
 pub use path::validate_member_path;
-pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz};
+pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz};
 pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
-pub use zip_read::{ZipArchive, ZipKind, ZipMember, read_zip};
+pub use zip_read::{ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
 pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
 
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.

@@ -5,6 +5,12 @@
 //! metadata, so a diff engine can say how a container differs from the
 //! canonical one; it refuses what is unsafe to extract (absolute paths,
 //! `..`, links, devices, duplicates) or over a bound, naming the entry.
+//!
+//! `visit_tar_gz` streams: each member's data is handed to a visitor as a
+//! reader bounded by the member's size, so memory stays flat in the size of
+//! the archive (one read buffer, plus each member's metadata and any pax
+//! header, which `max_pax_header` bounds). `read_tar_gz` is the in-memory
+//! convenience built on it.
 
 use std::collections::BTreeSet;
 use std::io::{self, BufReader, Read};
@@ -43,7 +49,11 @@ pub struct TarMember {
     /// written: `./` prefixes and a directory's trailing `/` are kept.
     pub path: String,
     pub kind: TarKind,
+    /// The member's bytes: filled by `read_tar_gz`; always empty in what
+    /// `visit_tar_gz` passes and returns (the data goes to the visitor).
     pub data: Vec<u8>,
+    /// Bytes of data (pax `size` record, or the header's size field).
+    pub size: u64,
     /// Any execute bit in `mode`.
     pub executable: bool,
     pub mode: u32,
@@ -120,10 +130,10 @@ impl<R: io::BufRead> Reader<'_, R> {
         }
     }
 
-    /// `len` bytes of data plus the padding to the next block.
-    fn data(&mut self, entry: &str, len: u64) -> Result<Vec<u8>, ArchiveError> {
+    /// `len` bytes of an extended header's body plus the padding to the
+    /// next block (`len` is at most `max_pax_header`, checked by the caller).
+    fn body(&mut self, entry: &str, len: u64) -> Result<Vec<u8>, ArchiveError> {
         let mut data = Vec::with_capacity(usize::try_from(len.min(1 << 20)).unwrap_or(0));
-        let padded = len + crate::tar_write::padding(len) as u64;
         let got = (&mut self.r)
             .take(len)
             .read_to_end(&mut data)
@@ -131,20 +141,115 @@ impl<R: io::BufRead> Reader<'_, R> {
         if (got as u64) < len {
             return Err(self.ctx.malformed(entry, "truncated archive (member data)"));
         }
-        let mut pad = vec![0u8; (padded - len) as usize];
-        self.r
-            .read_exact(&mut pad)
-            .map_err(|e| self.err(entry, e))?;
-        self.offset += padded;
+        self.offset += len;
+        self.padding(entry, len)?;
         Ok(data)
+    }
+
+    /// The zero padding after `len` bytes of data, up to the next block.
+    fn padding(&mut self, entry: &str, len: u64) -> Result<(), ArchiveError> {
+        let mut pad = [0u8; BLOCK];
+        let pad = &mut pad[..crate::tar_write::padding(len)];
+        self.r.read_exact(pad).map_err(|e| self.err(entry, e))?;
+        self.offset += pad.len() as u64;
+        Ok(())
     }
 }
 
-/// Read a tar.gz from untrusted input; `archive` names it in errors.
+/// The reader a visitor gets: exactly the member's `remaining` bytes of
+/// data. A failure of the stream underneath (a bound hit, truncation,
+/// corrupt gzip) is recorded here as the precise `ArchiveError` naming the
+/// entry, and the visitor sees an `io::Error` carrying the same message;
+/// `visit_tar_gz` then reports the recorded error whatever the visitor did
+/// with the `io::Error`.
+struct DataReader<'r, 'a, R: io::BufRead> {
+    rd: &'r mut Reader<'a, R>,
+    entry: &'r str,
+    remaining: u64,
+    failure: Option<ArchiveError>,
+}
+
+impl<R: io::BufRead> DataReader<'_, '_, R> {
+    fn fail(&mut self, err: ArchiveError, kind: io::ErrorKind) -> io::Error {
+        let e = io::Error::new(kind, err.to_string());
+        self.failure = Some(err);
+        e
+    }
+}
+
+impl<R: io::BufRead> Read for DataReader<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(f) = &self.failure {
+            return Err(io::Error::other(f.to_string()));
+        }
+        if self.remaining == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = usize::try_from(self.remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        match self.rd.r.read(&mut buf[..want]) {
+            Ok(0) => {
+                let err = self
+                    .rd
+                    .ctx
+                    .malformed(self.entry, "truncated archive (member data)");
+                Err(self.fail(err, io::ErrorKind::UnexpectedEof))
+            }
+            Ok(n) => {
+                self.remaining -= n as u64;
+                self.rd.offset += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let kind = e.kind();
+                let err = self.rd.err(self.entry, e);
+                Err(self.fail(err, kind))
+            }
+        }
+    }
+}
+
+/// Read a tar.gz from untrusted input into memory; `archive` names it in
+/// errors. Built on `visit_tar_gz`: the same checks, with every member's
+/// bytes collected into its `data`.
 pub fn read_tar_gz<R: Read>(
     archive: &str,
     reader: R,
     limits: &Limits,
+) -> Result<TarGzArchive, ArchiveError> {
+    let ctx = Ctx { archive };
+    let mut datas: Vec<Vec<u8>> = Vec::new();
+    let mut tgz = visit_tar_gz(archive, reader, limits, &mut |member, data| {
+        // The size was checked against `max_entry_size`; still, grow
+        // with the data rather than trusting the header for the capacity.
+        let mut bytes = Vec::with_capacity(usize::try_from(member.size.min(1 << 20)).unwrap_or(0));
+        data.read_to_end(&mut bytes)
+            .map_err(|e| ctx.read(format!("{:?}", member.path), e))?;
+        datas.push(bytes);
+        Ok(())
+    })?;
+    for (member, data) in tgz.members.iter_mut().zip(datas) {
+        member.data = data;
+    }
+    Ok(tgz)
+}
+
+/// Read a tar.gz from untrusted input, streaming; `archive` names it in
+/// errors. `visit` is called once per member (files and directories, in
+/// archive order) with its metadata (`data` empty) and a reader over
+/// exactly its `size` bytes; it may read all, part or none of them, and
+/// the rest is drained. If reading fails under the visitor (a bound hit,
+/// truncation, a corrupt stream), that precise error naming the entry is
+/// returned, whatever the visitor returned; otherwise an error from the
+/// visitor is returned as it is. The result holds every member's metadata,
+/// with empty `data`.
+pub fn visit_tar_gz<R: Read>(
+    archive: &str,
+    reader: R,
+    limits: &Limits,
+    visit: &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>,
 ) -> Result<TarGzArchive, ArchiveError> {
     let ctx = Ctx { archive };
     // The tar stream is members' data plus at most a few blocks of headers
@@ -195,15 +300,24 @@ pub fn read_tar_gz<R: Read>(
             if pending_pax.is_some() || pending_long_name.is_some() {
                 return Err(ctx.malformed("end of archive", "extended header without a member"));
             }
-            let mut rest = Vec::new();
-            (&mut rd.r)
-                .take(MAX_TRAILING_ZEROS + 1)
-                .read_to_end(&mut rest)
-                .map_err(|e| rd.err("end of archive", e))?;
-            if rest.len() as u64 > MAX_TRAILING_ZEROS || rest.iter().any(|&b| b != 0) {
-                return Err(ctx.malformed("end of archive", "data after the end-of-archive blocks"));
+            let mut trailing_zeros: u64 = 0;
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = match rd.r.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(rd.err("end of archive", e)),
+                };
+                if n == 0 {
+                    break;
+                }
+                trailing_zeros += n as u64;
+                if trailing_zeros > MAX_TRAILING_ZEROS || buf[..n].iter().any(|&b| b != 0) {
+                    return Err(
+                        ctx.malformed("end of archive", "data after the end-of-archive blocks")
+                    );
+                }
             }
-            let trailing_zeros = rest.len() as u64;
             rd.offset += trailing_zeros;
             let tar_size = rd.offset;
             return Ok(TarGzArchive {
@@ -249,7 +363,7 @@ pub fn read_tar_gz<R: Read>(
                         limits.max_pax_header,
                     ));
                 }
-                let body = rd.data(&name_label, field_size)?;
+                let body = rd.body(&name_label, field_size)?;
                 match typeflag {
                     b'x' => {
                         if pending_pax.is_some() {
@@ -351,17 +465,17 @@ pub fn read_tar_gz<R: Read>(
         if total > limits.max_total_size {
             return Err(ctx.limit(&entry, "total size", total, limits.max_total_size));
         }
-        let data = rd.data(&entry, size)?;
         let mode = u32::try_from(num(100..108, "mode")? & 0o7777_7777).unwrap_or(0);
         let (uid, gid, mtime) = (
             num(108..116, "uid")?,
             num(116..124, "gid")?,
             num(136..148, "mtime")?,
         );
-        members.push(TarMember {
+        let member = TarMember {
             path,
             kind,
-            data,
+            data: Vec::new(),
+            size,
             executable: mode & 0o111 != 0,
             mode,
             uid,
@@ -375,7 +489,27 @@ pub fn read_tar_gz<R: Read>(
             gnu_long_name: long_name.is_some(),
             used_prefix,
             header_offset: first_header_offset.take().unwrap_or(header_offset),
-        });
+        };
+        let mut data = DataReader {
+            rd: &mut rd,
+            entry: &entry,
+            remaining: size,
+            failure: None,
+        };
+        let visited = visit(&member, &mut data);
+        if let Some(failure) = data.failure.take() {
+            return Err(failure);
+        }
+        visited?;
+        // Whatever the visitor left unread.
+        if let Err(e) = io::copy(&mut data, &mut io::sink()) {
+            return Err(match data.failure.take() {
+                Some(failure) => failure,
+                None => ctx.read(&entry, e),
+            });
+        }
+        rd.padding(&entry, size)?;
+        members.push(member);
     }
 }
 

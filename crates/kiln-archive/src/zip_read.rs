@@ -1,5 +1,12 @@
-//! Bounded reader for zip archives made by anyone, from bytes the caller
-//! has already read and digested.
+//! Bounded reader for zip archives made by anyone, from a seekable source
+//! the caller has already digested.
+//!
+//! `ZipReader::open` reads the structure (end record, central directory,
+//! every local header and data descriptor) with small bounded reads and
+//! checks everything that needs no inflating; `copy_member` then streams
+//! one member's data, inflating in bounded chunks and stopping the moment
+//! the output passes the declared size, so memory stays flat in the size
+//! of the archive. `read_zip` is the in-memory convenience built on it.
 //!
 //! The central directory is the index; every entry's local header is read
 //! and must agree with it (name, flags, method, CRC, sizes), entries must
@@ -10,6 +17,7 @@
 //! whether bit 11 was set is reported, not required.
 
 use std::collections::BTreeSet;
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -28,6 +36,8 @@ pub enum ZipKind {
 pub struct ZipMember {
     pub path: String,
     pub kind: ZipKind,
+    /// The member's bytes: filled by `read_zip`; always empty in what
+    /// `ZipReader::archive` returns (use `ZipReader::copy_member`).
     pub data: Vec<u8>,
     /// Any execute bit in the Unix mode (only when made by Unix).
     pub executable: bool,
@@ -76,9 +86,6 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
         *b.get(at + 3)?,
     ]))
 }
-fn slice(b: &[u8], at: usize, len: usize) -> Option<&[u8]> {
-    b.get(at..at.checked_add(len)?)
-}
 
 const EOCD_SIG: u32 = 0x0605_4b50;
 const CENTRAL_SIG: u32 = 0x0201_4b50;
@@ -86,314 +93,539 @@ const LOCAL_SIG: u32 = 0x0403_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
 const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
 
-/// Read a zip from untrusted bytes; `archive` names it in errors.
-pub fn read_zip(archive: &str, bytes: &[u8], limits: &Limits) -> Result<ZipArchive, ArchiveError> {
-    let ctx = Ctx { archive };
-    let eocd_label = "end of central directory";
-    // The EOCD is 22 bytes plus a comment of at most 65535; the last
-    // candidate whose comment length reaches the end exactly wins.
-    let lowest = bytes.len().saturating_sub(22 + 65_535);
-    let eocd = (lowest..=bytes.len().saturating_sub(22))
-        .rev()
-        .find(|&i| {
-            u32_at(bytes, i) == Some(EOCD_SIG)
-                && u16_at(bytes, i + 20).map(|c| i + 22 + usize::from(c)) == Some(bytes.len())
-        })
-        .ok_or_else(|| {
-            ctx.malformed(
-                eocd_label,
-                "no end of central directory record (not a zip, or truncated)",
-            )
-        })?;
-    let field = |off| u16_at(bytes, eocd + off).unwrap_or(0);
-    let (disk, cd_disk, on_disk, count) = (field(4), field(6), field(8), field(10));
-    let cd_size = u32_at(bytes, eocd + 12).unwrap_or(0);
-    let cd_offset = u32_at(bytes, eocd + 16).unwrap_or(0);
-    let comment = bytes.get(eocd + 22..).unwrap_or_default().to_vec();
-    if eocd >= 20 && u32_at(bytes, eocd - 20) == Some(ZIP64_LOCATOR_SIG)
-        || count == u16::MAX
-        || cd_size == u32::MAX
-        || cd_offset == u32::MAX
-    {
-        return Err(ctx.refused(eocd_label, "zip64 archives are not supported"));
-    }
-    if disk != 0 || cd_disk != 0 || on_disk != count {
-        return Err(ctx.refused(eocd_label, "multi-disk archives are not supported"));
-    }
-    if u64::from(count) > limits.max_entries {
-        return Err(ctx.limit(
-            eocd_label,
-            "entry count",
-            u64::from(count),
-            limits.max_entries,
-        ));
-    }
-    let cd_start = cd_offset as usize;
-    let cd_end = cd_start
-        .checked_add(cd_size as usize)
-        .filter(|&e| e <= eocd)
-        .ok_or_else(|| ctx.malformed(eocd_label, "central directory outside the archive"))?;
-    if cd_end != eocd {
-        return Err(ctx.malformed(
-            eocd_label,
-            "data between the central directory and its end record",
-        ));
-    }
+/// Bytes per read and per inflated chunk when streaming a member.
+const CHUNK: usize = 64 * 1024;
 
-    let mut members = Vec::with_capacity(usize::from(count));
-    let mut seen = BTreeSet::new();
-    let mut ranges: Vec<(u64, u64, String)> = Vec::new();
-    let mut total: u64 = 0;
-    let mut at = cd_start;
-    for index in 0..count {
-        let label = format!("central directory entry #{}", u32::from(index) + 1);
-        let trunc = || ctx.malformed(&label, "truncated central directory entry");
-        if at + 46 > cd_end || u32_at(bytes, at) != Some(CENTRAL_SIG) {
-            return Err(ctx.malformed(&label, "bad central directory entry signature"));
-        }
-        let c16 = |off| u16_at(bytes, at + off).ok_or_else(trunc);
-        let c32 = |off| u32_at(bytes, at + off).ok_or_else(trunc);
-        let made_by = c16(4)?;
-        let needed = c16(6)?;
-        let flags = c16(8)?;
-        let method = c16(10)?;
-        let (time, date) = (c16(12)?, c16(14)?);
-        let crc = c32(16)?;
-        let csize = c32(20)?;
-        let size = c32(24)?;
-        let (name_len, extra_len, comment_len) = (c16(28)?, c16(30)?, c16(32)?);
-        let disk_start = c16(34)?;
-        let internal = c16(36)?;
-        let external = c32(38)?;
-        let local = c32(42)?;
-        let name = slice(bytes, at + 46, usize::from(name_len)).ok_or_else(trunc)?;
-        let next =
-            at + 46 + usize::from(name_len) + usize::from(extra_len) + usize::from(comment_len);
-        if next > cd_end {
-            return Err(trunc());
-        }
-        at = next;
-        if u64::from(name_len) > limits.max_path_len {
-            return Err(ctx.limit(
-                &label,
-                "path length",
-                u64::from(name_len),
-                limits.max_path_len,
-            ));
-        }
-        let path = std::str::from_utf8(name)
-            .map_err(|_| {
-                ctx.malformed(
-                    &label,
-                    format!("name is not UTF-8: {:?}", String::from_utf8_lossy(name)),
-                )
-            })?
-            .to_owned();
-        let entry = format!("{path:?}");
-        if let Some(reason) = unsafe_reason(&path) {
-            return Err(ctx.refused(&entry, reason));
-        }
-        if path.contains('\\') {
-            return Err(ctx.refused(&entry, "backslash in name"));
-        }
-        if disk_start != 0 {
-            return Err(ctx.refused(&entry, "multi-disk archives are not supported"));
-        }
-        if flags & 0x0001 != 0 || flags & 0x0040 != 0 {
-            return Err(ctx.refused(&entry, "encrypted entry"));
-        }
-        if method != 0 && method != 8 {
-            return Err(ctx.refused(&entry, format!("unsupported compression method {method}")));
-        }
-        if csize == u32::MAX || size == u32::MAX || local == u32::MAX {
-            return Err(ctx.refused(&entry, "zip64 entries are not supported"));
-        }
-        let unix_mode = (made_by >> 8 == 3).then_some(external >> 16);
-        let file_type = unix_mode.map(|m| m & 0o170_000).unwrap_or(0);
-        let kind = match file_type {
-            0o120_000 => return Err(ctx.refused(&entry, "symbolic link")),
-            0o020_000 | 0o060_000 => return Err(ctx.refused(&entry, "device")),
-            0o010_000 => return Err(ctx.refused(&entry, "FIFO")),
-            0o140_000 => return Err(ctx.refused(&entry, "socket")),
-            0o040_000 => ZipKind::Directory,
-            _ if path.ends_with('/') || external & 0x10 != 0 => ZipKind::Directory,
-            _ => ZipKind::File,
-        };
-        let key = path.trim_end_matches('/').to_owned();
-        if !seen.insert(key) {
-            return Err(ctx.refused(&entry, "duplicate member name"));
-        }
-        if u64::from(size) > limits.max_entry_size {
-            return Err(ctx.limit(
-                &entry,
-                "member size",
-                u64::from(size),
-                limits.max_entry_size,
-            ));
-        }
-        total += u64::from(size);
-        if total > limits.max_total_size {
-            return Err(ctx.limit(&entry, "total size", total, limits.max_total_size));
-        }
-        if u64::from(size) > limits.ratio_floor {
-            let ratio = u64::from(size) / u64::from(csize).max(1);
-            if ratio > limits.max_ratio {
-                return Err(ctx.limit(&entry, "compression ratio", ratio, limits.max_ratio));
-            }
-        }
-
-        // The local header must agree with the central one.
-        let lo = local as usize;
-        if u32_at(bytes, lo) != Some(LOCAL_SIG) {
-            return Err(ctx.malformed(&entry, "no local file header at the recorded offset"));
-        }
-        let ltrunc = || ctx.malformed(&entry, "truncated local file header");
-        let l16 = |off| u16_at(bytes, lo + off).ok_or_else(ltrunc);
-        let l32 = |off| u32_at(bytes, lo + off).ok_or_else(ltrunc);
-        let l_needed = l16(4)?;
-        let l_flags = l16(6)?;
-        let l_method = l16(8)?;
-        let (l_time, l_date) = (l16(10)?, l16(12)?);
-        let (l_crc, l_csize, l_size) = (l32(14)?, l32(18)?, l32(22)?);
-        let (l_name_len, l_extra_len) = (l16(26)?, l16(28)?);
-        let l_name = slice(bytes, lo + 30, usize::from(l_name_len)).ok_or_else(ltrunc)?;
-        let mismatch = |what: &str| {
-            ctx.malformed(
-                &entry,
-                format!("local and central headers disagree on {what}"),
-            )
-        };
-        if l_name != name {
-            return Err(mismatch("the name"));
-        }
-        if l_flags != flags {
-            return Err(mismatch("the flags"));
-        }
-        if l_method != method {
-            return Err(mismatch("the compression method"));
-        }
-        let descriptor = flags & 0x0008 != 0;
-        if !descriptor && (l_crc, l_csize, l_size) != (crc, csize, size) {
-            return Err(mismatch("CRC32 or sizes"));
-        }
-        let data_start = lo + 30 + usize::from(l_name_len) + usize::from(l_extra_len);
-        let raw = slice(bytes, data_start, csize as usize)
-            .ok_or_else(|| ctx.malformed(&entry, "member data runs past the end of the archive"))?;
-        let mut end = data_start + csize as usize;
-        if descriptor {
-            // Optional signature, CRC, sizes; must repeat the central values.
-            let d = if u32_at(bytes, end) == Some(DESCRIPTOR_SIG) {
-                end + 4
-            } else {
-                end
-            };
-            let ok = u32_at(bytes, d) == Some(crc)
-                && u32_at(bytes, d + 4) == Some(csize)
-                && u32_at(bytes, d + 8) == Some(size);
-            if !ok {
-                return Err(mismatch("the data descriptor"));
-            }
-            end = d + 12;
-        }
-        ranges.push((u64::from(local), end as u64, entry.clone()));
-
-        let data = inflate(raw, method, size).map_err(|reason| ctx.malformed(&entry, reason))?;
-        if crc32fast::hash(&data) != crc {
-            return Err(ctx.malformed(&entry, "CRC32 mismatch"));
-        }
-        let executable = unix_mode.is_some_and(|m| m & 0o111 != 0);
-        members.push(ZipMember {
-            path,
-            kind,
-            data,
-            executable,
-            unix_mode,
-            version_made_by: made_by,
-            version_needed: needed,
-            flags,
-            method,
-            dos_time: time,
-            dos_date: date,
-            crc32: crc,
-            compressed_size: csize,
-            size,
-            internal_attr: internal,
-            external_attr: external,
-            central_extra_len: extra_len,
-            comment_len,
-            local_header_offset: local,
-            local_version_needed: l_needed,
-            local_dos_time: l_time,
-            local_dos_date: l_date,
-            local_extra_len: l_extra_len,
-            data_descriptor: descriptor,
-        });
-    }
-    if at != cd_end {
-        return Err(ctx.malformed(
-            eocd_label,
-            "central directory size does not match its entries",
-        ));
-    }
-    // Entries tile [0, cd_start) without overlap; gaps are refused too,
-    // since nothing legitimate hides between members.
-    ranges.sort();
-    let mut expected = 0u64;
-    for (start, end, entry) in &ranges {
-        if *start < expected {
-            return Err(ctx.refused(entry, "overlaps another entry"));
-        }
-        if *start > expected {
-            return Err(ctx.malformed(entry, "unaccounted bytes before this entry"));
-        }
-        expected = *end;
-    }
-    if expected > cd_start as u64 {
-        let entry = ranges.last().map_or(eocd_label.to_owned(), |r| r.2.clone());
-        return Err(ctx.refused(entry, "overlaps the central directory"));
-    }
-    if expected < cd_start as u64 {
-        return Err(ctx.malformed(eocd_label, "unaccounted bytes before the central directory"));
-    }
-    Ok(ZipArchive {
-        members,
-        comment,
-        central_directory_offset: cd_offset,
-    })
+/// A zip opened from untrusted input: its structure checked, its members'
+/// data still in the source, streamed out one member at a time.
+#[derive(Debug)]
+pub struct ZipReader<R> {
+    archive: String,
+    reader: R,
+    zip: ZipArchive,
+    /// Where each member's (compressed) data starts, by member index.
+    data_offsets: Vec<u64>,
 }
 
-/// Inflate exactly `size` bytes, refusing more or fewer.
-fn inflate(raw: &[u8], method: u16, size: u32) -> Result<Vec<u8>, String> {
-    if method == 0 {
-        if raw.len() != size as usize {
-            return Err("stored entry: compressed and uncompressed sizes differ".into());
-        }
-        return Ok(raw.to_vec());
-    }
-    let mut d = Decompress::new(false);
-    // One spare byte detects data longer than declared.
-    let mut out = Vec::with_capacity(size as usize + 1);
+/// `len` bytes at `pos`, or fewer if the source ends first. `len` is
+/// always small (a header, at most 64 KiB): never a header's claim.
+fn read_at<R: Read + Seek>(r: &mut R, pos: u64, len: usize) -> io::Result<Vec<u8>> {
+    r.seek(SeekFrom::Start(pos))?;
+    let mut buf = Vec::with_capacity(len);
+    r.take(len as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// One `read`, retried on `Interrupted`.
+fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     loop {
-        let in_pos = usize::try_from(d.total_in())
-            .unwrap_or(raw.len())
-            .min(raw.len());
-        let before = (d.total_in(), d.total_out());
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+impl<R: Read + Seek> ZipReader<R> {
+    /// Check the structure of the zip `reader` holds; `archive` names it
+    /// in errors. Every check `read_zip` makes that needs no inflating is
+    /// made here: the end record, the central directory, each local header
+    /// agreeing with it, data descriptors, no overlap and nothing hidden,
+    /// unsafe paths and types, duplicates, and the declared sizes and
+    /// ratio against `limits`. Reads are bounded: at most 64 KiB at once,
+    /// never sized by a header's claim beyond the limits.
+    pub fn open(archive: &str, mut reader: R, limits: &Limits) -> Result<Self, ArchiveError> {
+        let ctx = Ctx { archive };
+        let eocd_label = "end of central directory";
+        let len = reader
+            .seek(SeekFrom::End(0))
+            .map_err(|e| ctx.read(eocd_label, e))?;
+        // The EOCD is 22 bytes plus a comment of at most 65535; the last
+        // candidate whose comment length reaches the end exactly wins. The
+        // 20 bytes before the lowest candidate may hold a zip64 locator.
+        let tail_len = len.min(20 + 22 + 65_535);
+        let tail_start = len - tail_len;
+        let tail = read_at(&mut reader, tail_start, tail_len as usize)
+            .map_err(|e| ctx.read(eocd_label, e))?;
+        if tail.len() as u64 != tail_len {
+            return Err(ctx.malformed(eocd_label, "the archive shrank while being read"));
+        }
+        let lowest = tail.len().saturating_sub(22 + 65_535);
+        let rel = (lowest..=tail.len().saturating_sub(22))
+            .rev()
+            .find(|&i| {
+                u32_at(&tail, i) == Some(EOCD_SIG)
+                    && u16_at(&tail, i + 20).map(|c| i + 22 + usize::from(c)) == Some(tail.len())
+            })
+            .ok_or_else(|| {
+                ctx.malformed(
+                    eocd_label,
+                    "no end of central directory record (not a zip, or truncated)",
+                )
+            })?;
+        let eocd = tail_start + rel as u64;
+        let field = |off| u16_at(&tail, rel + off).unwrap_or(0);
+        let (disk, cd_disk, on_disk, count) = (field(4), field(6), field(8), field(10));
+        let cd_size = u32_at(&tail, rel + 12).unwrap_or(0);
+        let cd_offset = u32_at(&tail, rel + 16).unwrap_or(0);
+        let comment = tail.get(rel + 22..).unwrap_or_default().to_vec();
+        if rel >= 20 && u32_at(&tail, rel - 20) == Some(ZIP64_LOCATOR_SIG)
+            || count == u16::MAX
+            || cd_size == u32::MAX
+            || cd_offset == u32::MAX
+        {
+            return Err(ctx.refused(eocd_label, "zip64 archives are not supported"));
+        }
+        if disk != 0 || cd_disk != 0 || on_disk != count {
+            return Err(ctx.refused(eocd_label, "multi-disk archives are not supported"));
+        }
+        if u64::from(count) > limits.max_entries {
+            return Err(ctx.limit(
+                eocd_label,
+                "entry count",
+                u64::from(count),
+                limits.max_entries,
+            ));
+        }
+        let cd_start = u64::from(cd_offset);
+        let cd_end = cd_start + u64::from(cd_size);
+        if cd_end > eocd {
+            return Err(ctx.malformed(eocd_label, "central directory outside the archive"));
+        }
+        if cd_end != eocd {
+            return Err(ctx.malformed(
+                eocd_label,
+                "data between the central directory and its end record",
+            ));
+        }
+
+        let mut members = Vec::with_capacity(usize::from(count));
+        let mut data_offsets = Vec::with_capacity(usize::from(count));
+        let mut seen = BTreeSet::new();
+        let mut ranges: Vec<(u64, u64, String)> = Vec::new();
+        let mut total: u64 = 0;
+        let mut at = cd_start;
+        for index in 0..count {
+            let label = format!("central directory entry #{}", u32::from(index) + 1);
+            let trunc = || ctx.malformed(&label, "truncated central directory entry");
+            let fixed = if at + 46 > cd_end {
+                Vec::new()
+            } else {
+                read_at(&mut reader, at, 46).map_err(|e| ctx.read(&label, e))?
+            };
+            if fixed.len() != 46 || u32_at(&fixed, 0) != Some(CENTRAL_SIG) {
+                return Err(ctx.malformed(&label, "bad central directory entry signature"));
+            }
+            let c16 = |off| u16_at(&fixed, off).unwrap_or(0);
+            let c32 = |off| u32_at(&fixed, off).unwrap_or(0);
+            let made_by = c16(4);
+            let needed = c16(6);
+            let flags = c16(8);
+            let method = c16(10);
+            let (time, date) = (c16(12), c16(14));
+            let crc = c32(16);
+            let csize = c32(20);
+            let size = c32(24);
+            let (name_len, extra_len, comment_len) = (c16(28), c16(30), c16(32));
+            let disk_start = c16(34);
+            let internal = c16(36);
+            let external = c32(38);
+            let local = c32(42);
+            let next =
+                at + 46 + u64::from(name_len) + u64::from(extra_len) + u64::from(comment_len);
+            if next > cd_end {
+                return Err(trunc());
+            }
+            let name = read_at(&mut reader, at + 46, usize::from(name_len))
+                .map_err(|e| ctx.read(&label, e))?;
+            if name.len() != usize::from(name_len) {
+                return Err(trunc());
+            }
+            at = next;
+            if u64::from(name_len) > limits.max_path_len {
+                return Err(ctx.limit(
+                    &label,
+                    "path length",
+                    u64::from(name_len),
+                    limits.max_path_len,
+                ));
+            }
+            let path = std::str::from_utf8(&name)
+                .map_err(|_| {
+                    ctx.malformed(
+                        &label,
+                        format!("name is not UTF-8: {:?}", String::from_utf8_lossy(&name)),
+                    )
+                })?
+                .to_owned();
+            let entry = format!("{path:?}");
+            if let Some(reason) = unsafe_reason(&path) {
+                return Err(ctx.refused(&entry, reason));
+            }
+            if path.contains('\\') {
+                return Err(ctx.refused(&entry, "backslash in name"));
+            }
+            if disk_start != 0 {
+                return Err(ctx.refused(&entry, "multi-disk archives are not supported"));
+            }
+            if flags & 0x0001 != 0 || flags & 0x0040 != 0 {
+                return Err(ctx.refused(&entry, "encrypted entry"));
+            }
+            if method != 0 && method != 8 {
+                return Err(ctx.refused(&entry, format!("unsupported compression method {method}")));
+            }
+            if csize == u32::MAX || size == u32::MAX || local == u32::MAX {
+                return Err(ctx.refused(&entry, "zip64 entries are not supported"));
+            }
+            let unix_mode = (made_by >> 8 == 3).then_some(external >> 16);
+            let file_type = unix_mode.map(|m| m & 0o170_000).unwrap_or(0);
+            let kind = match file_type {
+                0o120_000 => return Err(ctx.refused(&entry, "symbolic link")),
+                0o020_000 | 0o060_000 => return Err(ctx.refused(&entry, "device")),
+                0o010_000 => return Err(ctx.refused(&entry, "FIFO")),
+                0o140_000 => return Err(ctx.refused(&entry, "socket")),
+                0o040_000 => ZipKind::Directory,
+                _ if path.ends_with('/') || external & 0x10 != 0 => ZipKind::Directory,
+                _ => ZipKind::File,
+            };
+            let key = path.trim_end_matches('/').to_owned();
+            if !seen.insert(key) {
+                return Err(ctx.refused(&entry, "duplicate member name"));
+            }
+            if u64::from(size) > limits.max_entry_size {
+                return Err(ctx.limit(
+                    &entry,
+                    "member size",
+                    u64::from(size),
+                    limits.max_entry_size,
+                ));
+            }
+            total += u64::from(size);
+            if total > limits.max_total_size {
+                return Err(ctx.limit(&entry, "total size", total, limits.max_total_size));
+            }
+            if u64::from(size) > limits.ratio_floor {
+                let ratio = u64::from(size) / u64::from(csize).max(1);
+                if ratio > limits.max_ratio {
+                    return Err(ctx.limit(&entry, "compression ratio", ratio, limits.max_ratio));
+                }
+            }
+
+            // The local header must agree with the central one.
+            let lo = u64::from(local);
+            let lh = read_at(&mut reader, lo, 30).map_err(|e| ctx.read(&entry, e))?;
+            if u32_at(&lh, 0) != Some(LOCAL_SIG) {
+                return Err(ctx.malformed(&entry, "no local file header at the recorded offset"));
+            }
+            let ltrunc = || ctx.malformed(&entry, "truncated local file header");
+            if lh.len() != 30 {
+                return Err(ltrunc());
+            }
+            let l16 = |off| u16_at(&lh, off).unwrap_or(0);
+            let l32 = |off| u32_at(&lh, off).unwrap_or(0);
+            let l_needed = l16(4);
+            let l_flags = l16(6);
+            let l_method = l16(8);
+            let (l_time, l_date) = (l16(10), l16(12));
+            let (l_crc, l_csize, l_size) = (l32(14), l32(18), l32(22));
+            let (l_name_len, l_extra_len) = (l16(26), l16(28));
+            let l_name = read_at(&mut reader, lo + 30, usize::from(l_name_len))
+                .map_err(|e| ctx.read(&entry, e))?;
+            if l_name.len() != usize::from(l_name_len) {
+                return Err(ltrunc());
+            }
+            let mismatch = |what: &str| {
+                ctx.malformed(
+                    &entry,
+                    format!("local and central headers disagree on {what}"),
+                )
+            };
+            if l_name != name {
+                return Err(mismatch("the name"));
+            }
+            if l_flags != flags {
+                return Err(mismatch("the flags"));
+            }
+            if l_method != method {
+                return Err(mismatch("the compression method"));
+            }
+            let descriptor = flags & 0x0008 != 0;
+            if !descriptor && (l_crc, l_csize, l_size) != (crc, csize, size) {
+                return Err(mismatch("CRC32 or sizes"));
+            }
+            let data_start = lo + 30 + u64::from(l_name_len) + u64::from(l_extra_len);
+            let mut end = data_start + u64::from(csize);
+            if end > len {
+                return Err(ctx.malformed(&entry, "member data runs past the end of the archive"));
+            }
+            if descriptor {
+                // Optional signature, CRC, sizes; must repeat the central values.
+                let d = read_at(&mut reader, end, 16).map_err(|e| ctx.read(&entry, e))?;
+                let sig = if u32_at(&d, 0) == Some(DESCRIPTOR_SIG) {
+                    4
+                } else {
+                    0
+                };
+                let ok = u32_at(&d, sig) == Some(crc)
+                    && u32_at(&d, sig + 4) == Some(csize)
+                    && u32_at(&d, sig + 8) == Some(size);
+                if !ok {
+                    return Err(mismatch("the data descriptor"));
+                }
+                end += sig as u64 + 12;
+            }
+            ranges.push((lo, end, entry.clone()));
+            if method == 0 && csize != size {
+                return Err(ctx.malformed(
+                    &entry,
+                    "stored entry: compressed and uncompressed sizes differ",
+                ));
+            }
+            let executable = unix_mode.is_some_and(|m| m & 0o111 != 0);
+            data_offsets.push(data_start);
+            members.push(ZipMember {
+                path,
+                kind,
+                data: Vec::new(),
+                executable,
+                unix_mode,
+                version_made_by: made_by,
+                version_needed: needed,
+                flags,
+                method,
+                dos_time: time,
+                dos_date: date,
+                crc32: crc,
+                compressed_size: csize,
+                size,
+                internal_attr: internal,
+                external_attr: external,
+                central_extra_len: extra_len,
+                comment_len,
+                local_header_offset: local,
+                local_version_needed: l_needed,
+                local_dos_time: l_time,
+                local_dos_date: l_date,
+                local_extra_len: l_extra_len,
+                data_descriptor: descriptor,
+            });
+        }
+        if at != cd_end {
+            return Err(ctx.malformed(
+                eocd_label,
+                "central directory size does not match its entries",
+            ));
+        }
+        // Entries tile [0, cd_start) without overlap; gaps are refused too,
+        // since nothing legitimate hides between members.
+        ranges.sort();
+        let mut expected = 0u64;
+        for (start, end, entry) in &ranges {
+            if *start < expected {
+                return Err(ctx.refused(entry, "overlaps another entry"));
+            }
+            if *start > expected {
+                return Err(ctx.malformed(entry, "unaccounted bytes before this entry"));
+            }
+            expected = *end;
+        }
+        if expected > cd_start {
+            let entry = ranges.last().map_or(eocd_label.to_owned(), |r| r.2.clone());
+            return Err(ctx.refused(entry, "overlaps the central directory"));
+        }
+        if expected < cd_start {
+            return Err(ctx.malformed(eocd_label, "unaccounted bytes before the central directory"));
+        }
+        Ok(Self {
+            archive: archive.to_owned(),
+            reader,
+            zip: ZipArchive {
+                members,
+                comment,
+                central_directory_offset: cd_offset,
+            },
+            data_offsets,
+        })
+    }
+
+    /// The members (with empty `data`), the archive comment and the
+    /// central directory's offset.
+    pub fn archive(&self) -> &ZipArchive {
+        &self.zip
+    }
+
+    /// Stream member `index`'s data (stored or inflated, in bounded
+    /// chunks) to `out`, returning its size. Fails, naming the entry, if
+    /// the data inflates to more than the declared size (as soon as the
+    /// output passes it: a bomb is stopped there), to less, is corrupt or
+    /// truncated, or does not match the declared CRC32. The declared
+    /// values are the central directory's, which `open` checked against
+    /// the local header and the data descriptor. On an error, `out` may
+    /// already hold part of the data (never more than the declared size).
+    pub fn copy_member(&mut self, index: usize, out: &mut dyn Write) -> Result<u64, ArchiveError> {
+        let ctx = Ctx {
+            archive: &self.archive,
+        };
+        let (Some(m), Some(&offset)) = (self.zip.members.get(index), self.data_offsets.get(index))
+        else {
+            return Err(ctx.malformed(
+                format!("member #{}", index.saturating_add(1)),
+                format!(
+                    "no such member (the archive holds {})",
+                    self.zip.members.len()
+                ),
+            ));
+        };
+        let entry = format!("{:?}", m.path);
+        let size = u64::from(m.size);
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| ctx.read(&entry, e))?;
+        let mut input = (&mut self.reader).take(u64::from(m.compressed_size));
+        let mut crc = crc32fast::Hasher::new();
+        let mut sink = |chunk: &[u8]| -> Result<(), ArchiveError> {
+            crc.update(chunk);
+            out.write_all(chunk).map_err(|source| ArchiveError::Output {
+                archive: self.archive.clone(),
+                entry: entry.clone(),
+                source,
+            })
+        };
+        let produced = if m.method == 0 {
+            copy_stored(&mut input, size, &mut sink)
+        } else {
+            inflate(&mut input, size, &mut sink)
+        }
+        .map_err(|e| match e {
+            Failure::Read(e) => ctx.read(&entry, e),
+            Failure::Bad(reason) => ctx.malformed(&entry, reason),
+            Failure::Out(e) => e,
+        })?;
+        if produced != size {
+            return Err(ctx.malformed(&entry, "inflates to less than its declared size"));
+        }
+        if crc.finalize() != m.crc32 {
+            return Err(ctx.malformed(&entry, "CRC32 mismatch"));
+        }
+        Ok(produced)
+    }
+
+    /// The source, back.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+/// Why streaming a member's data stopped.
+enum Failure {
+    Read(io::Error),
+    Bad(String),
+    Out(ArchiveError),
+}
+
+type Sink<'s> = dyn FnMut(&[u8]) -> Result<(), ArchiveError> + 's;
+
+/// Copy a stored member: exactly `size` bytes (its compressed size too).
+fn copy_stored(input: &mut dyn Read, size: u64, sink: &mut Sink<'_>) -> Result<u64, Failure> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut produced = 0u64;
+    loop {
+        let n = read_some(input, &mut buf).map_err(Failure::Read)?;
+        if n == 0 {
+            break;
+        }
+        produced += n as u64;
+        if produced > size {
+            return Err(Failure::Bad(
+                "inflates to more than its declared size".into(),
+            ));
+        }
+        sink(&buf[..n]).map_err(Failure::Out)?;
+    }
+    if produced < size {
+        return Err(Failure::Bad(
+            "member data runs past the end of the archive".into(),
+        ));
+    }
+    Ok(produced)
+}
+
+/// Inflate raw deflate data from `input` in bounded chunks, refusing as
+/// soon as the output passes `size`.
+fn inflate(input: &mut dyn Read, size: u64, sink: &mut Sink<'_>) -> Result<u64, Failure> {
+    let mut d = Decompress::new(false);
+    let mut inbuf = vec![0u8; CHUNK];
+    let mut outbuf = vec![0u8; CHUNK];
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut eof = false;
+    let mut produced = 0u64;
+    loop {
+        if lo == hi && !eof {
+            lo = 0;
+            hi = read_some(input, &mut inbuf).map_err(Failure::Read)?;
+            eof = hi == 0;
+        }
+        let (in0, out0) = (d.total_in(), d.total_out());
+        let flush = if eof {
+            FlushDecompress::Finish
+        } else {
+            FlushDecompress::None
+        };
         let status = d
-            .decompress_vec(&raw[in_pos..], &mut out, FlushDecompress::Finish)
-            .map_err(|e| format!("corrupt deflate data: {e}"))?;
-        if out.len() > size as usize {
-            return Err("inflates to more than its declared size".into());
+            .decompress(&inbuf[lo..hi], &mut outbuf, flush)
+            .map_err(|e| Failure::Bad(format!("corrupt deflate data: {e}")))?;
+        let consumed = usize::try_from(d.total_in() - in0).unwrap_or(usize::MAX);
+        let n = usize::try_from(d.total_out() - out0).unwrap_or(usize::MAX);
+        lo = lo.saturating_add(consumed).min(hi);
+        if n > 0 {
+            produced += n as u64;
+            if produced > size {
+                return Err(Failure::Bad(
+                    "inflates to more than its declared size".into(),
+                ));
+            }
+            sink(&outbuf[..n.min(outbuf.len())]).map_err(Failure::Out)?;
         }
         match status {
-            Status::StreamEnd => break,
-            _ if (d.total_in(), d.total_out()) == before => {
-                return Err("truncated deflate data".into());
+            Status::StreamEnd => return Ok(produced),
+            _ if consumed == 0 && n == 0 => {
+                if eof {
+                    return Err(Failure::Bad("truncated deflate data".into()));
+                }
+                // No progress with input left: the inflater wants more of
+                // it at once. Keep what is left and read behind it.
+                inbuf.copy_within(lo..hi, 0);
+                hi -= lo;
+                lo = 0;
+                if hi == inbuf.len() {
+                    return Err(Failure::Bad("corrupt deflate data: no progress".into()));
+                }
+                let got = read_some(input, &mut inbuf[hi..]).map_err(Failure::Read)?;
+                eof = got == 0;
+                hi += got;
             }
             _ => {}
         }
     }
-    if out.len() != size as usize {
-        return Err("inflates to less than its declared size".into());
+}
+
+/// Read a zip from untrusted bytes into memory; `archive` names it in
+/// errors. Built on `ZipReader`: the same checks, with every member's
+/// bytes inflated into its `data`.
+pub fn read_zip(archive: &str, bytes: &[u8], limits: &Limits) -> Result<ZipArchive, ArchiveError> {
+    let mut reader = ZipReader::open(archive, Cursor::new(bytes), limits)?;
+    let mut datas = Vec::with_capacity(reader.zip.members.len());
+    for index in 0..reader.zip.members.len() {
+        // The declared size was checked against `max_entry_size` and the
+        // ratio by `open`; deflate cannot beat ~1032:1 anyway.
+        let declared = reader.zip.members[index].size as usize;
+        let mut data = Vec::with_capacity(declared.min(bytes.len().saturating_mul(1032)));
+        reader.copy_member(index, &mut data)?;
+        datas.push(data);
     }
-    Ok(out)
+    let mut zip = reader.zip;
+    for (member, data) in zip.members.iter_mut().zip(datas) {
+        member.data = data;
+    }
+    Ok(zip)
 }

@@ -1,13 +1,14 @@
 //! Integration tests: round trips through our readers and independent ones
 //! (the `tar` and `zip` crates, CPython), determinism with pinned digests,
-//! streaming, and the refusal of hostile archives.
+//! streaming (writers, and readers that hand out one member at a time),
+//! and the refusal of hostile archives, zip bombs included.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Cursor, Read, Write};
 
 use kiln_archive::{
-    ArchiveError, ArchiveWriter, Deflate, Limits, ListWriter, PAX_HEADER_NAME, TarGzWriter,
-    TarKind, ZipWriter, read_tar_gz, read_zip,
+    ArchiveError, ArchiveWriter, Deflate, Limits, ListWriter, PAX_HEADER_NAME, TarGzArchive,
+    TarGzWriter, TarKind, TarMember, ZipReader, ZipWriter, read_tar_gz, read_zip, visit_tar_gz,
 };
 use sha2::{Digest, Sha256};
 
@@ -622,33 +623,58 @@ fn tar_reader_reports_what_other_tools_write() {
 
 /// Minimal hand-built stored zip: (name, data, external attributes).
 fn raw_zip(entries: &[(&[u8], &[u8], u32)]) -> Vec<u8> {
+    let raw: Vec<RawEntry> = entries
+        .iter()
+        .map(|(name, data, ext)| RawEntry {
+            name,
+            payload: data,
+            method: 0,
+            crc: crc32fast::hash(data),
+            size: data.len() as u32,
+            ext: *ext,
+        })
+        .collect();
+    raw_zip_of(&raw)
+}
+
+/// One entry of a hand-built zip: `payload` is written as the member's
+/// (compressed) data; `crc` and `size` are what the headers declare.
+struct RawEntry<'a> {
+    name: &'a [u8],
+    payload: &'a [u8],
+    method: u16,
+    crc: u32,
+    size: u32,
+    ext: u32,
+}
+
+fn raw_zip_of(entries: &[RawEntry<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut cd = Vec::new();
-    for (name, data, ext) in entries {
-        let crc = crc32fast::hash(data);
+    for e in entries {
         let off = out.len() as u32;
         let mut fixed = Vec::new();
         fixed.extend_from_slice(&20u16.to_le_bytes());
         fixed.extend_from_slice(&0u16.to_le_bytes()); // flags
-        fixed.extend_from_slice(&0u16.to_le_bytes()); // stored
+        fixed.extend_from_slice(&e.method.to_le_bytes());
         fixed.extend_from_slice(&0u16.to_le_bytes());
         fixed.extend_from_slice(&33u16.to_le_bytes());
-        fixed.extend_from_slice(&crc.to_le_bytes());
-        fixed.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        fixed.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        fixed.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        fixed.extend_from_slice(&e.crc.to_le_bytes());
+        fixed.extend_from_slice(&(e.payload.len() as u32).to_le_bytes());
+        fixed.extend_from_slice(&e.size.to_le_bytes());
+        fixed.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
         fixed.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&0x04034b50u32.to_le_bytes());
         out.extend_from_slice(&fixed);
-        out.extend_from_slice(name);
-        out.extend_from_slice(data);
+        out.extend_from_slice(e.name);
+        out.extend_from_slice(e.payload);
         cd.extend_from_slice(&0x02014b50u32.to_le_bytes());
         cd.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
         cd.extend_from_slice(&fixed);
         cd.extend_from_slice(&[0u8; 6]); // comment len, disk, internal attrs
-        cd.extend_from_slice(&ext.to_le_bytes());
+        cd.extend_from_slice(&e.ext.to_le_bytes());
         cd.extend_from_slice(&off.to_le_bytes());
-        cd.extend_from_slice(name);
+        cd.extend_from_slice(e.name);
     }
     let cd_off = out.len() as u32;
     out.extend_from_slice(&cd);
@@ -828,4 +854,488 @@ fn readers_never_panic_on_truncated_or_mutated_input() {
         }
         let _ = read_tar_gz("t", &gz(&m)[..], &l);
     }
+}
+
+// -------------------------------------------------------- streaming readers
+
+/// What other tools write: pax global header, `./` directory, GNU long
+/// name, a pax `path`, a ustar prefix, an executable and an empty member.
+fn foreign_tgz() -> Vec<u8> {
+    let long = format!("./{}", "n".repeat(150));
+    let mut gnu_name = long.as_bytes().to_vec();
+    gnu_name.push(0);
+    let mut gnu = entry(b"././@LongLink", b'L', &gnu_name);
+    gnu.extend_from_slice(&entry(b"ignored", b'0', b"data"));
+    let pax_path = "./d/é.txt";
+    let record = format!("{} path={pax_path}\n", pax_path.len() + 9);
+    let mut pax = entry(PAX_HEADER_NAME.as_bytes(), b'x', record.as_bytes());
+    pax.extend_from_slice(&entry(b"ignored2", b'0', &[7u8; 1500]));
+    let mut prefixed = tar_header(b"file.txt", b'0', 3, b"");
+    prefixed[345..348].copy_from_slice(b"d/e");
+    prefixed[148..156].fill(b' ');
+    let sum: u32 = prefixed.iter().map(|&b| u32::from(b)).sum();
+    prefixed[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut prefixed = prefixed.to_vec();
+    prefixed.extend_from_slice(b"abc");
+    prefixed.resize(1024, 0);
+    let mut exe = tar_header(b"./d/run.sh", b'0', 5, b"");
+    exe[100..108].copy_from_slice(b"0000755\0");
+    exe[148..156].fill(b' ');
+    let sum: u32 = exe.iter().map(|&b| u32::from(b)).sum();
+    exe[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut exe = exe.to_vec();
+    exe.extend_from_slice(b"#!sh\n");
+    exe.resize(1024, 0);
+    tgz_of(&[
+        entry(b"pax_global_header", b'g', b"20 comment=abcdefgh\n"),
+        entry(b"./d/", b'5', b""),
+        gnu,
+        pax,
+        prefixed,
+        exe,
+        entry(b"./d/empty", b'0', b""),
+    ])
+}
+
+/// Visit `bytes`, collecting each member's data; the metadata visited and
+/// returned must agree.
+fn visit_collect(bytes: &[u8], limits: &Limits) -> Result<TarGzArchive, ArchiveError> {
+    let mut seen: Vec<TarMember> = Vec::new();
+    let mut tgz = visit_tar_gz("t.tar.gz", bytes, limits, &mut |m, r| {
+        assert!(m.data.is_empty());
+        let mut m = m.clone();
+        r.read_to_end(&mut m.data).unwrap();
+        assert_eq!(m.data.len() as u64, m.size);
+        seen.push(m);
+        Ok(())
+    })?;
+    for (returned, visited) in tgz.members.iter_mut().zip(&seen) {
+        assert!(returned.data.is_empty());
+        returned.data = visited.data.clone();
+        assert_eq!(returned, visited);
+    }
+    assert_eq!(tgz.members.len(), seen.len());
+    Ok(tgz)
+}
+
+#[test]
+fn visit_tar_gz_reports_what_read_tar_gz_reads() {
+    for bytes in [build_tgz(&members(), DEFLATE), foreign_tgz()] {
+        let l = Limits::default();
+        let read = read_tar_gz("t.tar.gz", &bytes[..], &l).unwrap();
+        let visited = visit_collect(&bytes, &l).unwrap();
+        assert_eq!(visited, read);
+        for m in &read.members {
+            assert_eq!(m.size, m.data.len() as u64, "{}", m.path);
+        }
+        // Reading part or none of each member changes nothing either.
+        for part in [0usize, 1, 100] {
+            let tgz = visit_tar_gz("t.tar.gz", &bytes[..], &l, &mut |m, r| {
+                let mut buf = vec![0u8; part];
+                let n = r.read(&mut buf).unwrap();
+                assert!(n <= part && n as u64 <= m.size);
+                Ok(())
+            })
+            .unwrap();
+            let mut expected = read.clone();
+            for m in &mut expected.members {
+                m.data.clear();
+            }
+            assert_eq!(tgz, expected, "reading {part} bytes of each member");
+        }
+    }
+    let f = read_tar_gz("t.tar.gz", &foreign_tgz()[..], &Limits::default()).unwrap();
+    let paths: Vec<&str> = f.members.iter().map(|m| m.path.as_str()).collect();
+    assert_eq!(paths[0], "./d/");
+    assert_eq!(
+        &paths[2..],
+        ["./d/é.txt", "d/e/file.txt", "./d/run.sh", "./d/empty"]
+    );
+    assert!(f.members[4].executable && f.members[3].used_prefix);
+}
+
+#[test]
+fn failures_under_the_visitor_are_reported_precisely() {
+    let l = Limits::default();
+    // Truncated member data: whatever the visitor does with the io::Error
+    // (return its own error, or swallow it), the truncation is reported.
+    let mut cut = entry(b"a/x", b'0', &[7u8; 2000]);
+    cut.truncate(1000);
+    let cut = gz(&cut);
+    let own = |_: &TarMember, r: &mut dyn Read| {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)
+            .map_err(|_| ArchiveError::DuplicatePath {
+                path: "mine".into(),
+            })?;
+        Ok(())
+    };
+    let swallow = |_: &TarMember, r: &mut dyn Read| {
+        let mut v = Vec::new();
+        assert!(r.read_to_end(&mut v).is_err());
+        Ok(())
+    };
+    for visitor in [
+        &mut { own } as &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>,
+        &mut { swallow },
+    ] {
+        let e = visit_tar_gz("evil.tar.gz", &cut[..], &l, visitor).unwrap_err();
+        assert!(
+            matches!(&e, ArchiveError::Malformed { entry, reason, .. }
+                if entry == "\"a/x\"" && reason.contains("truncated")),
+            "{e}"
+        );
+    }
+    // A bound hit while the visitor reads: the limit, naming the entry.
+    let bomb = tgz_of(&[entry(b"zeros", b'0', &vec![0u8; 8 << 20])]);
+    let tight = Limits {
+        max_ratio: 100,
+        ..l
+    };
+    let e = visit_tar_gz("evil.tar.gz", &bomb[..], &tight, &mut own.clone()).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { entry, what: "compression ratio", .. }
+            if entry == "\"zeros\""),
+        "{e}"
+    );
+    // ... and when the visitor reads nothing, draining hits it the same way.
+    let e = visit_tar_gz("evil.tar.gz", &bomb[..], &tight, &mut |_, _| Ok(())).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { entry, .. } if entry == "\"zeros\""),
+        "{e}"
+    );
+    // With nothing wrong underneath, the visitor's own error comes back.
+    let ok = tgz_of(&[entry(b"a", b'0', b"12345")]);
+    let e = visit_tar_gz("t.tar.gz", &ok[..], &l, &mut |m, _| {
+        Err(ArchiveError::DuplicatePath {
+            path: m.path.clone(),
+        })
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::DuplicatePath { path } if path == "a"),
+        "{e}"
+    );
+}
+
+#[test]
+fn huge_pax_header_or_size_is_refused_naming_the_entry_before_reading() {
+    let l = Limits::default();
+    // A pax header claiming 1 GiB, with nothing behind it: refused on the
+    // claim, before a byte of it is read or allocated.
+    let tgz = tgz_of(&[tar_header(PAX_HEADER_NAME.as_bytes(), b'x', 1 << 30, b"").to_vec()]);
+    let e = visit_tar_gz("evil.tar.gz", &tgz[..], &l, &mut |_, _| {
+        panic!("no member to visit")
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "extended header size", actual, entry, .. }
+            if *actual == 1 << 30 && entry.contains(PAX_HEADER_NAME)),
+        "{e}"
+    );
+    // A GNU long name block of 1 GiB, likewise.
+    let tgz = tgz_of(&[tar_header(b"././@LongLink", b'L', 1 << 30, b"").to_vec()]);
+    let e = tar_err(&tgz, &l);
+    assert!(
+        e.contains("extended header size") && e.contains("@LongLink"),
+        "{e}"
+    );
+    // A pax `size` record of 1 TiB for a member: refused naming the member.
+    let record = b"22 size=1099511627776\n";
+    let tgz = tgz_of(&[
+        entry(PAX_HEADER_NAME.as_bytes(), b'x', record),
+        tar_header(b"p/big", b'0', 0, b"").to_vec(),
+    ]);
+    let e = tar_err(&tgz, &l);
+    assert!(e.contains("member size") && e.contains("\"p/big\""), "{e}");
+}
+
+/// A zip as the `zip` crate streams it (data descriptors, a directory,
+/// deflate and stored members, an archive comment).
+fn zip_crate_zip() -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new_stream(Vec::new());
+    w.add_directory("pkg/", SimpleFileOptions::default())
+        .unwrap();
+    for (name, method, data) in [
+        (
+            "pkg/a.py",
+            zip::CompressionMethod::Deflated,
+            b"print(1)\n".repeat(300),
+        ),
+        ("pkg/b.bin", zip::CompressionMethod::Stored, vec![1u8, 2, 3]),
+        ("pkg/empty", zip::CompressionMethod::Deflated, Vec::new()),
+    ] {
+        w.start_file(
+            name,
+            SimpleFileOptions::default()
+                .compression_method(method)
+                .unix_permissions(0o755),
+        )
+        .unwrap();
+        w.write_all(&data).unwrap();
+    }
+    w.set_comment("made by the zip crate").unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn zip_reader_reports_what_read_zip_reads() {
+    let streamed = zip_crate_zip();
+    let l = Limits::default();
+    for bytes in [
+        build_zip(&members()),
+        streamed.clone(),
+        raw_zip(&[(b"a", b"x", 0o100644 << 16)]),
+    ] {
+        let read = read_zip("t.whl", &bytes, &l).unwrap();
+        let mut zr = ZipReader::open("t.whl", Cursor::new(&bytes), &l).unwrap();
+        let mut expected = read.clone();
+        for m in &mut expected.members {
+            m.data.clear();
+        }
+        assert_eq!(zr.archive(), &expected);
+        // Members can be copied in any order, more than once.
+        for index in (0..read.members.len()).rev().chain(0..read.members.len()) {
+            let mut out = Vec::new();
+            let n = zr.copy_member(index, &mut out).unwrap();
+            assert_eq!(n, out.len() as u64);
+            assert_eq!(
+                out, read.members[index].data,
+                "{}",
+                read.members[index].path
+            );
+        }
+        let e = zr
+            .copy_member(read.members.len(), &mut Vec::new())
+            .unwrap_err();
+        assert!(e.to_string().contains("no such member"), "{e}");
+        assert_eq!(zr.into_inner().into_inner(), &bytes);
+    }
+    let read = read_zip("t.whl", &streamed, &l).unwrap();
+    assert!(read.members.iter().any(|m| m.data_descriptor));
+    assert_eq!(read.comment, b"made by the zip crate");
+    assert_eq!(read.members[1].data, b"print(1)\n".repeat(300));
+}
+
+/// Raw deflate of `n` zero bytes, compressed as a stream.
+fn deflated_zeros(n: u64) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; 1 << 20];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(block.len() as u64) as usize;
+        e.write_all(&block[..k]).unwrap();
+        left -= k as u64;
+    }
+    e.finish().unwrap()
+}
+
+/// A `Read + Seek` that counts the bytes read through it.
+struct CountingSource<'a> {
+    inner: Cursor<&'a [u8]>,
+    read: u64,
+}
+impl Read for CountingSource<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+impl std::io::Seek for CountingSource<'_> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn zip_bomb_is_stopped_as_soon_as_it_passes_the_declared_size() {
+    const F: u32 = 0o100644 << 16;
+    // 1 GiB of zeros (about 1 MB deflated) declared as 1 MiB: the
+    // declared ratio is ~1, so only inflating can tell.
+    let payload = deflated_zeros(1 << 30);
+    let declared: u32 = 1 << 20;
+    let crc = crc32fast::hash(&vec![0u8; declared as usize]);
+    let bomb = raw_zip_of(&[RawEntry {
+        name: b"bomb",
+        payload: &payload,
+        method: 8,
+        crc,
+        size: declared,
+        ext: F,
+    }]);
+    let mut zr = ZipReader::open(
+        "evil.whl",
+        CountingSource {
+            inner: Cursor::new(&bomb),
+            read: 0,
+        },
+        &Limits::default(),
+    )
+    .unwrap();
+    let mut out = Counter::default();
+    let e = zr.copy_member(0, &mut out).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "evil.whl: \"bomb\": malformed: inflates to more than its declared size"
+    );
+    // Never more than the declared size went out, and only a sliver of
+    // the compressed stream was read before it stopped.
+    assert!(out.0 <= u64::from(declared), "{}", out.0);
+    let read = zr.into_inner().read;
+    assert!(
+        read < payload.len() as u64 / 4,
+        "read {read} of {}",
+        payload.len()
+    );
+    // The in-memory reader stops it the same way.
+    let e = read_zip("evil.whl", &bomb, &Limits::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("\"bomb\": malformed: inflates to more"),
+        "{e}"
+    );
+
+    // Declared sizes over the bounds are refused by `open`, before any
+    // inflating: the ratio, one member's size, the total.
+    let small = deflated_zeros(4 << 20);
+    let over_ratio = raw_zip_of(&[RawEntry {
+        name: b"ratio",
+        payload: &small[..100],
+        method: 8,
+        crc: 0,
+        size: 4 << 20,
+        ext: F,
+    }]);
+    let e = ZipReader::open("evil.whl", Cursor::new(&over_ratio), &Limits::default()).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "compression ratio", entry, .. } if entry == "\"ratio\""),
+        "{e}"
+    );
+    let big = |name: &'static [u8]| RawEntry {
+        name,
+        payload: &small,
+        method: 8,
+        crc: 0,
+        size: 3 << 20,
+        ext: F,
+    };
+    let tight = Limits {
+        max_entry_size: 4 << 20,
+        max_total_size: 5 << 20,
+        ..Limits::default()
+    };
+    let two = raw_zip_of(&[big(b"one"), big(b"two")]);
+    let e = ZipReader::open("evil.whl", Cursor::new(&two), &tight).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "total size", entry, .. } if entry == "\"two\""),
+        "{e}"
+    );
+    let e = ZipReader::open(
+        "evil.whl",
+        Cursor::new(&two),
+        &Limits {
+            max_entry_size: 2 << 20,
+            ..tight
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "member size", entry, .. } if entry == "\"one\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn copy_member_refuses_short_corrupt_and_mismatched_data() {
+    const F: u32 = 0o100644 << 16;
+    let zeros = deflated_zeros(1000);
+    let entry = |size: u32, crc: u32| RawEntry {
+        name: b"m",
+        payload: &zeros,
+        method: 8,
+        crc,
+        size,
+        ext: F,
+    };
+    let good = crc32fast::hash(&[0u8; 1000]);
+    let copy = |zip: Vec<u8>| {
+        let mut zr = ZipReader::open("z.whl", Cursor::new(zip), &Limits::default()).unwrap();
+        zr.copy_member(0, &mut Vec::new())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(copy(raw_zip_of(&[entry(1000, good)])), Ok(1000));
+    assert_eq!(
+        copy(raw_zip_of(&[entry(1001, good)])).unwrap_err(),
+        "z.whl: \"m\": malformed: inflates to less than its declared size"
+    );
+    assert_eq!(
+        copy(raw_zip_of(&[entry(1000, good ^ 1)])).unwrap_err(),
+        "z.whl: \"m\": malformed: CRC32 mismatch"
+    );
+    // Truncated deflate data (the stream's end cut off).
+    let cut = RawEntry {
+        payload: &zeros[..zeros.len() - 2],
+        ..entry(1000, good)
+    };
+    let e = copy(raw_zip_of(&[cut])).unwrap_err();
+    assert!(e.starts_with("z.whl: \"m\": malformed: "), "{e}");
+    // Garbage instead of deflate data.
+    let garbage = RawEntry {
+        payload: &[0xff; 16],
+        ..entry(1000, good)
+    };
+    let e = copy(raw_zip_of(&[garbage])).unwrap_err();
+    assert!(e.contains("\"m\": malformed: corrupt deflate data"), "{e}");
+    // A stored member whose sizes differ is refused by open.
+    let stored = RawEntry {
+        payload: b"abc",
+        method: 0,
+        ..entry(4, crc32fast::hash(b"abc"))
+    };
+    let e = ZipReader::open(
+        "z.whl",
+        Cursor::new(raw_zip_of(&[stored])),
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("stored entry: compressed and uncompressed sizes differ"),
+        "{e}"
+    );
+    // A data descriptor that disagrees with the central directory.
+    let mut z = zip_crate_zip();
+    let d = z
+        .windows(4)
+        .position(|w| w == 0x08074b50u32.to_le_bytes())
+        .unwrap();
+    z[d + 4] ^= 1;
+    let e = ZipReader::open("z.whl", Cursor::new(z), &Limits::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("disagree on the data descriptor"),
+        "{e}"
+    );
+    // A writer that fails is reported as such, naming the entry.
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut zr = ZipReader::open(
+        "z.whl",
+        Cursor::new(raw_zip_of(&[entry(1000, good)])),
+        &Limits::default(),
+    )
+    .unwrap();
+    let e = zr.copy_member(0, &mut Broken).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::Output { entry, .. } if entry == "\"m\""),
+        "{e}"
+    );
 }
