@@ -138,6 +138,7 @@ pub enum CanonError {
 pub(crate) fn entry_of(e: &ArchiveError) -> String {
     match e {
         ArchiveError::Read { entry, .. }
+        | ArchiveError::Output { entry, .. }
         | ArchiveError::Malformed { entry, .. }
         | ArchiveError::Refused { entry, .. }
         | ArchiveError::LimitExceeded { entry, .. } => entry.clone(),
