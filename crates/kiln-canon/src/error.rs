@@ -27,6 +27,16 @@ pub enum CanonError {
         source: Box<ArchiveError>,
     },
 
+    /// The spool file holding an sdist's member data between reading and
+    /// writing failed (disk full, say).
+    #[error("{archive}: {member}: cannot use the spool file")]
+    Spool {
+        archive: String,
+        member: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// An sdist holds no file at all, so it has no top-level directory.
     #[error(
         "{archive}: {member}: an sdist must hold one top-level directory, and this one holds no file"

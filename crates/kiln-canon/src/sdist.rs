@@ -11,8 +11,19 @@
 //! is stripped, the root entry `./` itself dropped. The sdist must hold
 //! exactly one top-level directory; an entry outside it is an error naming
 //! that entry.
+//!
+//! It streams: the members' data is spooled, in archive order, into a file
+//! the caller provides (or, in memory, one `Vec` per member), remembering
+//! where each member landed; the files are then written in sorted order,
+//! each read back from the spool. With a file, memory is bounded by the
+//! largest member.
 
-use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, TarKind, read_tar_gz};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use kiln_archive::{
+    ArchiveError, ArchiveWriter, Deflate, Limits, TarGzWriter, TarKind, visit_tar_gz,
+};
 use kiln_names::Epoch;
 
 use crate::CanonError;
@@ -26,14 +37,138 @@ pub(crate) struct SdistFile {
     pub executable: bool,
 }
 
-/// The content of an sdist: its files sorted bytewise by path, the
-/// directory entries (as written) that were dropped, and the first entry in
-/// archive order (`./` and a trailing `/` stripped; the root `./` skipped),
-/// whose top component is taken as the top-level directory.
+/// The content of an sdist, in memory: its files sorted bytewise by path.
 pub(crate) struct SdistContent {
     pub files: Vec<SdistFile>,
-    pub directories: Vec<String>,
-    pub first: Option<String>,
+}
+
+/// One regular file of an sdist whose data is in a spool.
+#[derive(Debug)]
+struct SpooledFile {
+    /// The path as the canonical form writes it.
+    path: String,
+    executable: bool,
+    /// Where the spool put its data (what `Spool::append` returned).
+    key: u64,
+    len: u64,
+}
+
+/// What an sdist holds: its files sorted bytewise by path (data in the
+/// spool), the directory entries (as written) that were dropped, and the
+/// first entry in archive order (`./` and a trailing `/` stripped; the
+/// root `./` skipped), whose top component is taken as the top-level
+/// directory.
+struct SdistIndex {
+    files: Vec<SpooledFile>,
+    directories: Vec<String>,
+    first: Option<String>,
+}
+
+/// Why appending to a spool failed: reading the member, or writing.
+enum SpoolError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Where member data waits between reading (archive order) and writing
+/// (sorted order).
+trait Spool {
+    /// Append everything `data` yields; returns where it went (a key for
+    /// `read_back`) and how many bytes.
+    fn append(&mut self, data: &mut dyn Read) -> Result<(u64, u64), SpoolError>;
+    /// The `len` bytes appended under `key`, read into `buf` if they are
+    /// not in memory already.
+    fn read_back<'a>(
+        &'a mut self,
+        key: u64,
+        len: u64,
+        buf: &'a mut Vec<u8>,
+    ) -> io::Result<&'a [u8]>;
+}
+
+/// The in-memory spool: each member's bytes in their own `Vec`, keyed by
+/// their index, so they can be moved out without a copy.
+#[derive(Default)]
+struct MemorySpool(Vec<Vec<u8>>);
+
+impl MemorySpool {
+    fn take(&mut self, key: u64) -> Vec<u8> {
+        usize::try_from(key)
+            .ok()
+            .and_then(|i| self.0.get_mut(i))
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
+
+impl Spool for MemorySpool {
+    fn append(&mut self, data: &mut dyn Read) -> Result<(u64, u64), SpoolError> {
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes).map_err(SpoolError::Read)?;
+        let len = bytes.len() as u64;
+        self.0.push(bytes);
+        Ok((self.0.len() as u64 - 1, len))
+    }
+    fn read_back<'a>(&'a mut self, key: u64, _: u64, _: &'a mut Vec<u8>) -> io::Result<&'a [u8]> {
+        usize::try_from(key)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(Vec::as_slice)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such spooled member"))
+    }
+}
+
+/// A spool in a file the caller owns: appended at its end; a member's key
+/// is its offset in the file.
+struct FileSpool<'f> {
+    file: &'f mut File,
+    /// Where the next member goes.
+    end: u64,
+}
+
+impl Spool for FileSpool<'_> {
+    fn append(&mut self, data: &mut dyn Read) -> Result<(u64, u64), SpoolError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut n: u64 = 0;
+        let key = self.end;
+        self.file
+            .seek(SeekFrom::Start(key))
+            .map_err(SpoolError::Write)?;
+        loop {
+            let got = match data.read(&mut buf) {
+                Ok(0) => {
+                    self.end += n;
+                    return Ok((key, n));
+                }
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(SpoolError::Read(e)),
+            };
+            self.file
+                .write_all(&buf[..got])
+                .map_err(SpoolError::Write)?;
+            n += got as u64;
+        }
+    }
+    fn read_back<'a>(
+        &'a mut self,
+        key: u64,
+        len: u64,
+        buf: &'a mut Vec<u8>,
+    ) -> io::Result<&'a [u8]> {
+        self.file.seek(SeekFrom::Start(key))?;
+        buf.clear();
+        // `len` was counted as it was written: it is bytes on disk, not a
+        // header's claim.
+        (&mut *self.file).take(len).read_to_end(buf)?;
+        if buf.len() as u64 != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "spool too short",
+            ));
+        }
+        Ok(buf)
+    }
 }
 
 /// `./a/b` -> `a/b`, as the reader's duplicate check sees it.
@@ -41,49 +176,104 @@ fn strip_dot_slash(path: &str) -> &str {
     path.trim_start_matches("./")
 }
 
-/// Read the content of an sdist, without judging its layout.
-pub(crate) fn read_sdist(
+/// Read an sdist, spooling its files' data; no judging of its layout.
+fn index_sdist<R: Read>(
     archive: &str,
-    bytes: &[u8],
+    reader: R,
+    spool: &mut dyn Spool,
     limits: &Limits,
-) -> Result<SdistContent, CanonError> {
-    let tgz = read_tar_gz(archive, bytes, limits).map_err(|e| read_error(archive, e))?;
+) -> Result<SdistIndex, CanonError> {
     let mut files = Vec::new();
     let mut directories = Vec::new();
-    let mut first = None;
-    for m in tgz.members {
+    let mut first: Option<String> = None;
+    let mut spool_failure: Option<(String, io::Error)> = None;
+    let read = visit_tar_gz(archive, reader, limits, &mut |m, data| {
         let path = strip_dot_slash(&m.path).trim_end_matches('/');
         if first.is_none() && !path.is_empty() {
             first = Some(path.to_owned());
         }
         match m.kind {
-            TarKind::Directory => directories.push(m.path),
-            TarKind::File => files.push(SdistFile {
-                path: strip_dot_slash(&m.path).to_owned(),
-                data: m.data,
-                executable: m.executable,
-            }),
+            TarKind::Directory => directories.push(m.path.clone()),
+            TarKind::File => {
+                let entry = format!("{:?}", m.path);
+                let (key, len) = match spool.append(data) {
+                    Ok(placed) => placed,
+                    // visit_tar_gz reports the precise cause of a read
+                    // failure; this error only stands in for it.
+                    Err(SpoolError::Read(source)) => {
+                        return Err(ArchiveError::Read {
+                            archive: archive.to_owned(),
+                            entry,
+                            source,
+                        });
+                    }
+                    // Not the archive's fault: kept aside, reported as such.
+                    Err(SpoolError::Write(source)) => {
+                        spool_failure = Some((m.path.clone(), source));
+                        return Err(ArchiveError::Output {
+                            archive: archive.to_owned(),
+                            entry,
+                            source: io::Error::other("spool file failed"),
+                        });
+                    }
+                };
+                files.push(SpooledFile {
+                    path: strip_dot_slash(&m.path).to_owned(),
+                    executable: m.executable,
+                    key,
+                    len,
+                });
+            }
         }
+        Ok(())
+    });
+    if let Some((member, source)) = spool_failure {
+        return Err(CanonError::Spool {
+            archive: archive.to_owned(),
+            member,
+            source,
+        });
     }
+    read.map_err(|e| read_error(archive, e))?;
     files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-    Ok(SdistContent {
+    Ok(SdistIndex {
         files,
         directories,
         first,
     })
 }
 
+/// Read the content of an sdist into memory, without judging its layout.
+pub(crate) fn read_sdist(
+    archive: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<SdistContent, CanonError> {
+    let mut spool = MemorySpool::default();
+    let index = index_sdist(archive, bytes, &mut spool, limits)?;
+    let files = index
+        .files
+        .into_iter()
+        .map(|f| SdistFile {
+            data: spool.take(f.key),
+            path: f.path,
+            executable: f.executable,
+        })
+        .collect();
+    Ok(SdistContent { files })
+}
+
 /// The single top-level directory every entry must be under.
-fn check_single_top(archive: &str, content: &SdistContent) -> Result<(), CanonError> {
+fn check_single_top(archive: &str, index: &SdistIndex) -> Result<(), CanonError> {
     let stray = |member: &str, top: &str| CanonError::StrayEntry {
         archive: archive.to_owned(),
         member: member.to_owned(),
         top: top.to_owned(),
     };
-    if content.files.is_empty() {
+    if index.files.is_empty() {
         return Err(CanonError::NoTopDirectory {
             archive: archive.to_owned(),
-            member: content
+            member: index
                 .directories
                 .first()
                 .cloned()
@@ -92,17 +282,17 @@ fn check_single_top(archive: &str, content: &SdistContent) -> Result<(), CanonEr
     }
     // The first entry names the top directory: tools write it (or a file
     // below it) first, so a stray entry is reported as the odd one out.
-    let first = content.first.as_deref().unwrap_or_default();
+    let first = index.first.as_deref().unwrap_or_default();
     let top = first.split('/').next().unwrap_or_default();
-    if let Some(f) = content.files.iter().find(|f| !f.path.contains('/')) {
+    if let Some(f) = index.files.iter().find(|f| !f.path.contains('/')) {
         return Err(stray(&f.path, if f.path == top { "(none)" } else { top }));
     }
-    for f in &content.files {
+    for f in &index.files {
         if f.path.split_once('/').map(|(t, _)| t) != Some(top) {
             return Err(stray(&f.path, top));
         }
     }
-    for d in &content.directories {
+    for d in &index.directories {
         let path = strip_dot_slash(d).trim_end_matches('/');
         if !path.is_empty() && path.split('/').next() != Some(top) {
             return Err(stray(d, top));
@@ -114,7 +304,8 @@ fn check_single_top(archive: &str, content: &SdistContent) -> Result<(), CanonEr
 /// Rewrite the sdist `bytes` into the canonical container at `epoch`.
 /// `archive_name` names it in errors. The result keeps every file's path,
 /// bytes and executable bit; see the module documentation for what is
-/// dropped and what is refused.
+/// dropped and what is refused. The in-memory form of
+/// `canonicalize_sdist_stream`, byte for byte.
 pub fn canonicalize_sdist(
     archive_name: &str,
     bytes: &[u8],
@@ -122,11 +313,74 @@ pub fn canonicalize_sdist(
     deflate: Deflate,
     limits: &Limits,
 ) -> Result<Vec<u8>, CanonError> {
-    let content = read_sdist(archive_name, bytes, limits)?;
-    check_single_top(archive_name, &content)?;
-    let mut w = TarGzWriter::new(Vec::new(), epoch.seconds(), deflate);
-    for f in &content.files {
-        w.add_file(&f.path, &f.data, f.executable)
+    let mut spool = MemorySpool::default();
+    canonicalize(
+        archive_name,
+        bytes,
+        &mut spool,
+        epoch,
+        deflate,
+        limits,
+        Vec::new(),
+    )
+}
+
+/// Rewrite the sdist `reader` yields into the canonical container at
+/// `epoch`, written to `out` (returned); `archive_name` names it in
+/// errors. Member data is spooled into `spool`, which the caller provides
+/// empty, private and temporary (it is appended to, then read back; the
+/// caller removes it). Memory is bounded by the largest member, whatever
+/// the size of the sdist. Same checks and same bytes as
+/// `canonicalize_sdist`.
+pub fn canonicalize_sdist_stream<R: Read, W: Write>(
+    archive_name: &str,
+    reader: R,
+    spool: &mut File,
+    epoch: Epoch,
+    deflate: Deflate,
+    limits: &Limits,
+    out: W,
+) -> Result<W, CanonError> {
+    let spool_error = |source| CanonError::Spool {
+        archive: archive_name.to_owned(),
+        member: "(spool file)".to_owned(),
+        source,
+    };
+    let end = spool.seek(SeekFrom::End(0)).map_err(spool_error)?;
+    let mut spool = FileSpool { file: spool, end };
+    canonicalize(
+        archive_name,
+        reader,
+        &mut spool,
+        epoch,
+        deflate,
+        limits,
+        out,
+    )
+}
+
+fn canonicalize<R: Read, W: Write>(
+    archive_name: &str,
+    reader: R,
+    spool: &mut dyn Spool,
+    epoch: Epoch,
+    deflate: Deflate,
+    limits: &Limits,
+    out: W,
+) -> Result<W, CanonError> {
+    let index = index_sdist(archive_name, reader, spool, limits)?;
+    check_single_top(archive_name, &index)?;
+    let mut w = TarGzWriter::new(out, epoch.seconds(), deflate);
+    let mut buf = Vec::new();
+    for f in &index.files {
+        let data = spool
+            .read_back(f.key, f.len, &mut buf)
+            .map_err(|source| CanonError::Spool {
+                archive: archive_name.to_owned(),
+                member: f.path.clone(),
+                source,
+            })?;
+        w.add_file(&f.path, data, f.executable)
             .map_err(|e| write_error(archive_name, e))?;
     }
     w.finish().map_err(|e| write_error(archive_name, e))
@@ -136,14 +390,15 @@ pub fn canonicalize_sdist(
 mod tests {
     use super::*;
 
-    fn content(files: &[&str], directories: &[&str], first: &str) -> SdistContent {
-        SdistContent {
+    fn content(files: &[&str], directories: &[&str], first: &str) -> SdistIndex {
+        SdistIndex {
             files: files
                 .iter()
-                .map(|p| SdistFile {
+                .map(|p| SpooledFile {
                     path: (*p).to_owned(),
-                    data: Vec::new(),
                     executable: false,
+                    key: 0,
+                    len: 0,
                 })
                 .collect(),
             directories: directories.iter().map(|d| (*d).to_owned()).collect(),

@@ -9,16 +9,26 @@
 //! bytes are kept as they are: it was just checked, and rewriting it would
 //! change what the wheel's author signed. Directory entries (which carry
 //! nothing) are dropped, as the canonical form has none.
+//!
+//! It streams in two passes over the seekable input: the first inflates
+//! every member once, hashing it (SHA-256 and size) for the RECORD check
+//! and keeping only RECORD's bytes; the second copies the files in the
+//! canonical order into the writer. Memory is bounded by the largest
+//! member (the writer takes one member's bytes at a time).
 
-use kiln_archive::{ArchiveWriter, Deflate, Limits, ZipWriter, read_zip};
+use std::io::{Cursor, Read, Seek, Write};
+
+use kiln_archive::{ArchiveWriter, Deflate, Limits, ZipKind, ZipReader, ZipWriter};
 use kiln_names::Epoch;
+use sha2::Digest as _;
 
 use crate::CanonError;
 use crate::error::{read_error, write_error};
-use crate::record::{dist_info_dir, wheel_files};
+use crate::record::{MemberDigest, check_digests, dist_info_dir, wheel_files};
 
 /// Rewrite the wheel `bytes` into the canonical container at `epoch`, after
-/// checking its RECORD. `archive_name` names it in errors.
+/// checking its RECORD. `archive_name` names it in errors. The in-memory
+/// form of `canonicalize_wheel_stream`, byte for byte.
 pub fn canonicalize_wheel(
     archive_name: &str,
     bytes: &[u8],
@@ -26,11 +36,100 @@ pub fn canonicalize_wheel(
     deflate: Deflate,
     limits: &Limits,
 ) -> Result<Vec<u8>, CanonError> {
-    let zip = read_zip(archive_name, bytes, limits).map_err(|e| read_error(archive_name, e))?;
-    crate::check_record(archive_name, &zip)?;
-    let dist_info = format!("{}/", dist_info_dir(archive_name, &zip)?);
+    canonicalize_wheel_stream(
+        archive_name,
+        Cursor::new(bytes),
+        epoch,
+        deflate,
+        limits,
+        Vec::new(),
+    )
+}
+
+/// A sink that hashes what it is given and, if asked, keeps it.
+struct Hashing {
+    sha256: sha2::Sha256,
+    size: u64,
+    keep: Option<Vec<u8>>,
+}
+
+impl Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sha256.update(buf);
+        self.size += buf.len() as u64;
+        if let Some(keep) = &mut self.keep {
+            keep.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rewrite the wheel `reader` holds into the canonical container at
+/// `epoch`, written to `out` (returned), after checking its RECORD;
+/// `archive_name` names it in errors. Memory is bounded by the largest
+/// member, whatever the size of the wheel.
+pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write>(
+    archive_name: &str,
+    reader: R,
+    epoch: Epoch,
+    deflate: Deflate,
+    limits: &Limits,
+    out: W,
+) -> Result<W, CanonError> {
+    let archive = archive_name;
+    let mut zip = ZipReader::open(archive, reader, limits).map_err(|e| read_error(archive, e))?;
+    // Errors in the order the in-memory reader meets them: every member's
+    // data first, then the layout, then RECORD.
+    let meta = zip.archive().clone();
+    let dist_info = dist_info_dir(archive, meta.members.iter().map(|m| m.path.as_str()));
+    let record_path = dist_info.as_ref().ok().map(|d| format!("{d}/RECORD"));
+    let mut digests = Vec::new();
+    let mut record_bytes = None;
+    for (index, m) in meta.members.iter().enumerate() {
+        let is_record = record_path.as_deref() == Some(m.path.as_str()) && m.kind == ZipKind::File;
+        let mut sink = Hashing {
+            sha256: sha2::Sha256::new(),
+            size: 0,
+            keep: is_record.then(Vec::new),
+        };
+        zip.copy_member(index, &mut sink)
+            .map_err(|e| read_error(archive, e))?;
+        if m.kind == ZipKind::File {
+            digests.push(MemberDigest {
+                path: m.path.clone(),
+                sha256: sink.sha256.finalize().into(),
+                size: sink.size,
+            });
+        }
+        if let Some(bytes) = sink.keep {
+            record_bytes = Some(bytes);
+        }
+    }
+    let dist_info = format!("{}/", dist_info?);
+    // Refuses a directory entry holding data.
+    wheel_files(archive, &meta)?;
     let record = format!("{dist_info}RECORD");
-    let mut files = wheel_files(archive_name, &zip)?;
+    let Some(record_bytes) = record_bytes else {
+        return Err(CanonError::MissingRecord {
+            archive: archive.to_owned(),
+            member: record,
+        });
+    };
+    check_digests(archive, &record, &record_bytes, &digests, &mut |path| {
+        let index = meta
+            .members
+            .iter()
+            .position(|m| m.path == path)
+            .unwrap_or(usize::MAX);
+        let mut sha512 = Sha512Sink(sha2::Sha512::new());
+        zip.copy_member(index, &mut sha512)
+            .map_err(|e| read_error(archive, e))?;
+        Ok(sha512.0.finalize().into())
+    })?;
+
     let rank = |path: &str| {
         if path == record {
             2
@@ -40,14 +139,36 @@ pub fn canonicalize_wheel(
             0
         }
     };
-    files.sort_by(|a, b| {
-        (rank(&a.path), a.path.as_bytes()).cmp(&(rank(&b.path), b.path.as_bytes()))
-    });
-    let mut w = ZipWriter::new(Vec::new(), epoch.seconds(), deflate)
-        .map_err(|e| write_error(archive_name, e))?;
-    for m in files {
-        w.add_file(&m.path, &m.data, m.executable)
-            .map_err(|e| write_error(archive_name, e))?;
+    let mut order: Vec<(usize, &str, bool)> = meta
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind == ZipKind::File)
+        .map(|(index, m)| (index, m.path.as_str(), m.executable))
+        .collect();
+    order.sort_by(|a, b| (rank(a.1), a.1.as_bytes()).cmp(&(rank(b.1), b.1.as_bytes())));
+    let mut w =
+        ZipWriter::new(out, epoch.seconds(), deflate).map_err(|e| write_error(archive, e))?;
+    let mut data = Vec::new();
+    for (index, path, executable) in order {
+        data.clear();
+        zip.copy_member(index, &mut data)
+            .map_err(|e| read_error(archive, e))?;
+        w.add_file(path, &data, executable)
+            .map_err(|e| write_error(archive, e))?;
     }
-    w.finish().map_err(|e| write_error(archive_name, e))
+    w.finish().map_err(|e| write_error(archive, e))
+}
+
+/// A sink feeding SHA-512, for the rare RECORD row that records one.
+struct Sha512Sink(sha2::Sha512);
+
+impl Write for Sha512Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
