@@ -1,0 +1,600 @@
+//! Container differences: everything about two archives that is not
+//! content (paths, bytes, executable bits), by [`Category`], each with a
+//! count and a few examples.
+//!
+//! Members are compared pairwise (as `pairing` paired them, directories
+//! too); the archive-level fields (gzip header, global pax headers, end
+//! padding, zip comment) once. Compression is only claimed when it is
+//! shown: in a zip, by the method or the compressed size of a member with
+//! the same bytes; in a tar.gz, when both decompress to the same tar
+//! stream and the deflate bytes after the gzip header still differ. Bytes
+//! that differ where no field this diff reads does (the encoding of a
+//! tar number, an extra field's content) are reported as
+//! [`Category::Other`] rather than left unexplained.
+
+use std::collections::BTreeMap;
+
+use kiln_archive::{GzipInfo, TarFormat, TarMember, ZipMember};
+
+use crate::members::Sides;
+use crate::pairing::{Pairing, normalize};
+use crate::source::{Container, Entry, EntryKind, Header, Scan};
+use crate::{ArchiveKind, Category, ContainerDifference, DiffError};
+
+/// Examples kept per category.
+const MAX_EXAMPLES: usize = 3;
+
+/// pax records that are timestamps, and that are owners; the others are
+/// compared as "pax records".
+const PAX_TIMES: [&str; 4] = ["mtime", "atime", "ctime", "LIBARCHIVE.creationtime"];
+const PAX_OWNERS: [&str; 4] = ["uid", "gid", "uname", "gname"];
+
+#[derive(Debug, Default)]
+struct Found(BTreeMap<Category, (u64, Vec<String>)>);
+
+impl Found {
+    fn add(&mut self, category: Category, example: impl FnOnce() -> String) {
+        let slot = self.0.entry(category).or_default();
+        slot.0 += 1;
+        if slot.1.len() < MAX_EXAMPLES {
+            slot.1.push(example());
+        }
+    }
+    fn has(&self, category: Category) -> bool {
+        self.0.contains_key(&category)
+    }
+}
+
+/// Bytes for a report line: lossy UTF-8, cut at 60 characters.
+fn show_bytes(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    if s.chars().count() > 60 {
+        format!("{:?}…", s.chars().take(60).collect::<String>())
+    } else {
+        format!("{s:?}")
+    }
+}
+
+fn show_pax(records: &[&(String, Vec<u8>)]) -> String {
+    if records.is_empty() {
+        return "(none)".to_owned();
+    }
+    records
+        .iter()
+        .map(|(k, v)| format!("{k}={}", show_bytes(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn pax_where(m: &TarMember, keep: impl Fn(&str) -> bool) -> Vec<&(String, Vec<u8>)> {
+    m.pax.iter().filter(|(k, _)| keep(k)).collect()
+}
+
+fn tar_format(m: &TarMember) -> String {
+    let mut s = match m.format {
+        TarFormat::Ustar => "ustar",
+        TarFormat::Gnu => "GNU",
+        TarFormat::V7 => "V7",
+    }
+    .to_owned();
+    s.push_str(&format!(" type {:?}", char::from(m.typeflag)));
+    if m.gnu_long_name {
+        s.push_str(" with a GNU long name");
+    }
+    if m.used_prefix {
+        s.push_str(" with the prefix field");
+    }
+    s
+}
+
+/// Two tar headers of the same member (file or directory).
+fn tar_pair(f: &mut Found, label: &str, a: &TarMember, b: &TarMember) {
+    if a.mtime != b.mtime {
+        f.add(Category::Timestamps, || {
+            format!("{label}: mtime {} vs {}", a.mtime, b.mtime)
+        });
+    }
+    let times = |m| pax_where(m, |k| PAX_TIMES.contains(&k));
+    let (ta, tb) = (times(a), times(b));
+    if ta != tb && a.mtime == b.mtime {
+        f.add(Category::Timestamps, || {
+            format!("{label}: pax {} vs {}", show_pax(&ta), show_pax(&tb))
+        });
+    }
+    // The executable bit is content; when it differs, only the other bits
+    // are container.
+    let mask = if a.executable == b.executable {
+        !0
+    } else {
+        !0o111
+    };
+    if a.mode & mask != b.mode & mask {
+        f.add(Category::Modes, || {
+            format!("{label}: mode {:04o} vs {:04o}", a.mode, b.mode)
+        });
+    }
+    let owners = |m| pax_where(m, |k| PAX_OWNERS.contains(&k));
+    let (oa, ob) = (owners(a), owners(b));
+    if (a.uid, a.gid, &a.uname, &a.gname) != (b.uid, b.gid, &b.uname, &b.gname) || oa != ob {
+        let show = |m: &TarMember, pax: &[&(String, Vec<u8>)]| {
+            let mut s = format!("{}:{} ({:?}:{:?})", m.uid, m.gid, m.uname, m.gname);
+            if !pax.is_empty() {
+                s.push_str(&format!(" pax {}", show_pax(pax)));
+            }
+            s
+        };
+        f.add(Category::Owners, || {
+            format!("{label}: {} vs {}", show(a, &oa), show(b, &ob))
+        });
+    }
+    let rest = |m| pax_where(m, |k| !PAX_TIMES.contains(&k) && !PAX_OWNERS.contains(&k));
+    let (ra, rb) = (rest(a), rest(b));
+    if ra != rb {
+        f.add(Category::PaxRecords, || {
+            format!("{label}: {} vs {}", show_pax(&ra), show_pax(&rb))
+        });
+    }
+    let dialect = |m: &TarMember| (m.format, m.typeflag, m.gnu_long_name, m.used_prefix);
+    if dialect(a) != dialect(b) {
+        f.add(Category::TarFormat, || {
+            format!("{label}: {} vs {}", tar_format(a), tar_format(b))
+        });
+    }
+    if a.path.starts_with("./") != b.path.starts_with("./") {
+        f.add(Category::DotSlashPrefixes, || {
+            format!("{label}: {:?} vs {:?}", a.path, b.path)
+        });
+    }
+}
+
+/// A DOS date and time as `YYYY-MM-DD hh:mm:ss`.
+fn dos(date: u16, time: u16) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        1980 + u32::from(date >> 9),
+        (date >> 5) & 0xf,
+        date & 0x1f,
+        time >> 11,
+        (time >> 5) & 0x3f,
+        (time & 0x1f) * 2
+    )
+}
+
+fn made_by(v: u16) -> String {
+    let host = match v >> 8 {
+        0 => "MS-DOS".to_owned(),
+        3 => "Unix".to_owned(),
+        10 => "Windows NTFS".to_owned(),
+        19 => "OS X".to_owned(),
+        h => format!("host {h}"),
+    };
+    format!("{host}, zip {}.{}", (v & 0xff) / 10, (v & 0xff) % 10)
+}
+
+fn method(m: u16) -> String {
+    match m {
+        0 => "stored".to_owned(),
+        8 => "deflate".to_owned(),
+        m => format!("method {m}"),
+    }
+}
+
+/// General purpose flag bits reported in their own categories: deflate
+/// options (1-2, compression), data descriptor (3), UTF-8 (11).
+const FLAGS_ELSEWHERE: u16 = 0x0806 | 0x0008;
+
+/// Two zip headers of the same member (file or directory).
+fn zip_pair(f: &mut Found, label: &str, a: &ZipMember, b: &ZipMember) {
+    if (a.dos_date, a.dos_time) != (b.dos_date, b.dos_time) {
+        f.add(Category::Timestamps, || {
+            format!(
+                "{label}: {} vs {}",
+                dos(a.dos_date, a.dos_time),
+                dos(b.dos_date, b.dos_time)
+            )
+        });
+    } else if (a.local_dos_date, a.local_dos_time) != (b.local_dos_date, b.local_dos_time) {
+        f.add(Category::Timestamps, || {
+            format!(
+                "{label}: local header {} vs {}",
+                dos(a.local_dos_date, a.local_dos_time),
+                dos(b.local_dos_date, b.local_dos_time)
+            )
+        });
+    }
+    let mask = if a.executable == b.executable {
+        !0
+    } else {
+        !0o111
+    };
+    let mode = |m: &ZipMember| m.unix_mode.map(|x| x & mask);
+    if mode(a) != mode(b) || a.external_attr & 0xffff != b.external_attr & 0xffff {
+        let show = |m: &ZipMember| match m.unix_mode {
+            Some(x) => format!("mode {x:o} (attributes {:#x})", m.external_attr & 0xffff),
+            None => format!("no Unix mode (attributes {:#x})", m.external_attr),
+        };
+        f.add(Category::Modes, || {
+            format!("{label}: {} vs {}", show(a), show(b))
+        });
+    }
+    if a.method != b.method {
+        f.add(Category::Compression, || {
+            format!("{label}: {} vs {}", method(a.method), method(b.method))
+        });
+    } else if a.compressed_size != b.compressed_size {
+        f.add(Category::Compression, || {
+            format!(
+                "{label}: {} vs {} compressed bytes",
+                a.compressed_size, b.compressed_size
+            )
+        });
+    } else if a.flags & 0x6 != b.flags & 0x6 {
+        f.add(Category::Compression, || {
+            format!(
+                "{label}: deflate option flags {:#x} vs {:#x}",
+                a.flags & 0x6,
+                b.flags & 0x6
+            )
+        });
+    }
+    if a.data_descriptor != b.data_descriptor {
+        let show = |d| if d { "data descriptor" } else { "none" };
+        f.add(Category::DataDescriptors, || {
+            format!(
+                "{label}: {} vs {}",
+                show(a.data_descriptor),
+                show(b.data_descriptor)
+            )
+        });
+    }
+    if a.flags & 0x0800 != b.flags & 0x0800 {
+        let show = |m: &ZipMember| {
+            if m.flags & 0x0800 != 0 {
+                "set"
+            } else {
+                "clear"
+            }
+        };
+        f.add(Category::Utf8Flag, || {
+            format!("{label}: {} vs {}", show(a), show(b))
+        });
+    }
+    let extra = |m: &ZipMember| (m.central_extra_len, m.local_extra_len);
+    if extra(a) != extra(b) {
+        f.add(Category::ZipExtraFields, || {
+            format!(
+                "{label}: {}/{} vs {}/{} bytes (central/local)",
+                a.central_extra_len, a.local_extra_len, b.central_extra_len, b.local_extra_len
+            )
+        });
+    }
+    if a.comment_len != b.comment_len {
+        f.add(Category::ZipComments, || {
+            format!(
+                "{label}: {} vs {} bytes of comment",
+                a.comment_len, b.comment_len
+            )
+        });
+    }
+    if a.version_made_by != b.version_made_by {
+        f.add(Category::VersionMadeBy, || {
+            format!(
+                "{label}: {} vs {}",
+                made_by(a.version_made_by),
+                made_by(b.version_made_by)
+            )
+        });
+    }
+    let needed = |m: &ZipMember| (m.version_needed, m.local_version_needed);
+    if needed(a) != needed(b) {
+        f.add(Category::VersionNeeded, || {
+            format!(
+                "{label}: {}/{} vs {}/{} (central/local)",
+                a.version_needed, a.local_version_needed, b.version_needed, b.local_version_needed
+            )
+        });
+    }
+    let other = |m: &ZipMember| (m.flags & !FLAGS_ELSEWHERE, m.internal_attr);
+    if other(a) != other(b) {
+        f.add(Category::ZipFlags, || {
+            format!(
+                "{label}: flags {:#06x} internal attributes {:#x} vs flags {:#06x} internal attributes {:#x}",
+                a.flags & !FLAGS_ELSEWHERE,
+                a.internal_attr,
+                b.flags & !FLAGS_ELSEWHERE,
+                b.internal_attr
+            )
+        });
+    }
+}
+
+fn gzip_os(os: u8) -> String {
+    match os {
+        0 => "0 (FAT)".to_owned(),
+        3 => "3 (Unix)".to_owned(),
+        7 => "7 (Macintosh)".to_owned(),
+        11 => "11 (NTFS)".to_owned(),
+        255 => "255 (unknown)".to_owned(),
+        n => n.to_string(),
+    }
+}
+
+fn opt_bytes(v: &Option<Vec<u8>>) -> String {
+    v.as_deref().map_or_else(|| "(none)".to_owned(), show_bytes)
+}
+
+/// The gzip header fields, one difference each.
+fn gzip_header(f: &mut Found, a: &GzipInfo, b: &GzipInfo) {
+    let mut field = |differs: bool, example: String| {
+        if differs {
+            f.add(Category::GzipHeader, || example);
+        }
+    };
+    field(
+        a.mtime != b.mtime,
+        format!("mtime {} vs {}", a.mtime, b.mtime),
+    );
+    field(
+        a.os != b.os,
+        format!("OS {} vs {}", gzip_os(a.os), gzip_os(b.os)),
+    );
+    field(a.xfl != b.xfl, format!("XFL {} vs {}", a.xfl, b.xfl));
+    field(
+        a.fname != b.fname,
+        format!("FNAME {} vs {}", opt_bytes(&a.fname), opt_bytes(&b.fname)),
+    );
+    field(
+        a.comment != b.comment,
+        format!(
+            "comment {} vs {}",
+            opt_bytes(&a.comment),
+            opt_bytes(&b.comment)
+        ),
+    );
+    let extra = |e: Option<u16>| e.map_or_else(|| "(none)".to_owned(), |l| format!("{l} bytes"));
+    field(
+        a.extra_len != b.extra_len,
+        format!(
+            "extra field {} vs {}",
+            extra(a.extra_len),
+            extra(b.extra_len)
+        ),
+    );
+    field(
+        a.header_crc != b.header_crc,
+        format!("header CRC {} vs {}", a.header_crc, b.header_crc),
+    );
+    field(
+        a.flags & 0x01 != b.flags & 0x01,
+        format!("FTEXT {} vs {}", a.flags & 1, b.flags & 1),
+    );
+    field(
+        a.members != b.members,
+        format!("{} vs {} gzip members", a.members, b.members),
+    );
+}
+
+/// Everything in a gzip header but the sizes.
+fn same_gzip_header(a: &GzipInfo, b: &GzipInfo) -> bool {
+    fn key(g: &GzipInfo) -> impl PartialEq + '_ {
+        (
+            g.flags,
+            g.mtime,
+            g.xfl,
+            g.os,
+            &g.fname,
+            &g.comment,
+            g.extra_len,
+            g.header_crc,
+            g.members,
+        )
+    }
+    key(a) == key(b)
+}
+
+/// Bytes of the first gzip member's header.
+fn gzip_header_len(g: &GzipInfo) -> u64 {
+    10 + g.extra_len.map_or(0, |l| 2 + u64::from(l))
+        + g.fname.as_ref().map_or(0, |n| n.len() as u64 + 1)
+        + g.comment.as_ref().map_or(0, |c| c.len() as u64 + 1)
+        + if g.header_crc { 2 } else { 0 }
+}
+
+fn entry(scan: &Scan, index: Option<usize>) -> Option<&Entry> {
+    scan.entries.get(index?)
+}
+
+/// The same members in another order: positions among the members both
+/// sides hold where they disagree.
+fn member_order(f: &mut Found, sides: &Sides<'_>, pairs: &Pairing) {
+    let kind = sides.kind;
+    let both = |key: &str| matches!(pairs.files.get(key), Some((Some(_), Some(_))));
+    fn files(scan: &Scan) -> impl Iterator<Item = &Entry> {
+        scan.entries.iter().filter(|e| e.kind == EntryKind::File)
+    }
+    let order_a: Vec<(String, &str)> = files(sides.a.scan)
+        .map(|e| (pairs.key_a(kind, &e.path), normalize(kind, &e.path)))
+        .filter(|(k, _)| both(k))
+        .collect();
+    let order_b: Vec<&str> = files(sides.b.scan)
+        .map(|e| normalize(kind, &e.path))
+        .filter(|k| both(k))
+        .collect();
+    for (i, ((key_a, path_a), key_b)) in order_a.iter().zip(&order_b).enumerate() {
+        if key_a != key_b {
+            f.add(Category::MemberOrder, || {
+                format!("position {}: {path_a} vs {key_b}", i + 1)
+            });
+        }
+    }
+}
+
+/// The categories in which the containers differ. `content_differs` turns
+/// off the catch-all (differing content explains any bytes).
+/// `deflate_differs(header_len_a, header_len_b)` compares the two files'
+/// bytes after their gzip headers.
+pub(crate) fn compare(
+    sides: &Sides<'_>,
+    pairs: &Pairing,
+    content_differs: bool,
+    deflate_differs: &mut dyn FnMut(u64, u64) -> Result<bool, DiffError>,
+) -> Result<Vec<ContainerDifference>, DiffError> {
+    let kind = sides.kind;
+    let (a, b) = (sides.a.scan, sides.b.scan);
+    let mut f = Found::default();
+    member_order(&mut f, sides, pairs);
+    for (key, &(ia, ib)) in pairs.files.iter().chain(&pairs.dirs) {
+        let (Some(ea), Some(eb)) = (entry(a, ia), entry(b, ib)) else {
+            continue;
+        };
+        let label = normalize(kind, &ea.path);
+        let label = if ea.kind == EntryKind::Directory {
+            format!("{label}/")
+        } else if label.is_empty() {
+            key.clone()
+        } else {
+            label.to_owned()
+        };
+        match (&ea.header, &eb.header) {
+            (Header::Tar(x), Header::Tar(y)) => tar_pair(&mut f, &label, x, y),
+            (Header::Zip(x), Header::Zip(y)) => zip_pair(&mut f, &label, x, y),
+            _ => {}
+        }
+    }
+    for &(ia, ib) in pairs.dirs.values() {
+        let (side, e) = match (entry(a, ia), entry(b, ib)) {
+            (Some(e), None) => ("a", e),
+            (None, Some(e)) => ("b", e),
+            _ => continue,
+        };
+        f.add(Category::DirectoryEntries, || {
+            format!("only in {side}: {:?}", e.path)
+        });
+    }
+
+    match (&a.container, &b.container) {
+        (
+            Container::TarGz {
+                gzip: ga,
+                global_pax: pa,
+                trailing_zeros: za,
+                tar_sha256: ha,
+                tar_size: sa,
+            },
+            Container::TarGz {
+                gzip: gb,
+                global_pax: pb,
+                trailing_zeros: zb,
+                tar_sha256: hb,
+                ..
+            },
+        ) => {
+            gzip_header(&mut f, ga, gb);
+            if pa != pb {
+                let show = |g: &Vec<Vec<(String, Vec<u8>)>>| {
+                    if g.is_empty() {
+                        "(none)".to_owned()
+                    } else {
+                        g.iter()
+                            .map(|h| show_pax(&h.iter().collect::<Vec<_>>()))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    }
+                };
+                f.add(Category::PaxRecords, || {
+                    format!("global headers: {} vs {}", show(pa), show(pb))
+                });
+            }
+            if za != zb {
+                f.add(Category::TrailingPadding, || {
+                    format!("{za} vs {zb} zero bytes after the end-of-archive blocks")
+                });
+            }
+            match (ha, hb) {
+                (Some(x), Some(y)) if x == y => {
+                    // The same tar stream: any other difference is in the
+                    // gzip layer.
+                    let deflate = if same_gzip_header(ga, gb) {
+                        true
+                    } else {
+                        deflate_differs(gzip_header_len(ga), gzip_header_len(gb))?
+                    };
+                    if deflate {
+                        f.add(Category::Compression, || {
+                            format!(
+                                "deflate streams differ: {} vs {} compressed bytes for the same {sa}-byte tar stream",
+                                ga.compressed_size, gb.compressed_size
+                            )
+                        });
+                    }
+                }
+                (Some(_), Some(_)) if !content_differs => {
+                    let tar_level = [
+                        Category::MemberOrder,
+                        Category::Timestamps,
+                        Category::Modes,
+                        Category::Owners,
+                        Category::PaxRecords,
+                        Category::TarFormat,
+                        Category::DirectoryEntries,
+                        Category::DotSlashPrefixes,
+                        Category::TrailingPadding,
+                    ];
+                    if !tar_level.iter().any(|&c| f.has(c)) {
+                        f.add(Category::Other, || {
+                            "the tar streams differ in header fields this diff does not break down (number encoding, checksums, device or link fields)".to_owned()
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        (Container::Zip { comment: ca }, Container::Zip { comment: cb }) if ca != cb => {
+            f.add(Category::ZipComments, || {
+                format!("archive comment {} vs {}", show_bytes(ca), show_bytes(cb))
+            });
+        }
+        _ => {}
+    }
+    if f.0.is_empty() && !content_differs {
+        let what = match kind {
+            ArchiveKind::Sdist => "gzip or tar",
+            ArchiveKind::Wheel => "zip",
+        };
+        f.add(Category::Other, || {
+            format!("the {what} bytes differ where this diff reads no field (e.g. an extra field's content, the deflate bytes of a member of the same compressed size)")
+        });
+    }
+    Ok(f.0
+        .into_iter()
+        .map(|(category, (count, examples))| ContainerDifference {
+            category,
+            count,
+            examples,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dos_times_and_versions_read_well() {
+        // 2023-11-14 22:13:20 as a zip stores it.
+        assert_eq!(dos(0x576e, 0xb1aa), "2023-11-14 22:13:20");
+        assert_eq!(made_by(0x031e), "Unix, zip 3.0");
+        assert_eq!(made_by(0x0014), "MS-DOS, zip 2.0");
+    }
+
+    #[test]
+    fn gzip_header_length_counts_every_optional_field() {
+        let mut g = GzipInfo::default();
+        assert_eq!(gzip_header_len(&g), 10);
+        g.fname = Some(b"p.tar".to_vec());
+        g.extra_len = Some(4);
+        g.comment = Some(Vec::new());
+        g.header_crc = true;
+        assert_eq!(gzip_header_len(&g), 10 + 6 + 6 + 1 + 2);
+    }
+}

@@ -1,0 +1,70 @@
+//! The crate's one error type. Every variant names the archive (as the
+//! caller named it) and, where there is one, the entry, so a refusal reads
+//! as "archive: entry: what is wrong". Differences are never errors: they
+//! are the report.
+
+use std::io;
+use std::path::PathBuf;
+
+use kiln_archive::ArchiveError;
+
+use crate::ArchiveKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// Neither `.whl` nor `.tar.gz`.
+    #[error(
+        "{archive}: cannot tell the kind of archive from its file name (a wheel ends in .whl, an sdist in .tar.gz)"
+    )]
+    UnknownKind { archive: String },
+
+    /// One sdist and one wheel.
+    #[error("{a} is {a_kind} and {b} is {b_kind}: diff compares two sdists or two wheels")]
+    KindMismatch {
+        a: String,
+        b: String,
+        a_kind: ArchiveKind,
+        b_kind: ArchiveKind,
+    },
+
+    /// The file could not be opened or read.
+    #[error("{archive}: cannot read {}", path.display())]
+    Io {
+        archive: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The bounded reader refused the archive or could not parse it.
+    // Boxed: large, and a `Result` carries its error on every happy path.
+    #[error("{archive}: {entry}: cannot read the archive")]
+    Archive {
+        archive: String,
+        entry: String,
+        #[source]
+        source: Box<ArchiveError>,
+    },
+}
+
+impl DiffError {
+    pub(crate) fn archive(archive: &str, source: ArchiveError) -> Self {
+        Self::Archive {
+            archive: archive.to_owned(),
+            entry: entry_of(&source),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The entry a reader error names (the readers put one in every variant
+/// they produce); the writer-side variants cannot come from reading.
+fn entry_of(e: &ArchiveError) -> String {
+    match e {
+        ArchiveError::Read { entry, .. }
+        | ArchiveError::Malformed { entry, .. }
+        | ArchiveError::Refused { entry, .. }
+        | ArchiveError::LimitExceeded { entry, .. } => entry.clone(),
+        _ => "(archive)".to_owned(),
+    }
+}

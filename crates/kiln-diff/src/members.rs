@@ -1,0 +1,169 @@
+//! Content differences: members added, removed, changed (bytes or
+//! executable bit), with how each change is shown -- a unified diff when
+//! both sides are text (pass 2 re-reads just those members, in batches of
+//! bounded size), sizes and sha256 otherwise; the core metadata file and
+//! RECORD point to their own sections.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::pairing::{MetaMembers, Pairing, normalize};
+use crate::source::{self, Entry, Scan};
+use crate::text::{self, MAX_DIFF_BYTES, MAX_DIFF_INPUT_LINES};
+use crate::{
+    ArchiveKind, ChangeDetail, ChangeKind, DiffError, DiffOptions, MemberChange, MemberState,
+};
+
+/// Bytes of members one side holds in memory at once in pass 2.
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// One archive as the comparison sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Side<'a> {
+    pub path: &'a Path,
+    pub name: &'a str,
+    pub scan: &'a Scan,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sides<'a> {
+    pub kind: ArchiveKind,
+    pub a: Side<'a>,
+    pub b: Side<'a>,
+}
+
+fn state(kind: ArchiveKind, e: &Entry) -> MemberState {
+    MemberState {
+        path: normalize(kind, &e.path).to_owned(),
+        size: e.size,
+        sha256: kiln_digest::hex(&e.sha256),
+        executable: e.executable,
+    }
+}
+
+/// A member whose text diff pass 2 computes: (index in the output, entry
+/// in `a`, entry in `b`).
+type Job = (usize, usize, usize);
+
+/// Every member that differs, sorted by path (as `b` writes it).
+pub(crate) fn changes(
+    sides: &Sides<'_>,
+    pairs: &Pairing,
+    meta: &MetaMembers,
+    opts: &DiffOptions,
+) -> Result<Vec<MemberChange>, DiffError> {
+    let kind = sides.kind;
+    let (a, b) = (sides.a.scan, sides.b.scan);
+    let mut out = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for &(ia, ib) in pairs.files.values() {
+        let ea = ia.and_then(|i| a.entries.get(i));
+        let eb = ib.and_then(|i| b.entries.get(i));
+        let (change, detail) = match (ea, eb) {
+            (None, None) => continue,
+            (Some(_), None) => (ChangeKind::Removed, ChangeDetail::None),
+            (None, Some(_)) => (ChangeKind::Added, ChangeDetail::None),
+            (Some(x), Some(y)) => {
+                let same_bytes = (x.sha256, x.size) == (y.sha256, y.size);
+                if same_bytes && x.executable == y.executable {
+                    continue;
+                }
+                let detail = if same_bytes {
+                    ChangeDetail::ExecutableBit
+                } else if (ia, ib) == meta.metadata {
+                    ChangeDetail::Metadata
+                } else if (ia, ib) == meta.record && ia.is_some() {
+                    ChangeDetail::Record
+                } else if !(x.text && y.text) {
+                    ChangeDetail::Binary
+                } else if x.size.max(y.size) > MAX_DIFF_BYTES {
+                    ChangeDetail::TextTooLarge {
+                        reason: format!(
+                            "{} vs {} bytes; line diffs stop at {MAX_DIFF_BYTES}",
+                            x.size, y.size
+                        ),
+                    }
+                } else if x.lines.max(y.lines) > MAX_DIFF_INPUT_LINES {
+                    ChangeDetail::TextTooLarge {
+                        reason: format!(
+                            "{} vs {} lines; line diffs stop at {MAX_DIFF_INPUT_LINES}",
+                            x.lines, y.lines
+                        ),
+                    }
+                } else {
+                    if let (Some(ia), Some(ib)) = (ia, ib) {
+                        jobs.push((out.len(), ia, ib));
+                    }
+                    // Filled in by pass 2.
+                    ChangeDetail::Binary
+                };
+                (ChangeKind::Changed, detail)
+            }
+        };
+        let sa = ea.map(|e| state(kind, e));
+        let sb = eb.map(|e| state(kind, e));
+        let path = match (&sa, &sb) {
+            (Some(s), _) | (None, Some(s)) => s.path.clone(),
+            (None, None) => continue,
+        };
+        out.push(MemberChange {
+            path,
+            change,
+            a: sa,
+            b: sb,
+            detail,
+        });
+    }
+    text_diffs(sides, &jobs, &mut out, opts)?;
+    Ok(out)
+}
+
+/// Pass 2: re-read the members of `jobs` in batches of at most
+/// [`BATCH_BYTES`] per side and diff them.
+fn text_diffs(
+    sides: &Sides<'_>,
+    jobs: &[Job],
+    out: &mut [MemberChange],
+    opts: &DiffOptions,
+) -> Result<(), DiffError> {
+    let size = |scan: &Scan, i: usize| scan.entries.get(i).map_or(0, |e| e.size);
+    let mut start = 0;
+    while start < jobs.len() {
+        let (mut bytes_a, mut bytes_b) = (0u64, 0u64);
+        let mut end = start;
+        while let Some(&(_, ia, ib)) = jobs.get(end) {
+            let (sa, sb) = (size(sides.a.scan, ia), size(sides.b.scan, ib));
+            if end > start && (bytes_a + sa > BATCH_BYTES || bytes_b + sb > BATCH_BYTES) {
+                break;
+            }
+            bytes_a += sa;
+            bytes_b += sb;
+            end += 1;
+        }
+        let batch = &jobs[start..end];
+        let wanted_a: BTreeSet<usize> = batch.iter().map(|j| j.1).collect();
+        let wanted_b: BTreeSet<usize> = batch.iter().map(|j| j.2).collect();
+        let limits = &opts.limits;
+        let kind = sides.kind;
+        let got_a = source::fetch(kind, sides.a.path, sides.a.name, limits, &wanted_a)?;
+        let got_b = source::fetch(kind, sides.b.path, sides.b.name, limits, &wanted_b)?;
+        for &(at, ia, ib) in batch {
+            let ta = got_a.get(&ia).and_then(|v| std::str::from_utf8(v).ok());
+            let tb = got_b.get(&ib).and_then(|v| std::str::from_utf8(v).ok());
+            let (Some(ta), Some(tb), Some(change)) = (ta, tb, out.get_mut(at)) else {
+                continue;
+            };
+            let pa = change.a.as_ref().map_or("", |s| s.path.as_str());
+            let pb = change.b.as_ref().map_or("", |s| s.path.as_str());
+            change.detail = ChangeDetail::Text(text::unified(
+                ta,
+                tb,
+                &format!("a/{pa}"),
+                &format!("b/{pb}"),
+                opts.max_diff_lines,
+            ));
+        }
+        start = end;
+    }
+    Ok(())
+}
