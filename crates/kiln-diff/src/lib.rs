@@ -498,8 +498,8 @@ pub fn diff_files(
     report.notes.extend(notes);
     if kind == ArchiveKind::Wheel {
         report.record = RecordChecks {
-            a: record::check(&scan_a, pairs.dist_info_a.as_deref()),
-            b: record::check(&scan_b, pairs.dist_info_b.as_deref()),
+            a: record::check(&sides.a, &opts.limits)?,
+            b: record::check(&sides.b, &opts.limits)?,
         };
     }
     let content_differs = !report.members.is_empty() || !report.renames.is_empty();

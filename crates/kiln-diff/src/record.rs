@@ -1,11 +1,16 @@
 //! Each wheel's RECORD checked against that wheel's own members, from what
-//! pass 1 kept (every member's sha256 and size, RECORD's bytes). Both sides
-//! are checked separately: a RECORD that does not match its members is
-//! reported even when the two wheels agree with each other.
+//! pass 1 kept (every member's sha256 and size, RECORD's bytes), by
+//! `kiln-canon`'s `record_problems` -- the same rules canonicalizing
+//! applies, but every problem listed instead of the first refused. Both
+//! sides are checked separately: a RECORD that does not match its members
+//! is reported even when the two wheels agree with each other.
 
-use crate::pairing::normalize;
-use crate::source::{Captured, EntryKind, Scan};
-use crate::{ArchiveKind, RecordCheck, RecordProblem, RecordStatus};
+use kiln_archive::Limits;
+use kiln_canon::{CanonError, MemberDigest, record_path, record_problems};
+
+use crate::members::Side;
+use crate::source::{self, Captured, Entry, EntryKind};
+use crate::{ArchiveKind, DiffError, RecordCheck, RecordProblem, RecordStatus};
 
 /// The check of a side that was not opened: an sdist has no RECORD; an
 /// identical pair is not parsed at all.
@@ -20,10 +25,36 @@ pub(crate) fn not(kind: ArchiveKind) -> RecordCheck {
     }
 }
 
-/// Check one wheel's RECORD (`dist_info` is its single `.dist-info`
-/// directory, if it has exactly one).
-pub(crate) fn check(scan: &Scan, dist_info: Option<&str>) -> RecordCheck {
-    let problems = |record: Option<String>, problems: Vec<RecordProblem>| RecordCheck {
+/// A problem naming `member`.
+fn problem(member: &str, problem: impl Into<String>) -> RecordProblem {
+    RecordProblem {
+        member: member.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Why RECORD could not be found, as a problem of the wheel.
+fn layout_problem(e: &CanonError) -> RecordProblem {
+    match e {
+        CanonError::MissingRecord { member, .. } => {
+            problem(member, "missing (every wheel carries a RECORD)")
+        }
+        CanonError::DistInfoCount { member, found, .. } => problem(
+            member,
+            format!(
+                "a wheel holds exactly one .dist-info directory, found {}",
+                found.len()
+            ),
+        ),
+        other => problem("*.dist-info/RECORD", other.to_string()),
+    }
+}
+
+/// Check one side's RECORD against that side's members. Only a row that
+/// records a SHA-512 makes it read the archive again (just that member).
+pub(crate) fn check(side: &Side<'_>, limits: &Limits) -> Result<RecordCheck, DiffError> {
+    let scan = side.scan;
+    let done = |record: Option<String>, problems: Vec<RecordProblem>| RecordCheck {
         status: if problems.is_empty() {
             RecordStatus::Ok
         } else {
@@ -32,213 +63,80 @@ pub(crate) fn check(scan: &Scan, dist_info: Option<&str>) -> RecordCheck {
         record,
         problems,
     };
-    let one = |member: &str, problem: &str| {
-        vec![RecordProblem {
-            member: member.to_owned(),
-            problem: problem.to_owned(),
-        }]
+    let record = match record_path(side.name, scan.entries.iter().map(|e| e.path.as_str())) {
+        Ok(record) => record,
+        Err(e) => return Ok(done(None, vec![layout_problem(&e)])),
     };
-    let Some(dist_info) = dist_info else {
-        return problems(
-            None,
-            one(
-                "*.dist-info/RECORD",
-                "no single .dist-info directory to find RECORD in",
-            ),
-        );
-    };
-    let record_path = format!("{dist_info}/RECORD");
-    let index = scan.entries.iter().position(|e| {
-        e.kind == EntryKind::File && normalize(ArchiveKind::Wheel, &e.path) == record_path
-    });
+    let index = scan
+        .entries
+        .iter()
+        .position(|e| e.kind == EntryKind::File && e.path == record);
     let bytes = match index.and_then(|i| scan.captured.get(&i)) {
         Some(Captured::Bytes(bytes)) => bytes,
         Some(Captured::TooLarge(size)) => {
-            return problems(
-                Some(record_path.clone()),
-                one(
-                    &record_path,
-                    &format!("{size} bytes, too large to check here"),
-                ),
-            );
+            let p = problem(&record, format!("{size} bytes, too large to check here"));
+            return Ok(done(Some(record), vec![p]));
         }
-        None => return problems(Some(record_path.clone()), one(&record_path, "missing")),
+        None => {
+            let p = problem(&record, "missing (every wheel carries a RECORD)");
+            return Ok(done(Some(record), vec![p]));
+        }
     };
-    let digests: Vec<shim::MemberDigest> = scan
+    let files: Vec<(usize, &Entry)> = scan
         .entries
         .iter()
-        .filter(|e| e.kind == EntryKind::File)
-        .map(|e| shim::MemberDigest {
+        .enumerate()
+        .filter(|(_, e)| e.kind == EntryKind::File)
+        .collect();
+    let digests: Vec<MemberDigest> = files
+        .iter()
+        .map(|(_, e)| MemberDigest {
             path: e.path.clone(),
             sha256: e.sha256,
             size: e.size,
         })
         .collect();
-    let found = shim::record_problems(&record_path, bytes, &digests)
-        .into_iter()
-        .map(|p| RecordProblem {
-            member: p.member,
-            problem: p.problem,
+    // A failure to re-read is ours to report, not kiln-canon's.
+    let mut failure: Option<DiffError> = None;
+    let mut sha512_of = |path: &str| {
+        let index = files.iter().find(|(_, e)| e.path == path).map(|(i, _)| *i);
+        let result = match index {
+            Some(i) => source::wheel_sha512(side.path, side.name, limits, i),
+            None => Err(DiffError::Archive {
+                archive: side.name.to_owned(),
+                entry: format!("{path:?}"),
+                source: Box::new(kiln_archive::ArchiveError::Malformed {
+                    archive: side.name.to_owned(),
+                    entry: format!("{path:?}"),
+                    reason: "no such member".to_owned(),
+                }),
+            }),
+        };
+        result.map_err(|e| {
+            let message = e.to_string();
+            failure = Some(e);
+            CanonError::Read {
+                archive: side.name.to_owned(),
+                member: path.to_owned(),
+                source: Box::new(kiln_archive::ArchiveError::Read {
+                    archive: side.name.to_owned(),
+                    entry: format!("{path:?}"),
+                    source: std::io::Error::other(message),
+                }),
+            }
         })
-        .collect();
-    problems(Some(record_path), found)
-}
-
-/// The RECORD check `kiln-canon` is about to export (`record_problems` over
-/// `MemberDigest`s), written here until it lands, so that switching is
-/// deleting this module.
-mod shim {
-    use std::collections::BTreeMap;
-
-    pub(crate) struct MemberDigest {
-        pub path: String,
-        pub sha256: [u8; 32],
-        pub size: u64,
-    }
-
-    pub(crate) struct RecordProblem {
-        pub member: String,
-        pub problem: String,
-    }
-
-    /// RFC 4180 rows of RECORD, or the line of the first syntax error.
-    /// (line, fields) of each row.
-    type Rows = Vec<(usize, Vec<String>)>;
-
-    fn rows(text: &str) -> Result<Rows, (usize, &'static str)> {
-        let mut out = Vec::new();
-        let mut chars = text.chars().peekable();
-        let mut line = 1;
-        while chars.peek().is_some() {
-            let start = line;
-            let mut fields = vec![String::new()];
-            let mut quoted = false;
-            while let Some(c) = chars.next() {
-                let field = fields.last_mut().ok_or((line, "empty row"))?;
-                match c {
-                    '"' if quoted => {
-                        if chars.peek() == Some(&'"') {
-                            chars.next();
-                            field.push('"');
-                        } else {
-                            quoted = false;
-                        }
-                    }
-                    '"' if field.is_empty() => quoted = true,
-                    '"' => return Err((line, "quote inside an unquoted field")),
-                    ',' if !quoted => fields.push(String::new()),
-                    '\n' if !quoted => {
-                        line += 1;
-                        break;
-                    }
-                    '\r' if !quoted && chars.peek() == Some(&'\n') => {}
-                    c => {
-                        if c == '\n' {
-                            line += 1;
-                        }
-                        field.push(c);
-                    }
-                }
-            }
-            if quoted {
-                return Err((start, "unterminated quoted field"));
-            }
-            if !(fields.len() == 1 && fields[0].is_empty()) {
-                out.push((start, fields));
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) fn record_problems(
-        record_path: &str,
-        bytes: &[u8],
-        members: &[MemberDigest],
-    ) -> Vec<RecordProblem> {
-        let mut out = Vec::new();
-        let mut problem = |member: &str, problem: String| {
-            out.push(RecordProblem {
-                member: member.to_owned(),
-                problem,
-            });
-        };
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            problem(record_path, "not UTF-8".to_owned());
-            return out;
-        };
-        let parsed = match rows(text) {
-            Ok(rows) => rows,
-            Err((line, reason)) => {
-                problem(record_path, format!("line {line}: {reason}"));
-                return out;
-            }
-        };
-        let mut by_path: BTreeMap<String, (usize, String, String)> = BTreeMap::new();
-        for (line, fields) in parsed {
-            let [path, hash, size] = match <[String; 3]>::try_from(fields) {
-                Ok(f) => f,
-                Err(f) => {
-                    problem(
-                        record_path,
-                        format!(
-                            "line {line}: expected 3 fields (path,hash,size), found {}",
-                            f.len()
-                        ),
-                    );
-                    continue;
-                }
-            };
-            if let Some((first, _, _)) = by_path.get(&path) {
-                problem(
-                    &path,
-                    format!("listed twice in RECORD (lines {first} and {line})"),
-                );
-                continue;
-            }
-            by_path.insert(path, (line, hash, size));
-        }
-        let dist_info = record_path.strip_suffix("RECORD").unwrap_or_default();
-        let exempt = [
-            record_path.to_owned(),
-            format!("{dist_info}RECORD.jws"),
-            format!("{dist_info}RECORD.p7s"),
-        ];
-        for m in members {
-            let Some((_, hash, size)) = by_path.remove(&m.path) else {
-                if !exempt.contains(&m.path) {
-                    problem(&m.path, "not listed in RECORD".to_owned());
-                }
-                continue;
-            };
-            if m.path == record_path || (exempt.contains(&m.path) && hash.is_empty()) {
-                continue;
-            }
-            let actual = kiln_digest::urlsafe_b64_nopad(&m.sha256);
-            match hash.split_once('=') {
-                Some(("sha256", recorded)) if recorded.trim_end_matches('=') == actual => {}
-                Some(("sha256", _)) => problem(
-                    &m.path,
-                    format!("RECORD says {hash}, the member's bytes give sha256={actual}"),
-                ),
-                _ if hash.is_empty() => problem(&m.path, "no hash in RECORD".to_owned()),
-                _ => problem(
-                    &m.path,
-                    format!("RECORD hash {hash:?} not checked (sha256 expected)"),
-                ),
-            }
-            if size.parse::<u64>().ok() != Some(m.size) {
-                problem(
-                    &m.path,
-                    format!("RECORD says size {size:?}, the member has {} bytes", m.size),
-                );
-            }
-        }
-        for (path, (line, _, _)) in by_path {
-            problem(
-                &path,
-                format!("listed in RECORD (line {line}) but not in the wheel"),
-            );
-        }
-        out
+    };
+    match record_problems(side.name, &digests, bytes, &mut sha512_of) {
+        Ok(problems) => Ok(done(
+            Some(record),
+            problems
+                .into_iter()
+                .map(|p| problem(&p.member, p.problem))
+                .collect(),
+        )),
+        Err(e) => match failure {
+            Some(failure) => Err(failure),
+            None => Ok(done(Some(record), vec![layout_problem(&e)])),
+        },
     }
 }

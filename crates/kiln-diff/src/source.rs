@@ -13,11 +13,12 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
-use kiln_archive::{ArchiveError, GzipInfo, Limits, TarKind, TarMember, ZipKind, ZipMember};
-use sha2::{Digest as _, Sha256};
+use kiln_archive::{
+    ArchiveError, GzipInfo, Limits, TarKind, TarMember, ZipKind, ZipMember, ZipReader, visit_tar_gz,
+};
+use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::{ArchiveKind, DiffError};
-use shim::{ZipReader, visit_tar_gz};
 
 /// Bytes of a captured member (METADATA, PKG-INFO, RECORD) kept in memory;
 /// a larger one is reported, not read.
@@ -434,87 +435,33 @@ pub(crate) fn fetch(
     Ok(out)
 }
 
-/// Today's whole-archive readers behind the streaming interface
-/// `kiln-archive` is about to grow (`visit_tar_gz`, `ZipReader`), so that
-/// switching to it is deleting this module.
-mod shim {
-    use std::io::{Read, Seek, Write};
+/// A hashing `Write`.
+struct HashWriter<D>(D);
 
-    use kiln_archive::{
-        ArchiveError, Limits, TarGzArchive, TarMember, ZipArchive, read_tar_gz, read_zip,
-    };
-
-    pub(crate) fn visit_tar_gz<R: Read>(
-        archive: &str,
-        reader: R,
-        limits: &Limits,
-        f: &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>,
-    ) -> Result<TarGzArchive, ArchiveError> {
-        let mut tgz = read_tar_gz(archive, reader, limits)?;
-        for m in &mut tgz.members {
-            let data = std::mem::take(&mut m.data);
-            f(m, &mut &data[..])?;
-        }
-        Ok(tgz)
+impl<D: sha2::Digest> Write for HashWriter<D> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
     }
-
-    #[derive(Debug)]
-    pub(crate) struct ZipReader {
-        zip: ZipArchive,
-        data: Vec<Vec<u8>>,
-        archive: String,
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
+}
 
-    impl ZipReader {
-        pub(crate) fn open<R: Read + Seek>(
-            archive: &str,
-            mut reader: R,
-            limits: &Limits,
-        ) -> Result<Self, ArchiveError> {
-            let mut bytes = Vec::new();
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|source| ArchiveError::Read {
-                    archive: archive.to_owned(),
-                    entry: "(archive)".to_owned(),
-                    source,
-                })?;
-            let mut zip = read_zip(archive, &bytes, limits)?;
-            let data = zip
-                .members
-                .iter_mut()
-                .map(|m| std::mem::take(&mut m.data))
-                .collect();
-            Ok(Self {
-                zip,
-                data,
-                archive: archive.to_owned(),
-            })
-        }
-
-        pub(crate) fn archive(&self) -> &ZipArchive {
-            &self.zip
-        }
-
-        pub(crate) fn copy_member(
-            &mut self,
-            index: usize,
-            out: &mut dyn Write,
-        ) -> Result<u64, ArchiveError> {
-            let data = self.data.get(index).map(Vec::as_slice).unwrap_or_default();
-            let entry = self
-                .zip
-                .members
-                .get(index)
-                .map_or_else(|| format!("member #{index}"), |m| format!("{:?}", m.path));
-            out.write_all(data).map_err(|source| ArchiveError::Read {
-                archive: self.archive.clone(),
-                entry,
-                source,
-            })?;
-            Ok(data.len() as u64)
-        }
-    }
+/// SHA-512 of one wheel member (entry `index`), for the rare RECORD row
+/// that records one: pass 1 keeps only SHA-256.
+pub(crate) fn wheel_sha512(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+    index: usize,
+) -> Result<[u8; 64], DiffError> {
+    let mut zip = ZipReader::open(name, BufReader::new(open(path, name)?), limits)
+        .map_err(|e| archive_error(name, e))?;
+    let mut hasher = HashWriter(Sha512::new());
+    zip.copy_member(index, &mut hasher)
+        .map_err(|e| archive_error(name, e))?;
+    Ok(hasher.0.finalize().into())
 }
 
 #[cfg(test)]

@@ -794,26 +794,76 @@ fn a_bad_record_is_reported_even_when_both_sides_agree() {
         let members: Vec<&str> = check.problems.iter().map(|p| p.member.as_str()).collect();
         assert_eq!(
             members,
-            ["p/__init__.py", "p/__init__.py", "p/extra.py"],
+            ["p/__init__.py", "p/extra.py"],
             "{:?}",
             check.problems
         );
+        let stale = &check.problems[0].problem;
         assert!(
-            check.problems[0].problem.contains(&actual),
-            "{:?}",
-            check.problems
+            stale.contains(&format!("sha256={actual} size 34")),
+            "{stale}"
         );
-        assert!(
-            check.problems[1].problem.contains("34"),
-            "{:?}",
-            check.problems
-        );
-        assert_eq!(check.problems[2].problem, "not listed in RECORD");
+        assert_eq!(check.problems[1].problem, "not listed in RECORD");
     }
     let text = r.render();
     assert!(
-        text.contains("RECORD:\n  a (p-1.0.dist-info/RECORD): 3 problems\n"),
+        text.contains("RECORD:\n  a (p-1.0.dist-info/RECORD): 2 problems\n"),
         "{text}"
+    );
+}
+
+#[test]
+fn sha512_rows_are_checked_by_reading_that_member_again() {
+    let mut members = wheel_members("1.0", METADATA, &[], &[]);
+    let init = init_py();
+    let sha256_row = record_row("p/__init__.py", &init);
+    let sha512 = kiln_digest::Digests::of_bytes(&init).sha512;
+    let good = format!(
+        "p/__init__.py,sha512={},{}\n",
+        kiln_digest::urlsafe_b64_nopad(&sha512),
+        init.len()
+    );
+    let bad = format!(
+        "p/__init__.py,sha512={},{}\n",
+        kiln_digest::urlsafe_b64_nopad(&[0u8; 64]),
+        init.len()
+    );
+    let last = members.len() - 1;
+    let record = String::from_utf8(members[last].1.clone()).unwrap();
+    members[last].1 = record.replace(&sha256_row, &good).into_bytes();
+    let a = wheel(&members, EPOCH, 6);
+    members[last].1 = record.replace(&sha256_row, &bad).into_bytes();
+    let b = wheel(&members, EPOCH, 6);
+    let r = diff(WHL, &a, WHL, &b);
+    assert_eq!(r.record.a.status, RecordStatus::Ok, "{:?}", r.record.a);
+    assert_eq!(r.record.b.status, RecordStatus::Problems);
+    assert_eq!(r.record.b.problems.len(), 1);
+    assert_eq!(r.record.b.problems[0].member, "p/__init__.py");
+    assert!(
+        r.record.b.problems[0].problem.contains("sha512="),
+        "{:?}",
+        r.record.b.problems
+    );
+}
+
+#[test]
+fn wheel_without_a_record_says_so() {
+    let mut members = wheel_members("1.0", METADATA, &[], &[]);
+    let a = wheel(&members, EPOCH, 6);
+    members.pop();
+    let b = wheel(&members, EPOCH, 6);
+    let r = diff(WHL, &a, WHL, &b);
+    assert_eq!(
+        changes(&r),
+        [(ChangeKind::Removed, "p-1.0.dist-info/RECORD".to_owned())]
+    );
+    assert_eq!(r.record.a.status, RecordStatus::Ok);
+    assert_eq!(r.record.b.status, RecordStatus::Problems);
+    assert_eq!(r.record.b.problems[0].member, "p-1.0.dist-info/RECORD");
+    assert!(
+        r.record.b.problems[0].problem.starts_with("missing"),
+        "{:?}",
+        r.record.b.problems
     );
 }
 
