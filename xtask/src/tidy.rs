@@ -73,7 +73,8 @@ fn layer(name: &str) -> usize {
         "kiln-names" | "kiln-digest" => 0,
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" => 1,
         "kiln-native" | "kiln-canon" => 2,
-        "xtask" => 3,
+        "kiln-diff" => 3,
+        "xtask" => 4,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
 }
