@@ -4,6 +4,8 @@
 //! canonicalizing is idempotent; RECORD disagreements and malformed sdists
 //! are refused naming the member; the real-world corpus canonicalizes with
 //! its content preserved, and pinned digests catch any drift in the bytes.
+//! The streaming forms give the in-memory forms' bytes and errors (on the
+//! corpus too), and RECORD's problems are all listed from member digests.
 #![allow(clippy::unwrap_used)]
 #![allow(clippy::print_stderr)] // the skip message when the corpus is absent
 
@@ -13,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, ZipWriter, read_tar_gz, read_zip};
 use kiln_canon::{
-    ArchiveKind, CanonError, MemberDifference, canonicalize_sdist, canonicalize_wheel,
-    check_record, member_differences,
+    ArchiveKind, CanonError, MemberDifference, MemberDigest, RecordProblem, canonicalize_sdist,
+    canonicalize_sdist_stream, canonicalize_wheel, canonicalize_wheel_stream, check_record,
+    member_differences, record_path, record_problems,
 };
 use kiln_names::Epoch;
 use sha2::{Digest, Sha256};
@@ -789,4 +792,355 @@ fn corpus_six_digests_are_pinned() {
         sha256_hex(&canonical),
         "d3ea6f4454d39b3db5131da3dcf70f3c6080403d56e27387a4cd3e2ed7247af6"
     );
+}
+
+// ------------------------------------------------------------- streaming
+
+/// An error with its sources, to compare two errors completely.
+fn chain(e: &CanonError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(" <- {s}"));
+        source = s.source();
+    }
+    text
+}
+
+fn outcome(r: Result<Vec<u8>, CanonError>) -> Result<String, String> {
+    r.map(|bytes| sha256_hex(&bytes)).map_err(|e| chain(&e))
+}
+
+fn stream_sdist(name: &str, reader: impl std::io::Read) -> Result<Vec<u8>, CanonError> {
+    let mut spool = tempfile::tempfile().unwrap();
+    canonicalize_sdist_stream(
+        name,
+        reader,
+        &mut spool,
+        epoch(),
+        DEFLATE,
+        &Limits::default(),
+        Vec::new(),
+    )
+}
+
+fn stream_wheel(
+    name: &str,
+    reader: impl std::io::Read + std::io::Seek,
+) -> Result<Vec<u8>, CanonError> {
+    canonicalize_wheel_stream(
+        name,
+        reader,
+        epoch(),
+        DEFLATE,
+        &Limits::default(),
+        Vec::new(),
+    )
+}
+
+#[test]
+fn streaming_gives_the_in_memory_bytes_and_errors() {
+    let name = "pkg-1.0.tar.gz";
+    let sdists = [
+        kiln_sdist(&sdist_members()),
+        foreign_sdist(&sdist_members()),
+        plain_tgz(&[("a-1/x", b"1", false), ("b-1/y", b"2", false)]),
+        plain_tgz(&[("a-1/", b"", true)]),
+        foreign_sdist(&sdist_members())[..300].to_vec(),
+        b"not a tarball".to_vec(),
+    ];
+    for (i, bytes) in sdists.iter().enumerate() {
+        let memory = outcome(canon_sdist(bytes));
+        assert_eq!(
+            outcome(stream_sdist(name, &bytes[..])),
+            memory,
+            "sdist #{i}"
+        );
+        assert_eq!(i < 2, memory.is_ok(), "sdist #{i}: {memory:?}");
+    }
+    let name = "pkg-1.0-py3-none-any.whl";
+    let good = good_record();
+    let wheels = [
+        kiln_wheel(&wheel_members()),
+        foreign_wheel(&wheel_members()),
+        wheel_with_record(&good.replace(",6\n", ",7\n"), None),
+        wheel_with_record(&good, Some("pkg/native.so")),
+        wheel_with_record("\"open,,\n", None),
+        kiln_wheel(&wheel_members()[..3]),
+        foreign_wheel(&wheel_members())[..500].to_vec(),
+    ];
+    for (i, bytes) in wheels.iter().enumerate() {
+        let memory = outcome(canon_wheel(bytes));
+        assert_eq!(
+            outcome(stream_wheel(name, Cursor::new(bytes))),
+            memory,
+            "wheel #{i}"
+        );
+        assert_eq!(i < 2, memory.is_ok(), "wheel #{i}: {memory:?}");
+    }
+}
+
+#[test]
+fn corpus_streaming_from_disk_gives_the_in_memory_bytes() {
+    for path in corpus_files("sdist") {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let memory = canon_sdist_named(name, &std::fs::read(&path).unwrap());
+        let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+        let streamed = stream_sdist(name, file).unwrap();
+        assert!(streamed == memory, "{name}");
+    }
+    for path in corpus_files("wheel") {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let memory = canonicalize_wheel(
+            name,
+            &std::fs::read(&path).unwrap(),
+            epoch(),
+            DEFLATE,
+            &Limits::default(),
+        )
+        .unwrap();
+        let streamed = stream_wheel(name, std::fs::File::open(&path).unwrap()).unwrap();
+        assert!(streamed == memory, "{name}");
+    }
+}
+
+fn canon_sdist_named(name: &str, bytes: &[u8]) -> Vec<u8> {
+    canonicalize_sdist(name, bytes, epoch(), DEFLATE, &Limits::default()).unwrap()
+}
+
+#[test]
+fn the_sdist_spool_is_appended_to_and_its_failure_is_reported() {
+    use std::io::{Read, Seek, SeekFrom};
+    let members = sdist_members();
+    let bytes = foreign_sdist(&members);
+    // Whatever the spool held before is left alone; the files' data is
+    // appended after it, in archive order.
+    let mut spool = tempfile::tempfile().unwrap();
+    spool.write_all(b"before").unwrap();
+    let out = canonicalize_sdist_stream(
+        "s.tar.gz",
+        &bytes[..],
+        &mut spool,
+        epoch(),
+        DEFLATE,
+        &Limits::default(),
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(out == kiln_sdist(&members));
+    let mut spooled = Vec::new();
+    spool.seek(SeekFrom::Start(0)).unwrap();
+    spool.read_to_end(&mut spooled).unwrap();
+    let mut expected = b"before".to_vec();
+    for (_, data, _) in members.iter().rev() {
+        expected.extend_from_slice(data);
+    }
+    assert_eq!(spooled, expected);
+
+    // A spool that cannot be written (opened read-only) is the spool's
+    // fault, not the archive's, and says so.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spool");
+    std::fs::write(&path, b"").unwrap();
+    let mut read_only = std::fs::File::open(&path).unwrap();
+    let err = canonicalize_sdist_stream(
+        "s.tar.gz",
+        &bytes[..],
+        &mut read_only,
+        epoch(),
+        DEFLATE,
+        &Limits::default(),
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, CanonError::Spool { member, .. } if member.ends_with("module.py")),
+        "{err}"
+    );
+}
+
+#[test]
+fn streaming_stops_bombs_naming_the_member() {
+    // An sdist whose gzip stream inflates past the ratio bound: stopped
+    // while the member is being spooled, naming it, long before its end.
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = kiln_sdist(&[m("pkg-1.0/zeros", &zeros, false)]);
+    let mut spool = tempfile::tempfile().unwrap();
+    let err = canonicalize_sdist_stream(
+        "bomb.tar.gz",
+        &bomb[..],
+        &mut spool,
+        epoch(),
+        DEFLATE,
+        &Limits {
+            max_ratio: 50,
+            ..Limits::default()
+        },
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, CanonError::Read { member, .. } if member == "\"pkg-1.0/zeros\""),
+        "{err}"
+    );
+    assert!(chain(&err).contains("compression ratio"), "{}", chain(&err));
+    assert!(spool.metadata().unwrap().len() < 16 << 20);
+
+    // A wheel member declaring 1 MiB that inflates to 8 MiB: stopped at
+    // the declared size, naming it. Patch the size in both headers.
+    let mut wheel = kiln_wheel(&[m("pkg/zeros", &zeros[..8 << 20], false)]);
+    let declared = (1u32 << 20).to_le_bytes();
+    wheel[22..26].copy_from_slice(&declared);
+    let eocd = wheel.len() - 22;
+    let cd = u32::from_le_bytes(wheel[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    wheel[cd + 24..cd + 28].copy_from_slice(&declared);
+    let err = stream_wheel("bomb.whl", Cursor::new(&wheel)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::Read { member, .. } if member == "\"pkg/zeros\""),
+        "{err}"
+    );
+    assert!(
+        chain(&err).contains("inflates to more than its declared size"),
+        "{}",
+        chain(&err)
+    );
+}
+
+/// The digests of a wheel's regular files, as a streaming reader makes them.
+fn digests(members: &[Member]) -> Vec<MemberDigest> {
+    members
+        .iter()
+        .map(|(p, d, _)| MemberDigest::of_bytes(p.as_str(), d))
+        .collect()
+}
+
+fn no_sha512(path: &str) -> Result<[u8; 64], CanonError> {
+    panic!("sha512 of {path} asked for, but no row records one")
+}
+
+#[test]
+fn record_problems_lists_every_problem_sorted_by_member() {
+    let members = wheel_members();
+    let record = members.last().unwrap().1.clone();
+    let ok = record_problems("w.whl", &digests(&members), &record, &mut no_sha512).unwrap();
+    assert_eq!(ok, Vec::<RecordProblem>::new());
+
+    let good = good_record();
+    let right = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(b"x = 1\n"));
+    let wrong = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(b"x = 2\n"));
+    let bad: String = good
+        .replace(&right, &wrong)
+        .replace(
+            "pkg/empty.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0",
+            "pkg/empty.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,1",
+        )
+        .lines()
+        .filter(|l| !l.starts_with("pkg/native.so,"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + "pkg/gone.py,sha256=abc,3\npkg/empty.py,,\nbroken,row\npkg/md5.py,md5=abc,1\n";
+    let mut members = members;
+    members.insert(0, m("pkg/md5.py", b"1", false));
+    let problems =
+        record_problems("w.whl", &digests(&members), bad.as_bytes(), &mut no_sha512).unwrap();
+    let e = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(b""));
+    // A malformed row is reported once, as RECORD's problem.
+    let want = [
+        (
+            "pkg-1.0.dist-info/RECORD",
+            "RECORD line 11: malformed: expected 3 fields (path,hash,size), found 2",
+        ),
+        (
+            "pkg/a,b \"quoted\".py",
+            &format!("RECORD says sha256={wrong} size 6, member has sha256={right} size 6"),
+        ),
+        ("pkg/empty.py", "listed twice in RECORD (lines 4 and 10)"),
+        (
+            "pkg/empty.py",
+            &format!("RECORD says sha256={e} size 1, member has sha256={e} size 0"),
+        ),
+        (
+            "pkg/gone.py",
+            "listed in RECORD (line 9) but not in the wheel",
+        ),
+        (
+            "pkg/md5.py",
+            "RECORD gives an unsupported hash \"md5=abc\" (sha256 or sha512 expected)",
+        ),
+        ("pkg/native.so", "not listed in RECORD"),
+    ];
+    let got: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.member.as_str(), p.problem.as_str()))
+        .collect();
+    let want: Vec<(&str, &str)> = want.iter().map(|(a, b)| (*a, *b)).collect();
+    assert_eq!(got, want);
+
+    // Layouts that hide RECORD are errors, not problems.
+    let no_record: Vec<Member> = wheel_members()
+        .into_iter()
+        .filter(|(p, _, _)| !p.ends_with("/RECORD"))
+        .collect();
+    let err = record_problems("w.whl", &digests(&no_record), b"", &mut no_sha512).unwrap_err();
+    assert!(matches!(err, CanonError::MissingRecord { .. }), "{err}");
+    let err = record_path(
+        "w.whl",
+        ["pkg/a.py", "a-1.dist-info/RECORD", "b-1.dist-info/RECORD"],
+    )
+    .unwrap_err();
+    assert!(matches!(err, CanonError::DistInfoCount { .. }), "{err}");
+    assert_eq!(
+        record_path("w.whl", ["pkg/", "p-1.dist-info/", "p-1.dist-info/RECORD"]).unwrap(),
+        "p-1.dist-info/RECORD"
+    );
+}
+
+#[test]
+fn sha512_rows_are_checked_through_the_callback_and_when_streaming() {
+    let mut members = wheel_members();
+    members.pop();
+    let sha512 = |d: &[u8]| kiln_digest::Digests::of_bytes(d).sha512;
+    let native = members
+        .iter()
+        .find(|(p, _, _)| p == "pkg/native.so")
+        .unwrap()
+        .1
+        .clone();
+    let row = format!(
+        "pkg/native.so,sha512={},8\n",
+        kiln_digest::urlsafe_b64_nopad(&sha512(&native))
+    );
+    let record: String = good_record()
+        .lines()
+        .map(|l| {
+            if l.starts_with("pkg/native.so,") {
+                row.clone()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    members.push(m(&format!("{DIST_INFO}/RECORD"), record.as_bytes(), false));
+    let mut asked = Vec::new();
+    let problems = record_problems("w.whl", &digests(&members), record.as_bytes(), &mut |p| {
+        asked.push(p.to_owned());
+        Ok(sha512(&native))
+    })
+    .unwrap();
+    assert_eq!(
+        (problems, asked),
+        (vec![], vec!["pkg/native.so".to_owned()])
+    );
+    let problems = record_problems("w.whl", &digests(&members), record.as_bytes(), &mut |_| {
+        Ok(sha512(b"other"))
+    })
+    .unwrap();
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].problem.contains("member has sha512="),
+        "{problems:?}"
+    );
+    // The streaming canonicalizer re-reads the member for its sha512.
+    let wheel = kiln_wheel(&members);
+    assert!(stream_wheel("w.whl", Cursor::new(&wheel)).unwrap() == wheel);
 }
