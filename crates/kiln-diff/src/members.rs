@@ -1,10 +1,11 @@
 //! Content differences: members added, removed, changed (bytes or
 //! executable bit), with how each change is shown -- a unified diff when
-//! both sides are text (pass 2 re-reads just those members, in batches of
-//! bounded size), sizes and sha256 otherwise; the core metadata file and
-//! RECORD point to their own sections.
+//! both sides are text (pass 2 re-reads just those members, `a`'s in
+//! batches of bounded size, `b`'s one at a time), sizes and sha256
+//! otherwise; the core metadata file and RECORD point to their own
+//! sections.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::pairing::{MetaMembers, Pairing, normalize};
@@ -14,8 +15,8 @@ use crate::{
     ArchiveKind, ChangeDetail, ChangeKind, DiffError, DiffOptions, MemberChange, MemberState,
 };
 
-/// Bytes of members one side holds in memory at once in pass 2.
-const BATCH_BYTES: u64 = 16 << 20;
+/// Bytes of `a`'s members held in memory at once in pass 2.
+const BATCH_BYTES: u64 = 8 << 20;
 
 /// One archive as the comparison sees it.
 #[derive(Debug, Clone, Copy)]
@@ -118,51 +119,72 @@ pub(crate) fn changes(
     Ok(out)
 }
 
-/// Pass 2: re-read the members of `jobs` in batches of at most
-/// [`BATCH_BYTES`] per side and diff them.
+/// Pass 2: re-read the members of `jobs` and diff them. `a`'s bytes are
+/// gathered in batches of at most [`BATCH_BYTES`]; for each batch `b` is
+/// streamed and each of its members diffed as it arrives, so at most one
+/// batch of `a` and one member of `b` are in memory.
 fn text_diffs(
     sides: &Sides<'_>,
     jobs: &[Job],
     out: &mut [MemberChange],
     opts: &DiffOptions,
 ) -> Result<(), DiffError> {
-    let size = |scan: &Scan, i: usize| scan.entries.get(i).map_or(0, |e| e.size);
+    let size = |i: usize| sides.a.scan.entries.get(i).map_or(0, |e| e.size);
+    let (kind, limits) = (sides.kind, &opts.limits);
     let mut start = 0;
     while start < jobs.len() {
-        let (mut bytes_a, mut bytes_b) = (0u64, 0u64);
+        let mut bytes = 0u64;
         let mut end = start;
-        while let Some(&(_, ia, ib)) = jobs.get(end) {
-            let (sa, sb) = (size(sides.a.scan, ia), size(sides.b.scan, ib));
-            if end > start && (bytes_a + sa > BATCH_BYTES || bytes_b + sb > BATCH_BYTES) {
+        while let Some(&(_, ia, _)) = jobs.get(end) {
+            if end > start && bytes + size(ia) > BATCH_BYTES {
                 break;
             }
-            bytes_a += sa;
-            bytes_b += sb;
+            bytes += size(ia);
             end += 1;
         }
         let batch = &jobs[start..end];
         let wanted_a: BTreeSet<usize> = batch.iter().map(|j| j.1).collect();
-        let wanted_b: BTreeSet<usize> = batch.iter().map(|j| j.2).collect();
-        let limits = &opts.limits;
-        let kind = sides.kind;
-        let got_a = source::fetch(kind, sides.a.path, sides.a.name, limits, &wanted_a)?;
-        let got_b = source::fetch(kind, sides.b.path, sides.b.name, limits, &wanted_b)?;
-        for &(at, ia, ib) in batch {
-            let ta = got_a.get(&ia).and_then(|v| std::str::from_utf8(v).ok());
-            let tb = got_b.get(&ib).and_then(|v| std::str::from_utf8(v).ok());
-            let (Some(ta), Some(tb), Some(change)) = (ta, tb, out.get_mut(at)) else {
-                continue;
-            };
-            let pa = change.a.as_ref().map_or("", |s| s.path.as_str());
-            let pb = change.b.as_ref().map_or("", |s| s.path.as_str());
-            change.detail = ChangeDetail::Text(text::unified(
-                ta,
-                tb,
-                &format!("a/{pa}"),
-                &format!("b/{pb}"),
-                opts.max_diff_lines,
-            ));
-        }
+        let mut got_a: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        source::fetch(
+            kind,
+            sides.a.path,
+            sides.a.name,
+            limits,
+            &wanted_a,
+            &mut |i, v| {
+                got_a.insert(i, v);
+            },
+        )?;
+        // `b`'s entry -> (output index, `a`'s entry).
+        let by_b: BTreeMap<usize, (usize, usize)> =
+            batch.iter().map(|&(at, ia, ib)| (ib, (at, ia))).collect();
+        let wanted_b: BTreeSet<usize> = by_b.keys().copied().collect();
+        source::fetch(
+            kind,
+            sides.b.path,
+            sides.b.name,
+            limits,
+            &wanted_b,
+            &mut |ib, vb| {
+                let Some(&(at, ia)) = by_b.get(&ib) else {
+                    return;
+                };
+                let ta = got_a.get(&ia).and_then(|v| std::str::from_utf8(v).ok());
+                let tb = std::str::from_utf8(&vb).ok();
+                let (Some(ta), Some(tb), Some(change)) = (ta, tb, out.get_mut(at)) else {
+                    return;
+                };
+                let pa = change.a.as_ref().map_or("", |s| s.path.as_str());
+                let pb = change.b.as_ref().map_or("", |s| s.path.as_str());
+                change.detail = ChangeDetail::Text(text::unified(
+                    ta,
+                    tb,
+                    &format!("a/{pa}"),
+                    &format!("b/{pb}"),
+                    opts.max_diff_lines,
+                ));
+            },
+        )?;
         start = end;
     }
     Ok(())

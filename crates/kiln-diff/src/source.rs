@@ -392,18 +392,19 @@ pub(crate) fn scan(
     })
 }
 
-/// Pass 2: the bytes of the entries in `wanted` (by index), in one more
-/// read of the archive (tar) or one seek per member (zip).
+/// Pass 2: hand the bytes of each entry in `wanted` (by index) to `take`,
+/// one at a time, in archive order: one more read of the archive (tar) or
+/// one seek per member (zip). Only the member being handed over is held.
 pub(crate) fn fetch(
     kind: ArchiveKind,
     path: &Path,
     name: &str,
     limits: &Limits,
     wanted: &BTreeSet<usize>,
-) -> Result<BTreeMap<usize, Vec<u8>>, DiffError> {
-    let mut out = BTreeMap::new();
+    take: &mut dyn FnMut(usize, Vec<u8>),
+) -> Result<(), DiffError> {
     if wanted.is_empty() {
-        return Ok(out);
+        return Ok(());
     }
     match kind {
         ArchiveKind::Sdist => {
@@ -414,7 +415,7 @@ pub(crate) fn fetch(
                     let mut bytes = Vec::new();
                     data.read_to_end(&mut bytes)
                         .map_err(|e| read_error(name, &m.path, e))?;
-                    out.insert(index, bytes);
+                    take(index, bytes);
                 }
                 index += 1;
                 Ok(())
@@ -428,11 +429,11 @@ pub(crate) fn fetch(
                 let mut bytes = Vec::new();
                 zip.copy_member(index, &mut bytes)
                     .map_err(|e| archive_error(name, e))?;
-                out.insert(index, bytes);
+                take(index, bytes);
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A hashing `Write`.

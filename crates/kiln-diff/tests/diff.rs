@@ -517,6 +517,56 @@ fn two_versions_of_an_sdist_pair_across_the_top_directory() {
     assert_eq!(categories(&r), []);
 }
 
+/// ~3.7 KB of text that compresses poorly; `changed` alters line 30.
+fn noisy_member(i: usize, changed: bool) -> Vec<u8> {
+    let mut s = String::new();
+    let mut x = i as u64 * 2_654_435_761 + 1;
+    for line in 0..100 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        if line == 30 && changed {
+            s.push_str("changed\n");
+        } else {
+            s.push_str(&format!("{x:016x}{:016x} = {line}\n", x.rotate_left(17)));
+        }
+    }
+    s.into_bytes()
+}
+
+#[test]
+fn many_changed_members_are_all_diffed_across_pass_2_batches() {
+    // 3,000 changed members, ~11 MB of text in `a`: more than one batch.
+    let members = |changed| -> Vec<Member> {
+        (0..3000)
+            .map(|i| {
+                m(
+                    &format!("p-1.0/p/m{i:04}.py"),
+                    &noisy_member(i, changed),
+                    false,
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (members(false), members(true));
+    assert!(a.iter().map(|m| m.1.len()).sum::<usize>() > 10 << 20);
+    let r = diff(
+        "p-1.0.tar.gz",
+        &sdist(&a, EPOCH, 1),
+        "p-1.0.tar.gz",
+        &sdist(&b, EPOCH, 1),
+    );
+    assert_eq!(r.counts(), (3000, 0, 0));
+    for (i, change) in r.members.iter().enumerate() {
+        assert_eq!(change.path, format!("p-1.0/p/m{i:04}.py"));
+        let ChangeDetail::Text(d) = &change.detail else {
+            panic!("{}: {:?}", change.path, change.detail)
+        };
+        assert_eq!(d.lines[2], "@@ -28,7 +28,7 @@");
+        assert_eq!(d.lines[7], "+changed");
+    }
+}
+
 // ---------------------------------------------------------------- wheels
 
 fn record_row(path: &str, data: &[u8]) -> String {
