@@ -6,7 +6,6 @@
 
 use std::fmt::Write as _;
 
-use crate::metadata::BODY;
 use crate::{
     ChangeDetail, ChangeKind, DiffReport, FieldChange, FieldChangeKind, Level, MemberChange,
     RecordCheck, RecordStatus, TextDiff,
@@ -236,11 +235,6 @@ pub(crate) fn render(r: &DiffReport) -> String {
         for f in &r.metadata {
             field(&mut out, f);
         }
-        debug_assert!(
-            r.metadata
-                .iter()
-                .all(|f| f.field != BODY || f.diff.is_some())
-        );
     }
     if !r.container.is_empty() {
         let _ = writeln!(out, "container:");

@@ -749,6 +749,36 @@ fn foreign_wheel_lists_every_container_difference() {
 }
 
 #[test]
+fn streamed_zip_shows_data_descriptors() {
+    let members = wheel_members("1.0", METADATA, &[], &[]);
+    let mut z = zip::ZipWriter::new_stream(Vec::new());
+    let (dos_time, dos_date) = kiln_archive::dos_date_time(EPOCH).unwrap();
+    let time = zip::DateTime::try_from_msdos(dos_date, dos_time).unwrap();
+    for (p, d, x) in &members {
+        let opts = zip::write::SimpleFileOptions::default()
+            .last_modified_time(time)
+            .unix_permissions(if *x { 0o755 } else { 0o644 });
+        z.start_file(p.as_str(), opts).unwrap();
+        z.write_all(d).unwrap();
+    }
+    let streamed = z.finish().unwrap().into_inner();
+    let r = diff(WHL, &streamed, WHL, &wheel(&members, EPOCH, 6));
+    // Same times, modes, deflate level: only the descriptors differ.
+    assert_eq!(r.level, Level::SameContent);
+    assert_eq!(
+        categories(&r),
+        [Category::DataDescriptors],
+        "{}",
+        r.render()
+    );
+    assert_eq!(r.container[0].count, members.len() as u64);
+    assert_eq!(
+        r.container[0].examples[0],
+        "p-1.0.data/scripts/p-tool: data descriptor vs none"
+    );
+}
+
+#[test]
 fn wheel_member_change_lists_the_member_and_record() {
     let a = wheel_members(
         "1.0",
@@ -1240,6 +1270,47 @@ fn corpus_wheels_have_the_same_content_as_their_canonical_form() {
             "{name}: {:?}",
             r.record.b
         );
+    }
+}
+
+#[test]
+fn corpus_sdists_have_the_same_content_as_their_canonical_form() {
+    let Some(dir) = corpus() else {
+        return;
+    };
+    #[allow(clippy::disallowed_methods)] // sorted below
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("sdist"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the corpus has no sdists");
+    for path in files {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let canonical = kiln_canon::canonicalize_sdist(
+            name,
+            &bytes,
+            kiln_names::Epoch::clamped(EPOCH as i64),
+            DEFLATE,
+            &Limits::default(),
+        )
+        .unwrap();
+        let r = diff(name, &bytes, name, &canonical);
+        assert_eq!(r.level, Level::SameContent, "{name}: {}", r.render());
+        assert!(r.members.is_empty() && r.metadata.is_empty() && r.renames.is_empty());
+        let cats = categories(&r);
+        assert!(
+            cats.contains(&Category::Timestamps),
+            "{name}: {}",
+            r.render()
+        );
+        assert!(
+            cats.contains(&Category::GzipHeader),
+            "{name}: {}",
+            r.render()
+        );
+        assert!(!cats.contains(&Category::Other), "{name}: {}", r.render());
     }
 }
 
