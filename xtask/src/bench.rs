@@ -11,8 +11,10 @@
 //!
 //! The backend part (`backend.rs`) measures `build --mode backend` on the
 //! real-world corpus against isolated `python -m build` and `uv build`,
-//! warm caches, the same backend versions. `--only native|backend` runs
-//! one part; the default runs both.
+//! warm caches, the same backend versions. `--only native|backend|tools` runs
+//! one part; the default runs all three. The tools part (`tools.rs`)
+//! times `diff` and `normalize` on the generated projects' artifacts and
+//! reports their peak memory.
 //!
 //! Timing is the reason this file reads the clock; nothing it measures
 //! reaches an artifact.
@@ -20,6 +22,7 @@
 mod backend;
 mod generate;
 mod peers;
+mod tools;
 
 use crate::flags::BenchPart;
 use crate::{Mismatch, project_root, report};
@@ -91,10 +94,11 @@ impl crate::flags::Bench {
         if runs == 0 {
             bail!("--runs 0: give at least one timed run (the default is 5)");
         }
-        let (native, backend) = match self.only {
-            None => (true, true),
-            Some(BenchPart::Native) => (true, false),
-            Some(BenchPart::Backend) => (false, true),
+        let (native, backend, tools) = match self.only {
+            None => (true, true, true),
+            Some(BenchPart::Native) => (true, false, false),
+            Some(BenchPart::Backend) => (false, true, false),
+            Some(BenchPart::Tools) => (false, false, true),
         };
         if !backend && !self.projects.is_empty() {
             bail!("--project selects corpus projects of the backend part: drop --only native");
@@ -127,6 +131,11 @@ impl crate::flags::Bench {
             let (value, failure) =
                 backend::run(&sh, &runner, &root, work.path(), runs, &self.projects)?;
             report.insert("backend".into(), value);
+            failures.extend(failure);
+        }
+        if tools {
+            let (value, failure) = tools::run(&sh, &runner, work.path(), runs, self.quick)?;
+            report.insert("tools".into(), value);
             failures.extend(failure);
         }
         if self.json {

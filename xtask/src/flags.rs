@@ -24,11 +24,21 @@ pub enum Command {
     Build(Build),
     /// Resolve a project's build requirements into a hash lock (backend mode).
     Lock(Lock),
+    /// Rebuild a release from a clean checkout of its tag and compare it
+    /// with its record and with every published copy given.
+    Verify(Verify),
+    /// Compare two sdists or two wheels (or two directories of them):
+    /// identical, same content in another container, or different content.
+    Diff(Diff),
+    /// Rewrite sdists and wheels made by any tool into kiln's canonical
+    /// container, content unchanged.
+    Normalize(Normalize),
     /// Run exactly what CI runs: fmt, clippy and every test, Python-side
     /// checks included (it installs what they need).
     Ci(Ci),
     /// Benchmark kiln against uv build and python -m build: native mode on
-    /// generated projects, backend mode on the real-world corpus.
+    /// generated projects, backend mode on the real-world corpus; and the
+    /// time and peak memory of diff and normalize.
     Bench(Bench),
 }
 
@@ -112,6 +122,78 @@ pub struct Lock {
     pub json: bool,
 }
 
+/// Rebuild a release from a clean checkout of its tag (uncommitted and
+/// untracked files cannot leak in) with the recorded epoch, pins and lock;
+/// compare it with the committed record, then fetch every published copy
+/// given, check its digest against the record before opening it, and
+/// explain every difference. Exit 0 only if everything matches.
+#[derive(Debug, Parser)]
+pub struct Verify {
+    /// The release.toml project (default: the only one).
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// The version (default: the newest committed record).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// The git ref to rebuild (default: release.toml's tag for the version).
+    #[arg(long = "ref", value_name = "GITREF")]
+    pub git_ref: Option<String>,
+    /// A published copy: a directory holding the artifacts, or a base URL
+    /// (http/https) under which each artifact is `URL/<file name>`, such as
+    /// a GitHub release's download address. Repeatable.
+    #[arg(long, value_name = "DIR|URL")]
+    pub against: Vec<String>,
+    /// A PyPI-compatible simple index (PEP 503 HTML or PEP 691 JSON), e.g.
+    /// https://pypi.org/simple/. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub index: Vec<String>,
+    /// Verify a release not made by kiln: rebuild with the project's own
+    /// backend (backend mode, no canonicalization) and require identical
+    /// bytes; a content comparison is reported, labelled, when bytes differ.
+    #[arg(long)]
+    pub faithful: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Compare two artifacts. Exit 0 identical, 1 different (same content in
+/// another container, or different content), 2 unreadable input.
+#[derive(Debug, Parser)]
+pub struct Diff {
+    /// An sdist (.tar.gz) or wheel (.whl), or a directory of them.
+    pub a: PathBuf,
+    /// The same kind as A; directories are paired by file name.
+    pub b: PathBuf,
+    /// Lines of unified diff shown per changed text member.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_diff_lines: usize,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Canonicalize sdists and wheels: member paths, bytes and executable bits
+/// kept; order, timestamps, modes, owners, compression and headers
+/// rewritten. Normalizing twice is the identity; two archives with the
+/// same content normalize to the same bytes.
+#[derive(Debug, Parser)]
+pub struct Normalize {
+    /// The sdists (.tar.gz) and wheels (.whl) to normalize.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the normalized archives (same file names).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The timestamp written into every member (default:
+    /// SOURCE_DATE_EPOCH, then 1980-01-01, the earliest a zip can hold).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub source_date_epoch: Option<i64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Parser)]
 pub struct Ci {
     /// Skip `cargo fmt --check` and clippy (tests only).
@@ -128,6 +210,9 @@ pub enum BenchPart {
     /// caches, against isolated `python -m build` and `uv build` with the
     /// same backend versions.
     Backend,
+    /// `diff` and `normalize` on the generated projects' artifacts (kiln's
+    /// and uv's): time, and peak memory small vs large.
+    Tools,
 }
 
 #[derive(Debug, Parser)]

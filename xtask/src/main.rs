@@ -11,14 +11,19 @@ mod bench;
 mod build;
 mod ci;
 mod config;
+mod diff;
 mod epoch;
+mod fetch;
+mod index;
 mod lock;
+mod normalize;
 mod pins;
 mod release;
 mod report;
 mod reproduce;
 #[cfg(test)]
 mod tidy;
+mod verify;
 
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -50,9 +55,13 @@ fn main() -> ExitCode {
         flags::Command::Release(cmd) => cmd.run(),
         flags::Command::Build(cmd) => cmd.run(),
         flags::Command::Lock(cmd) => cmd.run(),
+        flags::Command::Verify(cmd) => cmd.run(),
+        flags::Command::Diff(cmd) => cmd.run(),
+        flags::Command::Normalize(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
     };
+    record_peak_memory();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -68,6 +77,23 @@ fn main() -> ExitCode {
 }
 
 mod flags;
+
+/// `cargo xtask bench` measures the peak memory of the commands it runs by
+/// setting `KILN_PEAK_RSS_FILE`: the command writes its own high-water
+/// resident set size (Linux `VmHWM`, e.g. `12345 kB`) there before exiting.
+fn record_peak_memory() {
+    #[allow(clippy::disallowed_methods)] // Only the bench sets it; nothing reaches an artifact.
+    let Some(path) = std::env::var_os("KILN_PEAK_RSS_FILE") else {
+        return;
+    };
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(str::trim)
+        .unwrap_or("unknown");
+    let _ = std::fs::write(path, peak);
+}
 
 /// The root of the kiln checkout we run in: the nearest ancestor of the
 /// current directory that holds `pinned-toolchain.toml` (so a second clone

@@ -1,0 +1,171 @@
+//! `cargo xtask normalize FILE... --out DIR`: rewrite sdists and wheels made
+//! by any tool into kiln's canonical container (`kiln-canon`, streaming:
+//! memory is bounded by one member, not the archive). Each output is
+//! written to a temporary file in DIR and renamed into place, so a failure
+//! leaves nothing half-written; an input that cannot be read is named with
+//! the entry at fault and nothing is written for it.
+
+use crate::flags::Normalize;
+use crate::{epoch, pins::Pins, project_root, report};
+use anyhow::{Context, Result, bail};
+use kiln_archive::Limits;
+use kiln_digest::Digests;
+use kiln_names::Epoch;
+use serde_json::json;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+struct Normalized {
+    input: String,
+    output: String,
+    before: Digests,
+    after: Digests,
+}
+
+impl Normalize {
+    pub fn run(self) -> Result<()> {
+        let root = project_root()?;
+        let pins = Pins::load(&root)?;
+        let seconds = match self.source_date_epoch {
+            Some(n) => Some(n),
+            None => epoch::from_environment()?,
+        };
+        let epoch = seconds.map_or(Epoch::MIN, Epoch::clamped);
+        let limits = Limits::default();
+        // Refuse up front what cannot work, before writing anything.
+        let mut names = std::collections::BTreeSet::new();
+        for file in &self.files {
+            let name = file_name(file)?;
+            if !crate::diff::is_artifact(&name) {
+                bail!(
+                    "{}: not an sdist (.tar.gz) or a wheel (.whl): normalize only knows those",
+                    file.display()
+                );
+            }
+            if !names.insert(name.clone()) {
+                bail!(
+                    "{name} is given twice: both would be written to {}",
+                    self.out.join(&name).display()
+                );
+            }
+        }
+        std::fs::create_dir_all(&self.out)
+            .with_context(|| format!("failed to create {}", self.out.display()))?;
+
+        let bar = report::progress(self.files.len() as u64, "normalizing");
+        let mut done = Vec::new();
+        for file in &self.files {
+            let name = file_name(file)?;
+            bar.set_message(name.clone());
+            let before = Digests::of_file(file)?;
+            let target = self.out.join(&name);
+            normalize_one(file, &name, &target, epoch, pins.deflate, &limits)?;
+            let after = Digests::of_file(&target)?;
+            done.push(Normalized {
+                input: file.display().to_string(),
+                output: target.display().to_string(),
+                before,
+                after,
+            });
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+
+        if self.json {
+            report::json(&json!({
+                "command": "normalize",
+                "epoch": epoch.seconds(),
+                "files": done.iter().map(|n| json!({
+                    "input": n.input,
+                    "output": n.output,
+                    "sha256-before": n.before.sha256_hex(),
+                    "sha256-after": n.after.sha256_hex(),
+                    "size-before": n.before.size,
+                    "size-after": n.after.size,
+                    "changed": n.before.sha256 != n.after.sha256,
+                })).collect::<Vec<_>>(),
+            }));
+        } else {
+            let rows: Vec<Vec<String>> = done
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.output.clone(),
+                        report::human_size(n.after.size),
+                        n.after.sha256_hex(),
+                        if n.before.sha256 == n.after.sha256 {
+                            report::ok("already canonical")
+                        } else {
+                            "rewritten".to_string()
+                        },
+                    ]
+                })
+                .collect();
+            report::eprint(&report::table(
+                &["normalized", "size", "sha256", "container"],
+                &rows,
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn file_name(file: &Path) -> Result<String> {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .with_context(|| format!("{}: not a file name", file.display()))
+}
+
+/// Canonicalize `input` into `target` atomically.
+fn normalize_one(
+    input: &Path,
+    name: &str,
+    target: &Path,
+    epoch: Epoch,
+    deflate: kiln_archive::Deflate,
+    limits: &Limits,
+) -> Result<()> {
+    let reader = std::fs::File::open(input)
+        .with_context(|| format!("failed to open {}", input.display()))?;
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
+    let out = BufWriter::new(tmp);
+    let label = input.display().to_string();
+    let out = if name.ends_with(".whl") {
+        kiln_canon::canonicalize_wheel_stream(
+            &label,
+            BufReader::new(reader),
+            epoch,
+            deflate,
+            limits,
+            out,
+        )?
+    } else {
+        // The sdist's members are spooled in archive order into a private,
+        // already-unlinked temporary file, then written sorted.
+        let mut spool = tempfile::tempfile().context("failed to create a spool file")?;
+        kiln_canon::canonicalize_sdist_stream(
+            &label,
+            BufReader::new(reader),
+            &mut spool,
+            epoch,
+            deflate,
+            limits,
+            out,
+        )?
+    };
+    let tmp = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("failed to write {}", target.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("failed to write {}", target.display()))?;
+    let perms = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    tmp.as_file().set_permissions(perms)?;
+    tmp.persist(target)
+        .map_err(|e| e.error)
+        .with_context(|| format!("failed to write {}", target.display()))?;
+    Ok(())
+}

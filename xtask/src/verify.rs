@@ -1,0 +1,775 @@
+//! `cargo xtask verify`: prove that a release is what its tag produces.
+//!
+//! The steps, in SPEC order: find the committed record (HEAD's, never the
+//! working tree's) and the release's git ref; clone the repository into a
+//! private temporary directory and check that commit out (uncommitted and
+//! untracked files cannot leak in); rebuild there with the recorded epoch,
+//! the checkout's pins and lock; compare with the record; then, for every
+//! published copy given (`--against DIR|URL`, `--index URL`), obtain the
+//! file, **check its digest against the record before opening it**, and
+//! explain any difference with the diff engine. Exit 0 only if every copy
+//! matches; 1 when something differs or is missing; 2 when verify cannot
+//! run (no record, no such ref, a broken checkout).
+//!
+//! `--faithful` verifies a release that kiln did not make: the rebuild is a
+//! backend-mode build keeping the backend's own bytes, and each published
+//! copy must be byte-identical to it; when it is not, the content comparison
+//! is reported, labelled as such, and verify still fails.
+
+use crate::build::{BuiltArtifact, build_project, mode_str};
+use crate::config::{EpochPolicy, ProjectConfig, ReleaseConfig};
+use crate::fetch::{self, FetchError};
+use crate::flags::{Mode, Verify};
+use crate::pins::Pins;
+use crate::{Mismatch, epoch, index, project_root, report};
+use anyhow::{Context, Result, bail};
+use kiln_diff::{DiffOptions, DiffReport, Level, diff_files};
+use kiln_digest::Digests;
+use kiln_names::{Epoch, ProjectName};
+use kiln_record::Record;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use xshell::{Shell, cmd};
+
+/// Downloads may exceed the recorded size by this much before we stop
+/// reading (a larger copy differs anyway; the slack lets the diff say how).
+const DOWNLOAD_SLACK: u64 = 64 << 20;
+
+/// Where a published copy comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Dir(PathBuf),
+    Url(String),
+    Index(String),
+}
+
+impl Source {
+    fn label(&self) -> String {
+        match self {
+            Source::Dir(d) => d.display().to_string(),
+            Source::Url(u) => u.clone(),
+            Source::Index(u) => format!("index {u}"),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            Source::Dir(_) => "directory",
+            Source::Url(_) => "url",
+            Source::Index(_) => "index",
+        }
+    }
+}
+
+/// What became of one artifact from one source.
+#[derive(Debug, Clone)]
+enum Status {
+    Match,
+    /// Bytes differ; the diff explains (or says why it could not).
+    Differs {
+        sha256: String,
+        explanation: Result<Box<DiffReport>, String>,
+    },
+    Missing(String),
+    Failed(String),
+}
+
+impl Status {
+    fn word(&self) -> &'static str {
+        match self {
+            Status::Match => "match",
+            Status::Differs { .. } => "differs",
+            Status::Missing(_) => "missing",
+            Status::Failed(_) => "error",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Check {
+    source: String,
+    source_kind: &'static str,
+    artifact: String,
+    status: Status,
+}
+
+/// The digests a published copy must have: the record's, or in faithful
+/// mode without a record, the rebuild's.
+#[derive(Debug, Clone)]
+struct Expected {
+    sha256: String,
+    size: u64,
+}
+
+impl Verify {
+    pub fn run(self) -> Result<()> {
+        let root = project_root()?;
+        let sh = Shell::new()?;
+        sh.change_dir(&root);
+        if cmd!(sh, "git rev-parse --git-dir")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()
+            .is_err()
+        {
+            bail!(
+                "{} is not a git repository: verify rebuilds a release from its git tag, so it needs the repository's history (clone it, do not download an archive)",
+                root.display()
+            );
+        }
+        let config = ReleaseConfig::load(&root)?;
+        let project = select_project(&config, self.project.as_deref())?;
+        let name = ProjectName::new(&project.name)
+            .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
+        let normalized = name.normalized().to_string();
+
+        // The committed record: HEAD's, so an edit in the working tree
+        // cannot change what is verified.
+        let version = match &self.version {
+            Some(v) => v.clone(),
+            None => newest_recorded_version(&sh, &normalized)?,
+        };
+        let record_rel = format!("release/records/{normalized}/{version}.distinfo");
+        let record = match git_show(&sh, "HEAD", &record_rel)? {
+            Some(text) => Some(Record::parse(&format!("HEAD:{record_rel}"), &text)?),
+            None if self.faithful => None,
+            None => bail!(
+                "{record_rel}: no committed record of {} {version} at HEAD: verify checks a release against its record; \
+                 release it (`cargo xtask release`) and commit the record, or pick --version",
+                project.name
+            ),
+        };
+
+        let git_ref = match &self.git_ref {
+            Some(r) => r.clone(),
+            None => project.tag.replace("{version}", &version),
+        };
+        let peeled = format!("{git_ref}^{{commit}}");
+        let commit = cmd!(sh, "git rev-parse --verify --quiet {peeled}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .ok()
+            .filter(|c| !c.trim().is_empty())
+            .with_context(|| {
+                format!(
+                    "no git ref {git_ref:?} in {}: fetch the release tags (`git fetch --tags`), or name the commit with --ref",
+                    root.display()
+                )
+            })?;
+        let commit = commit.trim().to_string();
+
+        // A private temporary directory for the checkout, the rebuild and
+        // every download; removed when verify ends, whatever happens.
+        let work = tempfile::Builder::new()
+            .prefix("kiln-verify-")
+            .tempdir()
+            .context("failed to create a temporary directory")?;
+        let src = work.path().join("src");
+        report::step(&format!(
+            "checking out {git_ref} ({}) into a clean temporary directory",
+            &commit[..commit.len().min(12)]
+        ));
+        clean_checkout(&sh, &root, &src, &commit)?;
+
+        // The project as the tag describes it (its path may have moved).
+        let project = ReleaseConfig::load(&src)
+            .ok()
+            .and_then(|c| {
+                c.projects
+                    .into_iter()
+                    .find(|p| same_name(&p.name, &normalized))
+            })
+            .unwrap_or(project);
+        let pins = Pins::load(&src)?;
+        let mode = if self.faithful {
+            Mode::Backend
+        } else {
+            match record.as_ref().map(|r| r.mode.as_str()) {
+                Some("native") => Mode::Native,
+                Some(_) => Mode::Backend,
+                None => configured_mode(&project),
+            }
+        };
+        let epoch = match &record {
+            Some(r) => Epoch::clamped(i64::try_from(r.epoch).unwrap_or(i64::MAX)),
+            None => {
+                let fixed = match project.epoch_policy()? {
+                    EpochPolicy::Fixed(n) => Some(n),
+                    EpochPolicy::GitCommit => None,
+                };
+                epoch::resolve(None, None, fixed, &src.join(&project.path))?.epoch
+            }
+        };
+        let mut notes = Vec::new();
+        if let Some(r) = &record {
+            notes.extend(pin_differences(r, &pins));
+        }
+        let lock = match mode {
+            Mode::Native => None,
+            Mode::Backend => {
+                let path = src
+                    .join("release/locks")
+                    .join(format!("{}.lock.toml", project.name));
+                if let Some(recorded) = record.as_ref().and_then(|r| r.lock.as_ref()) {
+                    let bytes = std::fs::read(&path).with_context(|| {
+                        format!(
+                            "{}: the record names a build lock, but the checkout has none",
+                            path.display()
+                        )
+                    })?;
+                    let actual = kiln_digest::hex(&kiln_digest::sha256(&bytes));
+                    if &actual != recorded {
+                        notes.push(format!(
+                            "the lock at {git_ref} has sha256 {actual}, the record says {recorded}"
+                        ));
+                    }
+                }
+                Some(path)
+            }
+        };
+
+        report::step(&format!(
+            "rebuilding {} {version} ({} mode{}, epoch {})",
+            project.name,
+            mode_str(mode),
+            if self.faithful { ", faithful" } else { "" },
+            epoch.seconds()
+        ));
+        let out = work.path().join("rebuilt");
+        let built = build_project(
+            &src.join(&project.path),
+            &out,
+            mode,
+            epoch,
+            &pins,
+            lock.as_deref(),
+            self.faithful,
+        )?;
+        if built.version != version {
+            bail!(
+                "{git_ref} builds {} {}, not version {version}: is --ref right?",
+                built.name,
+                built.version
+            );
+        }
+
+        let options = DiffOptions::default();
+        let rebuilt: BTreeMap<String, &BuiltArtifact> = built
+            .artifacts
+            .iter()
+            .map(|a| (a.filename.clone(), a))
+            .collect();
+        let mut checks = Vec::new();
+        let expected: BTreeMap<String, Expected> = match &record {
+            Some(r) => {
+                // The rebuild against the record.
+                for (file, d) in &r.artifacts {
+                    let status = match rebuilt.get(file) {
+                        None => Status::Missing(format!(
+                            "the record lists {file}, the rebuild did not produce it"
+                        )),
+                        Some(a)
+                            if a.digests.sha256_hex() == d.sha256 && a.digests.size == d.size =>
+                        {
+                            Status::Match
+                        }
+                        Some(a) => Status::Differs {
+                            sha256: a.digests.sha256_hex(),
+                            explanation: Err(format!(
+                                "the rebuild has sha256 {} ({} bytes), the record {} ({} bytes); give a published copy (--against, --index) to see what differs",
+                                a.digests.sha256_hex(),
+                                a.digests.size,
+                                d.sha256,
+                                d.size
+                            )),
+                        },
+                    };
+                    checks.push(Check {
+                        source: "rebuild".into(),
+                        source_kind: "rebuild",
+                        artifact: file.clone(),
+                        status,
+                    });
+                }
+                for file in rebuilt.keys().filter(|f| !r.artifacts.contains_key(*f)) {
+                    checks.push(Check {
+                        source: "rebuild".into(),
+                        source_kind: "rebuild",
+                        artifact: file.clone(),
+                        status: Status::Failed(format!(
+                            "the rebuild produced {file}, which the record does not list"
+                        )),
+                    });
+                }
+                r.artifacts
+                    .iter()
+                    .map(|(f, d)| {
+                        (
+                            f.clone(),
+                            Expected {
+                                sha256: d.sha256.clone(),
+                                size: d.size,
+                            },
+                        )
+                    })
+                    .collect()
+            }
+            None => built
+                .artifacts
+                .iter()
+                .map(|a| {
+                    (
+                        a.filename.clone(),
+                        Expected {
+                            sha256: a.digests.sha256_hex(),
+                            size: a.digests.size,
+                        },
+                    )
+                })
+                .collect(),
+        };
+
+        let mut sources: Vec<Source> = self
+            .against
+            .iter()
+            .map(|a| {
+                if a.starts_with("http://") || a.starts_with("https://") {
+                    Source::Url(a.clone())
+                } else {
+                    Source::Dir(PathBuf::from(a))
+                }
+            })
+            .collect();
+        sources.extend(self.index.iter().cloned().map(Source::Index));
+        let downloads = work.path().join("downloads");
+        for (n, source) in sources.iter().enumerate() {
+            report::step(&format!("comparing with {}", source.label()));
+            let dir = downloads.join(n.to_string());
+            let found = obtain(source, &name, &expected, &dir)?;
+            for (file, want) in &expected {
+                let status = match found.get(file) {
+                    Some(Ok(path)) => compare(path, file, want, rebuilt.get(file), &options),
+                    Some(Err(status)) => status.clone(),
+                    None => Status::Missing(format!("{file}: not found")),
+                };
+                checks.push(Check {
+                    source: source.label(),
+                    source_kind: source.kind(),
+                    artifact: file.clone(),
+                    status,
+                });
+            }
+        }
+
+        let ok = checks.iter().all(|c| matches!(c.status, Status::Match));
+        self.summarize(
+            &project.name,
+            &version,
+            &git_ref,
+            &commit,
+            mode,
+            epoch,
+            &notes,
+            &checks,
+            ok,
+        );
+        drop(work);
+        if ok {
+            Ok(())
+        } else {
+            let failed = checks
+                .iter()
+                .filter(|c| !matches!(c.status, Status::Match))
+                .count();
+            Err(Mismatch(format!(
+                "{} {version} did not verify: {failed} of {} checks failed (see above)",
+                project.name,
+                checks.len()
+            ))
+            .into())
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn summarize(
+        &self,
+        name: &str,
+        version: &str,
+        git_ref: &str,
+        commit: &str,
+        mode: Mode,
+        epoch: Epoch,
+        notes: &[String],
+        checks: &[Check],
+        ok: bool,
+    ) {
+        if self.json {
+            let items: Vec<serde_json::Value> = checks
+                .iter()
+                .map(|c| {
+                    let mut v = json!({
+                        "source": c.source,
+                        "source-kind": c.source_kind,
+                        "artifact": c.artifact,
+                        "status": c.status.word(),
+                    });
+                    match &c.status {
+                        Status::Match => {}
+                        Status::Differs {
+                            sha256,
+                            explanation,
+                        } => {
+                            v["sha256"] = json!(sha256);
+                            match explanation {
+                                Ok(r) => v["diff"] = json!(r),
+                                Err(e) => v["detail"] = json!(e),
+                            }
+                        }
+                        Status::Missing(d) | Status::Failed(d) => v["detail"] = json!(d),
+                    }
+                    v
+                })
+                .collect();
+            report::json(&json!({
+                "command": "verify",
+                "project": name,
+                "version": version,
+                "ref": git_ref,
+                "commit": commit,
+                "mode": mode_str(mode),
+                "faithful": self.faithful,
+                "epoch": epoch.seconds(),
+                "notes": notes,
+                "checks": items,
+                "verified": ok,
+            }));
+            return;
+        }
+        for note in notes {
+            report::warn(note);
+        }
+        let rows: Vec<Vec<String>> = checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.artifact.clone(),
+                    c.source.clone(),
+                    match c.status {
+                        Status::Match => report::ok("match"),
+                        _ => report::bad(c.status.word()),
+                    },
+                ]
+            })
+            .collect();
+        report::eprint("\n");
+        report::eprint(&report::table(&["artifact", "against", "result"], &rows));
+        for c in checks {
+            match &c.status {
+                Status::Match => {}
+                Status::Missing(d) | Status::Failed(d) => {
+                    report::eprint(&format!("\n{} from {}: {d}\n", c.artifact, c.source));
+                }
+                Status::Differs { explanation, .. } => {
+                    report::eprint(&format!("\n{} from {}:\n", c.artifact, c.source));
+                    match explanation {
+                        Ok(r) => {
+                            if self.faithful && r.level == Level::SameContent {
+                                report::eprint(
+                                    "bytes differ (faithful verification requires identical bytes); \
+                                     content comparison: the same files, in another container\n",
+                                );
+                            }
+                            report::eprint(&r.render());
+                        }
+                        Err(e) => report::eprint(&format!("{e}\n")),
+                    }
+                }
+            }
+        }
+        if ok {
+            report::step(&format!(
+                "verified {name} {version}: {git_ref} ({}) rebuilds to the recorded bytes{}",
+                &commit[..commit.len().min(12)],
+                if checks.iter().any(|c| c.source_kind != "rebuild") {
+                    ", and every published copy matches"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+}
+
+/// The mode release.toml gives a project (used when there is no record).
+fn configured_mode(project: &ProjectConfig) -> Mode {
+    match project.mode.as_str() {
+        "native" => Mode::Native,
+        _ => Mode::Backend,
+    }
+}
+
+fn same_name(a: &str, normalized: &str) -> bool {
+    ProjectName::new(a).is_ok_and(|n| n.normalized() == normalized)
+}
+
+fn select_project(config: &ReleaseConfig, wanted: Option<&str>) -> Result<ProjectConfig> {
+    match wanted {
+        Some(name) => Ok(config
+            .select(&[name.to_string()])?
+            .into_iter()
+            .next()
+            .context("no such project")?),
+        None => match config.projects.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => bail!(
+                "{}: no [[project]]: nothing to verify",
+                crate::config::RELEASE_TOML
+            ),
+            many => bail!(
+                "{} lists {} projects ({}): pick one with --project",
+                crate::config::RELEASE_TOML,
+                many.len(),
+                many.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    }
+}
+
+/// `git show REV:PATH`, or None when the path is not in that commit.
+fn git_show(sh: &Shell, rev: &str, path: &str) -> Result<Option<String>> {
+    let spec = format!("{rev}:{path}");
+    let exists = cmd!(sh, "git cat-file -e {spec}")
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .is_ok();
+    if !exists {
+        return Ok(None);
+    }
+    let text = cmd!(sh, "git show {spec}")
+        .quiet()
+        .read()
+        .with_context(|| format!("failed to read {spec} from git"))?;
+    Ok(Some(text + "\n"))
+}
+
+/// The newest version with a record committed at HEAD.
+fn newest_recorded_version(sh: &Shell, normalized: &str) -> Result<String> {
+    let dir = format!("release/records/{normalized}/");
+    let listing = cmd!(sh, "git ls-tree --name-only HEAD {dir}")
+        .quiet()
+        .read()
+        .unwrap_or_default();
+    let mut versions: Vec<(kiln_names::Version, String)> = listing
+        .lines()
+        .filter_map(|l| l.rsplit('/').next())
+        .filter_map(|f| f.strip_suffix(".distinfo"))
+        .filter_map(|v| {
+            kiln_names::parse_version(v)
+                .ok()
+                .map(|p| (p, v.to_string()))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, v)| v).with_context(|| {
+        format!(
+            "no committed record under {dir} at HEAD: release the project and commit its record, or give --version"
+        )
+    })
+}
+
+/// Clone the repository at `root` into `dest` and check out `commit`,
+/// detached. The clone holds only committed objects.
+fn clean_checkout(sh: &Shell, root: &Path, dest: &Path, commit: &str) -> Result<()> {
+    cmd!(sh, "git clone --quiet --no-checkout {root} {dest}")
+        .quiet()
+        .run()
+        .with_context(|| format!("failed to clone {} into {}", root.display(), dest.display()))?;
+    let sh2 = Shell::new()?;
+    sh2.change_dir(dest);
+    cmd!(
+        sh2,
+        "git -c advice.detachedHead=false checkout --quiet --detach {commit}"
+    )
+    .quiet()
+    .run()
+    .with_context(|| format!("failed to check out {commit} in {}", dest.display()))?;
+    Ok(())
+}
+
+/// Record pins that differ from the checkout's: a rebuild with other pins
+/// may well differ, and the report should say why up front.
+fn pin_differences(record: &Record, pins: &Pins) -> Vec<String> {
+    let mut current = pins.flat.clone();
+    current.insert("kiln.version".into(), env!("CARGO_PKG_VERSION").into());
+    let mut notes = Vec::new();
+    for (key, recorded) in &record.pins {
+        if key == "rust.actual" {
+            notes.push(format!(
+                "the release was made with rustc {recorded} instead of the pinned toolchain"
+            ));
+            continue;
+        }
+        match current.get(key) {
+            Some(now) if now == recorded => {}
+            Some(now) => notes.push(format!(
+                "pin {key}: the record says {recorded}, this verification uses {now}"
+            )),
+            None => notes.push(format!(
+                "pin {key}: the record says {recorded}, this kiln has no such pin"
+            )),
+        }
+    }
+    notes
+}
+
+/// Each expected artifact as a local file, or why it could not be had.
+fn obtain(
+    source: &Source,
+    name: &ProjectName,
+    expected: &BTreeMap<String, Expected>,
+    dir: &Path,
+) -> Result<BTreeMap<String, Result<PathBuf, Status>>> {
+    let mut out = BTreeMap::new();
+    match source {
+        Source::Dir(d) => {
+            if !d.is_dir() {
+                bail!("--against {}: no such directory", d.display());
+            }
+            for file in expected.keys() {
+                let path = d.join(file);
+                let entry = if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(Status::Missing(format!("{file} is not in {}", d.display())))
+                };
+                out.insert(file.clone(), entry);
+            }
+        }
+        Source::Url(base) => {
+            std::fs::create_dir_all(dir)?;
+            for (file, want) in expected {
+                let url = format!("{}/{file}", base.trim_end_matches('/'));
+                out.insert(file.clone(), download(&url, dir, file, want));
+            }
+        }
+        Source::Index(index_url) => {
+            std::fs::create_dir_all(dir)?;
+            let files = match index::project_files(index_url, name.as_str()) {
+                Ok(Some(files)) => files,
+                Ok(None) => {
+                    for file in expected.keys() {
+                        out.insert(
+                            file.clone(),
+                            Err(Status::Missing(format!(
+                                "the index {index_url} has no project {:?}",
+                                name.normalized()
+                            ))),
+                        );
+                    }
+                    return Ok(out);
+                }
+                Err(e) => {
+                    for file in expected.keys() {
+                        out.insert(
+                            file.clone(),
+                            Err(Status::Failed(format!(
+                                "cannot read the index {index_url}: {e:#}"
+                            ))),
+                        );
+                    }
+                    return Ok(out);
+                }
+            };
+            for (file, want) in expected {
+                let Some(entry) = files.iter().find(|f| &f.filename == file) else {
+                    let listed: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+                    out.insert(
+                        file.clone(),
+                        Err(Status::Missing(format!(
+                            "the index lists no {file} (it lists {})",
+                            if listed.is_empty() {
+                                "no files".to_string()
+                            } else {
+                                listed.join(", ")
+                            }
+                        ))),
+                    );
+                    continue;
+                };
+                if let Some(advertised) = &entry.sha256
+                    && !advertised.eq_ignore_ascii_case(&want.sha256)
+                {
+                    // The index itself vouches for other bytes: download
+                    // anyway, the comparison will say how they differ.
+                    report::warn(&format!(
+                        "{index_url}: {file} is listed with sha256 {advertised}, expected {}",
+                        want.sha256
+                    ));
+                }
+                out.insert(file.clone(), download(&entry.url, dir, file, want));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn download(url: &str, dir: &Path, file: &str, want: &Expected) -> Result<PathBuf, Status> {
+    match fetch::download(url, dir, file, want.size.saturating_add(DOWNLOAD_SLACK)) {
+        Ok(f) => Ok(f.path),
+        Err(FetchError::NotFound { .. }) => Err(Status::Missing(format!("{url}: 404 Not Found"))),
+        Err(e) => Err(Status::Failed(e.to_string())),
+    }
+}
+
+/// Digest first; only a copy whose digest differs is opened, by the
+/// bounded readers of the diff engine, against the rebuilt artifact.
+fn compare(
+    path: &Path,
+    file: &str,
+    want: &Expected,
+    rebuilt: Option<&&BuiltArtifact>,
+    options: &DiffOptions,
+) -> Status {
+    let digests = match Digests::of_file(path) {
+        Ok(d) => d,
+        Err(e) => return Status::Failed(format!("cannot read {}: {e}", path.display())),
+    };
+    if digests.sha256_hex() == want.sha256 && digests.size == want.size {
+        return Status::Match;
+    }
+    let explanation = match rebuilt {
+        None => Err(format!(
+            "sha256 {} ({} bytes), expected {} ({} bytes); no rebuilt {file} to compare it with",
+            digests.sha256_hex(),
+            digests.size,
+            want.sha256,
+            want.size
+        )),
+        Some(a) => diff_files(
+            &a.path,
+            path,
+            &format!("rebuilt {file}"),
+            &format!("published {file}"),
+            options,
+        )
+        .map(Box::new)
+        .map_err(|e| {
+            format!(
+                "sha256 {} ({} bytes), expected {}; and it cannot be read: {e}",
+                digests.sha256_hex(),
+                digests.size,
+                want.sha256
+            )
+        }),
+    };
+    Status::Differs {
+        sha256: digests.sha256_hex(),
+        explanation,
+    }
+}
