@@ -44,8 +44,22 @@ def _files():
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         for f in filenames:
             out.append(os.path.relpath(os.path.join(dirpath, f), "."))
-    random.shuffle(out)
+    if _stable():
+        out.sort()
+    else:
+        random.shuffle(out)
     return out
+
+
+def _stable():
+    # A project holding STABLE gets a deterministic backend (sorted,
+    # SOURCE_DATE_EPOCH timestamps, no comment): what a well-behaved
+    # third-party release looks like to `verify --faithful`.
+    return os.path.exists("STABLE")
+
+
+def _epoch():
+    return int(os.environ["SOURCE_DATE_EPOCH"])
 
 
 def build_sdist(sdist_directory, config_settings=None):
@@ -54,6 +68,21 @@ def build_sdist(sdist_directory, config_settings=None):
         raise SystemExit(3)
     base = NAME + "-" + VERSION
     name = base + ".tar.gz"
+    if _stable():
+        import gzip
+        with open(os.path.join(sdist_directory, name), "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_epoch()) as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for f in _files():
+                info = tar.gettarinfo(f, arcname=base + "/" + f)
+                info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = _epoch(), 0o644, 0, 0, "", ""
+                with open(f, "rb") as fh:
+                    tar.addfile(info, fh)
+            data = METADATA.encode()
+            info = tarfile.TarInfo(base + "/PKG-INFO")
+            info.size, info.mtime, info.mode = len(data), _epoch(), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        return name
     with tarfile.open(os.path.join(sdist_directory, name), "w:gz") as tar:
         for f in _files():
             tar.add(f, arcname=base + "/" + f)
@@ -70,19 +99,21 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     members = {"demo/__init__.py": open("demo/__init__.py", "rb").read()}
     members[di + "METADATA"] = METADATA.encode()
     members[di + "WHEEL"] = b"Wheel-Version: 1.0\nGenerator: mybackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    order = list(members)
-    random.shuffle(order)
+    order = sorted(members)
+    if not _stable():
+        random.shuffle(order)
     record = ""
     for m in sorted(members):  # RECORD's bytes are content; its order is not the zip's
         digest = base64.urlsafe_b64encode(hashlib.sha256(members[m]).digest()).rstrip(b"=").decode()
         record += "%s,sha256=%s,%d\n" % (m, digest, len(members[m]))
     record += di + "RECORD,,\n"
     with zipfile.ZipFile(os.path.join(wheel_directory, name), "w", zipfile.ZIP_DEFLATED) as z:
-        now = time.localtime(time.time())[:6]
+        now = time.gmtime(_epoch())[:6] if _stable() else time.localtime(time.time())[:6]
         for m in order + [di + "RECORD"]:
             data = members[m] if m in members else record.encode()
             z.writestr(zipfile.ZipInfo(m, date_time=now), data)
-        z.comment = os.urandom(8).hex().encode()
+        if not _stable():
+            z.comment = os.urandom(8).hex().encode()
     return name
 "#;
 
@@ -450,4 +481,153 @@ fn release_of_a_backend_project_records_its_lock() {
                 .is_file()
         );
     }
+}
+
+/// A third party's release (a backend-mode project kiln did not release):
+/// `verify --faithful` rebuilds it from the tag with its own backend and
+/// requires the published bytes. A deterministic backend verifies; a
+/// nondeterministic one fails, and the content comparison says that only the
+/// container differs.
+#[test]
+fn verify_faithful_checks_a_third_party_release_byte_for_byte() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let clone = tmp.path().join("clone");
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(&clone)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    };
+    let status = Command::new("git")
+        .args([
+            "clone",
+            "--quiet",
+            repo.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = clone.join("examples/demo");
+    project(&dir, false);
+    write(&dir.join("STABLE"), "");
+    let config = clone.join("release/release.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[project]]\nname = \"demo\"\npath = \"examples/demo\"\nmode = \"backend\"\nepoch = 1700000000\ntag = \"demo-v{version}\"\n",
+    );
+    fs::write(&config, text).unwrap();
+    let o = xtask(&clone, &["lock", "--project", "demo"]);
+    assert!(o.status.success(), "lock failed:\n{}", stderr(&o));
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "commit",
+        "--quiet",
+        "-m",
+        "demo 1.0",
+    ]);
+    git(&["tag", "demo-v1.0"]);
+
+    // "Published" by the project's own CI: the backend's bytes.
+    let published = tmp.path().join("published");
+    let o = xtask(
+        &clone,
+        &[
+            "build",
+            dir.to_str().unwrap(),
+            "--mode",
+            "backend",
+            "--faithful",
+            "--source-date-epoch",
+            "1700000000",
+            "--out",
+            published.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let verify = |against: &Path| {
+        xtask(
+            &clone,
+            &[
+                "verify",
+                "--project",
+                "demo",
+                "--version",
+                "1.0",
+                "--faithful",
+                "--against",
+                against.to_str().unwrap(),
+                "--json",
+            ],
+        )
+    };
+    let o = verify(&published);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["faithful"], true);
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 2, "{report:#}");
+
+    // The same release from a nondeterministic build: bytes differ, the
+    // content is the same, and verify says both.
+    fs::remove_file(dir.join("STABLE")).unwrap();
+    let shuffled = tmp.path().join("shuffled");
+    let o = xtask(
+        &clone,
+        &[
+            "build",
+            dir.to_str().unwrap(),
+            "--mode",
+            "backend",
+            "--faithful",
+            "--source-date-epoch",
+            "1700000000",
+            "--out",
+            shuffled.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = verify(&shuffled);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for check in report["checks"].as_array().unwrap() {
+        assert_eq!(check["status"], "differs", "{check:#}");
+    }
+    let wheel = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["artifact"] == "demo-1.0-py3-none-any.whl")
+        .unwrap();
+    // The wheel differs in its container only (STABLE is not a wheel member).
+    assert_eq!(wheel["diff"]["level"], "same-content", "{wheel:#}");
+    let o = xtask(
+        &clone,
+        &[
+            "verify",
+            "--project",
+            "demo",
+            "--version",
+            "1.0",
+            "--faithful",
+            "--against",
+            shuffled.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("bytes differ (faithful verification requires identical bytes)"),
+        "{err}"
+    );
+    assert!(err.contains("content comparison"), "{err}");
 }
