@@ -240,10 +240,14 @@ pub struct TextDiff {
     /// `---`/`+++` headers, then hunks (`@@`, ` `, `-`, `+` lines), without
     /// line ends.
     pub lines: Vec<String>,
-    /// Lines the whole diff has (headers included).
+    /// Lines of hunks the whole diff has (the two headers not counted).
     pub total_lines: usize,
-    /// `lines` stops short of `total_lines`.
+    /// `lines` stops short of the whole diff (the caller's budget).
     pub truncated: bool,
+    /// A minimal diff. `false` when too many lines differ for one to be
+    /// computed in bounded time: the changed region between the common
+    /// first and last lines is then shown as one hunk.
+    pub minimal: bool,
 }
 
 /// How a changed member's bytes are shown.

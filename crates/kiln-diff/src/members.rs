@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::pairing::{MetaMembers, Pairing, normalize};
 use crate::source::{self, Entry, Scan};
-use crate::text::{self, MAX_DIFF_BYTES, MAX_DIFF_INPUT_LINES};
+use crate::text::{self, MAX_DIFF_BYTES};
 use crate::{
     ArchiveKind, ChangeDetail, ChangeKind, DiffError, DiffOptions, MemberChange, MemberState,
 };
@@ -80,15 +80,8 @@ pub(crate) fn changes(
                 } else if x.size.max(y.size) > MAX_DIFF_BYTES {
                     ChangeDetail::TextTooLarge {
                         reason: format!(
-                            "{} vs {} bytes; line diffs stop at {MAX_DIFF_BYTES}",
+                            "{} vs {} bytes; members are re-read for a line diff up to {MAX_DIFF_BYTES}",
                             x.size, y.size
-                        ),
-                    }
-                } else if x.lines.max(y.lines) > MAX_DIFF_INPUT_LINES {
-                    ChangeDetail::TextTooLarge {
-                        reason: format!(
-                            "{} vs {} lines; line diffs stop at {MAX_DIFF_INPUT_LINES}",
-                            x.lines, y.lines
                         ),
                     }
                 } else {

@@ -39,6 +39,12 @@ fn short(sha256: &str) -> &str {
 }
 
 fn diff_lines(out: &mut String, diff: &TextDiff, indent: &str) {
+    if !diff.minimal {
+        let _ = writeln!(
+            out,
+            "{indent}(too many lines differ for a minimal diff: the changed region is shown as one hunk)"
+        );
+    }
     for line in &diff.lines {
         let _ = writeln!(out, "{indent}{line}");
     }

@@ -49,8 +49,6 @@ pub(crate) struct Entry {
     pub sha256: [u8; 32],
     /// Valid UTF-8 without NUL bytes.
     pub text: bool,
-    /// Line feeds in the data.
-    pub lines: u64,
     pub header: Header,
 }
 
@@ -145,8 +143,8 @@ impl MemberSink {
         }
     }
 
-    /// sha256, size, text?, lines, captured bytes.
-    fn finish(self) -> ([u8; 32], u64, bool, u64, Option<Captured>) {
+    /// sha256, size, text?, captured bytes.
+    fn finish(self) -> ([u8; 32], u64, bool, Option<Captured>) {
         let size = self.size;
         let captured = self.capture.map(|bytes| {
             if size > MAX_CAPTURE {
@@ -155,12 +153,10 @@ impl MemberSink {
                 Captured::Bytes(bytes)
             }
         });
-        let lines = self.text.lines;
         (
             self.hasher.finalize().into(),
             size,
             self.text.finish(),
-            lines,
             captured,
         )
     }
@@ -185,18 +181,16 @@ impl Write for MemberSink {
     }
 }
 
-/// Streaming "valid UTF-8 and no NUL" check, and a line count.
+/// Streaming "valid UTF-8 and no NUL" check.
 #[derive(Debug, Default)]
 pub(crate) struct TextCheck {
     bad: bool,
     /// An incomplete UTF-8 sequence at the end of the previous chunk.
     carry: Vec<u8>,
-    lines: u64,
 }
 
 impl TextCheck {
     pub(crate) fn update(&mut self, mut buf: &[u8]) {
-        self.lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
         if self.bad {
             return;
         }
@@ -326,7 +320,7 @@ pub(crate) fn scan(
             let tgz = visit_tar_gz(name, &mut tee, limits, &mut |m, data| {
                 let mut sink = MemberSink::new(m.kind == TarKind::File && capture(&m.path));
                 io::copy(data, &mut sink).map_err(|e| read_error(name, &m.path, e))?;
-                let (sha256, size, text, lines, bytes) = sink.finish();
+                let (sha256, size, text, bytes) = sink.finish();
                 if let Some(bytes) = bytes {
                     captured.insert(entries.len(), bytes);
                 }
@@ -340,7 +334,6 @@ pub(crate) fn scan(
                     size,
                     sha256,
                     text,
-                    lines,
                     header: Header::Tar(Box::new(m.clone())),
                 });
                 Ok(())
@@ -362,7 +355,7 @@ pub(crate) fn scan(
                 let mut sink = MemberSink::new(m.kind == ZipKind::File && capture(&m.path));
                 zip.copy_member(index, &mut sink)
                     .map_err(|e| archive_error(name, e))?;
-                let (sha256, size, text, lines, bytes) = sink.finish();
+                let (sha256, size, text, bytes) = sink.finish();
                 if let Some(bytes) = bytes {
                     captured.insert(entries.len(), bytes);
                 }
@@ -376,7 +369,6 @@ pub(crate) fn scan(
                     size,
                     sha256,
                     text,
-                    lines,
                     header: Header::Zip(Box::new(m)),
                 });
             }
