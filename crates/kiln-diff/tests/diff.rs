@@ -567,6 +567,29 @@ fn many_changed_members_are_all_diffed_across_pass_2_batches() {
     }
 }
 
+#[test]
+fn sdist_without_a_single_top_directory_is_paired_by_full_paths() {
+    let a = sdist_members("p-1.0");
+    let mut b = a.clone();
+    b.push(m("setup.py", b"print('stray')\n", false));
+    let r = diff(
+        "p-1.0.tar.gz",
+        &sdist(&a, EPOCH, 6),
+        "p-1.0.tar.gz",
+        &sdist(&b, EPOCH, 6),
+    );
+    assert_eq!(changes(&r), [(ChangeKind::Added, "setup.py".to_owned())]);
+    assert!(r.renames.is_empty());
+    assert_eq!(
+        r.notes,
+        [
+            "b: the files are not all below one top-level directory; members are paired by their full paths",
+            "b: no PKG-INFO where the layout puts it; metadata not compared",
+        ]
+    );
+    assert!(r.render().contains("note: b: the files are not all below"));
+}
+
 // ---------------------------------------------------------------- wheels
 
 fn record_row(path: &str, data: &[u8]) -> String {
