@@ -52,24 +52,44 @@ impl Normalize {
         std::fs::create_dir_all(&self.out)
             .with_context(|| format!("failed to create {}", self.out.display()))?;
 
+        // Files are normalized concurrently (inflating one overlaps with
+        // compressing another); each output is still written atomically,
+        // and results are reported in the order given.
         let bar = report::progress(self.files.len() as u64, "normalizing");
-        let mut done = Vec::new();
-        for file in &self.files {
-            let name = file_name(file)?;
-            bar.set_message(name.clone());
-            let before = Digests::of_file(file)?;
-            let target = self.out.join(&name);
-            normalize_one(file, &name, &target, epoch, pins.deflate, &limits)?;
-            let after = Digests::of_file(&target)?;
-            done.push(Normalized {
-                input: file.display().to_string(),
-                output: target.display().to_string(),
-                before,
-                after,
-            });
-            bar.inc(1);
-        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(self.files.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<Normalized>>>> = self
+            .files
+            .iter()
+            .map(|_| std::sync::Mutex::new(None))
+            .collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = self.files.get(i) else { break };
+                        let result = self.normalize_file(file, epoch, pins.deflate, &limits);
+                        bar.inc(1);
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(result);
+                        }
+                    }
+                });
+            }
+        });
         bar.finish_and_clear();
+        let mut done = Vec::new();
+        for (slot, file) in results.into_iter().zip(&self.files) {
+            let result = slot
+                .into_inner()
+                .ok()
+                .flatten()
+                .with_context(|| format!("{}: normalizing did not finish", file.display()))?;
+            done.push(result?);
+        }
 
         if self.json {
             report::json(&json!({
@@ -107,6 +127,28 @@ impl Normalize {
             ));
         }
         Ok(())
+    }
+}
+
+impl Normalize {
+    fn normalize_file(
+        &self,
+        file: &Path,
+        epoch: Epoch,
+        deflate: kiln_archive::Deflate,
+        limits: &Limits,
+    ) -> Result<Normalized> {
+        let name = file_name(file)?;
+        let before = Digests::of_file(file)?;
+        let target = self.out.join(&name);
+        normalize_one(file, &name, &target, epoch, deflate, limits)?;
+        let after = Digests::of_file(&target)?;
+        Ok(Normalized {
+            input: file.display().to_string(),
+            output: target.display().to_string(),
+            before,
+            after,
+        })
     }
 }
 

@@ -103,7 +103,7 @@ impl Release {
             if !failures.is_empty() {
                 return Err(Mismatch(format!(
                     "{} {} is not reproducible: a second build under another umask, path, mtimes and directory order differs:\n{}\n\
-                     Nothing was written to {}. Compare the two with `cargo xtask diff` once it exists, or report a kiln bug.",
+                     Nothing was written to {}. The differences above say what varies; report a kiln bug if it is not the project's doing.",
                     built.name,
                     built.version,
                     failures.join("\n"),

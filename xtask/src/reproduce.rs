@@ -105,8 +105,18 @@ pub fn reproduce(
                 if a == b {
                     None
                 } else {
+                    // Say *what* differs, with the diff engine.
+                    let explained = kiln_diff::diff_files(
+                        &artifact.path,
+                        path,
+                        "first build",
+                        "second build",
+                        &kiln_diff::DiffOptions::default(),
+                    )
+                    .map(|r| r.render())
+                    .unwrap_or_else(|e| format!("(cannot compare them: {e})"));
                     Some(format!(
-                        "sha256 {} the first time, {} the second ({} vs {} bytes)",
+                        "sha256 {} the first time, {} the second ({} vs {} bytes):\n{explained}",
                         kiln_digest::hex(&kiln_digest::sha256(&a)),
                         kiln_digest::hex(&kiln_digest::sha256(&b)),
                         a.len(),

@@ -6,7 +6,9 @@
 //! it writes to `KILN_PEAK_RSS_FILE` before exiting (see `main.rs`). Both
 //! commands stream, so their peak memory should be flat in the archive
 //! size: the table shows small and large side by side, and each time
-//! against what building those artifacts took.
+//! against what building those artifacts took (kiln's build, and `uv
+//! build`'s). normalize inflates and deflates every member, so it cannot
+//! beat kiln's own build, which only deflates; diff only inflates.
 
 use super::generate::{self, Backend, Shape};
 use super::peers::{Runner, Tool};
@@ -30,6 +32,8 @@ struct Op {
     peak_kib: Option<u64>,
     /// kiln's build time of these artifacts, for scale.
     build: Duration,
+    /// `uv build`'s time for the same project, for scale.
+    uv_build: Duration,
 }
 
 pub fn run(
@@ -59,6 +63,7 @@ pub fn run(
         build_once(sh, runner, Tool::Kiln, &project, &kiln_out, None)?;
         let build = build_once(sh, runner, Tool::Kiln, &project, &kiln_out, None)?;
         build_once(sh, runner, Tool::Uv, &project, &uv_out, None)?;
+        let uv_build = build_once(sh, runner, Tool::Uv, &project, &uv_out, None)?;
         let kiln = artifacts(&kiln_out)?;
         let uv = artifacts(&uv_out)?;
         let (ks, kw) = (pick(&kiln, ".tar.gz")?, pick(&kiln, ".whl")?);
@@ -110,6 +115,7 @@ pub fn run(
                 times,
                 peak_kib: peak,
                 build,
+                uv_build,
             });
         }
     }
@@ -127,13 +133,17 @@ pub fn run(
                     "{:.2}x",
                     median.as_secs_f64() / op.build.as_secs_f64().max(1e-9)
                 ),
+                format!(
+                    "{:.2}x",
+                    median.as_secs_f64() / op.uv_build.as_secs_f64().max(1e-9)
+                ),
                 op.peak_kib
                     .map_or_else(|| "n/a".into(), |k| report::human_size(k * 1024)),
             ]
         })
         .collect();
     report::eprint(&format!(
-        "\ndiff and normalize ({runs} run{} after 1 warm-up; \"of build\" = median / kiln's build time of the same artifacts; peak = highest VmHWM)\n",
+        "\ndiff and normalize ({runs} run{} after 1 warm-up; \"of kiln build\" / \"of uv build\" = median / the time kiln / uv build takes to build that project; peak = highest VmHWM)\n",
         if runs == 1 { "" } else { "s" }
     ));
     report::eprint(&report::table(
@@ -142,7 +152,8 @@ pub fn run(
             "command",
             "archives",
             "median",
-            "of build",
+            "of kiln build",
+            "of uv build",
             "peak memory",
         ],
         &rows,
@@ -159,6 +170,7 @@ pub fn run(
                     "min_seconds": min.as_secs_f64(),
                     "max_seconds": max.as_secs_f64(),
                     "kiln_build_seconds": op.build.as_secs_f64(),
+                    "uv_build_seconds": op.uv_build.as_secs_f64(),
                     "peak_rss_kib": op.peak_kib,
                 })
             })
