@@ -1,6 +1,8 @@
 //! Format: what kiln signs about a release and how. `keys` holds ed25519
-//! keys in their PEM forms and `dsse` the DSSE v1 envelope (PAE, signing,
-//! strict parsing, verification against trusted keys only).
+//! keys in their PEM forms, `dsse` the DSSE v1 envelope (PAE, signing,
+//! strict parsing, verification against trusted keys only), and `statement`
+//! the in-toto Statement v1 with a SLSA Provenance v1 predicate, serialized
+//! deterministically.
 //!
 //! A library in kiln's sense: no clock, no environment, no randomness, no
 //! network, no processes. Times, seeds, digests and identities are
@@ -8,6 +10,11 @@
 
 pub mod dsse;
 pub mod keys;
+pub mod statement;
 
 pub use dsse::{DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE, Signature, Verified, pae};
 pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use statement::{
+    BUILD_TYPE, Dependency, PREDICATE_TYPE, ParsedStatement, ParsedSubject, ProvenanceInput,
+    STATEMENT_TYPE, Signing, SigningKind, StatementError, Subject, parse_statement, statement_json,
+};
