@@ -242,7 +242,7 @@ pub struct ParsedStatement {
 /// `predicate.buildDefinition.externalParameters.version` or `subject[2].name`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StatementError {
-    #[error("the statement is not JSON: {0}")]
+    #[error("the statement does not parse as JSON: {0}")]
     Json(String),
     #[error("the statement has no {field}")]
     Missing { field: String },
@@ -384,6 +384,10 @@ const EXTERNAL_PARAMETERS: [&str; 5] = [
 /// Reads a statement made by [`statement_json`] (or by anyone following
 /// kiln's buildType). Call it on the payload of a verified envelope only.
 pub fn parse_statement(bytes: &[u8]) -> Result<ParsedStatement, StatementError> {
+    // A key given twice would be read as its last value here and perhaps as
+    // its first elsewhere: refused before anything is read.
+    serde_json::from_slice::<NoDuplicateKeys>(bytes)
+        .map_err(|e| StatementError::Json(e.to_string()))?;
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| StatementError::Json(e.to_string()))?;
     let top = Obj::new(String::new(), &value)?;
@@ -470,4 +474,59 @@ pub fn parse_statement(bytes: &[u8]) -> Result<ParsedStatement, StatementError> 
         started_on: metadata.string("startedOn")?,
         finished_on: metadata.string("finishedOn")?,
     })
+}
+
+/// Deserializes any JSON, keeping nothing, and fails on an object that
+/// has the same key twice (serde_json's `Value` keeps the last silently).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key {key:?} appears twice in one object"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
+    }
 }

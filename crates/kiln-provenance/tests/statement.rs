@@ -339,6 +339,25 @@ fn parsing_is_strict_and_names_the_field() {
         parse_statement(b"{"),
         Err(StatementError::Json(_))
     ));
+    // A key twice, at any depth, is refused rather than read as one value.
+    for (from, to) in [
+        (
+            r#""version":"1.0.0""#,
+            r#""version":"1.0.0","version":"6.6.6""#,
+        ),
+        (
+            r#""gitCommit":"0123"#,
+            r#""gitCommit":"ffff","gitCommit":"0123"#,
+        ),
+        (r#""_type":"#, r#""predicateType":"x","_type":"#),
+    ] {
+        match parse_statement(&edited(from, to)) {
+            Err(StatementError::Json(message)) => {
+                assert!(message.contains("appears twice"), "{message}")
+            }
+            other => panic!("{to}: {other:?}"),
+        }
+    }
     let err = parse_statement(&edited(r#""version":"1.0.0""#, r#""version":100"#)).unwrap_err();
     assert_eq!(
         err.to_string(),
