@@ -15,6 +15,7 @@ mod diff;
 mod epoch;
 mod fetch;
 mod index;
+mod keyless;
 mod lock;
 mod normalize;
 mod pins;
