@@ -269,6 +269,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
 /// [`KeylessCheckFailed`] naming the artifact and the check (artifact digest,
 /// certificate identity, issuer, signature, transparency log, trusted root,
 /// ...); a malformed policy is a plain error.
+///
+/// Bundles of media type v0.1 to v0.3 verify. kiln signs the artifact's
+/// bytes (a message signature); a DSSE in-toto attestation bundle verifies
+/// too, when the artifact's sha256 is one of its statement's subjects.
 #[allow(dead_code)] // release and verify call it; the integrator wires them.
 pub fn verify_bundle(
     bundle_json: &[u8],
