@@ -26,6 +26,35 @@ pub struct ProjectConfig {
     pub tag: String,
     #[serde(default)]
     pub publish: Option<Publish>,
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
+}
+
+/// `[project.signing]`: who may sign releases. Offline public keys live in
+/// release/keys/ (all of them are trusted); keyless releases must come from
+/// this Sigstore identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SigningConfig {
+    /// The OIDC issuer (default: GitHub Actions',
+    /// https://token.actions.githubusercontent.com).
+    pub keyless_issuer: Option<String>,
+    /// The certificate identity (SAN): exact, or ending in `@refs/tags/*`.
+    pub keyless_identity: Option<String>,
+}
+
+impl ProjectConfig {
+    /// The keyless identity policy, when release.toml gives one.
+    pub fn keyless_policy(&self) -> Option<crate::keyless::IdentityPolicy> {
+        let s = self.signing.as_ref()?;
+        Some(crate::keyless::IdentityPolicy {
+            issuer: s
+                .keyless_issuer
+                .clone()
+                .unwrap_or_else(|| crate::keyless::GITHUB_ACTIONS_ISSUER.to_string()),
+            identity: s.keyless_identity.clone()?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -24,6 +24,9 @@ pub enum Command {
     Build(Build),
     /// Resolve a project's build requirements into a hash lock (backend mode).
     Lock(Lock),
+    /// Make an ed25519 signing key: the private key (PKCS#8 PEM, 0600) at
+    /// PATH, the public key (SPKI PEM) at PATH.pub.
+    Keygen(Keygen),
     /// Rebuild a release from a clean checkout of its tag and compare it
     /// with its record and with every published copy given.
     Verify(Verify),
@@ -58,6 +61,21 @@ pub struct Release {
     /// toolchain is then recorded.
     #[arg(long)]
     pub allow_toolchain_mismatch: bool,
+    /// Sign the provenance with this ed25519 private key (PKCS#8 PEM, mode
+    /// 0600; `cargo xtask keygen` makes one). Default: the development key
+    /// of this checkout (target/kiln-dev-key/), created on first use and
+    /// labelled as such.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["keyless", "no_sign"])]
+    pub key: Option<PathBuf>,
+    /// Sign keyless with Sigstore from the ambient GitHub Actions OIDC token
+    /// (needs `permissions: id-token: write`): a Sigstore bundle per
+    /// artifact and for the provenance.
+    #[arg(long, conflicts_with = "no_sign")]
+    pub keyless: bool,
+    /// Sign nothing and write no provenance (a quick local release; verify
+    /// then reports the provenance as missing).
+    #[arg(long)]
+    pub no_sign: bool,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -189,6 +207,18 @@ pub struct Normalize {
     /// SOURCE_DATE_EPOCH, then 1980-01-01, the earliest a zip can hold).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub source_date_epoch: Option<i64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct Keygen {
+    /// Where to write the private key; the public key goes to PATH.pub.
+    /// Neither may exist. Keep the private key out of the repository; put
+    /// the public key in release/keys/ and commit it.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

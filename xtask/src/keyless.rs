@@ -30,7 +30,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The OIDC issuer of GitHub Actions' ambient tokens.
-#[allow(dead_code)] // release and verify call it; the integrator wires them.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// What `check_ambient_credentials` says is missing, and what to do.
@@ -119,7 +118,6 @@ pub struct KeylessCheckFailed {
 /// ACTIONS_ID_TOKEN_REQUEST_TOKEN, i.e. the workflow lacks
 /// `permissions: id-token: write`), fail fast -- before any build work --
 /// with a message saying exactly what is needed.
-#[allow(dead_code)] // release and verify call it; the integrator wires them.
 pub fn check_ambient_credentials() -> Result<()> {
     #[allow(clippy::disallowed_methods)] // xtask is the edge: the ambient CI identity.
     let var = |name: &str| std::env::var(name).ok();
@@ -168,7 +166,6 @@ fn ambient_credentials(
 /// Every file is signed and its bundle checked offline against the embedded
 /// trusted root (as `verify` will) before any bundle is written, so a
 /// failure leaves no bundle behind.
-#[allow(dead_code)] // release and verify call it; the integrator wires them.
 pub fn sign_files(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
     check_ambient_credentials()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -203,6 +200,62 @@ pub fn sign_files(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(written)
+}
+
+/// Sign the provenance statement keyless: a Sigstore bundle v0.3 holding
+/// the DSSE envelope (signed by a Fulcio-certified ephemeral key, logged to
+/// Rekor) is written to `<provenance>.sigstore.json`, and the envelope
+/// itself is returned as the one line of `<project>-<version>.intoto.jsonl`.
+pub fn sign_statement(statement: &[u8], provenance: &Path) -> Result<String> {
+    check_ambient_credentials()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime for Sigstore signing")?;
+    let bundle = runtime.block_on(async {
+        let context = SigningContext::from_embedded(SigstoreInstance::PublicGood)
+            .context("the embedded Sigstore public-good signing config")?;
+        let token = ambient_token().await?;
+        context
+            .signer(token)
+            .sign_raw_statement(statement)
+            .await
+            .context("Sigstore signing of the provenance")
+    })?;
+    let json = bundle
+        .to_json()
+        .context("serializing the provenance's Sigstore bundle")?;
+    let line = envelope_line(json.as_bytes())?;
+    write_atomically(&bundle_path(provenance), json.as_bytes())?;
+    Ok(line)
+}
+
+/// The DSSE envelope a bundle carries, as one `.intoto.jsonl` line.
+pub fn envelope_line(bundle_json: &[u8]) -> Result<String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bundle_json).context("the Sigstore bundle is not JSON")?;
+    let dsse = value
+        .get("dsseEnvelope")
+        .context("the Sigstore bundle holds no dsseEnvelope")?;
+    let text =
+        |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let envelope = kiln_provenance::Envelope {
+        payload: text(dsse.get("payload")),
+        payload_type: text(dsse.get("payloadType")),
+        signatures: dsse
+            .get("signatures")
+            .and_then(|s| s.as_array())
+            .map(|list| {
+                list.iter()
+                    .map(|sig| kiln_provenance::Signature {
+                        keyid: text(sig.get("keyid")),
+                        sig: text(sig.get("sig")),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    Ok(envelope.to_json_line())
 }
 
 /// Sign the files in turn, each with its own ephemeral key and Fulcio
@@ -273,7 +326,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
 /// Bundles of media type v0.1 to v0.3 verify. kiln signs the artifact's
 /// bytes (a message signature); a DSSE in-toto attestation bundle verifies
 /// too, when the artifact's sha256 is one of its statement's subjects.
-#[allow(dead_code)] // release and verify call it; the integrator wires them.
 pub fn verify_bundle(
     bundle_json: &[u8],
     artifact: &Path,

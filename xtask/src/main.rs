@@ -15,13 +15,16 @@ mod diff;
 mod epoch;
 mod fetch;
 mod index;
+mod keygen;
 mod keyless;
 mod lock;
 mod normalize;
 mod pins;
+mod provenance;
 mod release;
 mod report;
 mod reproduce;
+mod sign;
 #[cfg(test)]
 mod tidy;
 mod verify;
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         flags::Command::Release(cmd) => cmd.run(),
         flags::Command::Build(cmd) => cmd.run(),
         flags::Command::Lock(cmd) => cmd.run(),
+        flags::Command::Keygen(cmd) => cmd.run(),
         flags::Command::Verify(cmd) => cmd.run(),
         flags::Command::Diff(cmd) => cmd.run(),
         flags::Command::Normalize(cmd) => cmd.run(),

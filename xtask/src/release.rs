@@ -12,6 +12,7 @@ use crate::config::{EpochPolicy, ReleaseConfig};
 use crate::flags::{Mode, Release};
 use crate::pins::Pins;
 use crate::reproduce::reproduce;
+use crate::sign::Signer;
 use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_names::{ProjectName, ResolvedEpoch};
@@ -21,6 +22,8 @@ use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
 struct Released {
+    tag: String,
+    provenance: Option<PathBuf>,
     name: String,
     version: String,
     mode: Mode,
@@ -33,9 +36,15 @@ struct Released {
 
 impl Release {
     pub fn run(self) -> Result<()> {
+        let started = crate::sign::now_seconds();
         let root = project_root()?;
+        // Keyless signing needs the CI's OIDC token: fail before any work.
+        if self.keyless {
+            crate::keyless::check_ambient_credentials()?;
+        }
         let mut pins = Pins::load(&root)?;
         check_toolchain(&root, &mut pins, self.allow_toolchain_mismatch)?;
+        let signer = self.signer(&root)?;
         let config = ReleaseConfig::load(&root)?;
         let projects = config.select(&self.projects)?;
 
@@ -142,6 +151,8 @@ impl Release {
                 .join(format!("{}.distinfo", built.version));
             check_existing_record(&record_path, &record)?;
             released.push(Released {
+                tag: project.tag.replace("{version}", &built.version),
+                provenance: None,
                 name: built.name,
                 version: built.version,
                 mode,
@@ -180,11 +191,107 @@ impl Release {
         write_atomic(&self.out.join("SHA256SUMS"), sums_text.as_bytes())?;
         drop(staging);
 
-        self.summarize(&root, &released);
+        // Provenance, signed; keyless also signs every artifact.
+        let finished = crate::sign::now_seconds();
+        let seed = crate::sign::random_seed()?;
+        for r in &mut released {
+            if matches!(signer, Signer::Unsigned) {
+                continue;
+            }
+            let locked = r
+                .record
+                .build_requires
+                .iter()
+                .map(|(name, v)| {
+                    let (version, sha) = v.split_once(" sha256:").unwrap_or((v.as_str(), ""));
+                    (name.clone(), version.to_string(), sha.to_string())
+                })
+                .collect();
+            let facts = crate::provenance::ReleaseFacts {
+                root: &root,
+                project: &r.record.project,
+                version: &r.version,
+                tag: r.tag.clone(),
+                mode: &r.record.mode,
+                epoch: r.record.epoch,
+                pins: &r.record.pins,
+                artifacts: r
+                    .artifacts
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.filename.clone(),
+                            a.digests.sha256_hex(),
+                            a.digests.sha512_hex(),
+                        )
+                    })
+                    .collect(),
+                locked,
+                lock_sha256: r.record.lock.clone(),
+                github: r.publish.as_ref().and_then(|p| p.github.as_deref()),
+                started,
+                finished,
+                seed,
+            };
+            let statement = crate::provenance::statement(&facts, &signer)?;
+            let path = self
+                .out
+                .join(crate::provenance::file_name(&r.record.project, &r.version));
+            match &signer {
+                Signer::Key { key, .. } => {
+                    let envelope = kiln_provenance::dsse::sign(
+                        crate::provenance::PAYLOAD_TYPE,
+                        &statement,
+                        key,
+                    );
+                    write_atomic(&path, envelope.to_json_line().as_bytes())?;
+                }
+                Signer::Keyless => {
+                    let line = crate::keyless::sign_statement(&statement, &path)?;
+                    write_atomic(&path, line.as_bytes())?;
+                    let files: Vec<PathBuf> = r.artifacts.iter().map(|a| a.path.clone()).collect();
+                    crate::keyless::sign_files(&files)?;
+                }
+                Signer::Unsigned => {}
+            }
+            r.provenance = Some(path);
+        }
+
+        self.summarize(&root, &released, &signer);
         Ok(())
     }
 
-    fn summarize(&self, root: &Path, released: &[Released]) {
+    /// How this release signs: --keyless, --no-sign, --key, or the
+    /// development key (created on first use).
+    fn signer(&self, root: &Path) -> Result<Signer> {
+        if self.keyless {
+            return Ok(Signer::Keyless);
+        }
+        if self.no_sign {
+            return Ok(Signer::Unsigned);
+        }
+        if let Some(path) = &self.key {
+            return Ok(Signer::Key {
+                key: Box::new(crate::sign::read_private_key(path)?),
+                development: false,
+                path: path.clone(),
+            });
+        }
+        let (key, path, created) = crate::sign::development_key(root)?;
+        if created {
+            report::warn(&format!(
+                "no signing key given: created a development key at {} (its signatures verify on this machine only; use --key or --keyless for a real release)",
+                path.display()
+            ));
+        }
+        Ok(Signer::Key {
+            key: Box::new(key),
+            development: true,
+            path,
+        })
+    }
+
+    fn summarize(&self, root: &Path, released: &[Released], signer: &Signer) {
         if self.json {
             let projects: Vec<_> = released
                 .iter()
@@ -195,6 +302,8 @@ impl Release {
                         "mode": mode_str(r.mode),
                         "epoch": epoch_json(&r.epoch),
                         "record": r.record_path.strip_prefix(root).unwrap_or(&r.record_path),
+                        "provenance": r.provenance,
+                        "signing": signer.label(),
                         "publish": r.publish.as_ref().map(|p| json!({"github": p.github, "index": p.index})),
                         "artifacts": r.artifacts.iter().map(|a| json!({
                             "kind": a.kind,
@@ -235,6 +344,15 @@ impl Release {
             &rows,
         ));
         for r in released {
+            if let Some(p) = &r.provenance {
+                report::step(&format!(
+                    "provenance {} signed with the {}",
+                    p.display(),
+                    signer.label()
+                ));
+            } else {
+                report::warn("no provenance written (--no-sign)");
+            }
             report::step(&format!(
                 "released {} {} into {} (record: {})",
                 r.name,

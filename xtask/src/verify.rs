@@ -344,6 +344,20 @@ impl Verify {
             .collect();
         sources.extend(self.index.iter().cloned().map(Source::Index));
         let downloads = work.path().join("downloads");
+        // Provenance: keys from release/ as HEAD has them, never from the
+        // artifacts; subjects must be exactly the expected artifacts.
+        let trusted = crate::provenance::trusted_keys(&root)?;
+        let policy = project.keyless_policy();
+        let provenance_expected: BTreeMap<String, (String, Option<String>)> = expected
+            .iter()
+            .map(|(f, e)| {
+                let sha512 = record
+                    .as_ref()
+                    .and_then(|r| r.artifacts.get(f))
+                    .map(|d| d.sha512.clone());
+                (f.clone(), (e.sha256.clone(), sha512))
+            })
+            .collect();
         for (n, source) in sources.iter().enumerate() {
             report::step(&format!("comparing with {}", source.label()));
             let dir = downloads.join(n.to_string());
@@ -360,6 +374,55 @@ impl Verify {
                     artifact: file.clone(),
                     status,
                 });
+            }
+            // The provenance published beside the artifacts (an index
+            // carries none).
+            if !matches!(source, Source::Index(_)) {
+                let file = crate::provenance::file_name(&normalized, &version);
+                let copies: BTreeMap<String, PathBuf> = found
+                    .iter()
+                    .filter_map(|(f, r)| r.as_ref().ok().map(|p| (f.clone(), p.clone())))
+                    .collect();
+                let keyless = Keyless {
+                    policy: policy.as_ref(),
+                    copies: &copies,
+                };
+                let status = check_provenance(
+                    source,
+                    &file,
+                    &dir,
+                    &trusted,
+                    &provenance_expected,
+                    &commit,
+                    &keyless,
+                );
+                checks.push(Check {
+                    source: source.label(),
+                    source_kind: source.kind(),
+                    artifact: file,
+                    status,
+                });
+                // Each artifact's own Sigstore bundle, where one is published.
+                for (file, path) in &copies {
+                    let bundle = format!("{file}.sigstore.json");
+                    let Some(bytes) = fetch_optional(source, &bundle, &dir) else {
+                        continue;
+                    };
+                    let status = match (&bytes, policy.as_ref()) {
+                        (Err(e), _) => Status::Failed(e.clone()),
+                        (Ok(_), None) => Status::Failed(NO_POLICY.into()),
+                        (Ok(b), Some(p)) => match crate::keyless::verify_bundle(b, path, p, None) {
+                            Ok(_) => Status::Match,
+                            Err(e) => Status::Failed(format!("{e:#}")),
+                        },
+                    };
+                    checks.push(Check {
+                        source: source.label(),
+                        source_kind: source.kind(),
+                        artifact: bundle,
+                        status,
+                    });
+                }
             }
         }
 
@@ -773,3 +836,115 @@ fn compare(
         explanation,
     }
 }
+
+/// The provenance file from one source, checked: signature by a trusted
+/// key, subjects exactly the artifacts, the tag's commit.
+fn check_provenance(
+    source: &Source,
+    file: &str,
+    dir: &Path,
+    trusted: &[(kiln_provenance::PublicKey, String)],
+    expected: &BTreeMap<String, (String, Option<String>)>,
+    commit: &str,
+    keyless: &Keyless<'_>,
+) -> Status {
+    // Keyless: the provenance's Sigstore bundle vouches for the statement
+    // (identity from release.toml, Sigstore's trusted root), for every
+    // artifact it names.
+    if let Some(bundle) = fetch_optional(source, &format!("{file}.sigstore.json"), dir) {
+        let bundle = match bundle {
+            Ok(b) => b,
+            Err(e) => return Status::Failed(e),
+        };
+        let Some(policy) = keyless.policy else {
+            return Status::Failed(NO_POLICY.into());
+        };
+        for (artifact, path) in keyless.copies {
+            if let Err(e) = crate::keyless::verify_bundle(&bundle, path, policy, None) {
+                return Status::Failed(format!("{file}.sigstore.json for {artifact}: {e:#}"));
+            }
+        }
+        let payload = crate::keyless::envelope_line(&bundle)
+            .and_then(|line| Ok(kiln_provenance::Envelope::parse(line.trim_end())?))
+            .and_then(|e| {
+                use base64::Engine as _;
+                Ok(base64::engine::general_purpose::STANDARD.decode(e.payload)?)
+            });
+        return match payload.and_then(|p| crate::provenance::check_statement(&p, expected, commit))
+        {
+            Ok(()) => Status::Match,
+            Err(e) => Status::Failed(format!("{file}: {e:#}")),
+        };
+    }
+    let path = match source {
+        Source::Dir(d) => {
+            let p = d.join(file);
+            if !p.is_file() {
+                return Status::Missing(format!("{file} is not in {}", d.display()));
+            }
+            p
+        }
+        Source::Url(base) => {
+            let url = format!("{}/{file}", base.trim_end_matches('/'));
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                return Status::Failed(format!("cannot create {}: {e}", dir.display()));
+            }
+            match fetch::download(&url, dir, file, PROVENANCE_MAX) {
+                Ok(f) => f.path,
+                Err(FetchError::NotFound { .. }) => {
+                    return Status::Missing(format!("{url}: 404 Not Found"));
+                }
+                Err(e) => return Status::Failed(e.to_string()),
+            }
+        }
+        Source::Index(_) => return Status::Missing("an index carries no provenance".into()),
+    };
+    let text = match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() as u64 <= PROVENANCE_MAX => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => return Status::Failed(format!("{file}: not UTF-8")),
+        },
+        Ok(_) => return Status::Failed(format!("{file}: larger than {PROVENANCE_MAX} bytes")),
+        Err(e) => return Status::Failed(format!("cannot read {}: {e}", path.display())),
+    };
+    match crate::provenance::check(&text, trusted, expected, commit) {
+        Ok(_) => Status::Match,
+        Err(e) => Status::Failed(format!("{file}: {e:#}")),
+    }
+}
+
+/// What keyless checks need: release.toml's identity and the published
+/// copies of the artifacts at this source.
+struct Keyless<'a> {
+    policy: Option<&'a crate::keyless::IdentityPolicy>,
+    copies: &'a BTreeMap<String, PathBuf>,
+}
+
+const NO_POLICY: &str = "a Sigstore bundle is published, but release.toml gives no [project.signing] keyless-issuer and keyless-identity to check it against";
+
+/// A small file published beside the artifacts, if the source has it:
+/// None when absent (a 404), Some(Err) when it could not be read.
+fn fetch_optional(source: &Source, file: &str, dir: &Path) -> Option<Result<Vec<u8>, String>> {
+    match source {
+        Source::Dir(d) => {
+            let p = d.join(file);
+            p.is_file()
+                .then(|| std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+        }
+        Source::Url(base) => {
+            let url = format!("{}/{file}", base.trim_end_matches('/'));
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                return Some(Err(format!("cannot create {}: {e}", dir.display())));
+            }
+            match fetch::download(&url, dir, file, PROVENANCE_MAX) {
+                Ok(f) => Some(std::fs::read(&f.path).map_err(|e| e.to_string())),
+                Err(FetchError::NotFound { .. }) => None,
+                Err(e) => Some(Err(e.to_string())),
+            }
+        }
+        Source::Index(_) => None,
+    }
+}
+
+/// A provenance file is a few kilobytes; anything near this is not one.
+const PROVENANCE_MAX: u64 = 16 << 20;

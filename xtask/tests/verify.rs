@@ -22,6 +22,7 @@ const VERSION: &str = "0.1.0";
 const TAG: &str = "kiln-sums-v0.1.0";
 const WHEEL: &str = "kiln_sums-0.1.0-py3-none-any.whl";
 const SDIST: &str = "kiln_sums-0.1.0.tar.gz";
+const PROVENANCE: &str = "kiln-sums-0.1.0.intoto.jsonl";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,7 +101,7 @@ impl Fixture {
     fn copy_published(&self, name: &str) -> PathBuf {
         let dir = self.published.parent().unwrap().join(name);
         fs::create_dir_all(&dir).unwrap();
-        for file in [WHEEL, SDIST] {
+        for file in [WHEEL, SDIST, PROVENANCE] {
             fs::copy(self.published.join(file), dir.join(file)).unwrap();
         }
         dir
@@ -116,6 +117,7 @@ fn serve(files: &[(&str, Vec<u8>)], json: bool) -> (http::Server, tempfile::Temp
     for (name, bytes) in files {
         fs::write(release.join(name), bytes).unwrap();
     }
+    // The index carries the artifacts only; the release the provenance too.
     let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
     http::write_simple_index(site.path(), PROJECT, &files, json);
     (http::Server::start(site.path()), site)
@@ -126,6 +128,12 @@ fn published_files(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
         .into_iter()
         .map(|f| (f, fs::read(dir.join(f)).unwrap()))
         .collect()
+}
+
+/// Put the provenance beside the artifacts of a served release.
+fn serve_provenance(site: &Path, published: &Path) {
+    let release = site.join("releases/download").join(TAG);
+    fs::copy(published.join(PROVENANCE), release.join(PROVENANCE)).unwrap();
 }
 
 /// Rewrite a zip with the zip crate: `edit` may change a member's bytes;
@@ -171,7 +179,8 @@ fn json(o: &Output) -> serde_json::Value {
 #[test]
 fn an_untouched_release_verifies_against_a_directory_a_url_and_an_index() {
     let f = fixture();
-    let (server, _site) = serve(&published_files(&f.published), false);
+    let (server, site) = serve(&published_files(&f.published), false);
+    serve_provenance(site.path(), &f.published);
     let (json_server, json_site) = serve(&published_files(&f.published), true);
     // Only the PEP 691 JSON form exists there.
     fs::remove_file(json_site.path().join("simple/kiln-sums/index.html")).unwrap();
@@ -204,10 +213,11 @@ fn an_untouched_release_verifies_against_a_directory_a_url_and_an_index() {
     let report = json(&out);
     assert_eq!(report["verified"], true);
     let checks = report["checks"].as_array().unwrap();
-    // Two artifacts: against the record, the directory, the URL, two indexes.
-    assert_eq!(checks.len(), 10, "{report:#}");
+    // Two artifacts against the record, the directory, the URL and two
+    // indexes; the provenance from the directory and the URL.
+    assert_eq!(checks.len(), 12, "{report:#}");
     assert!(checks.iter().all(|c| c["status"] == "match"), "{report:#}");
-    for (kind, n) in [("rebuild", 2), ("directory", 2), ("url", 2), ("index", 4)] {
+    for (kind, n) in [("rebuild", 2), ("directory", 3), ("url", 3), ("index", 4)] {
         assert_eq!(
             checks.iter().filter(|c| c["source-kind"] == kind).count(),
             n,
@@ -608,4 +618,360 @@ fn diff_lists_the_changed_members_of_two_versions() {
     assert!(rendered.contains("kiln_sums/__init__.py"), "{pair:#}");
     // Unchanged modules are not listed as changed.
     assert!(!rendered.contains("kiln_sums/__main__.py"), "{pair:#}");
+}
+
+// ---------------------------------------------------------------------------
+// Provenance and signing (issue 5).
+
+use base64::Engine as _;
+use kiln_provenance::{Envelope, PrivateKey};
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+impl Fixture {
+    fn dev_key(&self) -> PrivateKey {
+        let pem = fs::read_to_string(self.repo.join("target/kiln-dev-key/key.pem")).unwrap();
+        PrivateKey::from_pkcs8_pem(&pem).unwrap()
+    }
+
+    fn envelope(&self) -> Envelope {
+        let text = fs::read_to_string(self.published.join(PROVENANCE)).unwrap();
+        Envelope::parse(text.trim_end()).unwrap()
+    }
+
+    /// The published directory with its provenance replaced by `line`.
+    fn with_provenance(&self, name: &str, line: &str) -> PathBuf {
+        let dir = self.copy_published(name);
+        fs::write(dir.join(PROVENANCE), format!("{line}\n")).unwrap();
+        dir
+    }
+
+    /// A copy whose statement was edited by `edit` and signed again with
+    /// the (trusted) development key.
+    fn resigned(&self, name: &str, edit: &dyn Fn(&mut serde_json::Value)) -> PathBuf {
+        let payload = b64().decode(&self.envelope().payload).unwrap();
+        let mut statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        edit(&mut statement);
+        let bytes = serde_json::to_vec(&statement).unwrap();
+        let envelope =
+            kiln_provenance::dsse::sign("application/vnd.in-toto+json", &bytes, &self.dev_key());
+        self.with_provenance(name, envelope.to_json_line().trim_end())
+    }
+
+    fn verify_dir(&self, dir: &Path) -> (Option<i32>, String) {
+        let out = self.verify(&["--against", dir.to_str().unwrap()]);
+        (out.status.code(), text(&out))
+    }
+}
+
+#[test]
+fn release_signs_provenance_with_the_development_key_and_verify_accepts_it() {
+    let f = fixture();
+    // The release's own report says it is a development key.
+    let out = xtask(
+        &f.repo,
+        &[
+            "release",
+            "--out",
+            f.repo.join("again").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report = json(&out);
+    let project = &report["projects"][0];
+    assert!(
+        project["signing"]
+            .as_str()
+            .unwrap()
+            .starts_with("development key"),
+        "{report:#}"
+    );
+    // The statement: subjects are the artifacts, the commit is HEAD, and
+    // the development key is labelled as such.
+    let envelope = f.envelope();
+    assert_eq!(envelope.payload_type, "application/vnd.in-toto+json");
+    let statement: serde_json::Value =
+        serde_json::from_slice(&b64().decode(&envelope.payload).unwrap()).unwrap();
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(statement["predicateType"], "https://slsa.dev/provenance/v1");
+    let names: Vec<&str> = statement["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec![SDIST, WHEEL]);
+    let definition = &statement["predicate"]["buildDefinition"];
+    assert_eq!(
+        definition["internalParameters"]["signing"]["kind"],
+        "development-key"
+    );
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&f.repo)
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap();
+    assert_eq!(
+        definition["resolvedDependencies"][0]["digest"]["gitCommit"],
+        head.trim()
+    );
+    let uris: Vec<&str> = definition["resolvedDependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["uri"].as_str().unwrap())
+        .collect();
+    for wanted in [
+        "file:Cargo.lock",
+        "file:pinned-toolchain.toml",
+        "pkg:generic/rustc@",
+    ] {
+        assert!(uris.iter().any(|u| u.starts_with(wanted)), "{uris:?}");
+    }
+
+    let (code, t) = f.verify_dir(&f.published);
+    assert_eq!(code, Some(0), "{t}");
+    assert!(t.contains(PROVENANCE), "{t}");
+
+    // securesystemslib verifies the same envelope, without kiln's code.
+    let Some(python) = std::env::var_os("KILN_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("KILN_REQUIRE_PYTHON").is_none(),
+            "KILN_REQUIRE_PYTHON is set but KILN_TEST_PYTHON is not"
+        );
+        eprintln!("skipping the securesystemslib check: set KILN_TEST_PYTHON");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        f.published.join(PROVENANCE),
+        dir.path().join("envelope.intoto.jsonl"),
+    )
+    .unwrap();
+    let keys = f.repo.join("target/kiln-dev-key");
+    fs::copy(keys.join("key.pub"), dir.path().join("key.pub.pem")).unwrap();
+    fs::copy(keys.join("key.pem"), dir.path().join("key.pem")).unwrap();
+    let script = root().join("crates/kiln-provenance/tests/check_dsse.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+#[test]
+fn tampered_provenance_is_caught_naming_what_failed() {
+    let f = fixture();
+    let envelope = f.envelope();
+    let cases: Vec<(&str, PathBuf, &str)> = vec![
+        (
+            "flipped payload byte",
+            {
+                let mut e = envelope.clone();
+                let mut payload = b64().decode(&e.payload).unwrap();
+                let at = payload.len() / 2;
+                payload[at] ^= 0x01;
+                e.payload = b64().encode(payload);
+                f.with_provenance("payload", e.to_json_line().trim_end())
+            },
+            "signature",
+        ),
+        (
+            "flipped signature byte",
+            {
+                let mut e = envelope.clone();
+                let mut sig = b64().decode(&e.signatures[0].sig).unwrap();
+                sig[0] ^= 0x01;
+                e.signatures[0].sig = b64().encode(sig);
+                f.with_provenance("signature", e.to_json_line().trim_end())
+            },
+            "signature",
+        ),
+        (
+            "a key nobody trusts",
+            {
+                let payload = b64().decode(&envelope.payload).unwrap();
+                let other = PrivateKey::from_seed([42; 32]);
+                let e = kiln_provenance::dsse::sign(&envelope.payload_type, &payload, &other);
+                f.with_provenance("wrong-key", e.to_json_line().trim_end())
+            },
+            "signature check failed",
+        ),
+        (
+            "a subject digest that does not match",
+            f.resigned("subject-digest", &|s| {
+                s["subject"][0]["digest"]["sha256"] = serde_json::json!("00".repeat(32));
+            }),
+            "has sha256 0000",
+        ),
+        (
+            "an artifact missing from the subjects",
+            f.resigned("subject-missing", &|s| {
+                s["subject"].as_array_mut().unwrap().remove(1);
+            }),
+            "missing from the subjects",
+        ),
+        (
+            "provenance of another commit",
+            f.resigned("other-commit", &|s| {
+                s["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"]
+                    ["gitCommit"] = serde_json::json!("1".repeat(40));
+            }),
+            "the provenance is of commit 1111",
+        ),
+    ];
+    for (what, dir, expected) in cases {
+        let (code, t) = f.verify_dir(&dir);
+        assert_eq!(code, Some(1), "{what}: {t}");
+        assert!(
+            t.contains(expected),
+            "{what}: expected {expected:?} in:\n{t}"
+        );
+        // The artifacts themselves still match: only the provenance failed.
+        assert!(t.contains(&format!("{PROVENANCE} from")), "{what}: {t}");
+    }
+}
+
+#[test]
+fn keygen_and_release_with_a_key_never_show_the_private_key() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("release-key.pem");
+    let mut outputs = String::new();
+    let out = xtask(&f.repo, &["keygen", "--out", key.to_str().unwrap()]);
+    outputs.push_str(&text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let public = tmp.path().join("release-key.pem.pub");
+    assert!(
+        fs::read_to_string(&public)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    // Never overwritten.
+    let out = xtask(&f.repo, &["keygen", "--out", key.to_str().unwrap()]);
+    outputs.push_str(&text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // Release with it; verify trusts it only once it is committed.
+    let dist = tmp.path().join("dist");
+    let out = xtask(
+        &f.repo,
+        &[
+            "release",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            dist.to_str().unwrap(),
+        ],
+    );
+    outputs.push_str(&text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+    fs::remove_dir_all(f.repo.join("target/kiln-dev-key")).ok();
+    fs::create_dir_all(f.repo.join("release/keys")).unwrap();
+    fs::copy(&public, f.repo.join("release/keys/release-key.pub")).unwrap();
+    let out = f.verify(&["--against", dist.to_str().unwrap()]);
+    outputs.push_str(&text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "uncommitted key trusted: {}",
+        text(&out)
+    );
+    git(&f.repo, &["add", "release/keys/release-key.pub"]);
+    git(
+        &f.repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "--quiet",
+            "-m",
+            "key",
+        ],
+    );
+    // The tag stays where it was: the key is read from HEAD, the source
+    // from the tag.
+    let out = f.verify(&["--against", dist.to_str().unwrap()]);
+    outputs.push_str(&text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // A key readable by others is refused, and so is garbage; neither
+    // error shows the file.
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = xtask(
+        &f.repo,
+        &[
+            "release",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            dist.to_str().unwrap(),
+        ],
+    );
+    outputs.push_str(&text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    let pem = fs::read_to_string(&key).unwrap();
+    let broken = tmp.path().join("broken.pem");
+    fs::write(&broken, pem.replace("PRIVATE KEY", "PRIVATE KEX")).unwrap();
+    fs::set_permissions(&broken, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = xtask(
+        &f.repo,
+        &[
+            "release",
+            "--key",
+            broken.to_str().unwrap(),
+            "--out",
+            dist.to_str().unwrap(),
+        ],
+    );
+    outputs.push_str(&text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(body.len() > 40);
+    assert!(
+        !outputs.contains(&body),
+        "private key material in the output"
+    );
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(
+            !outputs.contains(line),
+            "private key material in the output"
+        );
+    }
+    // Nor in anything release wrote.
+    for entry in fs::read_dir(&dist).unwrap() {
+        let bytes = fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&body));
+    }
+}
+
+#[test]
+fn keyless_outside_github_actions_fails_fast() {
+    let f = fixture();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["release", "--keyless", "--out", "elsewhere"])
+        .current_dir(&f.repo)
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("id-token: write"), "{t}");
+    // Nothing was built.
+    assert!(!f.repo.join("elsewhere").exists());
 }

@@ -1,0 +1,309 @@
+//! Provenance for a release, and its checking in `verify`.
+//!
+//! `release` assembles what it knows -- the artifacts and their digests,
+//! the project, version, tag and mode, the epoch and pins, the source
+//! commit, `Cargo.lock`, `pinned-toolchain.toml`, the rustc and Python
+//! versions, every locked build requirement, who ran it and when -- into
+//! `kiln-provenance`'s in-toto Statement v1 with a SLSA Provenance v1
+//! predicate, signs it as a DSSE envelope, and writes
+//! `<project>-<version>.intoto.jsonl` into the dist directory.
+//!
+//! `verify` checks an envelope against keys from `release/` as HEAD has
+//! them (never a key that arrives with the artifacts), plus this checkout's
+//! development key with a warning: a valid signature by a trusted key, the
+//! in-toto payload type, the statement's subjects exactly the release's
+//! artifacts with matching sha256 and sha512, and the source commit the
+//! tag's commit.
+
+use crate::sign::Signer;
+use anyhow::{Context, Result, bail};
+use kiln_provenance::{
+    Dependency, Envelope, ProvenanceInput, PublicKey, Signing, SigningKind, Subject,
+    parse_statement, statement_json,
+};
+use std::collections::BTreeMap;
+use std::path::Path;
+use xshell::{Shell, cmd};
+
+/// The DSSE payload type of an in-toto statement.
+pub const PAYLOAD_TYPE: &str = kiln_provenance::IN_TOTO_PAYLOAD_TYPE;
+
+/// The provenance file's name for a project and version.
+pub fn file_name(project: &str, version: &str) -> String {
+    format!("{project}-{version}.intoto.jsonl")
+}
+
+/// What `release` hands over for one project.
+#[derive(Debug)]
+pub struct ReleaseFacts<'a> {
+    pub root: &'a Path,
+    pub project: &'a str,
+    pub version: &'a str,
+    pub tag: String,
+    pub mode: &'a str,
+    pub epoch: u64,
+    pub pins: &'a BTreeMap<String, String>,
+    /// (file name, sha256 hex, sha512 hex)
+    pub artifacts: Vec<(String, String, String)>,
+    /// (name, version, sha256 hex) of each locked build requirement.
+    pub locked: Vec<(String, String, String)>,
+    pub lock_sha256: Option<String>,
+    pub github: Option<&'a str>,
+    pub started: u64,
+    pub finished: u64,
+    pub seed: [u8; 32],
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    Ok(kiln_digest::hex(&kiln_digest::sha256(&bytes)))
+}
+
+fn one(name: &str, uri: String, digests: &[(&str, String)]) -> Dependency {
+    Dependency {
+        name: Some(name.to_string()),
+        uri,
+        digest: digests
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect(),
+    }
+}
+
+/// The statement's bytes for a release.
+pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
+    let sh = Shell::new()?;
+    sh.change_dir(facts.root);
+    let commit = cmd!(sh, "git rev-parse HEAD")
+        .quiet()
+        .read()
+        .context("release records the source commit: run it in a git checkout")?;
+    let repository = match facts.github {
+        Some(repo) => format!("https://github.com/{repo}"),
+        None => cmd!(sh, "git config --get remote.origin.url")
+            .quiet()
+            .ignore_status()
+            .read()
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .map_or_else(|| "file://local".to_string(), |u| u.trim().to_string()),
+    };
+    let rustc = cmd!(sh, "rustc --version")
+        .quiet()
+        .read()
+        .unwrap_or_default();
+    // The source commit is the statement's first resolved dependency
+    // (kiln-provenance writes it from `source_commit`).
+    let mut dependencies = vec![
+        one(
+            "Cargo.lock",
+            "file:Cargo.lock".into(),
+            &[("sha256", sha256_file(&facts.root.join("Cargo.lock"))?)],
+        ),
+        one(
+            "pinned-toolchain.toml",
+            "file:pinned-toolchain.toml".into(),
+            &[(
+                "sha256",
+                sha256_file(&facts.root.join(crate::pins::PINS_TOML))?,
+            )],
+        ),
+        one(
+            "rustc",
+            format!(
+                "pkg:generic/rustc@{}",
+                rustc.split_whitespace().nth(1).unwrap_or("unknown")
+            ),
+            &[],
+        ),
+    ];
+    if let Some(python) = facts.pins.get("python.version") {
+        dependencies.push(one("python", format!("pkg:generic/python@{python}"), &[]));
+    }
+    if let Some(lock) = &facts.lock_sha256 {
+        dependencies.push(one(
+            "build lock",
+            format!("file:release/locks/{}.lock.toml", facts.project),
+            &[("sha256", lock.clone())],
+        ));
+    }
+    for (name, version, sha256) in &facts.locked {
+        dependencies.push(one(
+            name,
+            format!("pkg:pypi/{name}@{version}"),
+            &[("sha256", sha256.clone())],
+        ));
+    }
+    let (builder_id, invocation_id) = crate::sign::builder_and_invocation(facts.seed);
+    let signing = match signer {
+        Signer::Key {
+            key, development, ..
+        } => Signing {
+            kind: if *development {
+                SigningKind::DevelopmentKey
+            } else {
+                SigningKind::Key
+            },
+            keyid: Some(key.public_key().keyid()),
+        },
+        Signer::Keyless => Signing {
+            kind: SigningKind::Keyless,
+            keyid: None,
+        },
+        Signer::Unsigned => bail!("--no-sign writes no provenance"),
+    };
+    let (compression, pins): (BTreeMap<_, _>, BTreeMap<_, _>) = facts
+        .pins
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .partition(|(k, _)| k.starts_with("compression."));
+    let input = ProvenanceInput {
+        subjects: facts
+            .artifacts
+            .iter()
+            .map(|(name, sha256, sha512)| Subject {
+                name: name.clone(),
+                sha256: sha256.clone(),
+                sha512: sha512.clone(),
+            })
+            .collect(),
+        project: facts.project.to_string(),
+        version: facts.version.to_string(),
+        source_repository: repository,
+        source_ref: format!("refs/tags/{}", facts.tag),
+        mode: facts.mode.to_string(),
+        epoch: facts.epoch,
+        compression,
+        pins,
+        signing,
+        source_commit: commit.trim().to_string(),
+        dependencies,
+        builder_id,
+        invocation_id,
+        started_on: crate::sign::rfc3339(facts.started),
+        finished_on: crate::sign::rfc3339(facts.finished),
+    };
+    Ok(statement_json(&input))
+}
+
+/// The keys `verify` trusts: every `release/keys/*.pub` committed at HEAD,
+/// and this checkout's development key (labelled).
+pub fn trusted_keys(root: &Path) -> Result<Vec<(PublicKey, String)>> {
+    let sh = Shell::new()?;
+    sh.change_dir(root);
+    let listing = cmd!(sh, "git ls-tree --name-only HEAD release/keys/")
+        .quiet()
+        .read()
+        .unwrap_or_default();
+    let mut keys = Vec::new();
+    for path in listing.lines().filter(|l| l.ends_with(".pub")) {
+        let spec = format!("HEAD:{path}");
+        let text = cmd!(sh, "git show {spec}")
+            .quiet()
+            .read()
+            .with_context(|| format!("failed to read {spec}"))?;
+        let key = PublicKey::from_spki_pem(&text)
+            .map_err(|e| anyhow::anyhow!("{path}: not an ed25519 SPKI PEM public key: {e}"))?;
+        keys.push((key, path.to_string()));
+    }
+    if let Some(dev) = crate::sign::development_public_key(root) {
+        keys.push((dev, "this checkout's development key".into()));
+    }
+    Ok(keys)
+}
+
+/// Check one provenance file against the release; Ok(description of who
+/// signed) or an error saying which check failed.
+pub fn check(
+    text: &str,
+    trusted: &[(PublicKey, String)],
+    expected: &BTreeMap<String, (String, Option<String>)>,
+    commit: &str,
+) -> Result<String> {
+    let mut signers = Vec::new();
+    let mut lines = 0;
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        lines += 1;
+        let at = n + 1;
+        let envelope = Envelope::parse(line)
+            .map_err(|e| anyhow::anyhow!("line {at}: not a DSSE envelope: {e}"))?;
+        let keys: Vec<PublicKey> = trusted.iter().map(|(k, _)| k.clone()).collect();
+        let verified = envelope.verify_in_toto(&keys).map_err(|e| {
+            anyhow::anyhow!(
+                "line {at}: signature check failed: {e} (trusted: {})",
+                if trusted.is_empty() {
+                    "no keys -- commit a public key under release/keys/".to_string()
+                } else {
+                    trusted
+                        .iter()
+                        .map(|(_, l)| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )
+        })?;
+        check_statement(&verified.payload, expected, commit)
+            .map_err(|e| anyhow::anyhow!("line {at}: {e}"))?;
+        let label = trusted
+            .iter()
+            .find(|(k, _)| k.keyid() == verified.keyid)
+            .map_or_else(|| verified.keyid.clone(), |(_, l)| l.clone());
+        signers.push(label);
+    }
+    if lines == 0 {
+        bail!("the provenance file is empty");
+    }
+    Ok(format!("signed by {}", signers.join(", ")))
+}
+
+/// The statement's own checks: kiln provenance, subjects exactly the
+/// expected artifacts with matching digests, the tag's commit.
+pub fn check_statement(
+    payload: &[u8],
+    expected: &BTreeMap<String, (String, Option<String>)>,
+    commit: &str,
+) -> Result<()> {
+    let statement =
+        parse_statement(payload).map_err(|e| anyhow::anyhow!("not kiln provenance: {e}"))?;
+    let mut seen = BTreeMap::new();
+    for s in &statement.subjects {
+        if seen.insert(s.name.clone(), ()).is_some() {
+            bail!("subject {} is listed twice", s.name);
+        }
+        let Some((sha256, sha512)) = expected.get(&s.name) else {
+            bail!("subject {} is not an artifact of this release", s.name);
+        };
+        let listed = |alg: &str| s.digest.get(alg).map_or("(none)", String::as_str);
+        if listed("sha256") != sha256 {
+            bail!(
+                "subject {} has sha256 {}, the artifact has {sha256}",
+                s.name,
+                listed("sha256")
+            );
+        }
+        if let Some(sha512) = sha512
+            && listed("sha512") != sha512
+        {
+            bail!(
+                "subject {} has sha512 {}, the artifact has {sha512}",
+                s.name,
+                listed("sha512")
+            );
+        }
+    }
+    for name in expected.keys() {
+        if !seen.contains_key(name) {
+            bail!("artifact {name} is missing from the subjects");
+        }
+    }
+    match &statement.source_commit {
+        Some(c) if c == commit => Ok(()),
+        Some(c) => bail!("the provenance is of commit {c}, the release tag is commit {commit}"),
+        None => bail!("the provenance names no source commit"),
+    }
+}

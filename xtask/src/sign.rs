@@ -1,0 +1,248 @@
+//! Signing edges of `release`, `keygen` and `verify`: where keys come from
+//! (a `--key` file, the development key, release/keys/), the OS randomness a
+//! new key is made from, the wall-clock times and CI identity that go into
+//! the provenance's run details, and the assembling of the in-toto SLSA
+//! statement from what `release` knows. The formats themselves -- the
+//! statement, DSSE, PEM keys -- are `kiln-provenance`'s.
+//!
+//! The development key lives in `target/kiln-dev-key/` (ignored by git,
+//! directory 0700, private key 0600): created on first use when no key is
+//! given, labelled as a development key in the provenance and the summary,
+//! and trusted by `verify` on this machine only, with a warning.
+
+use anyhow::{Context, Result, bail};
+use kiln_provenance::{PrivateKey, PublicKey};
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Where the development key lives, relative to the checkout.
+pub const DEV_KEY_DIR: &str = "target/kiln-dev-key";
+
+/// How `release` signs.
+#[derive(Debug)]
+pub enum Signer {
+    /// An offline key; `development` when it is the generated development key.
+    Key {
+        key: Box<PrivateKey>,
+        development: bool,
+        path: PathBuf,
+    },
+    /// Sigstore, from the ambient GitHub Actions OIDC token.
+    Keyless,
+    /// `--no-sign`.
+    Unsigned,
+}
+
+impl Signer {
+    pub fn label(&self) -> String {
+        match self {
+            Signer::Key {
+                key,
+                development,
+                path,
+            } => {
+                let keyid = key.public_key().keyid();
+                let kind = if *development {
+                    "development key"
+                } else {
+                    "key"
+                };
+                format!("{kind} {} ({})", &keyid[..16], path.display())
+            }
+            Signer::Keyless => "keyless (Sigstore)".into(),
+            Signer::Unsigned => "unsigned (--no-sign)".into(),
+        }
+    }
+}
+
+/// 32 bytes from the operating system's random source.
+pub fn random_seed() -> Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .context("failed to read 32 random bytes from /dev/urandom for a new key")?;
+    Ok(seed)
+}
+
+/// Write a private key as PKCS#8 PEM, mode 0600, refusing to overwrite.
+/// The key is written to a temporary file in the same directory (created
+/// 0600) and linked into place, so nobody ever sees a partial key.
+pub fn write_private_key(path: &Path, key: &PrivateKey) -> Result<()> {
+    let parent = parent_of(path);
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".kiln-key-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(parent)
+        .with_context(|| format!("failed to create a temporary file in {}", parent.display()))?;
+    let pem = key.to_pkcs8_pem();
+    tmp.as_file()
+        .write_all(pem.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {}: not overwriting an existing key; choose another path or remove it",
+            path.display(),
+            e.error
+        )
+    })?;
+    Ok(())
+}
+
+/// Write a public key (SPKI PEM), mode 0644, refusing to overwrite.
+pub fn write_public_key(path: &Path, key: &PublicKey) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "{}: cannot create (it may exist already: not overwriting a key)",
+                path.display()
+            )
+        })?;
+    f.write_all(key.to_spki_pem().as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("failed to write {}", path.display()))
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Read a private key, refusing one that others can read. Errors never
+/// contain the file's contents.
+pub fn read_private_key(path: &Path) -> Result<PrivateKey> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("--key {}: cannot read the key file", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "--key {}: the private key is readable by others (mode {:o}): run `chmod 600 {}`",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--key {}: cannot read the key file", path.display()))?;
+    PrivateKey::from_pkcs8_pem(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "--key {}: not an ed25519 PKCS#8 PEM private key ({e}); make one with `cargo xtask keygen --out PATH`",
+            path.display()
+        )
+    })
+}
+
+/// The development key of this checkout, created on first use.
+pub fn development_key(root: &Path) -> Result<(PrivateKey, PathBuf, bool)> {
+    let dir = root.join(DEV_KEY_DIR);
+    let path = dir.join("key.pem");
+    if path.is_file() {
+        return Ok((read_private_key(&path)?, path, false));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("failed to restrict {}", dir.display()))?;
+    let key = PrivateKey::from_seed(random_seed()?);
+    write_private_key(&path, &key)?;
+    write_public_key(&dir.join("key.pub"), &key.public_key())?;
+    Ok((key, path, true))
+}
+
+/// The development key's public half, if this checkout has one.
+pub fn development_public_key(root: &Path) -> Option<PublicKey> {
+    let text = std::fs::read_to_string(root.join(DEV_KEY_DIR).join("key.pub")).ok()?;
+    PublicKey::from_spki_pem(&text).ok()
+}
+
+/// Seconds since 1970 as RFC 3339 UTC (`2026-11-23T10:00:00Z`).
+pub fn rfc3339(seconds: u64) -> String {
+    let days = seconds / 86_400;
+    let rem = seconds % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = if month <= 2 { y + 1 } else { y };
+    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+/// Now, in seconds since 1970: the provenance's run details only.
+pub fn now_seconds() -> u64 {
+    #[allow(clippy::disallowed_methods)] // Run details record wall time; artifacts never see it.
+    let now = std::time::SystemTime::now();
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The builder and the invocation, as the provenance's run details name
+/// them: the GitHub workflow run in Actions, else this machine's `release`.
+pub fn builder_and_invocation(seed: [u8; 32]) -> (String, String) {
+    #[allow(clippy::disallowed_methods)] // The CI identity is what run details record.
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (
+        var("GITHUB_ACTIONS"),
+        var("GITHUB_SERVER_URL"),
+        var("GITHUB_REPOSITORY"),
+        var("GITHUB_RUN_ID"),
+    ) {
+        (Some(_), Some(server), Some(repo), Some(run)) => {
+            let workflow = var("GITHUB_WORKFLOW_REF").unwrap_or_else(|| repo.clone());
+            let attempt = var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into());
+            (
+                format!("{server}/{workflow}"),
+                format!("{server}/{repo}/actions/runs/{run}/attempts/{attempt}"),
+            )
+        }
+        _ => (
+            "https://github.com/kiln-dev/kiln/blob/main/docs/build-type-v1.md#local-builder"
+                .to_string(),
+            format!("local:{}", kiln_digest::hex(&seed[..16])),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(315_532_800), "1980-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_428_010), "2026-11-23T10:00:10Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn private_keys_are_0600_and_never_overwritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("k.pem");
+        let key = PrivateKey::from_seed([7; 32]);
+        write_private_key(&path, &key).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = write_private_key(&path, &PrivateKey::from_seed([8; 32]));
+        assert!(again.is_err());
+        let back = read_private_key(&path).unwrap();
+        assert_eq!(back.public_key(), key.public_key());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = read_private_key(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+}
