@@ -164,34 +164,8 @@ impl Release {
             });
         }
 
-        // Everything passed: move into place.
-        let mut sums = Vec::new();
-        for r in &mut released {
-            for a in &mut r.artifacts {
-                let target = self.out.join(&a.filename);
-                std::fs::rename(&a.path, &target).with_context(|| {
-                    format!("failed to move {} into {}", a.filename, self.out.display())
-                })?;
-                a.path = target;
-                sums.push((a.filename.clone(), a.digests.sha256_hex()));
-            }
-            let text = r.record.render();
-            write_atomic(
-                &self
-                    .out
-                    .join(format!("{}-{}.distinfo", r.record.project, r.version)),
-                text.as_bytes(),
-            )?;
-            let existing = std::fs::read_to_string(&r.record_path).ok();
-            if existing.as_deref() != Some(text.as_str()) {
-                write_atomic(&r.record_path, text.as_bytes())?;
-            }
-        }
-        let sums_text = render_sha256sums(sums.iter().map(|(f, s)| (f.as_str(), s.as_str())));
-        write_atomic(&self.out.join("SHA256SUMS"), sums_text.as_bytes())?;
-        drop(staging);
-
-        // Provenance, signed; keyless also signs every artifact.
+        // Provenance, signed (keyless also signs every artifact), in staging:
+        // a signing failure leaves the dist directory as it was.
         let finished = crate::sign::now_seconds();
         let seed = crate::sign::random_seed()?;
         for r in &mut released {
@@ -234,8 +208,9 @@ impl Release {
                 seed,
             };
             let statement = crate::provenance::statement(&facts, &signer)?;
-            let path = self
-                .out
+            // Written into the staging directory, moved with the artifacts.
+            let path = staging
+                .path()
                 .join(crate::provenance::file_name(&r.record.project, &r.version));
             match &signer {
                 Signer::Key { key, .. } => {
@@ -256,6 +231,36 @@ impl Release {
             }
             r.provenance = Some(path);
         }
+
+        // Everything passed: move into place.
+        let mut sums = Vec::new();
+        for r in &mut released {
+            for a in &mut r.artifacts {
+                let target = self.out.join(&a.filename);
+                move_with_bundle(&a.path, &target)?;
+                a.path = target;
+                sums.push((a.filename.clone(), a.digests.sha256_hex()));
+            }
+            if let Some(p) = &r.provenance {
+                let target = self.out.join(p.file_name().unwrap_or_default());
+                move_with_bundle(p, &target)?;
+                r.provenance = Some(target);
+            }
+            let text = r.record.render();
+            write_atomic(
+                &self
+                    .out
+                    .join(format!("{}-{}.distinfo", r.record.project, r.version)),
+                text.as_bytes(),
+            )?;
+            let existing = std::fs::read_to_string(&r.record_path).ok();
+            if existing.as_deref() != Some(text.as_str()) {
+                write_atomic(&r.record_path, text.as_bytes())?;
+            }
+        }
+        let sums_text = render_sha256sums(sums.iter().map(|(f, s)| (f.as_str(), s.as_str())));
+        write_atomic(&self.out.join("SHA256SUMS"), sums_text.as_bytes())?;
+        drop(staging);
 
         self.summarize(&root, &released, &signer);
         Ok(())
@@ -457,6 +462,23 @@ fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result
         pins.rust_channel
     ));
     pins.flat.insert("rust.actual".into(), actual);
+    Ok(())
+}
+
+/// Move a file into the dist directory (a rename), and its Sigstore bundle
+/// `<file>.sigstore.json` with it when keyless signing made one.
+fn move_with_bundle(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to)
+        .with_context(|| format!("failed to move {} to {}", from.display(), to.display()))?;
+    let bundle = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(".sigstore.json");
+        PathBuf::from(name)
+    };
+    if bundle(from).is_file() {
+        std::fs::rename(bundle(from), bundle(to))
+            .with_context(|| format!("failed to move the Sigstore bundle of {}", from.display()))?;
+    }
     Ok(())
 }
 

@@ -106,6 +106,8 @@ fn dependencies_point_down_and_format_crates_are_independent() {
                 "ureq",
                 "hyper",
                 "tokio",
+                "sigstore-sign",
+                "sigstore-verify",
                 "clap",
                 "indicatif",
             ] {
