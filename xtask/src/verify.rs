@@ -376,8 +376,9 @@ impl Verify {
                 });
             }
             // The provenance published beside the artifacts (an index
-            // carries none).
-            if !matches!(source, Source::Index(_)) {
+            // carries none; a release kiln did not make has no kiln
+            // provenance).
+            if !matches!(source, Source::Index(_)) && !self.faithful {
                 let file = crate::provenance::file_name(&normalized, &version);
                 let copies: BTreeMap<String, PathBuf> = found
                     .iter()

@@ -539,22 +539,25 @@ fn verify_faithful_checks_a_third_party_release_byte_for_byte() {
     git(&["tag", "demo-v1.0"]);
 
     // "Published" by the project's own CI: the backend's bytes.
+    let faithful_build = |out: &Path| {
+        let o = xtask(
+            &clone,
+            &[
+                "build",
+                dir.to_str().unwrap(),
+                "--mode",
+                "backend",
+                "--faithful",
+                "--source-date-epoch",
+                "1700000000",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
     let published = tmp.path().join("published");
-    let o = xtask(
-        &clone,
-        &[
-            "build",
-            dir.to_str().unwrap(),
-            "--mode",
-            "backend",
-            "--faithful",
-            "--source-date-epoch",
-            "1700000000",
-            "--out",
-            published.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    faithful_build(&published);
     let verify = |against: &Path| {
         xtask(
             &clone,
@@ -582,21 +585,7 @@ fn verify_faithful_checks_a_third_party_release_byte_for_byte() {
     // content is the same, and verify says both.
     fs::remove_file(dir.join("STABLE")).unwrap();
     let shuffled = tmp.path().join("shuffled");
-    let o = xtask(
-        &clone,
-        &[
-            "build",
-            dir.to_str().unwrap(),
-            "--mode",
-            "backend",
-            "--faithful",
-            "--source-date-epoch",
-            "1700000000",
-            "--out",
-            shuffled.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    faithful_build(&shuffled);
     let o = verify(&shuffled);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

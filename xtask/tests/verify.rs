@@ -97,6 +97,22 @@ impl Fixture {
         xtask(&self.repo, &args)
     }
 
+    /// A copy of the published directory whose wheel was re-zipped by
+    /// `rezip`, and what verify says of it (exit code, output).
+    fn verify_rezipped(
+        &self,
+        name: &str,
+        time: (u16, u8, u8),
+        edit: &dyn Fn(&str, Vec<u8>) -> Vec<u8>,
+        add: &[(&str, &[u8])],
+    ) -> (PathBuf, Option<i32>, String) {
+        let dir = self.copy_published(name);
+        let wheel = fs::read(dir.join(WHEEL)).unwrap();
+        fs::write(dir.join(WHEEL), rezip(&wheel, time, edit, add)).unwrap();
+        let (code, t) = self.verify_dir(&dir);
+        (dir, code, t)
+    }
+
     /// A copy of the published directory, to tamper with.
     fn copy_published(&self, name: &str) -> PathBuf {
         let dir = self.published.parent().unwrap().join(name);
@@ -321,18 +337,9 @@ fn one_changed_byte_is_named_with_its_diff() {
 #[test]
 fn a_member_added_without_a_record_row_is_reported() {
     let f = fixture();
-    let dir = f.copy_published("added");
-    let wheel = fs::read(dir.join(WHEEL)).unwrap();
-    let edited = rezip(
-        &wheel,
-        (1980, 1, 1),
-        &|_, d| d,
-        &[("kiln_sums/backdoor.py", b"import os\n")],
-    );
-    fs::write(dir.join(WHEEL), edited).unwrap();
-    let out = f.verify(&["--against", dir.to_str().unwrap()]);
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
+    let added: &[(&str, &[u8])] = &[("kiln_sums/backdoor.py", b"import os\n")];
+    let (_, code, t) = f.verify_rezipped("added", (1980, 1, 1), &|_, d| d, added);
+    assert_eq!(code, Some(1), "{t}");
     assert!(t.contains("kiln_sums/backdoor.py"), "{t}");
     assert!(t.contains("RECORD"), "{t}");
 }
@@ -410,18 +417,9 @@ fn missing_copies_a_404_and_an_index_without_the_version_say_what_is_missing() {
 #[test]
 fn a_hostile_published_wheel_is_refused_naming_the_entry_and_nothing_is_extracted() {
     let f = fixture();
-    let dir = f.copy_published("hostile");
-    let wheel = fs::read(dir.join(WHEEL)).unwrap();
-    let edited = rezip(
-        &wheel,
-        (1980, 1, 1),
-        &|_, d| d,
-        &[("../../evil.py", b"pwned\n")],
-    );
-    fs::write(dir.join(WHEEL), edited).unwrap();
-    let out = f.verify(&["--against", dir.to_str().unwrap()]);
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
+    let evil: &[(&str, &[u8])] = &[("../../evil.py", b"pwned\n")];
+    let (_, code, t) = f.verify_rezipped("hostile", (1980, 1, 1), &|_, d| d, evil);
+    assert_eq!(code, Some(1), "{t}");
     assert!(t.contains("../../evil.py"), "{t}");
     let parent = f.published.parent().unwrap();
     for dir in [parent, parent.parent().unwrap()] {
