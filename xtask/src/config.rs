@@ -36,6 +36,9 @@ pub struct ProjectConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SigningConfig {
+    /// The public keys (files under release/keys/) whose signatures verify
+    /// accepts; default: every `release/keys/*.pub`.
+    pub public_keys: Option<Vec<String>>,
     /// The OIDC issuer (default: GitHub Actions',
     /// https://token.actions.githubusercontent.com).
     pub keyless_issuer: Option<String>,
@@ -93,8 +96,13 @@ impl ReleaseConfig {
         let path = root.join(RELEASE_TOML);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("failed to read {}", path.display()))?;
+        Self::parse(&text)
+    }
+
+    /// Parse and check release.toml's text.
+    pub fn parse(text: &str) -> Result<Self> {
         let config: ReleaseConfig =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{RELEASE_TOML}: {e}"))?;
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{RELEASE_TOML}: {e}"))?;
         if config.projects.is_empty() {
             bail!("{RELEASE_TOML}: no [[project]] tables: add one per project to release");
         }

@@ -187,9 +187,13 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
     Ok(statement_json(&input))
 }
 
-/// The keys `verify` trusts: every `release/keys/*.pub` committed at HEAD,
-/// and this checkout's development key (labelled).
-pub fn trusted_keys(root: &Path) -> Result<Vec<(PublicKey, String)>> {
+/// The keys `verify` trusts: the `release/keys/*.pub` committed at HEAD
+/// (only those release.toml's `public-keys` names, when it names any), and
+/// this checkout's development key (labelled).
+pub fn trusted_keys(
+    root: &Path,
+    configured: Option<&[String]>,
+) -> Result<Vec<(PublicKey, String)>> {
     let sh = Shell::new()?;
     sh.change_dir(root);
     let listing = cmd!(sh, "git ls-tree --name-only HEAD release/keys/")
@@ -197,7 +201,18 @@ pub fn trusted_keys(root: &Path) -> Result<Vec<(PublicKey, String)>> {
         .read()
         .unwrap_or_default();
     let mut keys = Vec::new();
-    for path in listing.lines().filter(|l| l.ends_with(".pub")) {
+    if let Some(wanted) = configured {
+        for want in wanted {
+            if !listing.lines().any(|l| l == want) {
+                bail!(
+                    "{}: public-keys names {want}, which is not committed under release/keys/ at HEAD",
+                    crate::config::RELEASE_TOML
+                );
+            }
+        }
+    }
+    let chosen = |path: &str| configured.is_none_or(|w| w.iter().any(|k| k == path));
+    for path in listing.lines().filter(|l| l.ends_with(".pub") && chosen(l)) {
         let spec = format!("HEAD:{path}");
         let text = cmd!(sh, "git show {spec}")
             .quiet()

@@ -346,8 +346,19 @@ impl Verify {
         let downloads = work.path().join("downloads");
         // Provenance: keys from release/ as HEAD has them, never from the
         // artifacts; subjects must be exactly the expected artifacts.
-        let trusted = crate::provenance::trusted_keys(&root)?;
-        let policy = project.keyless_policy();
+        // Who may sign comes from release/ as HEAD has it: never from the
+        // working tree, never from what is being verified.
+        let head_project = match git_show(&sh, "HEAD", crate::config::RELEASE_TOML)? {
+            Some(text) => ReleaseConfig::parse(&text)?
+                .projects
+                .into_iter()
+                .find(|p| same_name(&p.name, &normalized)),
+            None => None,
+        };
+        let signing = head_project.as_ref().and_then(|p| p.signing.as_ref());
+        let configured = signing.and_then(|s| s.public_keys.as_deref());
+        let trusted = crate::provenance::trusted_keys(&root, configured)?;
+        let policy = head_project.as_ref().and_then(|p| p.keyless_policy());
         let provenance_expected: BTreeMap<String, (String, Option<String>)> = expected
             .iter()
             .map(|(f, e)| {

@@ -904,6 +904,38 @@ fn keygen_and_release_with_a_key_never_show_the_private_key() {
     outputs.push_str(&text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
+    // release.toml can narrow the trusted keys; naming one that is not
+    // committed is bad input.
+    let config = f.repo.join("release/release.toml");
+    let narrowed = fs::read_to_string(&config).unwrap().replace(
+        "[project.signing]\n",
+        "[project.signing]\npublic-keys = [\"release/keys/gone.pub\"]\n",
+    );
+    fs::write(&config, narrowed).unwrap();
+    // Uncommitted, it changes nothing.
+    let out = f.verify(&["--against", dist.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let commit = [
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "commit",
+    ];
+    git(
+        &f.repo,
+        &[&commit[..], &["--quiet", "-am", "narrow"]].concat(),
+    );
+    let out = f.verify(&["--against", dist.to_str().unwrap()]);
+    outputs.push_str(&text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("release/keys/gone.pub"),
+        "{}",
+        text(&out)
+    );
+    git(&f.repo, &["reset", "--quiet", "--hard", "HEAD~1"]);
+
     // A key readable by others is refused, and so is garbage; neither
     // error shows the file.
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
