@@ -767,6 +767,13 @@ fn the_workflows_do_what_issue_6_asks() {
         ));
     }
     for (id, job) in release.jobs() {
+        // The other direction of the id-token rule: signing keyless and
+        // trusted publishing both need the OIDC token.
+        if signs_or_publishes(job) && !is_write(&job["permissions"]["id-token"]) {
+            problems.push(format!(
+                "release.yml: job {id} signs or publishes without `id-token: write`"
+            ));
+        }
         let contents = &job["permissions"]["contents"];
         let attaches = steps(job)
             .iter()
