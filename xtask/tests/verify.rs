@@ -861,16 +861,19 @@ fn keygen_and_release_with_a_key_never_show_the_private_key() {
 
     // Release with it; verify trusts it only once it is committed.
     let dist = tmp.path().join("dist");
-    let out = xtask(
-        &f.repo,
-        &[
-            "release",
-            "--key",
-            key.to_str().unwrap(),
-            "--out",
-            dist.to_str().unwrap(),
-        ],
-    );
+    let release_with = |k: &Path| {
+        xtask(
+            &f.repo,
+            &[
+                "release",
+                "--key",
+                k.to_str().unwrap(),
+                "--out",
+                dist.to_str().unwrap(),
+            ],
+        )
+    };
+    let out = release_with(&key);
     outputs.push_str(&text(&out));
     assert!(out.status.success(), "{}", text(&out));
     fs::remove_dir_all(f.repo.join("target/kiln-dev-key")).ok();
@@ -939,16 +942,7 @@ fn keygen_and_release_with_a_key_never_show_the_private_key() {
     // A key readable by others is refused, and so is garbage; neither
     // error shows the file.
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
-    let out = xtask(
-        &f.repo,
-        &[
-            "release",
-            "--key",
-            key.to_str().unwrap(),
-            "--out",
-            dist.to_str().unwrap(),
-        ],
-    );
+    let out = release_with(&key);
     outputs.push_str(&text(&out));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
@@ -956,16 +950,7 @@ fn keygen_and_release_with_a_key_never_show_the_private_key() {
     let broken = tmp.path().join("broken.pem");
     fs::write(&broken, pem.replace("PRIVATE KEY", "PRIVATE KEX")).unwrap();
     fs::set_permissions(&broken, fs::Permissions::from_mode(0o600)).unwrap();
-    let out = xtask(
-        &f.repo,
-        &[
-            "release",
-            "--key",
-            broken.to_str().unwrap(),
-            "--out",
-            dist.to_str().unwrap(),
-        ],
-    );
+    let out = release_with(&broken);
     outputs.push_str(&text(&out));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
