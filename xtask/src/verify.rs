@@ -118,7 +118,12 @@ impl Verify {
                 root.display()
             );
         }
-        let config = ReleaseConfig::load(&root)?;
+        // release.toml as HEAD has it: an uncommitted edit cannot change
+        // which tag is rebuilt or who may sign.
+        let config = match git_show(&sh, "HEAD", crate::config::RELEASE_TOML)? {
+            Some(text) => ReleaseConfig::parse(&text)?,
+            None => ReleaseConfig::load(&root)?,
+        };
         let project = select_project(&config, self.project.as_deref())?;
         let name = ProjectName::new(&project.name)
             .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
@@ -205,6 +210,28 @@ impl Verify {
         let mut notes = Vec::new();
         if let Some(r) = &record {
             notes.extend(pin_differences(r, &pins));
+        }
+        // The rebuild runs this kiln: say so when its code differs from the
+        // kiln at the tag (bytes may then differ for kiln's reasons).
+        let changed: Vec<&str> = ["crates", "xtask", "Cargo.lock"]
+            .into_iter()
+            .filter(|path| {
+                let tree = |rev: &str| {
+                    let spec = format!("{rev}:{path}");
+                    cmd!(sh, "git rev-parse --verify --quiet {spec}")
+                        .quiet()
+                        .ignore_stderr()
+                        .read()
+                        .ok()
+                };
+                tree(&commit) != tree("HEAD")
+            })
+            .collect();
+        if !changed.is_empty() {
+            notes.push(format!(
+                "kiln's own code ({}) differs between {git_ref} and HEAD: the rebuild uses HEAD's kiln",
+                changed.join(", ")
+            ));
         }
         let lock = match mode {
             Mode::Native => None,
@@ -348,13 +375,11 @@ impl Verify {
         // artifacts; subjects must be exactly the expected artifacts.
         // Who may sign comes from release/ as HEAD has it: never from the
         // working tree, never from what is being verified.
-        let head_project = match git_show(&sh, "HEAD", crate::config::RELEASE_TOML)? {
-            Some(text) => ReleaseConfig::parse(&text)?
-                .projects
-                .into_iter()
-                .find(|p| same_name(&p.name, &normalized)),
-            None => None,
-        };
+        let head_project = config
+            .projects
+            .iter()
+            .find(|p| same_name(&p.name, &normalized))
+            .cloned();
         let signing = head_project.as_ref().and_then(|p| p.signing.as_ref());
         let configured = signing.and_then(|s| s.public_keys.as_deref());
         let trusted = crate::provenance::trusted_keys(&root, configured)?;

@@ -444,6 +444,35 @@ fn verify_without_the_tag_or_the_record_exits_2_saying_what_to_do() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("no committed record"), "{t}");
+
+    // When kiln's own code moved on since the tag, verify says the rebuild
+    // used HEAD's kiln (the artifacts still match here: a comment only).
+    let out = f.verify(&["--json"]);
+    assert_eq!(json(&out)["notes"], serde_json::json!([]), "{}", text(&out));
+    let lib = f.repo.join("crates/kiln-names/src/lib.rs");
+    let mut code = fs::read_to_string(&lib).unwrap();
+    code.push_str("// a later change\n");
+    fs::write(&lib, code).unwrap();
+    git(
+        &f.repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "--quiet",
+            "-am",
+            "later",
+        ],
+    );
+    let out = f.verify(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let notes = json(&out)["notes"].to_string();
+    assert!(
+        notes.contains("kiln's own code (crates) differs"),
+        "{notes}"
+    );
 }
 
 #[test]
