@@ -12,6 +12,9 @@
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -201,6 +204,32 @@ fn project(dir: &Path, reverse: bool) -> PathBuf {
         }
     }
     dir.to_path_buf()
+}
+
+/// A clone of this repository with the demo project at examples/demo and
+/// a backend-mode `[[project]]` for it in release.toml (fixed epoch, tag
+/// `demo-v{version}`); uncommitted. Returns the clone and the project.
+fn clone_with_demo(tmp: &Path) -> (PathBuf, PathBuf) {
+    let clone = tmp.join("clone");
+    common::git(
+        tmp,
+        &[
+            "clone",
+            "--quiet",
+            common::root().to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    let dir = clone.join("examples/demo");
+    fs::create_dir_all(&dir).unwrap();
+    project(&dir, false);
+    let config = clone.join("release/release.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[project]]\nname = \"demo\"\npath = \"examples/demo\"\nmode = \"backend\"\nepoch = 1700000000\ntag = \"demo-v{version}\"\n",
+    );
+    fs::write(&config, text).unwrap();
+    (clone, dir)
 }
 
 fn lock_of(tmp: &Path, dir: &Path) -> PathBuf {
@@ -430,27 +459,7 @@ fn release_of_a_backend_project_records_its_lock() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let clone = tmp.path().join("clone");
-    let status = Command::new("git")
-        .args([
-            "clone",
-            "--quiet",
-            repo.to_str().unwrap(),
-            clone.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let dir = clone.join("examples/demo");
-    fs::create_dir_all(&dir).unwrap();
-    project(&dir, false);
-    let config = clone.join("release/release.toml");
-    let mut text = fs::read_to_string(&config).unwrap();
-    text.push_str(
-        "\n[[project]]\nname = \"demo\"\npath = \"examples/demo\"\nmode = \"backend\"\nepoch = 1700000000\ntag = \"demo-v{version}\"\n",
-    );
-    fs::write(&config, text).unwrap();
+    let (clone, _) = clone_with_demo(tmp.path());
 
     // No lock yet: release says how to make one.
     let o = xtask(&clone, &["release", "--project", "demo"]);
@@ -494,49 +503,13 @@ fn verify_faithful_checks_a_third_party_release_byte_for_byte() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let clone = tmp.path().join("clone");
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .args(args)
-            .current_dir(&clone)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
-    };
-    let status = Command::new("git")
-        .args([
-            "clone",
-            "--quiet",
-            repo.to_str().unwrap(),
-            clone.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let dir = clone.join("examples/demo");
-    project(&dir, false);
+    let (clone, dir) = clone_with_demo(tmp.path());
     write(&dir.join("STABLE"), "");
-    let config = clone.join("release/release.toml");
-    let mut text = fs::read_to_string(&config).unwrap();
-    text.push_str(
-        "\n[[project]]\nname = \"demo\"\npath = \"examples/demo\"\nmode = \"backend\"\nepoch = 1700000000\ntag = \"demo-v{version}\"\n",
-    );
-    fs::write(&config, text).unwrap();
     let o = xtask(&clone, &["lock", "--project", "demo"]);
     assert!(o.status.success(), "lock failed:\n{}", stderr(&o));
-    git(&["add", "-A"]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.org",
-        "commit",
-        "--quiet",
-        "-m",
-        "demo 1.0",
-    ]);
-    git(&["tag", "demo-v1.0"]);
+    common::git(&clone, &["add", "-A"]);
+    common::commit(&clone, &["-m", "demo 1.0"]);
+    common::git(&clone, &["tag", "demo-v1.0"]);
 
     // "Published" by the project's own CI: the backend's bytes.
     let faithful_build = |out: &Path| {

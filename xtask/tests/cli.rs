@@ -8,27 +8,14 @@
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{root, xtask};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn xtask(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -42,21 +29,6 @@ fn sh(dir: &Path, script: &str) {
         .status()
         .unwrap();
     assert!(status.success(), "`{script}` failed");
-}
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("KILN_TEST_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("KILN_REQUIRE_PYTHON").is_some() => {
-            panic!("KILN_REQUIRE_PYTHON is set but KILN_TEST_PYTHON is not")
-        }
-        None => {
-            eprintln!(
-                "skipping the Python-side checks: set KILN_TEST_PYTHON (cargo xtask ci does)"
-            );
-            None
-        }
-    }
 }
 
 fn run_python(python: &Path, args: &[&str], dir: &Path) -> String {
@@ -172,7 +144,9 @@ fn two_fresh_clones_release_identical_bytes_and_python_accepts_them() {
     );
     sh(&dist_a, "sha256sum -c --quiet SHA256SUMS");
 
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("the Python-side checks") else {
+        return;
+    };
     let sdist = dist_a.join("kiln_sums-0.1.0.tar.gz");
     let wheel = dist_a.join("kiln_sums-0.1.0-py3-none-any.whl");
     let (sdist_s, wheel_s) = (sdist.to_str().unwrap(), wheel.to_str().unwrap());

@@ -9,8 +9,12 @@
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
 
+#[path = "support/common.rs"]
+mod common;
 #[path = "support/http.rs"]
 mod http;
+
+use common::{commit, git, root, text, xtask};
 
 use std::fs;
 use std::io::{Cursor, Read, Write};
@@ -23,40 +27,6 @@ const TAG: &str = "kiln-sums-v0.1.0";
 const WHEEL: &str = "kiln_sums-0.1.0-py3-none-any.whl";
 const SDIST: &str = "kiln_sums-0.1.0.tar.gz";
 const PROVENANCE: &str = "kiln-sums-0.1.0.intoto.jsonl";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn xtask(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?} failed: {}", text(&out));
-}
 
 /// A clone of HEAD with the release tag, and the artifacts `release` made
 /// from it in `published/`.
@@ -453,19 +423,7 @@ fn verify_without_the_tag_or_the_record_exits_2_saying_what_to_do() {
     let mut code = fs::read_to_string(&lib).unwrap();
     code.push_str("// a later change\n");
     fs::write(&lib, code).unwrap();
-    git(
-        &f.repo,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.org",
-            "commit",
-            "--quiet",
-            "-am",
-            "later",
-        ],
-    );
+    commit(&f.repo, &["-am", "later"]);
     let out = f.verify(&["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let notes = json(&out)["notes"].to_string();
@@ -765,12 +723,7 @@ fn release_signs_provenance_with_the_development_key_and_verify_accepts_it() {
     assert!(t.contains(PROVENANCE), "{t}");
 
     // securesystemslib verifies the same envelope, without kiln's code.
-    let Some(python) = std::env::var_os("KILN_TEST_PYTHON") else {
-        assert!(
-            std::env::var_os("KILN_REQUIRE_PYTHON").is_none(),
-            "KILN_REQUIRE_PYTHON is set but KILN_TEST_PYTHON is not"
-        );
-        eprintln!("skipping the securesystemslib check: set KILN_TEST_PYTHON");
+    let Some(python) = common::python("the securesystemslib check") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -917,19 +870,7 @@ fn keygen_and_release_with_a_key_never_show_the_private_key() {
         text(&out)
     );
     git(&f.repo, &["add", "release/keys/release-key.pub"]);
-    git(
-        &f.repo,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.org",
-            "commit",
-            "--quiet",
-            "-m",
-            "key",
-        ],
-    );
+    commit(&f.repo, &["-m", "key"]);
     // The tag stays where it was: the key is read from HEAD, the source
     // from the tag.
     let out = f.verify(&["--against", dist.to_str().unwrap()]);
@@ -947,17 +888,7 @@ fn keygen_and_release_with_a_key_never_show_the_private_key() {
     // Uncommitted, it changes nothing.
     let out = f.verify(&["--against", dist.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let commit = [
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.org",
-        "commit",
-    ];
-    git(
-        &f.repo,
-        &[&commit[..], &["--quiet", "-am", "narrow"]].concat(),
-    );
+    commit(&f.repo, &["-am", "narrow"]);
     let out = f.verify(&["--against", dist.to_str().unwrap()]);
     outputs.push_str(&text(&out));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -21,6 +21,10 @@
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::root;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -28,13 +32,6 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 /// The workflows issue 6 asks for; others found beside them are checked too.
 const WORKFLOWS: [&str; 3] = ["ci.yml", "release.yml", "verify.yml"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
 
 /// Every workflow file, sorted by name: (file name, text).
 fn workflow_files() -> Vec<(String, String)> {
@@ -1137,22 +1134,6 @@ fn names_flag_matches_whole_flags_only() {
 // actionlint and zizmor, from the hash-pinned test venv.
 // ---------------------------------------------------------------------------
 
-/// The interpreter of the hash-pinned test venv, as cli.rs finds it.
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("KILN_TEST_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("KILN_REQUIRE_PYTHON").is_some() => {
-            panic!("KILN_REQUIRE_PYTHON is set but KILN_TEST_PYTHON is not")
-        }
-        None => {
-            eprintln!(
-                "skipping actionlint and zizmor: set KILN_TEST_PYTHON to the venv of xtask/python/requirements.txt (cargo xtask ci does)"
-            );
-            None
-        }
-    }
-}
-
 /// A tool installed beside the interpreter (the venv's bin directory).
 fn venv_tool(python: &Path, name: &str) -> PathBuf {
     let tool = python.parent().unwrap().join(name);
@@ -1206,7 +1187,9 @@ fn zizmor(python: &Path, dir: &Path) -> (bool, String) {
 
 #[test]
 fn actionlint_and_zizmor_find_nothing() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("actionlint and zizmor") else {
+        return;
+    };
     let root = root();
     let (ok, out) = actionlint(&python, &root, &[]);
     assert!(ok, "actionlint found problems in .github/workflows:\n{out}");
@@ -1219,7 +1202,9 @@ fn actionlint_and_zizmor_find_nothing() {
 
 #[test]
 fn actionlint_and_zizmor_do_find_problems() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("actionlint and zizmor") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let workflows = dir.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
