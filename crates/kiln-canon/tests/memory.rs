@@ -6,32 +6,16 @@
 #![allow(clippy::unwrap_used)]
 #![allow(clippy::print_stderr)] // the skip message off Linux
 
-use std::io::{BufReader, Seek, SeekFrom, Write};
+use std::io::{BufReader, Seek, SeekFrom};
 
 use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter};
 use kiln_canon::canonicalize_sdist_stream;
 use kiln_names::Epoch;
 
-/// Peak resident set size of this process, in bytes.
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
+#[path = "support/memory.rs"]
+mod memory;
 
-/// A sink that only counts.
-#[derive(Default)]
-struct Counter(u64);
-impl Write for Counter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0 += b.len() as u64;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use memory::{Counter, peak_rss};
 
 #[test]
 fn canonicalizing_a_128_mib_sdist_from_disk_keeps_memory_flat() {
