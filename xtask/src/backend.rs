@@ -104,14 +104,7 @@ pub fn build(
                 lock_path.display()
             );
         }
-        if !run.success {
-            bail!(
-                "the build backend {} failed in {hook}; its output:\n{}",
-                bs.backend,
-                run.output.trim_end()
-            );
-        }
-        Ok(())
+        run.succeeded(&bs.backend, hook)
     };
 
     report::step(&format!("building the sdist with {}", bs.backend));
@@ -436,16 +429,7 @@ pub fn resolve_lock(
             }
             Ok(!missing.is_empty())
         };
-        let check_sdist = |run: &HookRun, hook: &str| -> Result<()> {
-            if !run.success {
-                bail!(
-                    "the build backend {} failed in {hook}; its output:\n{}",
-                    bs.backend,
-                    run.output.trim_end()
-                );
-            }
-            Ok(())
-        };
+        let check_sdist = |run: &HookRun, hook: &str| run.succeeded(&bs.backend, hook);
         // get_requires_for_build_sdist, then the sdist itself.
         let probe = scratch
             .path()

@@ -30,6 +30,19 @@ pub struct HookRun {
     pub output: String,
 }
 
+impl HookRun {
+    /// An error showing the backend's output when `hook` failed.
+    pub fn succeeded(&self, backend: &str, hook: &str) -> anyhow::Result<()> {
+        if !self.success {
+            anyhow::bail!(
+                "the build backend {backend} failed in {hook}; its output:\n{}",
+                self.output.trim_end()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A private scratch tree for one build: HOME, TMPDIR and the trees the
 /// backend reads and writes all live under it.
 pub struct Hooks<'a> {
