@@ -5,6 +5,7 @@
 use std::io::{self, BufRead, Read};
 
 use flate2::bufread::DeflateDecoder;
+use sha2::Digest as _;
 
 use crate::Limits;
 use crate::error::Ctx;
@@ -26,6 +27,9 @@ pub struct GzipInfo {
     pub members: u32,
     pub compressed_size: u64,
     pub uncompressed_size: u64,
+    /// SHA-256 of the whole decompressed stream, once it was read to its
+    /// end (a diff tells "only the compression differs" by it).
+    pub uncompressed_sha256: Option<[u8; 32]>,
 }
 
 /// Counts what the inflater actually consumed (not what was buffered).
@@ -61,6 +65,7 @@ impl<R: BufRead> BufRead for Counting<R> {
 pub(crate) struct Gunzip<R: BufRead> {
     state: State<R>,
     crc: crc32fast::Hasher,
+    sha256: sha2::Sha256,
     member_out: u64,
     pub info: GzipInfo,
     /// Set when a bound tripped: (what, actual, limit).
@@ -116,6 +121,7 @@ impl<R: BufRead> Gunzip<R> {
         Ok(Self {
             state: State::Inflating(Box::new(DeflateDecoder::new(r))),
             crc: crc32fast::Hasher::new(),
+            sha256: sha2::Sha256::new(),
             member_out: 0,
             info,
             limit_hit: None,
@@ -156,6 +162,7 @@ impl<R: BufRead> Gunzip<R> {
         self.member_out = 0;
         if r.fill_buf()?.is_empty() {
             self.info.compressed_size = r.consumed;
+            self.info.uncompressed_sha256 = Some(self.sha256.clone().finalize().into());
             self.state = State::Done(r);
             return Ok(());
         }
@@ -236,6 +243,7 @@ impl<R: BufRead> Read for Gunzip<R> {
             }
             let chunk = &buf[..n];
             self.crc.update(chunk);
+            self.sha256.update(chunk);
             self.member_out += n as u64;
             self.info.uncompressed_size += n as u64;
             let out = self.info.uncompressed_size;

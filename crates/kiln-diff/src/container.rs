@@ -478,14 +478,12 @@ pub(crate) fn compare(
                 gzip: ga,
                 global_pax: pa,
                 trailing_zeros: za,
-                tar_sha256: ha,
                 tar_size: sa,
             },
             Container::TarGz {
                 gzip: gb,
                 global_pax: pb,
                 trailing_zeros: zb,
-                tar_sha256: hb,
                 ..
             },
         ) => {
@@ -510,7 +508,7 @@ pub(crate) fn compare(
                     format!("{za} vs {zb} zero bytes after the end-of-archive blocks")
                 });
             }
-            match (ha, hb) {
+            match (ga.uncompressed_sha256, gb.uncompressed_sha256) {
                 (Some(x), Some(y)) if x == y => {
                     // The same tar stream: any other difference is in the
                     // gzip layer.

@@ -60,9 +60,6 @@ pub(crate) enum Container {
         global_pax: Vec<Vec<(String, Vec<u8>)>>,
         tar_size: u64,
         trailing_zeros: u64,
-        /// sha256 of the whole decompressed tar stream, when it could be
-        /// computed alongside the reader.
-        tar_sha256: Option<[u8; 32]>,
     },
     Zip {
         comment: Vec<u8>,
@@ -228,68 +225,6 @@ impl TextCheck {
     }
 }
 
-/// Hashes the decompressed tar stream of the gzip bytes that pass through
-/// it on their way to the tar reader. Any gzip trouble just disables the
-/// hash: the reader itself reports what is wrong, naming the entry.
-struct TarTee<R> {
-    inner: R,
-    decoder: Option<flate2::write::MultiGzDecoder<CappedHasher>>,
-}
-
-struct CappedHasher {
-    hasher: Sha256,
-    left: u64,
-}
-
-impl Write for CappedHasher {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = buf.len() as u64;
-        if n > self.left {
-            return Err(io::Error::other("tar stream over the size bound"));
-        }
-        self.left -= n;
-        self.hasher.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<R: Read> Read for TarTee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(d) = &mut self.decoder
-            && d.write_all(&buf[..n]).is_err()
-        {
-            self.decoder = None;
-        }
-        Ok(n)
-    }
-}
-
-impl<R> TarTee<R> {
-    fn new(inner: R, limits: &Limits) -> Self {
-        let left = limits
-            .max_total_size
-            .saturating_add(limits.max_entries.saturating_mul(2048));
-        Self {
-            inner,
-            decoder: Some(flate2::write::MultiGzDecoder::new(CappedHasher {
-                hasher: Sha256::new(),
-                left,
-            })),
-        }
-    }
-
-    fn finish(self) -> Option<[u8; 32]> {
-        let mut d = self.decoder?;
-        d.try_finish().ok()?;
-        let h = d.finish().ok()?;
-        Some(h.hasher.finalize().into())
-    }
-}
-
 fn archive_error(name: &str, source: ArchiveError) -> DiffError {
     DiffError::archive(name, source)
 }
@@ -316,35 +251,38 @@ pub(crate) fn scan(
     let mut captured = BTreeMap::new();
     let container = match kind {
         ArchiveKind::Sdist => {
-            let mut tee = TarTee::new(BufReader::new(open(path, name)?), limits);
-            let tgz = visit_tar_gz(name, &mut tee, limits, &mut |m, data| {
-                let mut sink = MemberSink::new(m.kind == TarKind::File && capture(&m.path));
-                io::copy(data, &mut sink).map_err(|e| read_error(name, &m.path, e))?;
-                let (sha256, size, text, bytes) = sink.finish();
-                if let Some(bytes) = bytes {
-                    captured.insert(entries.len(), bytes);
-                }
-                entries.push(Entry {
-                    path: m.path.clone(),
-                    kind: match m.kind {
-                        TarKind::File => EntryKind::File,
-                        TarKind::Directory => EntryKind::Directory,
-                    },
-                    executable: m.executable,
-                    size,
-                    sha256,
-                    text,
-                    header: Header::Tar(Box::new(m.clone())),
-                });
-                Ok(())
-            })
+            let tgz = visit_tar_gz(
+                name,
+                BufReader::new(open(path, name)?),
+                limits,
+                &mut |m, data| {
+                    let mut sink = MemberSink::new(m.kind == TarKind::File && capture(&m.path));
+                    io::copy(data, &mut sink).map_err(|e| read_error(name, &m.path, e))?;
+                    let (sha256, size, text, bytes) = sink.finish();
+                    if let Some(bytes) = bytes {
+                        captured.insert(entries.len(), bytes);
+                    }
+                    entries.push(Entry {
+                        path: m.path.clone(),
+                        kind: match m.kind {
+                            TarKind::File => EntryKind::File,
+                            TarKind::Directory => EntryKind::Directory,
+                        },
+                        executable: m.executable,
+                        size,
+                        sha256,
+                        text,
+                        header: Header::Tar(Box::new(m.clone())),
+                    });
+                    Ok(())
+                },
+            )
             .map_err(|e| archive_error(name, e))?;
             Container::TarGz {
                 gzip: tgz.gzip,
                 global_pax: tgz.global_pax,
                 tar_size: tgz.tar_size,
                 trailing_zeros: tgz.trailing_zeros,
-                tar_sha256: tee.finish(),
             }
         }
         ArchiveKind::Wheel => {
