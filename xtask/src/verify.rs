@@ -400,7 +400,9 @@ impl Verify {
             let found = obtain(source, &name, &expected, &dir)?;
             for (file, want) in &expected {
                 let status = match found.get(file) {
-                    Some(Ok(path)) => compare(path, file, want, rebuilt.get(file), &options),
+                    Some(Ok((path, known))) => {
+                        compare(path, known.clone(), file, want, rebuilt.get(file), &options)
+                    }
                     Some(Err(status)) => status.clone(),
                     None => Status::Missing(format!("{file}: not found")),
                 };
@@ -418,7 +420,7 @@ impl Verify {
                 let file = crate::provenance::file_name(&normalized, &version);
                 let copies: BTreeMap<String, PathBuf> = found
                     .iter()
-                    .filter_map(|(f, r)| r.as_ref().ok().map(|p| (f.clone(), p.clone())))
+                    .filter_map(|(f, r)| r.as_ref().ok().map(|(p, _)| (f.clone(), p.clone())))
                     .collect();
                 let keyless = Keyless {
                     policy: policy.as_ref(),
@@ -734,7 +736,7 @@ fn obtain(
     name: &ProjectName,
     expected: &BTreeMap<String, Expected>,
     dir: &Path,
-) -> Result<BTreeMap<String, Result<PathBuf, Status>>> {
+) -> Result<BTreeMap<String, Result<Obtained, Status>>> {
     let mut out = BTreeMap::new();
     match source {
         Source::Dir(d) => {
@@ -744,7 +746,7 @@ fn obtain(
             for file in expected.keys() {
                 let path = d.join(file);
                 let entry = if path.is_file() {
-                    Ok(path)
+                    Ok((path, None))
                 } else {
                     Err(Status::Missing(format!("{file} is not in {}", d.display())))
                 };
@@ -819,9 +821,13 @@ fn obtain(
     Ok(out)
 }
 
-fn download(url: &str, dir: &Path, file: &str, want: &Expected) -> Result<PathBuf, Status> {
+/// A published copy on disk, with its (sha256 hex, size) when the download
+/// already hashed it as it streamed.
+type Obtained = (PathBuf, Option<(String, u64)>);
+
+fn download(url: &str, dir: &Path, file: &str, want: &Expected) -> Result<Obtained, Status> {
     match fetch::download(url, dir, file, want.size.saturating_add(DOWNLOAD_SLACK)) {
-        Ok(f) => Ok(f.path),
+        Ok(f) => Ok((f.path, Some((kiln_digest::hex(&f.sha256), f.size)))),
         Err(FetchError::NotFound { .. }) => Err(Status::Missing(format!("{url}: 404 Not Found"))),
         Err(e) => Err(Status::Failed(e.to_string())),
     }
@@ -831,25 +837,26 @@ fn download(url: &str, dir: &Path, file: &str, want: &Expected) -> Result<PathBu
 /// bounded readers of the diff engine, against the rebuilt artifact.
 fn compare(
     path: &Path,
+    known: Option<(String, u64)>,
     file: &str,
     want: &Expected,
     rebuilt: Option<&&BuiltArtifact>,
     options: &DiffOptions,
 ) -> Status {
-    let digests = match Digests::of_file(path) {
-        Ok(d) => d,
-        Err(e) => return Status::Failed(format!("cannot read {}: {e}", path.display())),
+    let (sha256, size) = match known {
+        Some(known) => known,
+        None => match Digests::of_file(path) {
+            Ok(d) => (d.sha256_hex(), d.size),
+            Err(e) => return Status::Failed(format!("cannot read {}: {e}", path.display())),
+        },
     };
-    if digests.sha256_hex() == want.sha256 && digests.size == want.size {
+    if sha256 == want.sha256 && size == want.size {
         return Status::Match;
     }
     let explanation = match rebuilt {
         None => Err(format!(
             "sha256 {} ({} bytes), expected {} ({} bytes); no rebuilt {file} to compare it with",
-            digests.sha256_hex(),
-            digests.size,
-            want.sha256,
-            want.size
+            sha256, size, want.sha256, want.size
         )),
         Some(a) => diff_files(
             &a.path,
@@ -862,14 +869,12 @@ fn compare(
         .map_err(|e| {
             format!(
                 "sha256 {} ({} bytes), expected {}; and it cannot be read: {e}",
-                digests.sha256_hex(),
-                digests.size,
-                want.sha256
+                sha256, size, want.sha256
             )
         }),
     };
     Status::Differs {
-        sha256: digests.sha256_hex(),
+        sha256,
         explanation,
     }
 }
