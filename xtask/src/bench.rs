@@ -160,13 +160,8 @@ impl crate::flags::Bench {
         Option<anyhow::Error>,
     )> {
         let threads = kiln_threads();
-        let shapes: &[(&'static str, Shape)] = if self.quick {
-            &[("small", generate::SMALL)]
-        } else {
-            &[("small", generate::SMALL), ("large", generate::LARGE)]
-        };
         let mut inputs = Vec::new();
-        for &(name, shape) in shapes {
+        for &(name, shape) in shapes(self.quick) {
             report::step(&format!(
                 "generating the {name} project ({} .py files, seed {:#x})",
                 shape.files,
@@ -214,6 +209,15 @@ impl crate::flags::Bench {
             )
         });
         Ok((fields, failure))
+    }
+}
+
+/// The generated inputs: the small project, and unless `quick` the large.
+fn shapes(quick: bool) -> &'static [(&'static str, Shape)] {
+    if quick {
+        &[("small", generate::SMALL)]
+    } else {
+        &[("small", generate::SMALL), ("large", generate::LARGE)]
     }
 }
 

@@ -43,13 +43,8 @@ pub fn run(
     runs: usize,
     quick: bool,
 ) -> Result<(serde_json::Value, Option<anyhow::Error>)> {
-    let shapes: &[(&'static str, Shape)] = if quick {
-        &[("small", generate::SMALL)]
-    } else {
-        &[("small", generate::SMALL), ("large", generate::LARGE)]
-    };
     let mut ops = Vec::new();
-    for &(name, shape) in shapes {
+    for &(name, shape) in super::shapes(quick) {
         report::step(&format!(
             "tools: building the {name} project with kiln and uv build to get artifacts"
         ));
