@@ -10,7 +10,7 @@
 //! build`'s). normalize inflates and deflates every member, so it cannot
 //! beat kiln's own build, which only deflates; diff only inflates.
 
-use super::generate::{self, Backend, Shape};
+use super::generate::{self, Backend};
 use super::peers::{Runner, Tool};
 use super::{Artifact, artifacts, build_once, fresh_dir, secs, stats};
 use crate::report;
