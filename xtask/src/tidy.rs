@@ -70,7 +70,7 @@ fn deflate_implementation_agrees_with_cargo_lock() {
 /// The layers of ARCHITECTURE.md, bottom to top.
 fn layer(name: &str) -> usize {
     match name {
-        "kiln-names" | "kiln-digest" => 0,
+        "kiln-names" | "kiln-digest" | "kiln-fs" => 0,
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance" => 1,
         "kiln-native" | "kiln-canon" => 2,
         "kiln-diff" => 3,

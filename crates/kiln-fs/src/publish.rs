@@ -1,0 +1,1 @@
+//! Publishing a directory of outputs as one step a reader cannot see half of.
