@@ -71,7 +71,8 @@ fn deflate_implementation_agrees_with_cargo_lock() {
 fn layer(name: &str) -> usize {
     match name {
         "kiln-names" | "kiln-digest" | "kiln-fs" => 0,
-        "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance" => 1,
+        "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance"
+        | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
         "kiln-diff" => 3,
         "xtask" => 4,
