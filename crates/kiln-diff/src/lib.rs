@@ -26,10 +26,12 @@
 //! member of `a` is which of `b`), `members` (content changes and their
 //! text diffs), `container` (container differences), `metadata` (core
 //! metadata field by field), `record` (RECORD against members), `text`
-//! (unified diffs), `render` (the human report), `error`.
+//! (unified diffs), `render` (the human report, every untrusted string in
+//! it through `escape`), `error`.
 
 mod container;
 mod error;
+pub mod escape;
 mod members;
 mod metadata;
 mod pairing;

@@ -3,9 +3,16 @@
 //! `different content: 1 changed, 1 added, 0 removed`), then the two files,
 //! renames, members, metadata field by field, container differences and
 //! the RECORD checks.
+//!
+//! Everything in a report that came from the archives or their names --
+//! member paths, metadata field names and values, the lines of text diffs,
+//! RECORD problems, container examples, notes, the files as the caller named
+//! them -- is printed through [`escape`] / [`escape_line`], so no member can
+//! forge a report line or send the terminal a control sequence.
 
 use std::fmt::Write as _;
 
+use crate::escape::{escape, escape_line};
 use crate::{
     ChangeDetail, ChangeKind, DiffReport, FieldChange, FieldChangeKind, Level, MemberChange,
     RecordCheck, RecordStatus, TextDiff,
@@ -27,7 +34,7 @@ pub(crate) fn headline(r: &DiffReport) -> String {
             let mut s =
                 format!("different content: {changed} changed, {added} added, {removed} removed");
             for rename in &r.renames {
-                let _ = write!(s, "; renamed {} → {}", rename.a, rename.b);
+                let _ = write!(s, "; renamed {} → {}", escape(&rename.a), escape(&rename.b));
             }
             s
         }
@@ -46,7 +53,7 @@ fn diff_lines(out: &mut String, diff: &TextDiff, indent: &str) {
         );
     }
     for line in &diff.lines {
-        let _ = writeln!(out, "{indent}{line}");
+        let _ = writeln!(out, "{indent}{}", escape_line(line));
     }
     if diff.truncated {
         let shown = diff.lines.len().saturating_sub(2);
@@ -67,7 +74,7 @@ fn record_notes(check: &RecordCheck, side: &str, path: Option<&str>) -> Vec<Stri
         .problems
         .iter()
         .filter(|p| p.member == path)
-        .map(|p| format!("RECORD of {side}: {}", p.problem))
+        .map(|p| format!("RECORD of {side}: {}", escape(&p.problem)))
         .collect()
 }
 
@@ -83,7 +90,7 @@ fn member(out: &mut String, r: &DiffReport, m: &MemberChange) {
             let x = if a.executable { ", executable" } else { "" };
             format!(
                 "{verb} {} ({} bytes, sha256 {}{x})",
-                m.path,
+                escape(&m.path),
                 a.size,
                 short(&a.sha256)
             )
@@ -92,7 +99,7 @@ fn member(out: &mut String, r: &DiffReport, m: &MemberChange) {
             let renamed = if a.path == b.path {
                 String::new()
             } else {
-                format!(" (b: {})", b.path)
+                format!(" (b: {})", escape(&b.path))
             };
             let sizes = format!(
                 "{} → {} bytes, sha256 {} → {}",
@@ -108,7 +115,7 @@ fn member(out: &mut String, r: &DiffReport, m: &MemberChange) {
                     ""
                 }
                 ChangeDetail::TextTooLarge { reason } => {
-                    parts.push(format!("{sizes} ({reason})"));
+                    parts.push(format!("{sizes} ({})", escape(reason)));
                     " (text, no line diff)"
                 }
                 ChangeDetail::Binary => {
@@ -128,7 +135,7 @@ fn member(out: &mut String, r: &DiffReport, m: &MemberChange) {
                 let x = |e| if e { "executable" } else { "not executable" };
                 parts.push(format!("{} → {}", x(a.executable), x(b.executable)));
             }
-            format!("changed {}{renamed}{kind}", m.path)
+            format!("changed {}{renamed}{kind}", escape(&m.path))
         }
         (None, None) => return,
     };
@@ -153,24 +160,25 @@ fn member(out: &mut String, r: &DiffReport, m: &MemberChange) {
 }
 
 fn field(out: &mut String, f: &FieldChange) {
+    let name = escape(&f.field);
     if let Some(diff) = &f.diff {
-        let _ = writeln!(out, "  {}:", f.field);
+        let _ = writeln!(out, "  {name}:");
         diff_lines(out, diff, "      ");
         return;
     }
     match f.change {
         FieldChangeKind::Changed if f.a.len() == 1 && f.b.len() == 1 => {
-            let _ = writeln!(out, "  {}: {} → {}", f.field, f.a[0], f.b[0]);
+            let _ = writeln!(out, "  {name}: {} → {}", escape(&f.a[0]), escape(&f.b[0]));
         }
         FieldChangeKind::Reordered => {
-            let _ = writeln!(out, "  {}: the same values in another order", f.field);
+            let _ = writeln!(out, "  {name}: the same values in another order");
         }
         _ => {
             for v in &f.removed {
-                let _ = writeln!(out, "  {}: - {v}", f.field);
+                let _ = writeln!(out, "  {name}: - {}", escape(v));
             }
             for v in &f.added {
-                let _ = writeln!(out, "  {}: + {v}", f.field);
+                let _ = writeln!(out, "  {name}: + {}", escape(v));
             }
         }
     }
@@ -180,7 +188,7 @@ fn record(out: &mut String, side: &str, check: &RecordCheck) {
     let name = check
         .record
         .as_deref()
-        .map_or_else(String::new, |r| format!(" ({r})"));
+        .map_or_else(String::new, |r| format!(" ({})", escape(r)));
     match check.status {
         RecordStatus::NotApplicable | RecordStatus::NotChecked => {}
         RecordStatus::Ok => {
@@ -194,7 +202,7 @@ fn record(out: &mut String, side: &str, check: &RecordCheck) {
                 if n == 1 { "" } else { "s" }
             );
             for p in check.problems.iter().take(MAX_RECORD_LINES) {
-                let _ = writeln!(out, "    {}: {}", p.member, p.problem);
+                let _ = writeln!(out, "    {}: {}", escape(&p.member), escape(&p.problem));
             }
             if n > MAX_RECORD_LINES {
                 let _ = writeln!(out, "    … and {} more", n - MAX_RECORD_LINES);
@@ -209,21 +217,24 @@ pub(crate) fn render(r: &DiffReport) -> String {
     for (side, name, file) in [("a", &r.a, &r.a_file), ("b", &r.b, &r.b_file)] {
         let _ = writeln!(
             out,
-            "  {side}: {name} ({} bytes, sha256 {})",
-            file.size, file.sha256
+            "  {side}: {} ({} bytes, sha256 {})",
+            escape(name),
+            file.size,
+            file.sha256
         );
     }
     if r.level == Level::Identical {
         return out;
     }
     for note in &r.notes {
-        let _ = writeln!(out, "note: {note}");
+        let _ = writeln!(out, "note: {}", escape(note));
     }
     for rename in &r.renames {
         let _ = writeln!(
             out,
             "renamed {} → {} (the members below it are paired across the rename)",
-            rename.a, rename.b
+            escape(&rename.a),
+            escape(&rename.b)
         );
     }
     if !r.members.is_empty() {
@@ -247,7 +258,7 @@ pub(crate) fn render(r: &DiffReport) -> String {
         for c in &r.container {
             let _ = writeln!(out, "  {} ({}):", c.category.label(), c.count);
             for e in &c.examples {
-                let _ = writeln!(out, "    {e}");
+                let _ = writeln!(out, "    {}", escape(e));
             }
             if c.count > c.examples.len() as u64 {
                 let _ = writeln!(out, "    …");
