@@ -65,7 +65,7 @@ mod zip_write;
 
 pub use error::ArchiveError;
 pub use gunzip::GzipInfo;
-pub use limits::Limits;
+pub use limits::{Limits, MAX_GZIP_TRAILING_ZEROS, MAX_TAR_TRAILING_ZEROS, PAX_RECORD_COST};
 pub use list::{ListWriter, ListedFile};
 pub use path::validate_member_path;
 pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz};
@@ -88,4 +88,44 @@ pub struct Deflate {
 /// Anything that accepts the members of an archive.
 pub trait ArchiveWriter {
     fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError>;
+
+    /// Adds a member whose `size` bytes come from `data` (which must yield
+    /// exactly that many: fewer is an error naming the member, and bytes
+    /// past `size` are not read). The bytes written are exactly those of
+    /// `add_file` with the same data. `TarGzWriter` streams them (memory
+    /// flat in `size`); this default reads them whole, so writers that
+    /// cannot stream (or, for `ZipWriter`, have no `Seek`: see
+    /// `ZipWriter::add_reader_seekable`) still take readers.
+    fn add_reader(
+        &mut self,
+        path: &str,
+        size: u64,
+        data: &mut dyn std::io::Read,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
+        let bytes = read_exact_member(path, size, data)?;
+        self.add_file(path, &bytes, executable)
+    }
+}
+
+/// The `size` bytes of a member from `data`, as `add_reader` takes them.
+pub(crate) fn read_exact_member(
+    path: &str,
+    size: u64,
+    data: &mut dyn std::io::Read,
+) -> Result<Vec<u8>, ArchiveError> {
+    let read_err = |source| ArchiveError::Read {
+        archive: "source".to_owned(),
+        entry: path.to_owned(),
+        source,
+    };
+    let len = usize::try_from(size).map_err(|_| {
+        read_err(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            "the member does not fit in memory",
+        ))
+    })?;
+    let mut bytes = vec![0u8; len];
+    data.read_exact(&mut bytes).map_err(read_err)?;
+    Ok(bytes)
 }

@@ -15,7 +15,7 @@
 //! granularity), and leaving it out keeps the byte layout a plain function
 //! of the members.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use crate::gzip_write::GzipChunkWriter;
 use crate::{ArchiveError, ArchiveWriter, Deflate, validate_member_path};
@@ -57,8 +57,8 @@ impl<W: Write> TarGzWriter<W> {
     }
 }
 
-impl<W: Write> ArchiveWriter for TarGzWriter<W> {
-    fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError> {
+impl<W: Write> TarGzWriter<W> {
+    fn check_order(&self, path: &str) -> Result<(), ArchiveError> {
         validate_member_path(path)?;
         if let Some(previous) = &self.previous
             && path.as_bytes() <= previous.as_bytes()
@@ -73,10 +73,66 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
                 previous: previous.clone(),
             });
         }
+        Ok(())
+    }
+}
+
+/// Bytes read from a streamed member per step.
+const STREAM_BUF: usize = 256 << 10;
+
+impl<W: Write> ArchiveWriter for TarGzWriter<W> {
+    fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError> {
+        self.check_order(path)?;
         let headers = member_headers(path, data.len() as u64, self.mtime, executable);
         self.inner.write(&headers, path)?;
         self.inner.write(data, path)?;
         let pad = padding(data.len() as u64);
+        self.inner.write(&[0u8; BLOCK][..pad], path)?;
+        self.previous = Some(path.to_owned());
+        Ok(())
+    }
+
+    /// Streams the member through the gzip window: memory is flat in
+    /// `size`. On an error the archive is unusable (the header is out).
+    fn add_reader(
+        &mut self,
+        path: &str,
+        size: u64,
+        data: &mut dyn Read,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
+        self.check_order(path)?;
+        let headers = member_headers(path, size, self.mtime, executable);
+        self.inner.write(&headers, path)?;
+        let mut buf = vec![0u8; STREAM_BUF.min(usize::try_from(size).unwrap_or(STREAM_BUF))];
+        let mut left = size;
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match data.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(ArchiveError::Read {
+                        archive: "source".to_owned(),
+                        entry: path.to_owned(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!("ended after {} of {size} bytes", size - left),
+                        ),
+                    });
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(ArchiveError::Read {
+                        archive: "source".to_owned(),
+                        entry: path.to_owned(),
+                        source,
+                    });
+                }
+            };
+            self.inner.write(&buf[..n], path)?;
+            left -= n as u64;
+        }
+        let pad = padding(size);
         self.inner.write(&[0u8; BLOCK][..pad], path)?;
         self.previous = Some(path.to_owned());
         Ok(())
@@ -224,6 +280,36 @@ mod tests {
         assert_eq!(h.len(), 3 * BLOCK);
         assert_eq!(h[156], b'x');
         assert_eq!(h[2 * BLOCK + 156], b'0');
+    }
+
+    #[test]
+    fn streamed_member_gives_the_same_bytes() {
+        let deflate = Deflate {
+            level: 6,
+            gzip_chunk_size: 64 << 10,
+        };
+        let big: Vec<u8> = (0..700_000u32)
+            .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)
+            .collect();
+        let members: [(&str, &[u8]); 4] = [("a", b""), ("b", b"x"), ("c", &big), ("d", b"tail")];
+        let mut whole = TarGzWriter::new(Vec::new(), 1_700_000_000, deflate);
+        let mut streamed = TarGzWriter::new(Vec::new(), 1_700_000_000, deflate);
+        for (path, data) in members {
+            whole.add_file(path, data, false).unwrap();
+            // A reader handing out odd-sized pieces.
+            let mut r = std::io::Read::chain(data, &b"ignored: past the size"[..]);
+            streamed
+                .add_reader(path, data.len() as u64, &mut r, false)
+                .unwrap();
+        }
+        assert_eq!(whole.finish().unwrap(), streamed.finish().unwrap());
+
+        // A reader that ends early is an error naming the member.
+        let mut w = TarGzWriter::new(Vec::new(), 0, deflate);
+        let e = w
+            .add_reader("short", 10, &mut &b"abc"[..], false)
+            .unwrap_err();
+        assert!(e.to_string().contains("short"), "{e}");
     }
 
     #[test]

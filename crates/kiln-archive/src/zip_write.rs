@@ -11,12 +11,14 @@
 //! independent of its neighbours) and written in the order added.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use rayon::prelude::*;
 
 use crate::gzip_write::deflate_chunk;
-use crate::{ArchiveError, ArchiveWriter, Deflate, validate_member_path};
+use crate::{ArchiveError, ArchiveWriter, Deflate, read_exact_member, validate_member_path};
 
 /// "Version made by": high byte 3 = Unix (so readers honour the mode in the
 /// external attributes), low byte 20 = spec version 2.0, the version that
@@ -34,6 +36,12 @@ const METHOD_DEFLATE: u16 = 8;
 
 const WINDOW_MEMBERS: usize = 256;
 const WINDOW_BYTES: usize = 64 << 20;
+/// `add_reader_seekable` streams members larger than this (compressed as
+/// they are read, the local header patched afterwards); smaller ones join
+/// the parallel window. The bytes are the same either way.
+pub const STREAM_ABOVE: u64 = 4 << 20;
+/// Bytes read from, and deflated into, per step of a streamed member.
+const STREAM_BUF: usize = 256 << 10;
 const ARCHIVE: &str = "zip";
 
 #[derive(Debug)]
@@ -181,22 +189,50 @@ impl<W: Write> ZipWriter<W> {
                 offset,
                 path: p.path,
             };
-            let mut h = Vec::with_capacity(30 + c.path.len());
-            h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-            h.extend_from_slice(&ZIP_VERSION_NEEDED.to_le_bytes());
-            h.extend_from_slice(&c.flags.to_le_bytes());
-            h.extend_from_slice(&c.method.to_le_bytes());
-            h.extend_from_slice(&self.dos_time.to_le_bytes());
-            h.extend_from_slice(&self.dos_date.to_le_bytes());
-            h.extend_from_slice(&c.crc.to_le_bytes());
-            h.extend_from_slice(&c.compressed.to_le_bytes());
-            h.extend_from_slice(&c.size.to_le_bytes());
-            h.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
-            h.extend_from_slice(&0u16.to_le_bytes()); // extra field length
-            h.extend_from_slice(c.path.as_bytes());
+            let h = self.local_header(&c);
             self.write(&h, &c.path)?;
             self.write(&data, &c.path)?;
             self.central.push(c);
+        }
+        Ok(())
+    }
+
+    fn local_header(&self, c: &Central) -> Vec<u8> {
+        let mut h = Vec::with_capacity(30 + c.path.len());
+        h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        h.extend_from_slice(&ZIP_VERSION_NEEDED.to_le_bytes());
+        h.extend_from_slice(&c.flags.to_le_bytes());
+        h.extend_from_slice(&c.method.to_le_bytes());
+        h.extend_from_slice(&self.dos_time.to_le_bytes());
+        h.extend_from_slice(&self.dos_date.to_le_bytes());
+        h.extend_from_slice(&c.crc.to_le_bytes());
+        h.extend_from_slice(&c.compressed.to_le_bytes());
+        h.extend_from_slice(&c.size.to_le_bytes());
+        h.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
+        h.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+        h.extend_from_slice(c.path.as_bytes());
+        h
+    }
+
+    /// The checks every new member passes, in `add_file`'s order.
+    fn check_new(&mut self, path: &str) -> Result<(), ArchiveError> {
+        validate_member_path(path)?;
+        if path.len() > usize::from(u16::MAX) {
+            return Err(ArchiveError::InvalidPath {
+                path: path.to_owned(),
+                reason: "longer than 65535 bytes",
+            });
+        }
+        if !self.seen.insert(path.to_owned()) {
+            return Err(ArchiveError::DuplicatePath {
+                path: path.to_owned(),
+            });
+        }
+        if self.central.len() + self.pending.len() >= usize::from(u16::MAX) {
+            return Err(ArchiveError::Zip64Needed {
+                path: path.to_owned(),
+                what: "more than 65534 members",
+            });
         }
         Ok(())
     }
@@ -264,24 +300,7 @@ impl<W: Write> ZipWriter<W> {
 
 impl<W: Write> ArchiveWriter for ZipWriter<W> {
     fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError> {
-        validate_member_path(path)?;
-        if path.len() > usize::from(u16::MAX) {
-            return Err(ArchiveError::InvalidPath {
-                path: path.to_owned(),
-                reason: "longer than 65535 bytes",
-            });
-        }
-        if !self.seen.insert(path.to_owned()) {
-            return Err(ArchiveError::DuplicatePath {
-                path: path.to_owned(),
-            });
-        }
-        if self.central.len() + self.pending.len() >= usize::from(u16::MAX) {
-            return Err(ArchiveError::Zip64Needed {
-                path: path.to_owned(),
-                what: "more than 65534 members",
-            });
-        }
+        self.check_new(path)?;
         self.pending_bytes += data.len();
         self.pending.push(Pending {
             path: path.to_owned(),
@@ -295,9 +314,213 @@ impl<W: Write> ArchiveWriter for ZipWriter<W> {
     }
 }
 
+impl<W: Write + Seek> ZipWriter<W> {
+    /// `add_reader` with memory flat in `size`: a member larger than
+    /// [`STREAM_ABOVE`] is deflated as it is read (one raw deflate stream,
+    /// byte-equal to compressing it whole) straight into the output, and
+    /// its local header's CRC-32 and compressed size are patched in
+    /// afterwards by seeking back. Smaller members join the parallel
+    /// window as `add_file` ones do. On an error the archive is unusable.
+    pub fn add_reader_seekable(
+        &mut self,
+        path: &str,
+        size: u64,
+        data: &mut dyn Read,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
+        if size <= STREAM_ABOVE {
+            let bytes = read_exact_member(path, size, data)?;
+            return self.add_file(path, &bytes, executable);
+        }
+        self.check_new(path)?;
+        let too_big = |what| ArchiveError::Zip64Needed {
+            path: path.to_owned(),
+            what,
+        };
+        let size32 = u32::try_from(size)
+            .ok()
+            .filter(|&s| s != u32::MAX)
+            .ok_or_else(|| too_big("a member of 4 GiB or more"))?;
+        self.flush_pending()?;
+        let offset = u32::try_from(self.offset)
+            .ok()
+            .filter(|&o| o != u32::MAX)
+            .ok_or_else(|| too_big("an offset past 4 GiB"))?;
+        let mut c = Central {
+            path: path.to_owned(),
+            flags: if path.is_ascii() { 0 } else { FLAG_UTF8 },
+            method: METHOD_DEFLATE,
+            crc: 0,
+            compressed: 0,
+            size: size32,
+            mode: if executable { 0o100_755 } else { 0o100_644 },
+            offset,
+        };
+        let header = self.local_header(&c);
+        self.write(&header, path)?;
+        let (crc, compressed) = self.deflate_from(path, size, data)?;
+        c.crc = crc;
+        c.compressed = u32::try_from(compressed)
+            .ok()
+            .filter(|&s| s != u32::MAX)
+            .ok_or_else(|| too_big("a compressed member of 4 GiB or more"))?;
+        // Back to the CRC field (offset 14 of the header), patch CRC and
+        // compressed size, then forward to where the data ended.
+        let data_end = 4 + path.len() as i64 + compressed as i64;
+        let mut patch = [0u8; 8];
+        patch[..4].copy_from_slice(&c.crc.to_le_bytes());
+        patch[4..].copy_from_slice(&c.compressed.to_le_bytes());
+        let write_err = |source| ArchiveError::Write {
+            archive: ARCHIVE,
+            path: path.to_owned(),
+            source,
+        };
+        self.inner
+            .seek(SeekFrom::Current(-(data_end + 12)))
+            .map_err(write_err)?;
+        self.inner.write_all(&patch).map_err(write_err)?;
+        self.inner
+            .seek(SeekFrom::Current(data_end + 4))
+            .map_err(write_err)?;
+        self.central.push(c);
+        Ok(())
+    }
+
+    /// Deflates exactly `size` bytes of `data` into the output; returns
+    /// their CRC-32 and the compressed length.
+    fn deflate_from(
+        &mut self,
+        path: &str,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<(u32, u64), ArchiveError> {
+        let read_err = |source| ArchiveError::Read {
+            archive: "source".to_owned(),
+            entry: path.to_owned(),
+            source,
+        };
+        let deflate_err = |source| ArchiveError::Deflate {
+            archive: ARCHIVE,
+            path: path.to_owned(),
+            source,
+        };
+        let mut c = Compress::new(Compression::new(self.level), false);
+        let mut crc = crc32fast::Hasher::new();
+        let mut input = vec![0u8; STREAM_BUF];
+        let mut output = vec![0u8; STREAM_BUF];
+        let mut left = size;
+        while left > 0 {
+            let want = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match data.read(&mut input[..want]) {
+                Ok(0) => {
+                    return Err(read_err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("ended after {} of {size} bytes", size - left),
+                    )));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_err(e)),
+            };
+            left -= n as u64;
+            crc.update(&input[..n]);
+            let mut consumed = 0;
+            while consumed < n {
+                let (before_in, before_out) = (c.total_in(), c.total_out());
+                c.compress(&input[consumed..n], &mut output, FlushCompress::None)
+                    .map_err(deflate_err)?;
+                consumed += (c.total_in() - before_in) as usize;
+                let produced = (c.total_out() - before_out) as usize;
+                self.write(&output[..produced], path)?;
+            }
+        }
+        loop {
+            let before_out = c.total_out();
+            let status = c
+                .compress(&[], &mut output, FlushCompress::Finish)
+                .map_err(deflate_err)?;
+            let produced = (c.total_out() - before_out) as usize;
+            self.write(&output[..produced], path)?;
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
+        Ok((crc.finalize(), c.total_out()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn zip_both(members: &[(&str, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
+        let deflate = Deflate {
+            level: 6,
+            gzip_chunk_size: 1 << 20,
+        };
+        let mut whole = ZipWriter::new(Vec::new(), 1_700_000_000, deflate).unwrap();
+        let mut streamed =
+            ZipWriter::new(std::io::Cursor::new(Vec::new()), 1_700_000_000, deflate).unwrap();
+        for (path, data) in members {
+            whole.add_file(path, data, path.ends_with(".sh")).unwrap();
+            let mut r = Read::chain(&data[..], &b"ignored: past the size"[..]);
+            streamed
+                .add_reader_seekable(path, data.len() as u64, &mut r, path.ends_with(".sh"))
+                .unwrap();
+        }
+        (
+            whole.finish().unwrap(),
+            streamed.finish().unwrap().into_inner(),
+        )
+    }
+
+    #[test]
+    fn streamed_members_give_the_same_bytes() {
+        let over = STREAM_ABOVE as usize + 12_345;
+        // Mixed: runs, a repeating pattern and pseudo-random stretches, so
+        // the compressor emits several blocks of each kind.
+        let mut state = 0x2545_f491_u32;
+        let mixed: Vec<u8> = (0..over)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                match (i >> 16) % 3 {
+                    0 => 0,
+                    1 => (i % 97) as u8,
+                    _ => state as u8,
+                }
+            })
+            .collect();
+        let members = vec![
+            ("a.txt", b"small".to_vec()),
+            ("b.bin", mixed),
+            ("c/empty", Vec::new()),
+            ("d/run.sh", vec![b'z'; over + 1]),
+            ("\u{e9}.txt", b"after".to_vec()),
+        ];
+        let (whole, streamed) = zip_both(&members);
+        assert_eq!(whole, streamed);
+    }
+
+    #[test]
+    fn a_streamed_member_that_ends_early_is_an_error() {
+        let deflate = Deflate {
+            level: 6,
+            gzip_chunk_size: 1 << 20,
+        };
+        let mut w =
+            ZipWriter::new(std::io::Cursor::new(Vec::new()), 1_700_000_000, deflate).unwrap();
+        let short = vec![1u8; 1000];
+        let e = w
+            .add_reader_seekable("big.bin", STREAM_ABOVE + 1, &mut &short[..], false)
+            .unwrap_err();
+        assert!(e.to_string().contains("big.bin"), "{e}");
+        let e = w
+            .add_reader_seekable("huge.bin", 5 << 30, &mut std::io::repeat(0), false)
+            .unwrap_err();
+        assert!(matches!(e, ArchiveError::Zip64Needed { .. }), "{e}");
+    }
 
     #[test]
     fn dos_times() {
