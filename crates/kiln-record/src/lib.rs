@@ -288,10 +288,83 @@ pub fn render_sha256sums<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str
     out
 }
 
+/// One line of a `SHA256SUMS` file: where it is, the file it names and
+/// the sha256 it states (lowercased).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SumsLine {
+    pub line: usize,
+    pub file: String,
+    pub sha256: String,
+}
+
+/// Parse `SHA256SUMS` as `sha256sum` writes it: `<64 hex>  <file>` (or
+/// `<64 hex> *<file>`, binary mode), one per line; blank lines are
+/// skipped, anything else is an error naming the line. `file` names the
+/// sums file in errors.
+pub fn parse_sha256sums(file: &str, text: &str) -> Result<Vec<SumsLine>, RecordError> {
+    let mut lines = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let syntax = |reason: &str| RecordError::Syntax {
+            file: file.to_string(),
+            line: index + 1,
+            text: raw.to_string(),
+            reason: reason.to_string(),
+        };
+        let (hex, rest) = line
+            .split_at_checked(64)
+            .ok_or_else(|| syntax("expected `<sha256>  <file>`"))?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(syntax("the sha256 is not 64 hexadecimal digits"));
+        }
+        let name = rest
+            .strip_prefix("  ")
+            .or_else(|| rest.strip_prefix(" *"))
+            .ok_or_else(|| {
+                syntax("expected two spaces (or ` *`) between the sha256 and the file")
+            })?;
+        if name.is_empty() {
+            return Err(syntax("empty file name"));
+        }
+        lines.push(SumsLine {
+            line: index + 1,
+            file: name.to_string(),
+            sha256: hex.to_ascii_lowercase(),
+        });
+    }
+    Ok(lines)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn sha256sums_parse_back_and_bad_lines_are_named() {
+        let a = "a".repeat(64);
+        let text = render_sha256sums([("x.whl", a.as_str()), ("y.tar.gz", a.as_str())]);
+        let lines = parse_sha256sums(
+            "SHA256SUMS",
+            &format!("{text}\n{} *z.zip\r\n", "B".repeat(64)),
+        )
+        .unwrap();
+        let names: Vec<_> = lines.iter().map(|l| (l.line, l.file.as_str())).collect();
+        assert_eq!(names, [(1, "x.whl"), (2, "y.tar.gz"), (4, "z.zip")]);
+        assert_eq!(lines[2].sha256, "b".repeat(64));
+        for bad in [
+            "abc  x",
+            &format!("{}  x", "g".repeat(64)),
+            &format!("{} x", a),
+            &format!("{a}  "),
+        ] {
+            let err = parse_sha256sums("SHA256SUMS", &format!("{a}  ok\n{bad}\n")).unwrap_err();
+            assert!(err.to_string().starts_with("SHA256SUMS:2:"), "{err}");
+        }
+    }
 
     fn sample() -> Record {
         let d = ArtifactDigests::from(&Digests::of_bytes(b"wheel"));
