@@ -1,6 +1,11 @@
 //! A gzip reader that exposes its container: every header field kiln's
 //! canonical form fixes (mtime, XFL, OS, FNAME, member count), checks each
-//! member's CRC32 and ISIZE, and bounds the inflated size and ratio.
+//! member's CRC32 and ISIZE, and bounds the inflated size and the ratio
+//! (over each window of `Limits::ratio_window` inflated bytes, so data that
+//! compresses badly cannot buy budget for a bomb behind it). Zero bytes
+//! after the last member (padding some tools and devices add) are
+//! accepted up to `MAX_GZIP_TRAILING_ZEROS` and reported; anything else
+//! after it is refused.
 
 use std::io::{self, BufRead, Read};
 
@@ -25,8 +30,11 @@ pub struct GzipInfo {
     pub header_crc: bool,
     /// Number of concatenated gzip members.
     pub members: u32,
+    /// Bytes of the gzip members, trailing zeros excluded.
     pub compressed_size: u64,
     pub uncompressed_size: u64,
+    /// Zero bytes after the last gzip member.
+    pub trailing_zeros: u64,
     /// SHA-256 of the whole decompressed stream, once it was read to its
     /// end (a diff tells "only the compression differs" by it).
     pub uncompressed_sha256: Option<[u8; 32]>,
@@ -72,6 +80,10 @@ pub(crate) struct Gunzip<R: BufRead> {
     pub limit_hit: Option<(&'static str, u64, u64)>,
     limit_total: u64,
     limits: Limits,
+    /// Uncompressed and compressed bytes where the current ratio window
+    /// began.
+    window_out: u64,
+    window_in: u64,
 }
 
 #[derive(Debug)]
@@ -127,6 +139,8 @@ impl<R: BufRead> Gunzip<R> {
             limit_hit: None,
             limit_total,
             limits,
+            window_out: 0,
+            window_in: 0,
         })
     }
 
@@ -160,8 +174,10 @@ impl<R: BufRead> Gunzip<R> {
             )));
         }
         self.member_out = 0;
-        if r.fill_buf()?.is_empty() {
+        let next = r.fill_buf()?;
+        if next.is_empty() || next[0] == 0 {
             self.info.compressed_size = r.consumed;
+            self.info.trailing_zeros = trailing_zeros(&mut r)?;
             self.info.uncompressed_sha256 = Some(self.sha256.clone().finalize().into());
             self.state = State::Done(r);
             return Ok(());
@@ -171,6 +187,30 @@ impl<R: BufRead> Gunzip<R> {
         self.info.members += 1;
         self.state = State::Inflating(Box::new(DeflateDecoder::new(r)));
         Ok(())
+    }
+}
+
+/// Zero bytes to the end of the input (at most
+/// `MAX_GZIP_TRAILING_ZEROS`); anything else is an error.
+fn trailing_zeros<R: BufRead>(r: &mut R) -> io::Result<u64> {
+    let mut zeros: u64 = 0;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(zeros);
+        }
+        let n = buf.len();
+        if buf.iter().any(|&b| b != 0) {
+            return Err(bad("trailing data after gzip member"));
+        }
+        zeros += n as u64;
+        r.consume(n);
+        if zeros > crate::MAX_GZIP_TRAILING_ZEROS {
+            return Err(bad(format!(
+                "more than {} zero bytes after the gzip stream",
+                crate::MAX_GZIP_TRAILING_ZEROS
+            )));
+        }
     }
 }
 
@@ -255,16 +295,22 @@ impl<R: BufRead> Read for Gunzip<R> {
                     self.limit_total
                 )));
             }
-            if out > self.limits.ratio_floor {
-                let ratio = out / self.consumed().max(1);
+            // The ratio over each window of `ratio_window` output bytes.
+            if out - self.window_out >= self.limits.ratio_window.max(1) {
+                let consumed = self.consumed();
+                let ratio =
+                    (out - self.window_out) / consumed.saturating_sub(self.window_in).max(1);
                 if ratio > self.limits.max_ratio {
                     self.state = State::Poisoned;
                     self.limit_hit = Some(("compression ratio", ratio, self.limits.max_ratio));
                     return Err(bad(format!(
-                        "compression ratio {ratio} exceeds the limit {}",
+                        "compression ratio {ratio} over {} uncompressed bytes at offset {} exceeds the limit {}",
+                        out - self.window_out,
+                        self.window_out,
                         self.limits.max_ratio
                     )));
                 }
+                (self.window_out, self.window_in) = (out, consumed);
             }
             return Ok(n);
         }

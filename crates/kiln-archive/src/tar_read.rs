@@ -4,13 +4,17 @@
 //! entries, `./` prefixes, concatenated gzip members) and reports it in the
 //! metadata, so a diff engine can say how a container differs from the
 //! canonical one; it refuses what is unsafe to extract (absolute paths,
-//! `..`, links, devices, duplicates) or over a bound, naming the entry.
+//! `..`, backslashes, links, devices, duplicates), what would be lost
+//! silently on the way (non-zero bytes in the block padding after a
+//! member's data or an extended header, where tar writes zeros), or what
+//! is over a bound, naming the entry.
 //!
 //! `visit_tar_gz` streams: each member's data is handed to a visitor as a
 //! reader bounded by the member's size, so memory stays flat in the size of
 //! the archive (one read buffer, plus each member's metadata and any pax
-//! header, which `max_pax_header` bounds). `read_tar_gz` is the in-memory
-//! convenience built on it.
+//! header, which `max_pax_header` bounds; the pax records kept for the
+//! whole archive are bounded by `max_pax_record` each and `max_pax_total`
+//! together). `read_tar_gz` is the in-memory convenience built on it.
 
 use std::collections::BTreeSet;
 use std::io::{self, BufReader, Read};
@@ -19,11 +23,7 @@ use crate::error::Ctx;
 use crate::gunzip::{Gunzip, GzipInfo};
 use crate::path::unsafe_reason;
 use crate::tar_write::BLOCK;
-use crate::{ArchiveError, Limits};
-
-/// Zero bytes tolerated after the end-of-archive blocks (tools pad to a
-/// 10240-byte record, some to more).
-const MAX_TRAILING_ZEROS: u64 = 1 << 20;
+use crate::{ArchiveError, Limits, MAX_TAR_TRAILING_ZEROS, PAX_RECORD_COST};
 
 /// Header dialect, from the magic/version fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,11 +147,23 @@ impl<R: io::BufRead> Reader<'_, R> {
     }
 
     /// The zero padding after `len` bytes of data, up to the next block.
+    /// Anything but zeros there would be dropped by whoever reads the
+    /// member, so it is refused.
     fn padding(&mut self, entry: &str, len: u64) -> Result<(), ArchiveError> {
         let mut pad = [0u8; BLOCK];
         let pad = &mut pad[..crate::tar_write::padding(len)];
         self.r.read_exact(pad).map_err(|e| self.err(entry, e))?;
         self.offset += pad.len() as u64;
+        let hidden = pad.iter().filter(|&&b| b != 0).count();
+        if hidden > 0 {
+            return Err(self.ctx.refused(
+                entry,
+                format!(
+                    "{hidden} non-zero bytes hidden in the block padding after its {len} bytes \
+                     (tar pads with zeros; they would be lost on extraction)"
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -263,7 +275,7 @@ pub fn visit_tar_gz<R: Read>(
                 .saturating_add(1)
                 .saturating_mul(per_entry),
         )
-        .saturating_add(MAX_TRAILING_ZEROS);
+        .saturating_add(MAX_TAR_TRAILING_ZEROS);
     let gz = Gunzip::new(BufReader::new(reader), *limits, limit_total, ctx)?;
     let mut rd = Reader {
         r: gz,
@@ -279,6 +291,8 @@ pub fn visit_tar_gz<R: Read>(
     let mut first_header_offset: Option<u64> = None;
     let mut entries: u64 = 0;
     let mut total: u64 = 0;
+    // Bytes of pax records kept so far (each charged PAX_RECORD_COST more).
+    let mut pax_kept: u64 = 0;
 
     loop {
         let header_offset = rd.offset;
@@ -312,7 +326,7 @@ pub fn visit_tar_gz<R: Read>(
                     break;
                 }
                 trailing_zeros += n as u64;
-                if trailing_zeros > MAX_TRAILING_ZEROS || buf[..n].iter().any(|&b| b != 0) {
+                if trailing_zeros > MAX_TAR_TRAILING_ZEROS || buf[..n].iter().any(|&b| b != 0) {
                     return Err(
                         ctx.malformed("end of archive", "data after the end-of-archive blocks")
                     );
@@ -364,6 +378,10 @@ pub fn visit_tar_gz<R: Read>(
                     ));
                 }
                 let body = rd.body(&name_label, field_size)?;
+                let mut pax = || {
+                    parse_pax(&body, limits, &mut pax_kept)
+                        .map_err(|e| e.into_error(ctx, limits, &name_label))
+                };
                 match typeflag {
                     b'x' => {
                         if pending_pax.is_some() {
@@ -371,12 +389,10 @@ pub fn visit_tar_gz<R: Read>(
                                 ctx.malformed(&name_label, "two pax headers for one member")
                             );
                         }
-                        let recs = parse_pax(&body).map_err(|r| ctx.malformed(&name_label, r))?;
-                        pending_pax = Some(recs);
+                        pending_pax = Some(pax()?);
                     }
                     b'g' => {
-                        global_pax
-                            .push(parse_pax(&body).map_err(|r| ctx.malformed(&name_label, r))?);
+                        global_pax.push(pax()?);
                         first_header_offset = None;
                     }
                     b'L' => pending_long_name = Some(cstr(&body).to_vec()),
@@ -427,6 +443,12 @@ pub fn visit_tar_gz<R: Read>(
         }
         if let Some(reason) = unsafe_reason(&path) {
             return Err(ctx.refused(&entry, reason));
+        }
+        if path.contains('\\') {
+            return Err(ctx.refused(
+                &entry,
+                "backslash in name (a path separator on Windows, a file name character elsewhere)",
+            ));
         }
         let linkname = String::from_utf8_lossy(cstr(&h[157..257])).into_owned();
         let kind = match typeflag {
@@ -570,9 +592,56 @@ fn check_checksum(h: &[u8; BLOCK]) -> Result<(), String> {
     }
 }
 
-/// pax records: "%d %s=%s\n", length self-inclusive.
-fn parse_pax(mut body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut out = Vec::new();
+/// Why a pax header's records were not taken.
+#[derive(Debug, PartialEq, Eq)]
+enum PaxError {
+    Malformed(&'static str),
+    /// One record over `max_pax_record`: its key (lossy, cut) and length.
+    RecordTooLarge {
+        key: String,
+        len: u64,
+    },
+    /// The records kept for the archive would pass `max_pax_total`; the
+    /// member the header is for, when a `path` record already said.
+    OverBudget {
+        kept: u64,
+        path: Option<String>,
+    },
+}
+
+impl PaxError {
+    fn into_error(self, ctx: Ctx<'_>, limits: &Limits, label: &str) -> ArchiveError {
+        match self {
+            Self::Malformed(reason) => ctx.malformed(label, reason),
+            Self::RecordTooLarge { key, len } => ctx.limit(
+                format!("{label} record {key:?}"),
+                "pax record size",
+                len,
+                limits.max_pax_record,
+            ),
+            Self::OverBudget { kept, path } => ctx.limit(
+                match path {
+                    Some(p) => format!("{label} for member {p:?}"),
+                    None => label.to_owned(),
+                },
+                "pax bytes kept for the archive",
+                kept,
+                limits.max_pax_total,
+            ),
+        }
+    }
+}
+
+/// pax records: "%d %s=%s\n", length self-inclusive. Each record is at
+/// most `max_pax_record` bytes, and `kept` (the archive's running total,
+/// each record charged `PAX_RECORD_COST` more) may not pass
+/// `max_pax_total`: checked before each record is copied out.
+fn parse_pax(
+    mut body: &[u8],
+    limits: &Limits,
+    kept: &mut u64,
+) -> Result<Vec<(String, Vec<u8>)>, PaxError> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     // Some writers pad the body with NULs.
     while let Some(&first) = body.first() {
         if first == 0 && body.iter().all(|&b| b == 0) {
@@ -582,23 +651,41 @@ fn parse_pax(mut body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
             .iter()
             .take(20)
             .position(|&b| b == b' ')
-            .ok_or("pax record without a length")?;
+            .ok_or(PaxError::Malformed("pax record without a length"))?;
         let len: usize = std::str::from_utf8(&body[..sp])
             .ok()
             .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|s| s.parse().ok())
-            .ok_or("bad pax record length")?;
+            .ok_or(PaxError::Malformed("bad pax record length"))?;
         if len <= sp + 1 || len > body.len() || body[len - 1] != b'\n' {
-            return Err("bad pax record length".into());
+            return Err(PaxError::Malformed("bad pax record length"));
         }
         let rec = &body[sp + 1..len - 1];
         let eq = rec
             .iter()
             .position(|&b| b == b'=')
-            .ok_or("pax record without `=`")?;
-        let key = std::str::from_utf8(&rec[..eq]).map_err(|_| "pax key is not UTF-8")?;
+            .ok_or(PaxError::Malformed("pax record without `=`"))?;
+        let key = std::str::from_utf8(&rec[..eq])
+            .map_err(|_| PaxError::Malformed("pax key is not UTF-8"))?;
         if key.is_empty() {
-            return Err("empty pax key".into());
+            return Err(PaxError::Malformed("empty pax key"));
+        }
+        if len as u64 > limits.max_pax_record {
+            return Err(PaxError::RecordTooLarge {
+                key: key.chars().take(64).collect(),
+                len: len as u64,
+            });
+        }
+        *kept = kept
+            .saturating_add(len as u64)
+            .saturating_add(PAX_RECORD_COST);
+        if *kept > limits.max_pax_total {
+            let path = out
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "path")
+                .map(|(_, v)| String::from_utf8_lossy(v).chars().take(256).collect());
+            return Err(PaxError::OverBudget { kept: *kept, path });
         }
         out.push((key.to_owned(), rec[eq + 1..].to_vec()));
         body = &body[len..];
@@ -622,6 +709,8 @@ mod tests {
 
     #[test]
     fn pax_parsing() {
+        let l = Limits::default();
+        let parse_pax = |body: &[u8]| parse_pax(body, &l, &mut 0);
         assert_eq!(
             parse_pax(b"12 path=abc\n16 mtime=1.5000\n").unwrap(),
             vec![
@@ -633,5 +722,40 @@ mod tests {
         assert!(parse_pax(b"99999999999999999999999 a=b\n").is_err());
         assert!(parse_pax(b"x path=abc\n").is_err());
         assert!(parse_pax(b"7 =abc\n").is_err());
+    }
+
+    #[test]
+    fn pax_records_are_bounded_one_by_one_and_per_archive() {
+        let l = Limits {
+            max_pax_record: 16,
+            max_pax_total: 2 * (12 + PAX_RECORD_COST),
+            ..Limits::default()
+        };
+        let mut kept = 0;
+        // One record of 17 bytes: over the per-record bound, named by key.
+        assert_eq!(
+            parse_pax(b"17 comment=abcde\n", &l, &mut kept),
+            Err(PaxError::RecordTooLarge {
+                key: "comment".into(),
+                len: 17
+            })
+        );
+        // Two 12-byte records fit; the third passes the archive's total,
+        // across headers, and names the member its header is for.
+        parse_pax(b"12 path=abc\n", &l, &mut kept).unwrap();
+        assert_eq!(kept, 12 + PAX_RECORD_COST);
+        assert_eq!(
+            parse_pax(b"12 path=xyz\n12 a=bcdefg\n", &l, &mut kept),
+            Err(PaxError::OverBudget {
+                kept: 3 * (12 + PAX_RECORD_COST),
+                path: Some("xyz".into())
+            })
+        );
+        // Many tiny records are charged their bookkeeping, not just bytes.
+        let tiny = b"6 a=b\n".repeat(1000);
+        let mut kept = 0;
+        let e = parse_pax(&tiny, &Limits::default(), &mut kept).unwrap();
+        assert_eq!(e.len(), 1000);
+        assert_eq!(kept, 1000 * (6 + PAX_RECORD_COST));
     }
 }

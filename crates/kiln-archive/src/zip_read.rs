@@ -169,8 +169,10 @@ impl<R: Read + Seek> ZipReader<R> {
         let cd_size = u32_at(&tail, rel + 12).unwrap_or(0);
         let cd_offset = u32_at(&tail, rel + 16).unwrap_or(0);
         let comment = tail.get(rel + 22..).unwrap_or_default().to_vec();
+        // 0xFFFF entries is a real count unless a zip64 locator says the
+        // count is in the zip64 record: Python's zipfile and Info-ZIP write
+        // 65,535 entries without zip64.
         if rel >= 20 && u32_at(&tail, rel - 20) == Some(ZIP64_LOCATOR_SIG)
-            || count == u16::MAX
             || cd_size == u32::MAX
             || cd_offset == u32::MAX
         {

@@ -1339,3 +1339,185 @@ fn copy_member_refuses_short_corrupt_and_mismatched_data() {
         "{e}"
     );
 }
+
+// ------------------------------------------- bounds on what a reader keeps
+
+/// `n` pax headers of `body` each, every one for its own small member.
+fn pax_headers(n: usize, body: &[u8]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    for i in 0..n {
+        entries.push(entry(PAX_HEADER_NAME.as_bytes(), b'x', body));
+        entries.push(entry(format!("p/f{i}").as_bytes(), b'0', b"x\n"));
+    }
+    tgz_of(&entries)
+}
+
+/// Counts the bytes a visitor is handed, keeping none.
+fn visit_count(bytes: &[u8], limits: &Limits) -> Result<u64, ArchiveError> {
+    let mut n = 0u64;
+    visit_tar_gz("evil.tar.gz", bytes, limits, &mut |_, data| {
+        n += std::io::copy(data, &mut std::io::sink()).unwrap_or(0);
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+#[test]
+fn pax_records_amplifying_memory_are_refused_naming_the_header_and_the_limit() {
+    let l = Limits::default();
+    // 200 headers of 1 MiB of six-byte records: some 175,000 records per
+    // header, which cost ~20x their bytes to keep. The archive's budget
+    // stops it at the first header, before the records are kept.
+    let tiny = b"6 a=b\n".repeat((1 << 20) / 6);
+    let tgz = pax_headers(200, &tiny);
+    assert!(tgz.len() < 2 << 20, "{}", tgz.len());
+    let e = visit_count(&tgz, &l).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "pax bytes kept for the archive", limit, entry, .. }
+            if *limit == l.max_pax_total && entry.contains(PAX_HEADER_NAME)),
+        "{e}"
+    );
+    // The same with a `path` record first names the member it is for.
+    let mut body = b"16 path=p/named\n".to_vec();
+    body.extend_from_slice(&tiny[..tiny.len() - 24]);
+    let e = visit_count(&pax_headers(1, &body), &l).unwrap_err();
+    assert!(e.to_string().contains("for member \"p/named\""), "{e}");
+    // 200 headers of one ~1 MiB record each: over the per-record bound,
+    // naming the record's key.
+    let mut big = format!("{} comment=", (1 << 20) - 100).into_bytes();
+    big.resize((1 << 20) - 101, b'z');
+    big.push(b'\n');
+    let e = visit_count(&pax_headers(200, &big), &l).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "pax record size", actual, .. }
+            if *actual == (1 << 20) - 100)
+            && e.to_string().contains("record \"comment\""),
+        "{e}"
+    );
+    // Records under both bounds are read, whatever their number.
+    let mut fine = format!("{} comment=", 60_000).into_bytes();
+    fine.resize(60_000 - 1, b'y');
+    fine.push(b'\n');
+    let a = read_tar_gz("ok.tar.gz", &pax_headers(200, &fine)[..], &l).unwrap();
+    assert_eq!(a.members.len(), 200);
+    assert_eq!(
+        a.members[199].pax[0].1.len(),
+        60_000 - "60000 comment=".len() - 1
+    );
+    // ... and a global header counts against the same budget.
+    let global = entry(b"pax_global_header", b'g', &tiny);
+    let e = tar_err(&tgz_of(&[global]), &l);
+    assert!(e.contains("pax bytes kept"), "{e}");
+}
+
+#[test]
+fn compression_ratio_is_checked_per_window_so_a_random_prefix_buys_nothing() {
+    let l = Limits::default();
+    // 1 MiB that does not compress, then 24 MiB of zeros: the cumulative
+    // ratio stays far below the limit, every 8 MiB window of zeros is over.
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let random: Vec<u8> = (0..1 << 20).map(|_| xorshift(&mut s) as u8).collect();
+    let mut tar = entry(b"p/random", b'0', &random);
+    tar.extend_from_slice(&tar_header(b"p/zeros", b'0', 24 << 20, b""));
+    tar.resize(tar.len() + (24 << 20) + 1024, 0);
+    let tgz = gz(&tar);
+    let cumulative = tar.len() as u64 / tgz.len() as u64;
+    assert!(cumulative < l.max_ratio, "{cumulative}");
+    let e = visit_count(&tgz, &l).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "compression ratio", entry, .. }
+            if entry == "\"p/zeros\""),
+        "{e}"
+    );
+    // A stream shorter than one window is not judged by its ratio.
+    let small = tgz_of(&[entry(b"p/zeros", b'0', &vec![0u8; 4 << 20])]);
+    assert_eq!(visit_count(&small, &l).unwrap(), 4 << 20);
+}
+
+#[test]
+fn tar_name_with_a_backslash_is_refused() {
+    for name in [&b"p\\evil.py"[..], b"p/dir\\"] {
+        let e = tar_err(&tgz_of(&[entry(name, b'0', b"x")]), &Limits::default());
+        assert!(
+            e.contains("backslash in name")
+                && e.contains(&format!("{:?}", std::str::from_utf8(name).unwrap())),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn data_hidden_in_block_padding_is_refused() {
+    let l = Limits::default();
+    // After a member's data.
+    let mut hidden = entry(b"p/a.py", b'0', b"print(1)\n");
+    hidden[512 + 100] = b'!';
+    let e = tar_err(&tgz_of(&[hidden]), &l);
+    assert!(
+        e.contains("\"p/a.py\"") && e.contains("1 non-zero bytes hidden in the block padding"),
+        "{e}"
+    );
+    // After a pax header's records.
+    let mut pax = entry(PAX_HEADER_NAME.as_bytes(), b'x', b"12 path=abc\n");
+    pax[512 + 200] = 1;
+    let e = tar_err(&tgz_of(&[pax, entry(b"p/b", b'0', b"")]), &l);
+    assert!(
+        e.contains(PAX_HEADER_NAME) && e.contains("block padding"),
+        "{e}"
+    );
+    // Zero padding is what every tool writes, and fine.
+    read_tar_gz(
+        "ok.tar.gz",
+        &tgz_of(&[entry(b"p/a.py", b'0', b"x")])[..],
+        &l,
+    )
+    .unwrap();
+}
+
+#[test]
+fn zeros_after_the_gzip_stream_are_accepted_within_limits() {
+    let l = Limits::default();
+    let tgz = tgz_of(&[entry(b"p/a", b'0', b"hello")]);
+    let mut padded = tgz.clone();
+    padded.resize(tgz.len() + 4096, 0);
+    let a = read_tar_gz("padded.tar.gz", &padded[..], &l).unwrap();
+    assert_eq!(a.gzip.trailing_zeros, 4096);
+    assert_eq!(a.gzip.compressed_size, tgz.len() as u64);
+    assert_eq!(a.members[0].data, b"hello");
+    let plain = read_tar_gz("plain.tar.gz", &tgz[..], &l).unwrap();
+    assert_eq!(plain.gzip.trailing_zeros, 0);
+    assert_eq!(plain.gzip.uncompressed_sha256, a.gzip.uncompressed_sha256);
+    // Anything but zeros after it, or more zeros than the bound, is not.
+    let mut junk = padded.clone();
+    junk.push(7);
+    let e = tar_err(&junk, &l);
+    assert!(e.contains("trailing data after gzip member"), "{e}");
+    let mut huge = tgz.clone();
+    huge.resize(
+        tgz.len() + kiln_archive::MAX_GZIP_TRAILING_ZEROS as usize + 1,
+        0,
+    );
+    let e = tar_err(&huge, &l);
+    assert!(e.contains("zero bytes after the gzip stream"), "{e}");
+}
+
+#[test]
+fn zip_with_65535_entries_is_read_without_zip64() {
+    const F: u32 = 0o100644 << 16;
+    let names: Vec<String> = (0..65_535).map(|i| format!("p/{i:05}")).collect();
+    let entries: Vec<(&[u8], &[u8], u32)> =
+        names.iter().map(|n| (n.as_bytes(), &b""[..], F)).collect();
+    let zip = raw_zip(&entries);
+    let z = ZipReader::open("many.whl", Cursor::new(&zip), &Limits::default()).unwrap();
+    assert_eq!(z.archive().members.len(), 65_535);
+    assert_eq!(z.archive().members[65_534].path, "p/65534");
+    // With a zip64 locator before the end record, 0xFFFF means "see the
+    // zip64 record", which kiln does not read.
+    let eocd = zip.len() - 22;
+    let mut z64 = zip[..eocd].to_vec();
+    z64.extend_from_slice(&0x07064b50u32.to_le_bytes());
+    z64.extend_from_slice(&[0u8; 16]);
+    z64.extend_from_slice(&zip[eocd..]);
+    let e = ZipReader::open("z64.whl", Cursor::new(&z64), &Limits::default()).unwrap_err();
+    assert!(e.to_string().contains("zip64"), "{e}");
+}
