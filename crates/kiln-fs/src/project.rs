@@ -156,6 +156,10 @@ impl ProjectRoot {
 
     /// The path as messages show it: the root joined with `relative`.
     pub fn display_path(&self, relative: impl AsRef<Path>) -> PathBuf {
+        let relative = relative.as_ref();
+        if relative.as_os_str().is_empty() {
+            return self.root.clone();
+        }
         self.root.join(relative)
     }
 

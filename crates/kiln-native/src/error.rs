@@ -70,9 +70,21 @@ pub enum NativeError {
     )]
     SymlinkOutside { link: PathBuf, target: PathBuf },
     #[error(
+        "symlink {link} points to {target}, a directory it is already inside (a loop); remove the symlink or exclude it with `tool.uv.build-backend.source-exclude`"
+    )]
+    SymlinkLoop { link: PathBuf, target: PathBuf },
+    #[error(
         "{path} is not a regular file, directory or symlink; remove it or exclude it with `tool.uv.build-backend.source-exclude`"
     )]
     UnsupportedFileType { path: PathBuf },
+    /// A project file refused by kiln-fs (outside the project, not a
+    /// regular file, over a cap, not UTF-8, changed while read).
+    #[error(transparent)]
+    ProjectFile(kiln_fs::project::ProjectFileError),
+    #[error(
+        "{path} is {size} bytes: a wheel member of 4 GiB or more needs zip64, which kiln does not write; make it smaller or keep it out of the wheel with `tool.uv.build-backend.wheel-exclude`"
+    )]
+    TooLargeForWheel { path: PathBuf, size: u64 },
     #[error("{path} is not valid UTF-8; rename it (archive member names must be UTF-8)")]
     NonUtf8Path { path: PathBuf },
     #[error(
@@ -85,10 +97,25 @@ pub enum NativeError {
         #[source]
         source: kiln_archive::ArchiveError,
     },
+    /// The other artifact of the same build failed first (never the
+    /// error `build` returns).
+    #[error("stopped: the other artifact of this build failed")]
+    Cancelled,
     #[error("failed to write {path}")]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl NativeError {
+    /// A kiln-fs refusal as a native error: an I/O failure stays `Read`
+    /// (naming the file), every other refusal keeps kiln-fs's message.
+    pub(crate) fn from_fs(e: kiln_fs::project::ProjectFileError) -> Self {
+        match e {
+            kiln_fs::project::ProjectFileError::Io { path, source } => Self::Read { path, source },
+            other => Self::ProjectFile(other),
+        }
+    }
 }

@@ -11,7 +11,12 @@
 //! and the generator string come in through [`NativeOptions`]. Walks are
 //! sorted, permission bits are reduced to "executable or not", and the
 //! absolute project path never reaches an artifact. The sdist and the wheel
-//! are written concurrently, each reading one file at a time.
+//! are written concurrently, each streaming one file at a time from disk
+//! (memory is flat in file size).
+//!
+//! Every project file is opened through `kiln_fs::project`: by its path
+//! relative to the project, resolved inside it, regular files only, and
+//! what is read whole (pyproject.toml, readme, license texts) capped.
 
 mod error;
 mod select;
@@ -20,10 +25,13 @@ pub use error::NativeError;
 pub use select::{Selection, SourceFile, WheelFile};
 
 use kiln_archive::{ArchiveWriter, Deflate, TarGzWriter, ZipWriter};
+use kiln_fs::project::{MemberReader, PYPROJECT_LIMIT, ProjectFileError, ProjectRoot, TEXT_LIMIT};
 use kiln_metadata::{MetadataInputs, PyProject};
 use kiln_names::{Epoch, ProjectName, Version, WheelTags};
-use std::io::{BufWriter, Write};
+use sha2::Digest;
+use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// Inputs that are not part of the project: all of them are pins or
 /// parameters recorded by the caller.
@@ -41,6 +49,8 @@ pub struct NativeProject {
     pub name: ProjectName,
     pub version: Version,
     pub dir: PathBuf,
+    /// `dir`, through which every project file is opened.
+    pub root: ProjectRoot,
     pub pyproject: PyProject,
 }
 
@@ -49,15 +59,19 @@ impl NativeProject {
     /// declares uv_build and uses only what native mode supports.
     pub fn load(dir: &Path) -> Result<Self, NativeError> {
         let path = dir.join("pyproject.toml");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(NativeError::NoPyproject {
-                    dir: dir.to_path_buf(),
-                });
-            }
-            Err(source) => return Err(NativeError::Read { path, source }),
+        let no_pyproject = || NativeError::NoPyproject {
+            dir: dir.to_path_buf(),
         };
+        let root = ProjectRoot::new(dir).map_err(|e| match e {
+            ProjectFileError::NotFound { .. } => no_pyproject(),
+            other => NativeError::from_fs(other),
+        })?;
+        let text = root
+            .read_to_string_capped("pyproject.toml", PYPROJECT_LIMIT)
+            .map_err(|e| match e {
+                ProjectFileError::NotFound { .. } => no_pyproject(),
+                other => NativeError::from_fs(other),
+            })?;
         let pyproject = PyProject::parse(&path, &text)?;
         if pyproject.build_backend() != Some("uv_build") {
             return Err(NativeError::NotUvBuild {
@@ -71,6 +85,7 @@ impl NativeProject {
             name: pyproject.name().clone(),
             version: pyproject.version().clone(),
             dir: dir.to_path_buf(),
+            root,
             pyproject,
         })
     }
@@ -118,7 +133,9 @@ pub enum Progress {
 /// Where a member's bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberSource {
-    File(PathBuf),
+    /// A project file, by its `/`-separated path relative to the project,
+    /// opened through the project root when it is packed.
+    File(String),
     Generated(Vec<u8>),
 }
 
@@ -138,6 +155,8 @@ pub struct Plan {
     pub sdist: Vec<PlannedMember>,
     pub wheel: Vec<PlannedMember>,
     pub selection: Selection,
+    /// The project the `File` members are opened from.
+    pub root: ProjectRoot,
 }
 
 impl Plan {
@@ -154,16 +173,13 @@ impl Plan {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, NativeError> {
-    std::fs::read(path).map_err(|source| NativeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
+/// A text the metadata carries (readme, license text), read whole and
+/// capped, from inside the project.
 fn read_string(project: &NativeProject, relative: &str) -> Result<String, NativeError> {
-    let path = project.dir.join(relative);
-    std::fs::read_to_string(&path).map_err(|source| NativeError::Read { path, source })
+    project
+        .root
+        .read_to_string_capped(relative, TEXT_LIMIT)
+        .map_err(NativeError::from_fs)
 }
 
 /// Select the files and render the metadata: everything but the packing.
@@ -184,7 +200,6 @@ pub fn plan(project: &NativeProject, opts: &NativeOptions) -> Result<Plan, Nativ
     let metadata = py.core_metadata(&inputs).into_bytes();
 
     let stem = project.sdist_stem();
-    let pyproject_path = project.dir.join("pyproject.toml");
     let mut sdist = vec![
         PlannedMember {
             path: format!("{stem}/PKG-INFO"),
@@ -198,13 +213,14 @@ pub fn plan(project: &NativeProject, opts: &NativeOptions) -> Result<Plan, Nativ
         },
         PlannedMember {
             path: format!("{stem}/pyproject.toml.orig"),
-            source: MemberSource::File(pyproject_path),
+            // The bytes load() parsed, not a second read of the file.
+            source: MemberSource::Generated(py.text().as_bytes().to_vec()),
             executable: false,
         },
     ];
     sdist.extend(selection.sdist_files.iter().map(|f| PlannedMember {
         path: format!("{stem}/{}", f.relative),
-        source: MemberSource::File(f.path.clone()),
+        source: MemberSource::File(f.relative.clone()),
         executable: f.executable,
     }));
     sdist.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
@@ -236,7 +252,7 @@ pub fn plan(project: &NativeProject, opts: &NativeOptions) -> Result<Plan, Nativ
     for f in &selection.wheel_files {
         let m = PlannedMember {
             path: f.member.clone(),
-            source: MemberSource::File(f.source.path.clone()),
+            source: MemberSource::File(f.source.relative.clone()),
             executable: f.source.executable,
         };
         if f.member.starts_with(&dist_info_prefix) {
@@ -253,13 +269,7 @@ pub fn plan(project: &NativeProject, opts: &NativeOptions) -> Result<Plan, Nativ
         sdist,
         wheel: content,
         selection,
-    })
-}
-
-fn member_bytes(m: &PlannedMember) -> Result<std::borrow::Cow<'_, [u8]>, NativeError> {
-    Ok(match &m.source {
-        MemberSource::File(p) => std::borrow::Cow::Owned(read(p)?),
-        MemberSource::Generated(b) => std::borrow::Cow::Borrowed(b),
+        root: project.root.clone(),
     })
 }
 
@@ -270,7 +280,49 @@ fn archive_err(artifact: &str) -> impl Fn(kiln_archive::ArchiveError) -> NativeE
     }
 }
 
-/// Write the sdist to `w`.
+/// A member streamed from the project: stops when the other artifact of a
+/// concurrent build failed, and hashes what it reads when asked to.
+struct Member<'a> {
+    inner: MemberReader,
+    sha256: Option<sha2::Sha256>,
+    cancel: &'a AtomicBool,
+}
+
+impl Read for Member<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped: the other artifact failed"));
+        }
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.sha256 {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+fn open_member<'a>(
+    plan: &Plan,
+    relative: &str,
+    hash: bool,
+    cancel: &'a AtomicBool,
+) -> Result<Member<'a>, NativeError> {
+    let file = plan.root.open(relative).map_err(NativeError::from_fs)?;
+    Ok(Member {
+        inner: file.reader(),
+        sha256: hash.then(sha2::Sha256::new),
+        cancel,
+    })
+}
+
+fn check_cancel(cancel: &AtomicBool) -> Result<(), NativeError> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(NativeError::Cancelled);
+    }
+    Ok(())
+}
+
+/// Write the sdist to `w`, streaming each project file from disk.
 pub fn write_sdist<W: Write>(
     plan: &Plan,
     w: W,
@@ -278,12 +330,30 @@ pub fn write_sdist<W: Write>(
     filename: &str,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<W, NativeError> {
+    write_sdist_until(plan, w, opts, filename, progress, &AtomicBool::new(false))
+}
+
+fn write_sdist_until<W: Write>(
+    plan: &Plan,
+    w: W,
+    opts: &NativeOptions,
+    filename: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<W, NativeError> {
     let mut tar = TarGzWriter::new(w, opts.epoch.seconds(), opts.deflate);
     let total = plan.sdist.len();
     for (i, m) in plan.sdist.iter().enumerate() {
-        let data = member_bytes(m)?;
-        tar.add_file(&m.path, &data, m.executable)
-            .map_err(archive_err(filename))?;
+        check_cancel(cancel)?;
+        match &m.source {
+            MemberSource::Generated(data) => tar.add_file(&m.path, data, m.executable),
+            MemberSource::File(relative) => {
+                let mut r = open_member(plan, relative, false, cancel)?;
+                let size = r.inner.len();
+                tar.add_reader(&m.path, size, &mut r, m.executable)
+            }
+        }
+        .map_err(archive_err(filename))?;
         progress(Progress::Packed {
             kind: ArtifactKind::Sdist,
             done: i + 1,
@@ -293,8 +363,10 @@ pub fn write_sdist<W: Write>(
     tar.finish().map_err(archive_err(filename))
 }
 
-/// Write the wheel to `w`, computing `RECORD` on the way.
-pub fn write_wheel<W: Write>(
+/// Write the wheel to `w`, computing `RECORD` on the way. Members larger
+/// than a few MiB are deflated as they stream from disk, which needs `Seek`
+/// to patch their headers.
+pub fn write_wheel<W: Write + Seek>(
     project: &NativeProject,
     plan: &Plan,
     w: W,
@@ -302,15 +374,48 @@ pub fn write_wheel<W: Write>(
     filename: &str,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<W, NativeError> {
+    write_wheel_until(
+        project,
+        plan,
+        w,
+        opts,
+        filename,
+        progress,
+        &AtomicBool::new(false),
+    )
+}
+
+fn write_wheel_until<W: Write + Seek>(
+    project: &NativeProject,
+    plan: &Plan,
+    w: W,
+    opts: &NativeOptions,
+    filename: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<W, NativeError> {
     let mut zip =
         ZipWriter::new(w, opts.epoch.seconds(), opts.deflate).map_err(archive_err(filename))?;
     let total = plan.wheel.len() + 1;
     let mut record = String::new();
     for (i, m) in plan.wheel.iter().enumerate() {
-        let data = member_bytes(m)?;
-        zip.add_file(&m.path, &data, m.executable)
-            .map_err(archive_err(filename))?;
-        record.push_str(&record_line(&m.path, &data));
+        check_cancel(cancel)?;
+        let (digest, size) = match &m.source {
+            MemberSource::Generated(data) => {
+                zip.add_file(&m.path, data, m.executable)
+                    .map_err(archive_err(filename))?;
+                (kiln_digest::sha256(data), data.len() as u64)
+            }
+            MemberSource::File(relative) => {
+                let mut r = open_member(plan, relative, true, cancel)?;
+                let size = r.inner.len();
+                zip.add_reader_seekable(&m.path, size, &mut r, m.executable)
+                    .map_err(archive_err(filename))?;
+                let digest: [u8; 32] = r.sha256.take().unwrap_or_default().finalize().into();
+                (digest, size)
+            }
+        };
+        record.push_str(&record_line_digest(&m.path, &digest, size));
         progress(Progress::Packed {
             kind: ArtifactKind::Wheel,
             done: i + 1,
@@ -331,14 +436,20 @@ pub fn write_wheel<W: Write>(
 
 /// One `RECORD` line. Paths with a comma, quote or line break are quoted
 /// CSV-style, as the `csv` module that reads RECORD expects.
+#[cfg(test)]
 fn record_line(path: &str, data: &[u8]) -> String {
-    let hash = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(data));
+    record_line_digest(path, &kiln_digest::sha256(data), data.len() as u64)
+}
+
+/// `record_line` from a digest and a length.
+fn record_line_digest(path: &str, sha256: &[u8; 32], size: u64) -> String {
+    let hash = kiln_digest::urlsafe_b64_nopad(sha256);
     let path = if path.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", path.replace('"', "\"\""))
     } else {
         path.to_string()
     };
-    format!("{path},sha256={hash},{}\n", data.len())
+    format!("{path},sha256={hash},{size}\n")
 }
 
 /// Build into a temporary file in `out_dir`; the caller persists it.
@@ -398,19 +509,48 @@ pub fn build(
             fix: "use a valid project name".into(),
         })
     })?;
+    // Refused before anything is written: the zip writer cannot hold it.
+    for f in &plan.selection.wheel_files {
+        if f.source.size >= u64::from(u32::MAX) {
+            return Err(NativeError::TooLargeForWheel {
+                path: f.source.path.clone(),
+                size: f.source.size,
+            });
+        }
+    }
+    // The first of the two to fail stops the other (its error is the one
+    // reported); each temporary file is removed when its side returns.
+    let cancel = AtomicBool::new(false);
+    let first_failure = AtomicU8::new(0);
+    let fail = |side: u8| {
+        let _ = first_failure.compare_exchange(0, side, Ordering::SeqCst, Ordering::SeqCst);
+        cancel.store(true, Ordering::Relaxed);
+    };
     let (sdist, wheel) = rayon::join(
         || {
             build_one(out_dir, |w| {
-                write_sdist(&plan, w, opts, &sdist_name, progress)
+                write_sdist_until(&plan, w, opts, &sdist_name, progress, &cancel)
             })
+            .inspect_err(|_| fail(1))
         },
         || {
             build_one(out_dir, |w| {
-                write_wheel(project, &plan, w, opts, &wheel_name, progress)
+                write_wheel_until(project, &plan, w, opts, &wheel_name, progress, &cancel)
             })
+            .inspect_err(|_| fail(2))
         },
     );
-    let (sdist, wheel) = (sdist?, wheel?);
+    let (sdist, wheel) = match (sdist, wheel) {
+        (Ok(s), Ok(w)) => (s, w),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e),
+        (Err(s), Err(w)) => {
+            return Err(if first_failure.load(Ordering::SeqCst) == 2 {
+                w
+            } else {
+                s
+            });
+        }
+    };
     let mut artifacts = Vec::new();
     for (tmp, kind, filename) in [
         (sdist, ArtifactKind::Sdist, sdist_name),

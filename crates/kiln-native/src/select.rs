@@ -17,6 +17,7 @@
 
 use crate::{NativeError, NativeProject};
 use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use kiln_fs::project::{ProjectFileError, ProjectRoot, TEXT_LIMIT};
 use kiln_metadata::ModuleName;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -27,9 +28,13 @@ use walkdir::WalkDir;
 pub struct SourceFile {
     /// Relative to the project directory, `/`-separated.
     pub relative: String,
-    /// Where to read it (a symlink is followed when it stays in the project).
+    /// The project directory joined with `relative`, for messages; the
+    /// file is opened by `relative` through the project root (a symlink is
+    /// followed only when it stays in the project).
     pub path: PathBuf,
     pub executable: bool,
+    /// Its length when the walk saw it.
+    pub size: u64,
 }
 
 /// Where a wheel member comes from.
@@ -277,79 +282,18 @@ pub(crate) fn select(project: &NativeProject) -> Result<Selection, NativeError> 
     let source_exclude = exclude_set(&source_excludes)?;
     let wheel_exclude = exclude_set(&settings.wheel_exclude)?;
 
-    let root = &project.dir;
-    let root_canonical = root.canonicalize().map_err(|source| NativeError::Read {
-        path: root.clone(),
-        source,
-    })?;
-    let mut sdist_files = Vec::new();
-    let walker = WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            let Some(relative) = relative_str(root, entry.path()) else {
-                return true; // reported below
-            };
-            if relative.is_empty() || !entry.file_type().is_dir() {
-                return true;
-            }
-            !excluded(&source_exclude, &relative)
-                && includes.iter().any(|(_, p)| may_contain(p, &relative))
-        });
-    for entry in walker {
-        let entry = entry.map_err(|source| NativeError::Walk {
-            path: source
-                .path()
-                .map_or_else(|| root.clone(), Path::to_path_buf),
-            source,
-        })?;
-        let path = entry.path();
-        let relative = relative_str(root, path).ok_or_else(|| NativeError::NonUtf8Path {
-            path: path.to_path_buf(),
-        })?;
-        if relative.is_empty() {
-            continue;
-        }
-        if entry.path_is_symlink() {
-            let target = path.canonicalize().map_err(|source| NativeError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            if !target.starts_with(&root_canonical) {
-                return Err(NativeError::SymlinkOutside {
-                    link: path.to_path_buf(),
-                    target,
-                });
-            }
-        }
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            continue;
-        }
-        if !include_set.is_match(&relative) || excluded(&source_exclude, &relative) {
-            continue;
-        }
-        if relative == "pyproject.toml" || relative == "pyproject.toml.orig" {
-            continue;
-        }
-        if !file_type.is_file() {
-            return Err(NativeError::UnsupportedFileType {
-                path: path.to_path_buf(),
-            });
-        }
-        let meta = entry.metadata().map_err(|source| NativeError::Walk {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        sdist_files.push(SourceFile {
-            relative,
-            path: path.to_path_buf(),
-            executable: is_executable(&meta),
-        });
-    }
-    // sort_by_file_name gives a depth-first order; the archives want the
-    // full relative paths sorted bytewise.
+    let mut walk = Walk {
+        root: &project.root,
+        includes: &includes,
+        include_set: &include_set,
+        source_exclude: &source_exclude,
+        files: Vec::new(),
+        ancestors: vec![project.root.canonical().to_path_buf()],
+    };
+    walk.dir("", project.root.canonical())?;
+    let mut sdist_files = walk.files;
+    // The walk gives a depth-first order; the archives want the full
+    // relative paths sorted bytewise.
     sdist_files.sort_by(|a, b| a.relative.as_bytes().cmp(b.relative.as_bytes()));
 
     // License files: every glob must match, and every match must be UTF-8.
@@ -369,10 +313,10 @@ pub(crate) fn select(project: &NativeProject) -> Result<Selection, NativeError> 
                 }
             }
             if hit {
-                let bytes = std::fs::read(&f.path).map_err(|source| NativeError::Read {
-                    path: f.path.clone(),
-                    source,
-                })?;
+                let bytes = project
+                    .root
+                    .read_capped(&f.relative, TEXT_LIMIT)
+                    .map_err(NativeError::from_fs)?;
                 if std::str::from_utf8(&bytes).is_err() {
                     return Err(NativeError::LicenseNotUtf8 {
                         path: f.path.clone(),
@@ -437,14 +381,96 @@ pub(crate) fn select(project: &NativeProject) -> Result<Selection, NativeError> 
     })
 }
 
-/// `path` relative to `root`, `/`-separated; `None` if not UTF-8.
-fn relative_str(root: &Path, path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(root).ok()?;
-    let mut parts = Vec::new();
-    for c in rel.components() {
-        parts.push(c.as_os_str().to_str()?);
+/// The sorted walk of the sdist's candidates.
+///
+/// Every symlink met in a directory the walk lists is resolved and must
+/// land inside the project, before (and whatever) the excludes say, so no
+/// setting can make kiln follow a link out of the project. A directory is
+/// entered only when it is not excluded and an include could match below
+/// it; a symlinked directory is entered at its target, and one that points
+/// at a directory being walked (a loop) is refused.
+struct Walk<'a> {
+    root: &'a ProjectRoot,
+    includes: &'a [(String, String)],
+    include_set: &'a GlobSet,
+    source_exclude: &'a GlobSet,
+    files: Vec<SourceFile>,
+    /// Canonical directories from the root down to the one being listed.
+    ancestors: Vec<PathBuf>,
+}
+
+impl Walk<'_> {
+    /// Lists `real` (canonical; `relative` from the root) and recurses.
+    fn dir(&mut self, relative: &str, real: &Path) -> Result<(), NativeError> {
+        let entries = WalkDir::new(real)
+            .min_depth(1)
+            .max_depth(1)
+            .sort_by_file_name()
+            .into_iter();
+        for entry in entries {
+            let entry = entry.map_err(|source| NativeError::Walk {
+                path: self.root.display_path(relative),
+                source,
+            })?;
+            let name = entry
+                .file_name()
+                .to_str()
+                .ok_or_else(|| NativeError::NonUtf8Path {
+                    path: self.root.display_path(relative).join(entry.file_name()),
+                })?;
+            let rel = join(relative, name);
+            let path = self.root.display_path(&rel);
+            let (meta, target) = if entry.path_is_symlink() {
+                let target = self.root.resolve(&rel).map_err(|e| match e {
+                    ProjectFileError::Outside { path, target, .. } => {
+                        NativeError::SymlinkOutside { link: path, target }
+                    }
+                    other => NativeError::from_fs(other),
+                })?;
+                let meta = std::fs::metadata(&target).map_err(|source| NativeError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                (meta, target)
+            } else {
+                let meta = entry.metadata().map_err(|source| NativeError::Walk {
+                    path: path.clone(),
+                    source,
+                })?;
+                (meta, entry.path().to_path_buf())
+            };
+            if meta.is_dir() {
+                if excluded(self.source_exclude, &rel)
+                    || !self.includes.iter().any(|(_, p)| may_contain(p, &rel))
+                {
+                    continue;
+                }
+                if self.ancestors.contains(&target) {
+                    return Err(NativeError::SymlinkLoop { link: path, target });
+                }
+                self.ancestors.push(target.clone());
+                self.dir(&rel, &target)?;
+                self.ancestors.pop();
+                continue;
+            }
+            if !self.include_set.is_match(&rel) || excluded(self.source_exclude, &rel) {
+                continue;
+            }
+            if rel == "pyproject.toml" || rel == "pyproject.toml.orig" {
+                continue;
+            }
+            if !meta.is_file() {
+                return Err(NativeError::UnsupportedFileType { path });
+            }
+            self.files.push(SourceFile {
+                relative: rel,
+                path,
+                executable: is_executable(&meta),
+                size: meta.len(),
+            });
+        }
+        Ok(())
     }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]
