@@ -50,9 +50,9 @@ impl Built {
 /// The mode a project gets by default: native when it declares uv_build.
 pub fn detect_mode(dir: &Path) -> Result<Mode> {
     let pyproject = dir.join("pyproject.toml");
-    let text = match std::fs::read_to_string(&pyproject) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match read_pyproject(dir)? {
+        Some(text) => text,
+        None => {
             if dir.join("setup.py").is_file() {
                 return Ok(Mode::Backend);
             }
@@ -61,7 +61,6 @@ pub fn detect_mode(dir: &Path) -> Result<Mode> {
                 pyproject.display()
             );
         }
-        Err(e) => return Err(e).with_context(|| format!("failed to read {}", pyproject.display())),
     };
     let table: toml::Table = toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {e}", pyproject.display()))?;
@@ -74,6 +73,19 @@ pub fn detect_mode(dir: &Path) -> Result<Mode> {
     } else {
         Mode::Backend
     })
+}
+
+/// `dir/pyproject.toml` as kiln reads every project file (inside the
+/// project, a regular file, capped), or `None` when there is none.
+pub fn read_pyproject(dir: &Path) -> Result<Option<String>> {
+    use kiln_fs::project::{PYPROJECT_LIMIT, ProjectFileError, ProjectRoot};
+    let read = ProjectRoot::new(dir)
+        .and_then(|root| root.read_to_string_capped("pyproject.toml", PYPROJECT_LIMIT));
+    match read {
+        Ok(text) => Ok(Some(text)),
+        Err(ProjectFileError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Build `dir` into `out` with an explicit epoch; the shared engine.

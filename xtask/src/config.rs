@@ -94,8 +94,11 @@ impl ProjectConfig {
 impl ReleaseConfig {
     pub fn load(root: &Path) -> Result<Self> {
         let path = root.join(RELEASE_TOML);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("failed to read {}", path.display()))?;
+        // Capped and regular files only, as every file kiln reads whole.
+        let text = kiln_fs::project::read_file_to_string_capped(
+            &path,
+            kiln_fs::project::CONFIG_LIMIT,
+        )?;
         Self::parse(&text)
     }
 

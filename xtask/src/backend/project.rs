@@ -21,11 +21,7 @@ pub struct BuildSystem {
 impl BuildSystem {
     pub fn read(dir: &Path) -> Result<Self> {
         let pyproject = dir.join("pyproject.toml");
-        let text = match std::fs::read_to_string(&pyproject) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => bail!("failed to read {}: {e}", pyproject.display()),
-        };
+        let text = crate::build::read_pyproject(dir)?;
         let legacy = || Self {
             requires: vec![LEGACY_REQUIRES.to_string()],
             backend: LEGACY_BACKEND.to_string(),
