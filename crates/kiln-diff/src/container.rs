@@ -431,13 +431,14 @@ fn member_order(f: &mut Found, sides: &Sides<'_>, pairs: &Pairing) {
 
 /// The categories in which the containers differ. `content_differs` turns
 /// off the catch-all (differing content explains any bytes).
-/// `deflate_differs(header_len_a, header_len_b)` compares the two files'
-/// bytes after their gzip headers.
+/// `deflate_differs((start_a, end_a), (start_b, end_b))` compares the two
+/// files' bytes in those ranges: after the gzip headers, up to the end of
+/// the gzip members (trailing zeros excluded).
 pub(crate) fn compare(
     sides: &Sides<'_>,
     pairs: &Pairing,
     content_differs: bool,
-    deflate_differs: &mut dyn FnMut(u64, u64) -> Result<bool, DiffError>,
+    deflate_differs: &mut dyn FnMut((u64, u64), (u64, u64)) -> Result<bool, DiffError>,
 ) -> Result<Vec<ContainerDifference>, DiffError> {
     let kind = sides.kind;
     let (a, b) = (sides.a.scan, sides.b.scan);
@@ -508,15 +509,27 @@ pub(crate) fn compare(
                     format!("{za} vs {zb} zero bytes after the end-of-archive blocks")
                 });
             }
+            if ga.trailing_zeros != gb.trailing_zeros {
+                f.add(Category::TrailingPadding, || {
+                    format!(
+                        "{} vs {} zero bytes after the gzip stream",
+                        ga.trailing_zeros, gb.trailing_zeros
+                    )
+                });
+            }
             match (ga.uncompressed_sha256, gb.uncompressed_sha256) {
                 (Some(x), Some(y)) if x == y => {
                     // The same tar stream: any other difference is in the
                     // gzip layer.
-                    let deflate = if same_gzip_header(ga, gb) {
-                        true
-                    } else {
-                        deflate_differs(gzip_header_len(ga), gzip_header_len(gb))?
-                    };
+                    let deflate =
+                        if same_gzip_header(ga, gb) && ga.trailing_zeros == gb.trailing_zeros {
+                            true
+                        } else {
+                            deflate_differs(
+                                (gzip_header_len(ga), ga.compressed_size),
+                                (gzip_header_len(gb), gb.compressed_size),
+                            )?
+                        };
                     if deflate {
                         f.add(Category::Compression, || {
                             format!(

@@ -36,6 +36,14 @@ pub enum DiffError {
         source: io::Error,
     },
 
+    /// No regular file at all (an empty archive, or directories only):
+    /// nothing to compare. Refused like any unreadable input (`normalize`
+    /// refuses it too), not reported as a difference.
+    #[error(
+        "{archive}: the archive holds no file: {kind} without members has no content to compare"
+    )]
+    Empty { archive: String, kind: ArchiveKind },
+
     /// The bounded reader refused the archive or could not parse it.
     // Boxed: large, and a `Result` carries its error on every happy path.
     #[error("{archive}: {entry}: cannot read the archive")]

@@ -167,7 +167,8 @@ pub enum Category {
     VersionNeeded,
     /// Other zip flag bits and the internal attributes.
     ZipFlags,
-    /// Zero bytes after the tar end-of-archive blocks.
+    /// Zero bytes after the tar end-of-archive blocks, or after the gzip
+    /// stream.
     TrailingPadding,
     /// The bytes differ somewhere this diff does not break down.
     Other,
@@ -509,14 +510,16 @@ pub fn diff_files(
         };
     }
     let content_differs = !report.members.is_empty() || !report.renames.is_empty();
-    report.container = container::compare(
-        &sides,
-        &pairs,
-        content_differs,
-        &mut |offset_a, offset_b| {
-            Ok(source::hash_file(a, a_name, offset_a)? != source::hash_file(b, b_name, offset_b)?)
-        },
-    )?;
+    report.container =
+        container::compare(
+            &sides,
+            &pairs,
+            content_differs,
+            &mut |(start_a, end_a), (start_b, end_b)| {
+                Ok(source::hash_range(a, a_name, start_a, end_a)?
+                    != source::hash_range(b, b_name, start_b, end_b)?)
+            },
+        )?;
     report.level = if content_differs {
         Level::DifferentContent
     } else {

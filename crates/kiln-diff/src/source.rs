@@ -2,8 +2,12 @@
 //! (`scan`) streams every member once through a [`MemberSink`] that keeps
 //! its sha256, size and whether it reads as text -- never its bytes, except
 //! the few small members the caller asks to capture (METADATA, PKG-INFO,
-//! RECORD) -- plus every container field `kiln-archive`'s readers expose;
-//! pass 2 (`fetch`) re-reads only the members whose text diff is wanted.
+//! RECORD) -- plus every container field `kiln-archive`'s readers expose,
+//! pax records longer than [`PAX_KEPT`] bytes kept as a summary (their
+//! first bytes, length and sha256) rather than whole; pass 2 (`fetch`)
+//! re-reads only the members whose text diff is wanted. An archive with
+//! no regular file is refused ([`DiffError::Empty`]), as `normalize`
+//! refuses it: there is no content to compare.
 //!
 //! Everything else in the crate sees [`Scan`] and [`Entry`], so moving to
 //! another reader is a change to this file alone.
@@ -23,6 +27,46 @@ use crate::{ArchiveKind, DiffError};
 /// Bytes of a captured member (METADATA, PKG-INFO, RECORD) kept in memory;
 /// a larger one is reported, not read.
 pub(crate) const MAX_CAPTURE: u64 = 16 << 20;
+
+/// Bytes of a pax key or value kept as they are; a longer one is kept as
+/// [`pax_summary`]. A report shows 60 characters of a value at most.
+pub(crate) const PAX_KEPT: usize = 64;
+
+/// A long pax key or value as a diff keeps it: its first bytes, its length
+/// and its sha256. Always longer than [`PAX_KEPT`], so it never equals a
+/// value kept as it is; equal only for equal bytes.
+fn pax_summary(bytes: &[u8]) -> Vec<u8> {
+    let mut s = bytes[..40.min(bytes.len())].to_vec();
+    s.extend_from_slice(
+        format!(
+            "… ({} bytes, sha256 {})",
+            bytes.len(),
+            kiln_digest::hex(&Sha256::digest(bytes))
+        )
+        .as_bytes(),
+    );
+    s
+}
+
+/// pax records as a diff keeps them (see [`PAX_KEPT`]).
+fn summarize_pax(records: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let keep = |b: &[u8]| {
+        if b.len() <= PAX_KEPT {
+            b.to_vec()
+        } else {
+            pax_summary(b)
+        }
+    };
+    records
+        .iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&keep(k.as_bytes())).into_owned(),
+                keep(v),
+            )
+        })
+        .collect()
+}
 
 /// Regular file or directory; the readers refuse everything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,12 +141,25 @@ pub(crate) fn hash_file(
     name: &str,
     offset: u64,
 ) -> Result<([u8; 32], u64), DiffError> {
+    hash_range(path, name, offset, u64::MAX)
+}
+
+/// sha256 and length of the file's bytes from `start` up to `end` (or its
+/// end, if sooner), in one streaming pass.
+pub(crate) fn hash_range(
+    path: &Path,
+    name: &str,
+    start: u64,
+    end: u64,
+) -> Result<([u8; 32], u64), DiffError> {
+    let offset = start;
     let io_err = |source| DiffError::Io {
         archive: name.to_owned(),
         path: path.to_path_buf(),
         source,
     };
-    let mut file = open(path, name)?;
+    let file = open(path, name)?;
+    let mut file = file.take(end);
     io::copy(&mut (&mut file).take(offset), &mut io::sink()).map_err(io_err)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -272,7 +329,25 @@ pub(crate) fn scan(
                         size,
                         sha256,
                         text,
-                        header: Header::Tar(Box::new(m.clone())),
+                        header: Header::Tar(Box::new(TarMember {
+                            pax: summarize_pax(&m.pax),
+                            path: m.path.clone(),
+                            kind: m.kind,
+                            data: Vec::new(),
+                            size: m.size,
+                            executable: m.executable,
+                            mode: m.mode,
+                            uid: m.uid,
+                            gid: m.gid,
+                            uname: m.uname.clone(),
+                            gname: m.gname.clone(),
+                            mtime: m.mtime,
+                            typeflag: m.typeflag,
+                            format: m.format,
+                            gnu_long_name: m.gnu_long_name,
+                            used_prefix: m.used_prefix,
+                            header_offset: m.header_offset,
+                        })),
                     });
                     Ok(())
                 },
@@ -280,7 +355,7 @@ pub(crate) fn scan(
             .map_err(|e| archive_error(name, e))?;
             Container::TarGz {
                 gzip: tgz.gzip,
-                global_pax: tgz.global_pax,
+                global_pax: tgz.global_pax.iter().map(|g| summarize_pax(g)).collect(),
                 tar_size: tgz.tar_size,
                 trailing_zeros: tgz.trailing_zeros,
             }
@@ -315,6 +390,12 @@ pub(crate) fn scan(
             }
         }
     };
+    if !entries.iter().any(|e| e.kind == EntryKind::File) {
+        return Err(DiffError::Empty {
+            archive: name.to_owned(),
+            kind,
+        });
+    }
     Ok(Scan {
         entries,
         container,
@@ -405,6 +486,30 @@ mod tests {
             t.update(c);
         }
         t.finish()
+    }
+
+    #[test]
+    fn long_pax_values_are_kept_as_summaries_that_compare_like_the_bytes() {
+        let short = b"1700000000.5".to_vec();
+        let long = vec![b'x'; 1 << 20];
+        let mut other = long.clone();
+        other[500_000] = b'y';
+        let records = |v: &[u8]| vec![("comment".to_owned(), v.to_vec())];
+        let kept = summarize_pax(&records(&short));
+        assert_eq!(kept, records(&short));
+        let a = summarize_pax(&records(&long));
+        assert!(
+            a[0].1.len() < 200 && a[0].1.len() > PAX_KEPT,
+            "{}",
+            a[0].1.len()
+        );
+        assert!(a[0].1.starts_with(&long[..40]));
+        assert_eq!(a, summarize_pax(&records(&long)));
+        assert_ne!(a, summarize_pax(&records(&other)));
+        // A long key, likewise.
+        let key = "k".repeat(10_000);
+        let s = summarize_pax(&[(key, Vec::new())]);
+        assert!(s[0].0.len() < 200, "{}", s[0].0.len());
     }
 
     #[test]

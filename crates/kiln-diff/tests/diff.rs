@@ -1433,3 +1433,78 @@ fn corpus_sdists_of_different_projects_pair_their_common_files() {
         pyproject.detail
     );
 }
+
+// ------------------------------------------------- archives at the edges
+
+#[test]
+fn empty_archive_is_refused_by_diff_as_by_normalize() {
+    let full = sdist(&sdist_members("p-1.0"), EPOCH, 6);
+    // An sdist of no members at all, and one of a directory only.
+    let empty = sdist(&[], EPOCH, 6);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(0o755);
+    h.set_size(0);
+    b.append_data(&mut h, "p-1.0/", std::io::empty()).unwrap();
+    let dirs_only = gzip_like_kiln(&b.into_inner().unwrap());
+    for bytes in [&empty, &dirs_only] {
+        for (a, b) in [(bytes, &full), (&full, bytes)] {
+            let e = diff_with(
+                "p-1.0.tar.gz",
+                a,
+                "p-1.0.tar.gz",
+                b,
+                &DiffOptions::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&e, DiffError::Empty { archive, .. } if archive == "p-1.0.tar.gz"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("holds no file"), "{e}");
+        }
+    }
+    // A wheel likewise.
+    let wheel_empty = ZipWriter::new(Vec::new(), EPOCH, DEFLATE)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut w = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    w.add_file("p/__init__.py", b"", false).unwrap();
+    let wheel_one = w.finish().unwrap();
+    let e = diff_with(
+        "p-1.0-py3-none-any.whl",
+        &wheel_empty,
+        "p-1.0-py3-none-any.whl",
+        &wheel_one,
+        &DiffOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(&e, DiffError::Empty { .. }), "{e}");
+    // Two identical empty archives are identical bytes: nothing is parsed.
+    let r = diff("p-1.0.tar.gz", &empty, "p-1.0.tar.gz", &empty);
+    assert_eq!(r.level, Level::Identical);
+}
+
+#[test]
+fn zeros_after_the_gzip_stream_are_trailing_padding_not_compression() {
+    let a = sdist(&sdist_members("p-1.0"), EPOCH, 6);
+    let mut b = a.clone();
+    b.resize(a.len() + 4096, 0);
+    let r = diff("p-1.0.tar.gz", &a, "p-1.0.tar.gz", &b);
+    assert_eq!(r.level, Level::SameContent);
+    assert_eq!(categories(&r), vec![Category::TrailingPadding]);
+    assert_eq!(
+        r.container[0].examples,
+        vec!["0 vs 4096 zero bytes after the gzip stream".to_owned()]
+    );
+    // Another deflate stream *and* padding: both are said.
+    let mut c = sdist(&sdist_members("p-1.0"), EPOCH, 9);
+    c.resize(c.len() + 512, 0);
+    let r = diff("p-1.0.tar.gz", &a, "p-1.0.tar.gz", &c);
+    assert_eq!(
+        categories(&r),
+        vec![Category::Compression, Category::TrailingPadding]
+    );
+}
