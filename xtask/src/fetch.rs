@@ -5,6 +5,10 @@
 //! http and https (rustls with the bundled Mozilla roots, so no system
 //! OpenSSL or trust store), set timeouts on every phase, and stop at a size
 //! limit so a wrong or hostile server cannot fill the disk or the memory.
+//! Time is bounded too, whatever the server does: each request (redirects,
+//! head and body together) has an overall deadline, and a body must arrive
+//! at a minimum rate, measured over windows of a few seconds, so a server
+//! dripping a byte at a time is cut off (see [`Pace`]).
 //! No content decoding is asked for or applied: the bytes hashed are the
 //! bytes served. Proxies are what `ureq` does by default: `HTTPS_PROXY`,
 //! `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment.
@@ -16,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use ureq::ResponseExt as _;
 
 /// The test HTTP server, shared with `index.rs`'s tests.
@@ -63,6 +67,173 @@ pub enum FetchError {
         "refusing to save {url} as {file_name:?}: a download's file name must be a single path component (no '/', '\\', NUL, '.' or '..')"
     )]
     BadFileName { url: String, file_name: String },
+    #[error(
+        "{url} did not finish within {} seconds, the deadline of one download ({DEADLINE_VAR}): stopped; the server is stalling or far too slow, try again later",
+        limit.as_secs_f64()
+    )]
+    Deadline { url: String, limit: Duration },
+    #[error(
+        "{url} sent {received} bytes in {} seconds, under the minimum rate of {min_rate} bytes per second ({MIN_RATE_VAR}): stopped; the server is stalling or far too slow, try again later",
+        window.as_secs_f64()
+    )]
+    TooSlow {
+        url: String,
+        received: u64,
+        window: Duration,
+        min_rate: u64,
+    },
+    #[error("{name}={value:?} is not valid: {expected}")]
+    Setting {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+/// How long a request may take: an overall deadline (from the request to
+/// the last byte of the body, redirects included) and a minimum rate the
+/// body must keep, checked at the end of every window. The defaults fit
+/// any real index or release host; the environment variables
+/// `KILN_FETCH_DEADLINE_SECS`, `KILN_FETCH_MIN_RATE` (bytes per second) and
+/// `KILN_FETCH_RATE_WINDOW_SECS` change them (the tests shorten them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub deadline: Duration,
+    pub min_rate: u64,
+    pub window: Duration,
+}
+
+/// One download, head and body: 30 minutes (a 1 GiB wheel at 600 KB/s).
+pub const DEADLINE: Duration = Duration::from_secs(30 * 60);
+/// 4 KiB/s: a modem is faster; a server dripping bytes is not.
+pub const MIN_RATE: u64 = 4 * 1024;
+/// The rate is measured over 30 s windows, so a short stall is forgiven.
+pub const RATE_WINDOW: Duration = Duration::from_secs(30);
+const DEADLINE_VAR: &str = "KILN_FETCH_DEADLINE_SECS";
+const MIN_RATE_VAR: &str = "KILN_FETCH_MIN_RATE";
+const WINDOW_VAR: &str = "KILN_FETCH_RATE_WINDOW_SECS";
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            deadline: DEADLINE,
+            min_rate: MIN_RATE,
+            window: RATE_WINDOW,
+        }
+    }
+}
+
+impl Pace {
+    /// The defaults, with any of the three environment variables applied.
+    pub fn from_env() -> Result<Pace, FetchError> {
+        let mut pace = Pace::default();
+        if let Some(secs) = setting(DEADLINE_VAR)? {
+            pace.deadline = seconds(DEADLINE_VAR, &secs)?;
+        }
+        if let Some(rate) = setting(MIN_RATE_VAR)? {
+            pace.min_rate = rate.parse().map_err(|_| FetchError::Setting {
+                name: MIN_RATE_VAR,
+                value: rate.clone(),
+                expected: "a whole number of bytes per second (0 turns the check off)",
+            })?;
+        }
+        if let Some(secs) = setting(WINDOW_VAR)? {
+            pace.window = seconds(WINDOW_VAR, &secs)?;
+        }
+        Ok(pace)
+    }
+}
+
+/// An environment variable that must be text if set.
+fn setting(name: &'static str) -> Result<Option<String>, FetchError> {
+    #[allow(clippy::disallowed_methods)] // xtask is the edge: the user's limits.
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(value)) => Err(FetchError::Setting {
+            name,
+            value: value.to_string_lossy().into_owned(),
+            expected: "text",
+        }),
+    }
+}
+
+fn seconds(name: &'static str, value: &str) -> Result<Duration, FetchError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| FetchError::Setting {
+            name,
+            value: value.to_string(),
+            expected: "a positive number of seconds",
+        })
+}
+
+/// Enforces a [`Pace`] on one request, read after read.
+struct Pacer<'a> {
+    url: &'a str,
+    pace: Pace,
+    start: Instant,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl<'a> Pacer<'a> {
+    #[allow(clippy::disallowed_methods)] // The deadline of a download is wall time.
+    fn start(url: &'a str, pace: Pace) -> Self {
+        let now = Instant::now();
+        Pacer {
+            url,
+            pace,
+            start: now,
+            window_start: now,
+            window_bytes: 0,
+        }
+    }
+
+    /// Counts `n` more bytes; an error once past the deadline, or when a
+    /// window ends with fewer bytes than the minimum rate asks for.
+    #[allow(clippy::disallowed_methods)] // The deadline of a download is wall time.
+    fn advance(&mut self, n: usize) -> Result<(), FetchError> {
+        let now = Instant::now();
+        if now.duration_since(self.start) > self.pace.deadline {
+            return Err(self.deadline());
+        }
+        self.window_bytes += n as u64;
+        let elapsed = now.duration_since(self.window_start);
+        if elapsed >= self.pace.window {
+            let needed = self.pace.min_rate as f64 * elapsed.as_secs_f64();
+            if (self.window_bytes as f64) < needed {
+                return Err(FetchError::TooSlow {
+                    url: self.url.to_string(),
+                    received: self.window_bytes,
+                    window: elapsed,
+                    min_rate: self.pace.min_rate,
+                });
+            }
+            self.window_start = now;
+            self.window_bytes = 0;
+        }
+        Ok(())
+    }
+
+    fn deadline(&self) -> FetchError {
+        FetchError::Deadline {
+            url: self.url.to_string(),
+            limit: self.pace.deadline,
+        }
+    }
+
+    /// A read error, as the deadline when that is what stopped it.
+    fn read_failed(&self, err: &std::io::Error) -> FetchError {
+        match err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+            Some(ureq::Error::Timeout(ureq::Timeout::Global)) => self.deadline(),
+            _ => network(self.url, &read_error(err)),
+        }
+    }
 }
 
 /// Sent with every request, so a server's logs say who asked.
@@ -81,12 +252,23 @@ const CHUNK: usize = 64 * 1024;
 /// directory the caller owns), streaming and hashing as it goes, and stop
 /// with [`FetchError::TooLarge`] past `max_size` bytes. On any error the
 /// partial file is removed; an existing file of that name is an error and
-/// is left alone.
+/// is left alone. The time it may take is [`Pace::from_env`].
 pub fn download(
     url: &str,
     dir: &Path,
     file_name: &str,
     max_size: u64,
+) -> Result<Fetched, FetchError> {
+    download_paced(url, dir, file_name, max_size, Pace::from_env()?)
+}
+
+/// [`download`] under an explicit [`Pace`].
+pub fn download_paced(
+    url: &str,
+    dir: &Path,
+    file_name: &str,
+    max_size: u64,
+    pace: Pace,
 ) -> Result<Fetched, FetchError> {
     check_url(url)?;
     if !is_plain_file_name(file_name) {
@@ -95,7 +277,8 @@ pub fn download(
             file_name: file_name.to_string(),
         });
     }
-    let response = get(url, "*/*")?;
+    let mut pacer = Pacer::start(url, pace);
+    let response = get(url, "*/*", &pacer)?;
     if let Some(length) = response.body().content_length()
         && length > max_size
     {
@@ -119,7 +302,7 @@ pub fn download(
         path: &path,
         keep: false,
     };
-    let (size, sha256) = stream_into(url, response, &mut file, max_size, io_error)?;
+    let (size, sha256) = stream_into(&mut pacer, response, &mut file, max_size, io_error)?;
     file.flush().map_err(io_error)?;
     drop(file);
     partial.keep = true;
@@ -133,14 +316,26 @@ pub fn download(
 /// GET `url` asking for `accept`, and return its `Content-Type` (empty if
 /// absent), its body (invalid UTF-8 replaced) and the URL it was finally
 /// served from after redirects, which is what relative links resolve
-/// against. More than `max_size` bytes is [`FetchError::TooLarge`].
+/// against. More than `max_size` bytes is [`FetchError::TooLarge`]; the
+/// time it may take is [`Pace::from_env`].
 pub fn get_text(
     url: &str,
     accept: &str,
     max_size: u64,
 ) -> Result<(String, String, String), FetchError> {
+    get_text_paced(url, accept, max_size, Pace::from_env()?)
+}
+
+/// [`get_text`] under an explicit [`Pace`].
+pub fn get_text_paced(
+    url: &str,
+    accept: &str,
+    max_size: u64,
+    pace: Pace,
+) -> Result<(String, String, String), FetchError> {
     check_url(url)?;
-    let response = get(url, accept)?;
+    let mut pacer = Pacer::start(url, pace);
+    let response = get(url, accept, &pacer)?;
     let too_large = || FetchError::TooLarge {
         url: url.to_string(),
         limit: max_size,
@@ -160,14 +355,20 @@ pub fn get_text(
         .unwrap_or("")
         .to_string();
     let mut body = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .take(max_size.saturating_add(1))
-        .read_to_end(&mut body)
-        .map_err(|e| network(url, &read_error(&e)))?;
-    if body.len() as u64 > max_size {
-        return Err(too_large());
+    let mut reader = response.into_body().into_reader();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(pacer.read_failed(&e)),
+        };
+        pacer.advance(n)?;
+        if (body.len() + n) as u64 > max_size {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&buf[..n]);
     }
     let body = String::from_utf8_lossy(&body).into_owned();
     Ok((content_type, body, final_url))
@@ -187,9 +388,10 @@ impl Drop for Partial<'_> {
     }
 }
 
-/// Copies the body into `file`, hashing it, never past `max_size` bytes.
+/// Copies the body into `file`, hashing it, never past `max_size` bytes
+/// and never slower than the pace allows.
 fn stream_into(
-    url: &str,
+    pacer: &mut Pacer<'_>,
     response: ureq::http::Response<ureq::Body>,
     file: &mut File,
     max_size: u64,
@@ -204,12 +406,13 @@ fn stream_into(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(network(url, &read_error(&e))),
+            Err(e) => return Err(pacer.read_failed(&e)),
         };
+        pacer.advance(n)?;
         size += n as u64;
         if size > max_size {
             return Err(FetchError::TooLarge {
-                url: url.to_string(),
+                url: pacer.url.to_string(),
                 limit: max_size,
             });
         }
@@ -219,13 +422,22 @@ fn stream_into(
     Ok((size, hasher.finalize().into()))
 }
 
-/// Sends the GET and maps a final non-2xx status to an error.
-fn get(url: &str, accept: &str) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
-    let response = agent()
+/// Sends the GET and maps a final non-2xx status to an error. The agent's
+/// global timeout is the pace's deadline, so a server stalling the head, a
+/// redirect or a read is cut off there too.
+fn get(
+    url: &str,
+    accept: &str,
+    pacer: &Pacer<'_>,
+) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
+    let response = agent(pacer.pace.deadline)
         .get(url)
         .header("Accept", accept)
         .call()
-        .map_err(|e| network(url, &describe(&e)))?;
+        .map_err(|e| match e {
+            ureq::Error::Timeout(ureq::Timeout::Global) => pacer.deadline(),
+            e => network(url, &describe(&e)),
+        })?;
     let status = response.status().as_u16();
     match status {
         200..=299 => Ok(response),
@@ -239,8 +451,9 @@ fn get(url: &str, accept: &str) -> Result<ureq::http::Response<ureq::Body>, Fetc
     }
 }
 
-fn agent() -> ureq::Agent {
+fn agent(deadline: Duration) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
+        .timeout_global(Some(deadline))
         // Statuses are ours to map (404 is an answer, not a failure).
         .http_status_as_error(false)
         .max_redirects(MAX_REDIRECTS)
@@ -618,6 +831,102 @@ mod tests {
         );
         let err = get_text(&server.url("/simple/q/"), "text/html", 5).unwrap_err();
         assert!(matches!(err, FetchError::NotFound { .. }), "{err}");
+    }
+
+    /// A pace scaled down for tests: the same checks in a second or two.
+    fn quick(deadline_ms: u64, min_rate: u64, window_ms: u64) -> Pace {
+        Pace {
+            deadline: Duration::from_millis(deadline_ms),
+            min_rate,
+            window: Duration::from_millis(window_ms),
+        }
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
+    fn a_dripping_server_is_cut_off_at_the_minimum_rate() {
+        let bytes = payload(10_000);
+        let (_root, server) = served(&[(WHEEL, &bytes)]);
+        server.set(
+            &format!("/files/{WHEEL}"),
+            Override::Drip {
+                chunk: 1,
+                pause: Duration::from_millis(20),
+            },
+        );
+        let out = tempfile::tempdir().unwrap();
+        let url = server.url(&format!("/files/{WHEEL}"));
+        let start = Instant::now();
+        let err =
+            download_paced(&url, out.path(), WHEEL, 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            matches!(err, FetchError::TooSlow { min_rate: 1000, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&url) && text.contains("KILN_FETCH_MIN_RATE"),
+            "{text}"
+        );
+        assert!(entries(out.path()).is_empty());
+        // A page is held to the same pace.
+        let err = get_text_paced(&url, "*/*", 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
+        assert!(matches!(err, FetchError::TooSlow { .. }), "{err}");
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
+    fn a_steady_but_endless_download_is_cut_off_at_the_deadline() {
+        let bytes = payload(200_000);
+        let (_root, server) = served(&[(WHEEL, &bytes)]);
+        server.set(
+            &format!("/files/{WHEEL}"),
+            Override::Drip {
+                chunk: 1000,
+                pause: Duration::from_millis(10),
+            },
+        );
+        let out = tempfile::tempdir().unwrap();
+        let url = server.url(&format!("/files/{WHEEL}"));
+        let start = Instant::now();
+        let err =
+            download_paced(&url, out.path(), WHEEL, 1 << 20, quick(700, 10, 200)).unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert!(matches!(err, FetchError::Deadline { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&url) && text.contains("0.7 seconds"),
+            "{text}"
+        );
+        assert!(entries(out.path()).is_empty());
+        // Under the default pace the same server is merely slow: it finishes.
+        server.set(
+            &format!("/files/{WHEEL}"),
+            Override::Drip {
+                chunk: 50_000,
+                pause: Duration::from_millis(10),
+            },
+        );
+        let fetched = download(&url, out.path(), WHEEL, 1 << 20).unwrap();
+        assert_eq!(kiln_digest::hex(&fetched.sha256), sha256_hex(&bytes));
+    }
+
+    #[test]
+    fn pace_settings_are_checked() {
+        assert_eq!(seconds("X", "1.5").unwrap(), Duration::from_millis(1500));
+        for bad in ["", "0", "-1", "nan", "inf", "1e300", "ten"] {
+            let err = seconds("X", bad).unwrap_err();
+            assert!(err.to_string().contains("X="), "{err}");
+        }
     }
 
     #[test]

@@ -72,6 +72,9 @@ enum Status {
     },
     Missing(String),
     Failed(String),
+    /// A published digest statement (`SHA256SUMS`, a `.distinfo`, an
+    /// index link's sha256) says other than the record.
+    Disagrees(String),
 }
 
 impl Status {
@@ -81,6 +84,7 @@ impl Status {
             Status::Differs { .. } => "differs",
             Status::Missing(_) => "missing",
             Status::Failed(_) => "error",
+            Status::Disagrees(_) => "disagrees",
         }
     }
 }
@@ -104,6 +108,8 @@ struct Expected {
 impl Verify {
     pub fn run(self) -> Result<()> {
         let root = project_root()?;
+        // A bad download limit is a usage error, before any work.
+        fetch::Pace::from_env()?;
         let sh = Shell::new()?;
         sh.change_dir(&root);
         if cmd!(sh, "git rev-parse --git-dir")
@@ -240,13 +246,14 @@ impl Verify {
                     .join("release/locks")
                     .join(format!("{}.lock.toml", project.name));
                 if let Some(recorded) = record.as_ref().and_then(|r| r.lock.as_ref()) {
-                    let bytes = std::fs::read(&path).with_context(|| {
-                        format!(
-                            "{}: the record names a build lock, but the checkout has none",
-                            path.display()
-                        )
-                    })?;
-                    let actual = kiln_digest::hex(&kiln_digest::sha256(&bytes));
+                    let actual = Digests::of_file(&path)
+                        .with_context(|| {
+                            format!(
+                                "{}: the record names a build lock, but the checkout has none",
+                                path.display()
+                            )
+                        })?
+                        .sha256_hex();
                     if &actual != recorded {
                         notes.push(format!(
                             "the lock at {git_ref} has sha256 {actual}, the record says {recorded}"
@@ -397,7 +404,7 @@ impl Verify {
         for (n, source) in sources.iter().enumerate() {
             report::step(&format!("comparing with {}", source.label()));
             let dir = downloads.join(n.to_string());
-            let found = obtain(source, &name, &expected, &dir)?;
+            let (found, statements) = obtain(source, &name, &expected, &dir)?;
             for (file, want) in &expected {
                 let status = match found.get(file) {
                     Some(Ok((path, known))) => {
@@ -410,6 +417,27 @@ impl Verify {
                     source: source.label(),
                     source_kind: source.kind(),
                     artifact: file.clone(),
+                    status,
+                });
+            }
+            // Every digest the source states (an index link's sha256,
+            // SHA256SUMS, the .distinfo beside the artifacts) must be the
+            // record's.
+            let distinfo = format!(
+                "{}-{version}.distinfo",
+                record
+                    .as_ref()
+                    .map_or(project.name.as_str(), |r| r.project.as_str())
+            );
+            let statements = match source {
+                Source::Index(_) => statements,
+                _ => published_statements(source, &dir, &distinfo, record.as_ref(), &expected),
+            };
+            for (artifact, status) in statements {
+                checks.push(Check {
+                    source: source.label(),
+                    source_kind: source.kind(),
+                    artifact,
                     status,
                 });
             }
@@ -529,7 +557,9 @@ impl Verify {
                                 Err(e) => v["detail"] = json!(e),
                             }
                         }
-                        Status::Missing(d) | Status::Failed(d) => v["detail"] = json!(d),
+                        Status::Missing(d) | Status::Failed(d) | Status::Disagrees(d) => {
+                            v["detail"] = json!(d)
+                        }
                     }
                     v
                 })
@@ -570,7 +600,7 @@ impl Verify {
         for c in checks {
             match &c.status {
                 Status::Match => {}
-                Status::Missing(d) | Status::Failed(d) => {
+                Status::Missing(d) | Status::Failed(d) | Status::Disagrees(d) => {
                     report::eprint(&format!("\n{} from {}: {d}\n", c.artifact, c.source));
                 }
                 Status::Differs { explanation, .. } => {
@@ -730,14 +760,23 @@ fn pin_differences(record: &Record, pins: &Pins) -> Vec<String> {
     notes
 }
 
-/// Each expected artifact as a local file, or why it could not be had.
+/// What a source gave: each expected artifact as a local file (or why it
+/// could not be had), and the checks of the digests an index page states.
+type Found = (
+    BTreeMap<String, Result<Obtained, Status>>,
+    Vec<(String, Status)>,
+);
+
+/// Each expected artifact as a local file, or why it could not be had;
+/// for an index, also each link's sha256 checked against the record.
 fn obtain(
     source: &Source,
     name: &ProjectName,
     expected: &BTreeMap<String, Expected>,
     dir: &Path,
-) -> Result<BTreeMap<String, Result<Obtained, Status>>> {
+) -> Result<Found> {
     let mut out = BTreeMap::new();
+    let mut statements = Vec::new();
     match source {
         Source::Dir(d) => {
             if !d.is_dir() {
@@ -745,7 +784,7 @@ fn obtain(
             }
             for file in expected.keys() {
                 let path = d.join(file);
-                let entry = if path.is_file() {
+                let entry = if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
                     Ok((path, None))
                 } else {
                     Err(Status::Missing(format!("{file} is not in {}", d.display())))
@@ -762,8 +801,10 @@ fn obtain(
         }
         Source::Index(index_url) => {
             std::fs::create_dir_all(dir)?;
-            let files = match index::project_files(index_url, name.as_str()) {
-                Ok(Some(files)) => files,
+            let page = match index::project_files(index_url, name.as_str(), |f| {
+                expected.contains_key(f)
+            }) {
+                Ok(Some(page)) => page,
                 Ok(None) => {
                     for file in expected.keys() {
                         out.insert(
@@ -774,7 +815,7 @@ fn obtain(
                             ))),
                         );
                     }
-                    return Ok(out);
+                    return Ok((out, statements));
                 }
                 Err(e) => {
                     for file in expected.keys() {
@@ -785,40 +826,238 @@ fn obtain(
                             ))),
                         );
                     }
-                    return Ok(out);
+                    return Ok((out, statements));
                 }
             };
+            let listing = &page.listing;
             for (file, want) in expected {
-                let Some(entry) = files.iter().find(|f| &f.filename == file) else {
-                    let listed: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+                let Some(entry) = listing.files.iter().find(|f| &f.filename == file) else {
+                    let mut listed = listing.others.join(", ");
+                    if listing.links > listing.others.len() + listing.files.len() {
+                        listed.push_str(&format!(
+                            " and {} more",
+                            listing.links - listing.others.len() - listing.files.len()
+                        ));
+                    }
                     out.insert(
                         file.clone(),
                         Err(Status::Missing(format!(
                             "the index lists no {file} (it lists {})",
-                            if listed.is_empty() {
-                                "no files".to_string()
+                            if listing.links == 0 {
+                                "no files"
                             } else {
-                                listed.join(", ")
+                                listed.as_str()
                             }
                         ))),
                     );
                     continue;
                 };
-                if let Some(advertised) = &entry.sha256
-                    && !advertised.eq_ignore_ascii_case(&want.sha256)
-                {
-                    // The index itself vouches for other bytes: download
-                    // anyway, the comparison will say how they differ.
-                    report::warn(&format!(
-                        "{index_url}: {file} is listed with sha256 {advertised}, expected {}",
-                        want.sha256
-                    ));
+                // The index's own statement of the digest: it must be the
+                // record's, whatever the download turns out to be.
+                if let Some(stated) = &entry.sha256 {
+                    let status = if stated.eq_ignore_ascii_case(&want.sha256) {
+                        Status::Match
+                    } else {
+                        Status::Disagrees(format!(
+                            "the index page {} links {file} with sha256 {stated}; the record says {}",
+                            page.url, want.sha256
+                        ))
+                    };
+                    statements.push((format!("{file} (sha256 on the index page)"), status));
                 }
                 out.insert(file.clone(), download(&entry.url, dir, file, want));
             }
         }
     }
-    Ok(out)
+    Ok((out, statements))
+}
+
+/// The digest statements published beside the artifacts, each checked
+/// against the record (or, without one, the expected digests): every
+/// `SHA256SUMS` line naming an expected artifact, and the `.distinfo`
+/// field by field. A file that is not published is no check; one that
+/// cannot be read or parsed fails, naming the file and line.
+fn published_statements(
+    source: &Source,
+    dir: &Path,
+    distinfo: &str,
+    record: Option<&Record>,
+    expected: &BTreeMap<String, Expected>,
+) -> Vec<(String, Status)> {
+    let mut checks = Vec::new();
+    if let Some(bytes) = fetch_optional(source, SUMS, dir) {
+        checks.push((SUMS.to_string(), check_sums(bytes, expected)));
+    }
+    if let Some(bytes) = fetch_optional(source, distinfo, dir) {
+        checks.push((
+            distinfo.to_string(),
+            check_distinfo(bytes, distinfo, record, expected),
+        ));
+    }
+    checks
+}
+
+const SUMS: &str = "SHA256SUMS";
+
+fn check_sums(bytes: Result<Vec<u8>, String>, expected: &BTreeMap<String, Expected>) -> Status {
+    let text =
+        match bytes.and_then(|b| String::from_utf8(b).map_err(|_| format!("{SUMS}: not UTF-8"))) {
+            Ok(text) => text,
+            Err(e) => return Status::Failed(e),
+        };
+    let lines = match kiln_record::parse_sha256sums(SUMS, &text) {
+        Ok(lines) => lines,
+        Err(e) => return Status::Disagrees(e.to_string()),
+    };
+    let problems: Vec<String> = lines
+        .iter()
+        .filter_map(|l| {
+            let name = l.file.strip_prefix("./").unwrap_or(&l.file);
+            let want = expected.get(name)?;
+            (l.sha256 != want.sha256).then(|| {
+                format!(
+                    "{SUMS}:{}: {name} has sha256 {}; the record says {}",
+                    l.line, l.sha256, want.sha256
+                )
+            })
+        })
+        .collect();
+    if problems.is_empty() {
+        Status::Match
+    } else {
+        Status::Disagrees(problems.join("\n"))
+    }
+}
+
+/// A published `.distinfo` must be the record: every digest and size of
+/// every artifact, and the fields that determine the bytes.
+fn check_distinfo(
+    bytes: Result<Vec<u8>, String>,
+    file: &str,
+    record: Option<&Record>,
+    expected: &BTreeMap<String, Expected>,
+) -> Status {
+    let text =
+        match bytes.and_then(|b| String::from_utf8(b).map_err(|_| format!("{file}: not UTF-8"))) {
+            Ok(text) => text,
+            Err(e) => return Status::Failed(e),
+        };
+    let published = match Record::parse(file, &text) {
+        Ok(r) => r,
+        Err(e) => return Status::Disagrees(e.to_string()),
+    };
+    // Where a field is written, for the message.
+    let at = |prefix: &str| {
+        text.lines()
+            .position(|l| l.starts_with(prefix))
+            .map_or_else(|| file.to_string(), |n| format!("{file}:{}", n + 1))
+    };
+    let mut problems = Vec::new();
+    let mut differ = |key: String, stated: Option<String>, recorded: Option<String>| {
+        if stated != recorded {
+            let place = at(&format!("{key} = "));
+            let stated = stated.unwrap_or_else(|| "nothing".into());
+            let recorded = recorded.unwrap_or_else(|| "nothing".into());
+            problems.push(format!(
+                "{place}: {key} says {stated}; the record says {recorded}"
+            ));
+        }
+    };
+    match record {
+        Some(r) => {
+            differ(
+                "PROJECT".into(),
+                Some(published.project.clone()),
+                Some(r.project.clone()),
+            );
+            differ(
+                "VERSION".into(),
+                Some(published.version.clone()),
+                Some(r.version.clone()),
+            );
+            differ(
+                "EPOCH".into(),
+                Some(published.epoch.to_string()),
+                Some(r.epoch.to_string()),
+            );
+            differ(
+                "MODE".into(),
+                Some(published.mode.clone()),
+                Some(r.mode.clone()),
+            );
+            differ("LOCK".into(), published.lock.clone(), r.lock.clone());
+            let pins: std::collections::BTreeSet<&String> =
+                published.pins.keys().chain(r.pins.keys()).collect();
+            for key in pins {
+                differ(
+                    format!("PIN ({key})"),
+                    published.pins.get(key).cloned(),
+                    r.pins.get(key).cloned(),
+                );
+            }
+            let requires: std::collections::BTreeSet<&String> = published
+                .build_requires
+                .keys()
+                .chain(r.build_requires.keys())
+                .collect();
+            for key in requires {
+                differ(
+                    format!("BUILD-REQUIRES ({key})"),
+                    published.build_requires.get(key).cloned(),
+                    r.build_requires.get(key).cloned(),
+                );
+            }
+            let names: std::collections::BTreeSet<&String> = published
+                .artifacts
+                .keys()
+                .chain(r.artifacts.keys())
+                .collect();
+            for name in names {
+                let (p, d) = (published.artifacts.get(name), r.artifacts.get(name));
+                differ(
+                    format!("SHA256 ({name})"),
+                    p.map(|p| p.sha256.clone()),
+                    d.map(|d| d.sha256.clone()),
+                );
+                differ(
+                    format!("SHA512 ({name})"),
+                    p.map(|p| p.sha512.clone()),
+                    d.map(|d| d.sha512.clone()),
+                );
+                differ(
+                    format!("BLAKE2s ({name})"),
+                    p.map(|p| p.blake2s.clone()),
+                    d.map(|d| d.blake2s.clone()),
+                );
+                differ(
+                    format!("SIZE ({name})"),
+                    p.map(|p| p.size.to_string()),
+                    d.map(|d| d.size.to_string()),
+                );
+            }
+        }
+        // Without a record (faithful), the rebuild's digests are expected.
+        None => {
+            for (name, want) in expected {
+                let p = published.artifacts.get(name);
+                differ(
+                    format!("SHA256 ({name})"),
+                    p.map(|p| p.sha256.clone()),
+                    Some(want.sha256.clone()),
+                );
+                differ(
+                    format!("SIZE ({name})"),
+                    p.map(|p| p.size.to_string()),
+                    Some(want.size.to_string()),
+                );
+            }
+        }
+    }
+    if problems.is_empty() {
+        Status::Match
+    } else {
+        Status::Disagrees(problems.join("\n"))
+    }
 }
 
 /// A published copy on disk, with its (sha256 hex, size) when the download
@@ -921,7 +1160,7 @@ fn check_provenance(
     let path = match source {
         Source::Dir(d) => {
             let p = d.join(file);
-            if !p.is_file() {
+            if std::fs::symlink_metadata(&p).is_err() {
                 return Status::Missing(format!("{file} is not in {}", d.display()));
             }
             p
@@ -941,13 +1180,12 @@ fn check_provenance(
         }
         Source::Index(_) => return Status::Missing("an index carries no provenance".into()),
     };
-    let text = match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() as u64 <= PROVENANCE_MAX => match String::from_utf8(bytes) {
+    let text = match read_capped(&path, PROVENANCE_MAX) {
+        Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => return Status::Failed(format!("{file}: not UTF-8")),
         },
-        Ok(_) => return Status::Failed(format!("{file}: larger than {PROVENANCE_MAX} bytes")),
-        Err(e) => return Status::Failed(format!("cannot read {}: {e}", path.display())),
+        Err(e) => return Status::Failed(e),
     };
     match crate::provenance::check(&text, trusted, expected, commit) {
         Ok(_) => Status::Match,
@@ -970,8 +1208,10 @@ fn fetch_optional(source: &Source, file: &str, dir: &Path) -> Option<Result<Vec<
     match source {
         Source::Dir(d) => {
             let p = d.join(file);
-            p.is_file()
-                .then(|| std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+            // Present in any form (a FIFO, a directory) is a file to refuse.
+            std::fs::symlink_metadata(&p)
+                .is_ok()
+                .then(|| read_capped(&p, PROVENANCE_MAX))
         }
         Source::Url(base) => {
             let url = format!("{}/{file}", base.trim_end_matches('/'));
@@ -979,7 +1219,7 @@ fn fetch_optional(source: &Source, file: &str, dir: &Path) -> Option<Result<Vec<
                 return Some(Err(format!("cannot create {}: {e}", dir.display())));
             }
             match fetch::download(&url, dir, file, PROVENANCE_MAX) {
-                Ok(f) => Some(std::fs::read(&f.path).map_err(|e| e.to_string())),
+                Ok(f) => Some(read_capped(&f.path, PROVENANCE_MAX)),
                 Err(FetchError::NotFound { .. }) => None,
                 Err(e) => Some(Err(e.to_string())),
             }
@@ -989,4 +1229,43 @@ fn fetch_optional(source: &Source, file: &str, dir: &Path) -> Option<Result<Vec<
 }
 
 /// A provenance file is a few kilobytes; anything near this is not one.
+/// The same cap holds for a Sigstore bundle, `SHA256SUMS` and a `.distinfo`.
 const PROVENANCE_MAX: u64 = 16 << 20;
+
+/// A small published file, read whole only after checking that it is a
+/// regular file (never a FIFO or device, which could block or never end)
+/// of at most `cap` bytes; the read itself stops at `cap` too, in case the
+/// file grows meanwhile.
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let check = |meta: &std::fs::Metadata| {
+        if !meta.is_file() {
+            Err(format!(
+                "{} is not a regular file: refusing to read it",
+                path.display()
+            ))
+        } else if meta.len() > cap {
+            Err(format!(
+                "{} is {} bytes, more than the limit of {cap} bytes for such a file: refusing to read it",
+                path.display(),
+                meta.len()
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    check(&std::fs::metadata(path).map_err(cannot)?)?;
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    check(&meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > cap {
+        return Err(format!(
+            "{} grew past the limit of {cap} bytes while being read: refusing it",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}

@@ -1,7 +1,8 @@
 //! A real, static HTTP/1.1 server on 127.0.0.1 for tests of the network
 //! edge (`fetch.rs`, `index.rs`): it serves files from a directory on an
 //! ephemeral port, answers 404 for what is missing, takes per-path
-//! overrides (status, content type, redirect, a truncated or unsized body),
+//! overrides (status, content type, redirect, a truncated or unsized body,
+//! a body dripped slowly),
 //! logs every request, and stops when dropped. Every response carries
 //! `Connection: close`; a directory is served as its `index.json` when the
 //! request's `Accept` asks for JSON and the file exists, else `index.html`,
@@ -38,6 +39,10 @@ pub enum Override {
     NoContentLength,
     /// `Content-Length: claimed`, then the file (shorter), then close.
     Truncated { claimed: u64 },
+    /// The file (or directory index) with its full `Content-Length`, sent
+    /// `chunk` bytes at a time with `pause` between them: a server that
+    /// stalls or drips. Stops when the client hangs up.
+    Drip { chunk: usize, pause: Duration },
     /// This status, content type and body, whatever is on disk.
     Body {
         status: u16,
@@ -210,6 +215,21 @@ fn handle(mut stream: TcpStream, root: &Path, state: &State) -> std::io::Result<
                     )?;
                     if !head {
                         out.write_all(&bytes)?;
+                    }
+                }
+                Some(Override::Drip { chunk, pause }) => {
+                    write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        bytes.len()
+                    )?;
+                    out.flush()?;
+                    if !head {
+                        for piece in bytes.chunks(chunk.max(1)) {
+                            std::thread::sleep(pause);
+                            out.write_all(piece)?;
+                            out.flush()?;
+                        }
                     }
                 }
                 Some(Override::Truncated { claimed }) => {
