@@ -54,10 +54,11 @@ pub struct ReleaseFacts<'a> {
     pub seed: [u8; 32],
 }
 
+/// Streamed: memory does not grow with the file.
 fn sha256_file(path: &Path) -> Result<String> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    Ok(kiln_digest::hex(&kiln_digest::sha256(&bytes)))
+    Ok(kiln_digest::Digests::of_file(path)
+        .with_context(|| format!("failed to read {}", path.display()))?
+        .sha256_hex())
 }
 
 fn one(name: &str, uri: String, digests: &[(&str, String)]) -> Dependency {

@@ -200,10 +200,11 @@ fn an_untouched_release_verifies_against_a_directory_a_url_and_an_index() {
     assert_eq!(report["verified"], true);
     let checks = report["checks"].as_array().unwrap();
     // Two artifacts against the record, the directory, the URL and two
-    // indexes; the provenance from the directory and the URL.
-    assert_eq!(checks.len(), 12, "{report:#}");
+    // indexes; the provenance from the directory and the URL; the
+    // directory's SHA256SUMS and .distinfo; each index link's sha256.
+    assert_eq!(checks.len(), 18, "{report:#}");
     assert!(checks.iter().all(|c| c["status"] == "match"), "{report:#}");
-    for (kind, n) in [("rebuild", 2), ("directory", 3), ("url", 3), ("index", 4)] {
+    for (kind, n) in [("rebuild", 2), ("directory", 5), ("url", 3), ("index", 8)] {
         assert_eq!(
             checks.iter().filter(|c| c["source-kind"] == kind).count(),
             n,
@@ -228,6 +229,87 @@ fn an_untouched_release_verifies_against_a_directory_a_url_and_an_index() {
         "{}",
         text(&out)
     );
+}
+
+#[test]
+fn published_checksum_files_that_disagree_with_the_record_fail_verify() {
+    // Artifacts and provenance untouched: only a digest statement beside
+    // them is wrong. Each used to verify with exit 0.
+    let f = fixture();
+    let distinfo = format!("{PROJECT}-{VERSION}.distinfo");
+    let with_statements = |name: &str| {
+        let dir = f.copy_published(name);
+        for file in ["SHA256SUMS", distinfo.as_str()] {
+            fs::copy(f.published.join(file), dir.join(file)).unwrap();
+        }
+        dir
+    };
+    let sha = |file: &str| {
+        let bytes = fs::read(f.published.join(file)).unwrap();
+        http::sha256_hex(&bytes)
+    };
+    let wrong = "0".repeat(64);
+
+    // Untouched, both statements agree.
+    let dir = with_statements("agreeing");
+    let (code, t) = f.verify_dir(&dir);
+    assert_eq!(code, Some(0), "{t}");
+
+    // SHA256SUMS names the wheel with another sha256.
+    let dir = with_statements("sums");
+    let sums = fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    fs::write(dir.join("SHA256SUMS"), sums.replace(&sha(WHEEL), &wrong)).unwrap();
+    let (code, t) = f.verify_dir(&dir);
+    assert_eq!(code, Some(1), "{t}");
+    assert!(
+        t.contains(&format!(
+            "SHA256SUMS:1: {WHEEL} has sha256 {wrong}; the record says {}",
+            sha(WHEEL)
+        )),
+        "{t}"
+    );
+
+    // The .distinfo gives the sdist another sha256.
+    let dir = with_statements("distinfo");
+    let record = fs::read_to_string(dir.join(&distinfo)).unwrap();
+    fs::write(dir.join(&distinfo), record.replace(&sha(SDIST), &wrong)).unwrap();
+    let (code, t) = f.verify_dir(&dir);
+    assert_eq!(code, Some(1), "{t}");
+    assert!(
+        t.contains(&format!("{distinfo}:"))
+            && t.contains(&format!("SHA256 ({SDIST}) says {wrong}")),
+        "{t}"
+    );
+
+    // An index links the right files with a wrong #sha256=.
+    let (server, site) = serve(&published_files(&f.published), false);
+    let page = site.path().join("simple/kiln-sums/index.html");
+    let html = fs::read_to_string(&page).unwrap();
+    fs::write(&page, html.replace(&sha(WHEEL), &wrong)).unwrap();
+    let out = f.verify(&[
+        "--index",
+        &format!("{}/simple/", server.base_url()),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json(&out);
+    let checks = report["checks"].as_array().unwrap();
+    let statement = checks
+        .iter()
+        .find(|c| c["artifact"] == format!("{WHEEL} (sha256 on the index page)"))
+        .unwrap();
+    assert_eq!(statement["status"], "disagrees", "{report:#}");
+    let detail = statement["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("/simple/kiln-sums/") && detail.contains(&wrong),
+        "{detail}"
+    );
+    // The download itself matched: only the page's statement is wrong.
+    let copy = checks
+        .iter()
+        .find(|c| c["source-kind"] == "index" && c["artifact"] == WHEEL)
+        .unwrap();
+    assert_eq!(copy["status"], "match", "{report:#}");
 }
 
 #[test]
