@@ -1,0 +1,288 @@
+//! Writes the seed corpus, `fuzz/seeds/<target>/`, from small inputs made
+//! the way the tests make theirs: kiln's own writers (a canonical sdist and
+//! wheel, a rendered record, a signed envelope) and foreign layouts from
+//! the independent `tar`, `zip` and `flate2` crates (pax, GNU long names,
+//! directories, `./` prefixes, data descriptors, concatenated gzip members,
+//! trailing zeros). Deterministic: run it again and nothing changes.
+//!
+//! `cargo run --manifest-path fuzz/Cargo.toml --example seeds`
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use kiln_archive::{ArchiveWriter, Deflate, TarGzWriter, ZipWriter};
+use kiln_provenance::{
+    Dependency, IN_TOTO_PAYLOAD_TYPE, PrivateKey, ProvenanceInput, Signing, SigningKind, Subject,
+    dsse, statement_json,
+};
+use kiln_record::{ArtifactDigests, Record, render_sha256sums};
+
+const EPOCH: u64 = 1_700_000_000;
+const DEFLATE: Deflate = Deflate {
+    level: 6,
+    gzip_chunk_size: 1 << 20,
+};
+/// The key the `dsse` target trusts (`fuzz_targets/dsse.rs`).
+const SEED_KEY: [u8; 32] = [7; 32];
+
+const PKG_INFO: &[u8] = b"Metadata-Version: 2.4\nName: p\nVersion: 1.0\nSummary: A seed\n\nText.\n";
+const METADATA: &[u8] = b"Metadata-Version: 2.4\nName: p\nVersion: 1.0\n";
+const INIT: &[u8] = b"x = 1\n";
+const DATA: &[u8] = &[0, 1, 2, 255];
+
+fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
+    let dir = dir.join(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), bytes).unwrap();
+    println!("{target}/{name}: {} bytes", bytes.len());
+}
+
+fn gzip(tar: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out).unwrap();
+    out
+}
+
+/// A foreign tar: directories with `./`, a GNU long name, a pax header with
+/// a long path and an mtime, a ustar prefix, an executable.
+fn foreign_tar(gnu: bool) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let header = |kind, mode, size: usize| {
+        let mut h = if gnu {
+            tar::Header::new_gnu()
+        } else {
+            tar::Header::new_ustar()
+        };
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(size as u64);
+        h.set_mtime(EPOCH);
+        h.set_uid(1000);
+        h.set_gid(1000);
+        h
+    };
+    for dir in ["./p-1.0/", "./p-1.0/src/"] {
+        let mut h = header(tar::EntryType::Directory, 0o755, 0);
+        b.append_data(&mut h, dir, &[][..]).unwrap();
+    }
+    let mut h = header(tar::EntryType::Regular, 0o644, PKG_INFO.len());
+    b.append_data(&mut h, "./p-1.0/PKG-INFO", PKG_INFO).unwrap();
+    let long = format!("p-1.0/src/{}/mod.py", "deep".repeat(30));
+    if !gnu {
+        b.append_pax_extensions([("mtime", &b"1700000000.5"[..]), ("path", long.as_bytes())])
+            .unwrap();
+    }
+    let mut h = header(tar::EntryType::Regular, 0o644, INIT.len());
+    b.append_data(&mut h, &long, INIT).unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o755, 11);
+    b.append_data(&mut h, "p-1.0/run.sh", &b"#!/bin/sh\n\n"[..])
+        .unwrap();
+    b.into_inner().unwrap()
+}
+
+fn sdists(dir: &Path) {
+    let mut w = TarGzWriter::new(Vec::new(), EPOCH, DEFLATE);
+    w.add_file("p-1.0/PKG-INFO", PKG_INFO, false).unwrap();
+    w.add_file("p-1.0/bin/run", b"#!/bin/sh\n", true).unwrap();
+    w.add_file("p-1.0/src/p/__init__.py", INIT, false).unwrap();
+    let kiln = w.finish().unwrap();
+    write(dir, "tar_gz", "kiln.tar.gz", &kiln);
+    write(dir, "tar", "kiln.tar", &gunzip(&kiln));
+
+    for (name, tar) in [("pax", foreign_tar(false)), ("gnu", foreign_tar(true))] {
+        write(dir, "tar_gz", &format!("{name}.tar.gz"), &gzip(&tar));
+        write(dir, "tar", &format!("{name}.tar"), &tar);
+    }
+
+    // Two gzip members, then zeros after the stream.
+    let tar = gunzip(&kiln);
+    let (first, second) = tar.split_at(512 * 2);
+    let mut two = gzip(first);
+    two.extend(gzip(second));
+    two.extend([0u8; 64]);
+    write(dir, "tar_gz", "two-members-and-zeros.tar.gz", &two);
+}
+
+fn record_text(members: &[(&str, &[u8])]) -> String {
+    let mut record = String::new();
+    for (path, data) in members {
+        let hash = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(data));
+        record.push_str(&format!("{path},sha256={hash},{}\n", data.len()));
+    }
+    record.push_str("p-1.0.dist-info/RECORD,,\n");
+    record
+}
+
+fn wheels(dir: &Path) {
+    let members: [(&str, &[u8]); 3] = [
+        ("p/__init__.py", INIT),
+        ("p/data.bin", DATA),
+        ("p-1.0.dist-info/METADATA", METADATA),
+    ];
+    let record = record_text(&members);
+    write(dir, "wheel_record", "valid.csv", record.as_bytes());
+    let sha512 = kiln_digest::urlsafe_b64_nopad(&kiln_digest::Digests::of_bytes(INIT).sha512);
+    let quoted = record
+        .replace("p/__init__.py,sha256=", "\"p/__init__.py\",sha512=")
+        .replacen(
+            &kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(INIT)),
+            &sha512,
+            1,
+        )
+        .replace('\n', "\r\n");
+    write(
+        dir,
+        "wheel_record",
+        "quoted-sha512-crlf.csv",
+        quoted.as_bytes(),
+    );
+
+    let mut w = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    for (path, data) in members {
+        w.add_file(path, data, false).unwrap();
+    }
+    w.add_file("p-1.0.dist-info/RECORD", record.as_bytes(), false)
+        .unwrap();
+    write(dir, "zip", "kiln.whl", &w.finish().unwrap());
+
+    // A foreign wheel: streamed (data descriptors), stored and deflated,
+    // an executable, a directory entry and comments.
+    let mut z = zip::ZipWriter::new_stream(Vec::new());
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    let stored = deflated
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    z.add_directory("p/", deflated).unwrap();
+    z.start_file("p/__init__.py", deflated).unwrap();
+    z.write_all(INIT).unwrap();
+    z.start_file("p/tool", stored).unwrap();
+    z.write_all(b"#!python\n").unwrap();
+    z.start_file("p-1.0.dist-info/RECORD", deflated).unwrap();
+    z.write_all(record.as_bytes()).unwrap();
+    z.set_comment("a comment").unwrap();
+    write(
+        dir,
+        "zip",
+        "streamed.whl",
+        &z.finish().unwrap().into_inner(),
+    );
+}
+
+fn digests(seed: &[u8]) -> ArtifactDigests {
+    ArtifactDigests::from(&kiln_digest::Digests::of_bytes(seed))
+}
+
+fn records(dir: &Path) {
+    let mut native = Record {
+        project: "p".into(),
+        version: "1.0".into(),
+        epoch: EPOCH,
+        mode: "native".into(),
+        pins: BTreeMap::from([
+            ("compression.level".into(), "9".into()),
+            ("rust.toolchain".into(), "1.95.0".into()),
+        ]),
+        lock: None,
+        build_requires: BTreeMap::new(),
+        artifacts: BTreeMap::from([
+            ("p-1.0-py3-none-any.whl".into(), digests(b"wheel")),
+            ("p-1.0.tar.gz".into(), digests(b"sdist")),
+        ]),
+    };
+    write(
+        dir,
+        "distinfo",
+        "native.distinfo",
+        native.render().as_bytes(),
+    );
+    native.mode = "backend".into();
+    native.lock = Some("a".repeat(64));
+    native.build_requires = BTreeMap::from([(
+        "hatchling".into(),
+        format!("1.27.0 sha256:{}", "b".repeat(64)),
+    )]);
+    write(
+        dir,
+        "distinfo",
+        "backend.distinfo",
+        native.render().as_bytes(),
+    );
+    let sums = render_sha256sums(
+        native
+            .artifacts
+            .iter()
+            .map(|(name, d)| (name.as_str(), d.sha256.as_str())),
+    );
+    write(dir, "distinfo", "SHA256SUMS", sums.as_bytes());
+}
+
+fn statement(keyless: bool) -> Vec<u8> {
+    statement_json(&ProvenanceInput {
+        subjects: vec![Subject {
+            name: "p-1.0.tar.gz".into(),
+            sha256: "1".repeat(64),
+            sha512: "2".repeat(128),
+        }],
+        project: "p".into(),
+        version: "1.0".into(),
+        source_repository: "https://example.com/p".into(),
+        source_ref: "refs/tags/v1.0".into(),
+        mode: "native".into(),
+        epoch: EPOCH,
+        compression: BTreeMap::from([("level".into(), "9".into())]),
+        pins: BTreeMap::from([("rust.toolchain".into(), "1.95.0".into())]),
+        signing: Signing {
+            kind: if keyless {
+                SigningKind::Keyless
+            } else {
+                SigningKind::Key
+            },
+            keyid: (!keyless).then(|| "c".repeat(64)),
+        },
+        source_commit: "3".repeat(40),
+        dependencies: vec![Dependency {
+            name: Some("rustc".into()),
+            uri: "https://static.rust-lang.org/dist/rustc-1.95.0".into(),
+            digest: BTreeMap::from([("sha256".into(), "4".repeat(64))]),
+        }],
+        builder_id: "local".into(),
+        invocation_id: "1".into(),
+        started_on: "2026-01-01T00:00:00Z".into(),
+        finished_on: "2026-01-01T00:00:01Z".into(),
+    })
+}
+
+fn provenance(dir: &Path) {
+    let key = PrivateKey::from_seed(SEED_KEY);
+    let (key_statement, keyless_statement) = (statement(false), statement(true));
+    write(dir, "statement", "key.json", &key_statement);
+    write(dir, "statement", "keyless.json", &keyless_statement);
+    let one = dsse::sign(IN_TOTO_PAYLOAD_TYPE, &key_statement, &key).to_json_line();
+    write(dir, "dsse", "signed.intoto.jsonl", one.as_bytes());
+    let two = dsse::sign("text/plain", b"hello", &key).to_json_line();
+    write(
+        dir,
+        "dsse",
+        "two.intoto.jsonl",
+        format!("{one}\n{two}").as_bytes(),
+    );
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    sdists(&dir);
+    wheels(&dir);
+    records(&dir);
+    provenance(&dir);
+}
