@@ -228,10 +228,12 @@ impl<W: Write> ZipWriter<W> {
                 path: path.to_owned(),
             });
         }
+        // 65,535 members fit without zip64 (as Python's zipfile and
+        // Info-ZIP write them; kiln's reader takes them).
         if self.central.len() + self.pending.len() >= usize::from(u16::MAX) {
             return Err(ArchiveError::Zip64Needed {
                 path: path.to_owned(),
-                what: "more than 65534 members",
+                what: "more than 65535 members",
             });
         }
         Ok(())
@@ -270,8 +272,7 @@ impl<W: Write> ZipWriter<W> {
         };
         let count = u16::try_from(self.central.len())
             .ok()
-            .filter(|&n| n != u16::MAX)
-            .ok_or_else(|| too_big("more than 65534 members"))?;
+            .ok_or_else(|| too_big("more than 65535 members"))?;
         let cd_start = u32::try_from(cd_offset)
             .ok()
             .filter(|&o| o != u32::MAX)

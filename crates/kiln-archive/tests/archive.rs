@@ -1520,4 +1520,19 @@ fn zip_with_65535_entries_is_read_without_zip64() {
     z64.extend_from_slice(&zip[eocd..]);
     let e = ZipReader::open("z64.whl", Cursor::new(&z64), &Limits::default()).unwrap_err();
     assert!(e.to_string().contains("zip64"), "{e}");
+    // kiln's writer writes 65,535 members too (normalize rewrites such a
+    // wheel), and refuses the 65,536th.
+    let mut w = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    for n in &names {
+        w.add_file(n, b"", false).unwrap();
+    }
+    let written = w.finish().unwrap();
+    let z = ZipReader::open("many.whl", Cursor::new(&written), &Limits::default()).unwrap();
+    assert_eq!(z.archive().members.len(), 65_535);
+    let mut w = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
+    for n in &names {
+        w.add_file(n, b"", false).unwrap();
+    }
+    let e = w.add_file("p/one-more", b"", false).unwrap_err();
+    assert!(matches!(e, ArchiveError::Zip64Needed { .. }), "{e}");
 }
