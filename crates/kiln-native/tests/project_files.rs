@@ -156,7 +156,11 @@ fn large_member_streams_into_both_archives_with_its_digest() {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            if (i >> 15) % 2 == 0 { 0 } else { state as u8 }
+            if (i >> 15).is_multiple_of(2) {
+                0
+            } else {
+                state as u8
+            }
         })
         .collect();
     fs::write(p.join("src/demo/big.bin"), &data).unwrap();
