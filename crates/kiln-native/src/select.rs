@@ -383,12 +383,14 @@ pub(crate) fn select(project: &NativeProject) -> Result<Selection, NativeError> 
 
 /// The sorted walk of the sdist's candidates.
 ///
-/// Every symlink met in a directory the walk lists is resolved and must
-/// land inside the project, before (and whatever) the excludes say, so no
-/// setting can make kiln follow a link out of the project. A directory is
-/// entered only when it is not excluded and an include could match below
-/// it; a symlinked directory is entered at its target, and one that points
-/// at a directory being walked (a loop) is refused.
+/// An entry is a candidate when an include could reach it: a file an
+/// include matches, or a directory an include could match below. Every
+/// candidate that is a symlink is resolved and must land inside the
+/// project before the excludes are consulted, so no setting makes kiln
+/// follow a link out of the project; entries no include can reach are
+/// never followed. A candidate directory that is not excluded is entered
+/// (a symlinked one at its target; one that points at a directory being
+/// walked, a loop, is refused).
 struct Walk<'a> {
     root: &'a ProjectRoot,
     includes: &'a [(String, String)],
@@ -420,40 +422,51 @@ impl Walk<'_> {
                 })?;
             let rel = join(relative, name);
             let path = self.root.display_path(&rel);
-            let (meta, target) = if entry.path_is_symlink() {
-                let target = self.root.resolve(&rel).map_err(|e| match e {
+            let symlink = entry.path_is_symlink();
+            // The type the entry has when followed (for a symlink, its
+            // target's: only the type, nothing is read yet).
+            let followed = if symlink {
+                std::fs::metadata(entry.path())
+            } else {
+                entry.metadata().map_err(std::io::Error::from)
+            };
+            let dir_candidate = || self.includes.iter().any(|(_, p)| may_contain(p, &rel));
+            let candidate = match &followed {
+                Ok(meta) if meta.is_dir() => dir_candidate(),
+                Ok(_) => self.include_set.is_match(&rel),
+                Err(_) => self.include_set.is_match(&rel) || dir_candidate(),
+            };
+            // Nothing any include could reach is followed, checked or read
+            // (a `.venv` symlinked elsewhere is none of kiln's business).
+            if !candidate {
+                continue;
+            }
+            let meta = followed.map_err(|source| NativeError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            // The symlink check comes before the excludes: no setting
+            // makes kiln follow a link out of the project.
+            let target = if symlink {
+                self.root.resolve(&rel).map_err(|e| match e {
                     ProjectFileError::Outside { path, target, .. } => {
                         NativeError::SymlinkOutside { link: path, target }
                     }
                     other => NativeError::from_fs(other),
-                })?;
-                let meta = std::fs::metadata(&target).map_err(|source| NativeError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                (meta, target)
+                })?
             } else {
-                let meta = entry.metadata().map_err(|source| NativeError::Walk {
-                    path: path.clone(),
-                    source,
-                })?;
-                (meta, entry.path().to_path_buf())
+                entry.path().to_path_buf()
             };
+            if excluded(self.source_exclude, &rel) {
+                continue;
+            }
             if meta.is_dir() {
-                if excluded(self.source_exclude, &rel)
-                    || !self.includes.iter().any(|(_, p)| may_contain(p, &rel))
-                {
-                    continue;
-                }
                 if self.ancestors.contains(&target) {
                     return Err(NativeError::SymlinkLoop { link: path, target });
                 }
                 self.ancestors.push(target.clone());
                 self.dir(&rel, &target)?;
                 self.ancestors.pop();
-                continue;
-            }
-            if !self.include_set.is_match(&rel) || excluded(self.source_exclude, &rel) {
                 continue;
             }
             if rel == "pyproject.toml" || rel == "pyproject.toml.orig" {

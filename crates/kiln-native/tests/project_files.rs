@@ -114,6 +114,19 @@ fn excluded_symlink_leaving_the_project_is_refused() {
 }
 
 #[test]
+fn symlink_no_include_can_reach_is_not_followed() {
+    // A virtualenv or build directory linked from elsewhere is none of
+    // kiln's business as long as nothing would be packed from it.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path(), "");
+    symlink(tmp.path(), p.join(".venv"));
+    symlink("/", p.join("docs/root"));
+    let project = NativeProject::load(&p).unwrap();
+    let paths = plan(&project, &opts()).unwrap().sdist_paths();
+    assert!(paths.iter().all(|m| !m.contains(".venv")), "{paths:?}");
+}
+
+#[test]
 fn symlink_loop_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let p = project(tmp.path(), "");

@@ -171,6 +171,8 @@ fn symlink_inside_the_project_is_still_followed() {
     symlink("../real-readme.md", p.join("docs/README.md"));
     fs::write(p.join("COPYING"), "MIT\n").unwrap();
     symlink("COPYING", p.join("LICENSE"));
+    // Links no include can reach are not followed, wherever they point.
+    symlink(tmp.path(), p.join(".venv"));
     let o = build(tmp.path(), harness::TIME);
     o.expect(0, "built proj 1.0").under(harness::MEMORY_KIB);
 }
