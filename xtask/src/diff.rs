@@ -117,6 +117,7 @@ impl Diff {
                 match o {
                     Outcome::Compared(r) => report::eprint(&r.render()),
                     Outcome::OnlyIn { side, name } => {
+                        let name = kiln_diff::escape::escape(name);
                         report::eprint(&format!("{name}: only in {side}\n"));
                     }
                 }
