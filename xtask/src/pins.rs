@@ -19,10 +19,8 @@ impl Pins {
     pub fn load(root: &Path) -> Result<Self> {
         let path = root.join(PINS_TOML);
         // Capped and regular files only, as every file kiln reads whole.
-        let text = kiln_fs::project::read_file_to_string_capped(
-            &path,
-            kiln_fs::project::CONFIG_LIMIT,
-        )?;
+        let text =
+            kiln_fs::project::read_file_to_string_capped(&path, kiln_fs::project::CONFIG_LIMIT)?;
         Self::parse(&text)
     }
 
@@ -69,6 +67,12 @@ impl Pins {
         if chunk < 64 * 1024 {
             bail!("{PINS_TOML}: compression.gzip-chunk-size = {chunk}: use at least 65536");
         }
+        // The sdist writer keeps a window of chunks per thread in memory.
+        if chunk > 64 << 20 {
+            bail!(
+                "{PINS_TOML}: compression.gzip-chunk-size = {chunk}: use at most 67108864 (64 MiB), the writer holds several chunks in memory"
+            );
+        }
         Ok(Self {
             rust_channel: get("rust.channel")?,
             deflate: Deflate {
@@ -77,5 +81,43 @@ impl Pins {
             },
             flat,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "[rust]\nchannel = \"1.95.0\"\n[compression]\nimplementation = \"miniz_oxide\"\nlevel = 6\ngzip-chunk-size = 1048576\n";
+
+    #[test]
+    fn gzip_chunk_size_is_bounded_both_ways() {
+        assert!(Pins::parse(VALID).is_ok());
+        for (size, needle) in [("65535", "at least"), ("67108865", "at most")] {
+            let text = VALID.replace("1048576", size);
+            let e = Pins::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // mkfifo(1) makes the FIFO
+    fn pins_file_that_is_a_fifo_or_huge_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(PINS_TOML);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(made);
+        let e = format!("{:#}", Pins::load(tmp.path()).unwrap_err());
+        assert!(e.contains(PINS_TOML) && e.contains("FIFO"), "{e}");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(1 << 30)
+            .unwrap();
+        let e = format!("{:#}", Pins::load(tmp.path()).unwrap_err());
+        assert!(e.contains(PINS_TOML) && e.contains("bytes"), "{e}");
     }
 }
