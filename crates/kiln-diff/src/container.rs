@@ -55,15 +55,31 @@ fn show_bytes(b: &[u8]) -> String {
     }
 }
 
+/// Records shown per pax header in an example; the rest are counted.
+const MAX_PAX_SHOWN: usize = 8;
+
 fn show_pax(records: &[&(String, Vec<u8>)]) -> String {
     if records.is_empty() {
         return "(none)".to_owned();
     }
-    records
+    let mut shown = records
         .iter()
-        .map(|(k, v)| format!("{k}={}", show_bytes(v)))
+        .take(MAX_PAX_SHOWN)
+        .map(|(k, v)| {
+            // The key as `show_bytes` escapes it, without the quotes.
+            let key = show_bytes(k.as_bytes());
+            let key = key
+                .strip_prefix('"')
+                .and_then(|k| k.strip_suffix('"'))
+                .unwrap_or(&key);
+            format!("{key}={}", show_bytes(v))
+        })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    if records.len() > MAX_PAX_SHOWN {
+        shown.push_str(&format!(" (and {} more)", records.len() - MAX_PAX_SHOWN));
+    }
+    shown
 }
 
 fn pax_where(m: &TarMember, keep: impl Fn(&str) -> bool) -> Vec<&(String, Vec<u8>)> {
@@ -589,6 +605,18 @@ pub(crate) fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pax_examples_show_a_few_records_and_count_the_rest() {
+        let records: Vec<(String, Vec<u8>)> = (0..1000)
+            .map(|i| (format!("k{i}"), b"v".to_vec()))
+            .collect();
+        let refs: Vec<&(String, Vec<u8>)> = records.iter().collect();
+        let shown = show_pax(&refs);
+        assert!(shown.starts_with("k0=\"v\" k1=\"v\""), "{shown}");
+        assert!(shown.ends_with("k7=\"v\" (and 992 more)"), "{shown}");
+        assert_eq!(show_pax(&refs[..2]), "k0=\"v\" k1=\"v\"");
+    }
 
     #[test]
     fn dos_times_and_versions_read_well() {
