@@ -2,10 +2,14 @@
 //! prove the build reproducible, record its digests, and only then put the
 //! artifacts into the dist directory.
 //!
-//! Order matters: artifacts are built into a staging directory inside the
-//! dist directory, rebuilt elsewhere and compared, checked against the
-//! committed record, and moved into place (rename, so atomic) only when all
-//! of that passed. A failure at any step leaves the dist directory as it was.
+//! Order matters: artifacts are built into a staging directory beside the
+//! dist directory (`kiln_fs::publish::Staging`, locked while the release
+//! runs), rebuilt in a copy inside it and compared, checked against the
+//! committed record, and the complete new dist directory (artifacts,
+//! provenance, `.distinfo`, `SHA256SUMS`) is swapped into place in one
+//! step only when all of that passed. A failure, or a kill, at any step
+//! leaves the dist directory holding the previous release or the new one,
+//! never a part; what a killed run left is removed by the next one.
 
 use crate::build::{BuiltArtifact, build_project, epoch_json, mode_str};
 use crate::config::{EpochPolicy, ReleaseConfig};
@@ -15,6 +19,7 @@ use crate::reproduce::reproduce;
 use crate::sign::Signer;
 use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
+use kiln_fs::publish::Staging;
 use kiln_names::{ProjectName, ResolvedEpoch};
 use kiln_record::{ArtifactChange, ArtifactDigests, Record, render_sha256sums};
 use serde_json::json;
@@ -48,18 +53,15 @@ impl Release {
         let config = ReleaseConfig::load(&root)?;
         let projects = config.select(&self.projects)?;
 
-        std::fs::create_dir_all(&self.out).with_context(|| {
-            format!("failed to create the dist directory {}", self.out.display())
+        check_replaceable(&self.out)?;
+        let staging = Staging::beside(&self.out).with_context(|| {
+            format!(
+                "failed to stage a release beside the dist directory {}",
+                self.out.display()
+            )
         })?;
-        let staging = tempfile::Builder::new()
-            .prefix(".kiln-staging-")
-            .tempdir_in(&self.out)
-            .with_context(|| {
-                format!(
-                    "failed to create a staging directory in {}",
-                    self.out.display()
-                )
-            })?;
+        let new_dist = staging.dir();
+        let builds = staging.scratch().join("build");
 
         let mut released = Vec::new();
         for project in &projects {
@@ -79,7 +81,7 @@ impl Release {
                 epoch.epoch,
                 epoch.source.as_str()
             ));
-            let out = staging.path().join(&project.name);
+            let out = builds.join(&project.name);
             let lock = match mode {
                 Mode::Native => None,
                 Mode::Backend => Some(load_lock(&root, &project.name)?),
@@ -103,7 +105,15 @@ impl Release {
                 project.name
             ));
             let bar = report::progress(0, "reproducing");
-            let outcomes = reproduce(&root, &dir, mode, epoch.epoch, lock_path, &built.artifacts);
+            let outcomes = reproduce(
+                &root,
+                &staging,
+                &dir,
+                mode,
+                epoch.epoch,
+                lock_path,
+                &built.artifacts,
+            );
             bar.finish_and_clear();
             let failures: Vec<String> = outcomes?
                 .into_iter()
@@ -208,10 +218,8 @@ impl Release {
                 seed,
             };
             let statement = crate::provenance::statement(&facts, &signer)?;
-            // Written into the staging directory, moved with the artifacts.
-            let path = staging
-                .path()
-                .join(crate::provenance::file_name(&r.record.project, &r.version));
+            // Written into the new dist directory, published with the artifacts.
+            let path = new_dist.join(crate::provenance::file_name(&r.record.project, &r.version));
             match &signer {
                 Signer::Key { key, .. } => {
                     let envelope = kiln_provenance::dsse::sign(
@@ -232,35 +240,44 @@ impl Release {
             r.provenance = Some(path);
         }
 
-        // Everything passed: move into place.
+        // Everything passed: complete the new dist directory, then swap it
+        // into place in one step.
         let mut sums = Vec::new();
         for r in &mut released {
             for a in &mut r.artifacts {
-                let target = self.out.join(&a.filename);
-                move_with_bundle(&a.path, &target)?;
-                a.path = target;
+                move_with_bundle(&a.path, &new_dist.join(&a.filename))?;
+                a.path = self.out.join(&a.filename);
                 sums.push((a.filename.clone(), a.digests.sha256_hex()));
             }
             if let Some(p) = &r.provenance {
-                let target = self.out.join(p.file_name().unwrap_or_default());
-                move_with_bundle(p, &target)?;
-                r.provenance = Some(target);
+                r.provenance = Some(self.out.join(p.file_name().unwrap_or_default()));
+            }
+            write_atomic(
+                &new_dist.join(format!("{}-{}.distinfo", r.record.project, r.version)),
+                r.record.render().as_bytes(),
+            )?;
+        }
+        let sums_text = render_sha256sums(sums.iter().map(|(f, s)| (f.as_str(), s.as_str())));
+        write_atomic(&new_dist.join("SHA256SUMS"), sums_text.as_bytes())?;
+        staging.publish().with_context(|| {
+            format!(
+                "failed to publish the release into {} (it holds the previous release)",
+                self.out.display()
+            )
+        })?;
+
+        // The records, each written atomically; what killed runs left
+        // beside them is removed first.
+        for r in &released {
+            if let Some(dir) = r.record_path.parent() {
+                clean_records(dir)?;
             }
             let text = r.record.render();
-            write_atomic(
-                &self
-                    .out
-                    .join(format!("{}-{}.distinfo", r.record.project, r.version)),
-                text.as_bytes(),
-            )?;
             let existing = std::fs::read_to_string(&r.record_path).ok();
             if existing.as_deref() != Some(text.as_str()) {
                 write_atomic(&r.record_path, text.as_bytes())?;
             }
         }
-        let sums_text = render_sha256sums(sums.iter().map(|(f, s)| (f.as_str(), s.as_str())));
-        write_atomic(&self.out.join("SHA256SUMS"), sums_text.as_bytes())?;
-        drop(staging);
 
         self.summarize(&root, &released, &signer);
         Ok(())
@@ -465,6 +482,87 @@ fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result
     Ok(())
 }
 
+/// A release replaces the whole dist directory: refuse one that holds
+/// anything a release does not write (before any work, so nothing of the
+/// user's is lost). What killed runs left (`.kiln-*`) is fine: it goes.
+fn check_replaceable(out: &Path) -> Result<()> {
+    #[allow(clippy::disallowed_methods)] // Sorted below.
+    let entries = match std::fs::read_dir(out) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if out.exists() && !out.is_dir() => {
+            return Err(e).with_context(|| {
+                format!(
+                    "--out {}: not a directory; choose a directory for the release",
+                    out.display()
+                )
+            });
+        }
+        Err(e) => return Err(e).with_context(|| format!("failed to list {}", out.display())),
+    };
+    let mut foreign = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to list {}", out.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        let output = name == "SHA256SUMS"
+            || name == ".DS_Store"
+            || [
+                ".tar.gz",
+                ".whl",
+                ".distinfo",
+                ".intoto.jsonl",
+                ".sigstore.json",
+            ]
+            .iter()
+            .any(|suffix| name.ends_with(suffix));
+        if !(name.starts_with(".kiln-") || is_file && output) {
+            foreign.push(name);
+        }
+    }
+    foreign.sort();
+    if !foreign.is_empty() {
+        bail!(
+            "--out {}: holds {}, which no release writes; a release replaces the whole directory \
+             (so that nobody ever sees half of one): move {} elsewhere or choose another --out",
+            out.display(),
+            foreign
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if foreign.len() == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(())
+}
+
+/// Removes what killed runs left in a records directory: kiln's locked
+/// temporary files once their writer is gone, and the `.tmpXXXXXX` files
+/// of releases made before those existed.
+fn clean_records(dir: &Path) -> Result<()> {
+    kiln_fs::publish::clean_stale(dir)?;
+    #[allow(clippy::disallowed_methods)] // Order does not matter: each is removed.
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let legacy = name.len() == 10
+            && name
+                .strip_prefix(".tmp")
+                .is_some_and(|r| r.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if legacy && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("failed to remove {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Move a file into the dist directory (a rename), and its Sigstore bundle
 /// `<file>.sigstore.json` with it when keyless signing made one.
 fn move_with_bundle(from: &Path, to: &Path) -> Result<()> {
@@ -482,23 +580,10 @@ fn move_with_bundle(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Write a file atomically: a temporary file beside it, then a rename.
+/// Write a file atomically: a temporary file beside it (`.kiln-tmp-*`,
+/// locked, so a killed write is cleaned by the next run), synced, then a
+/// rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let parent = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("failed to create {}", parent.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)
-        .with_context(|| format!("failed to create a temporary file in {}", parent.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    let perms = std::os::unix::fs::PermissionsExt::from_mode(0o644);
-    tmp.as_file()
-        .set_permissions(perms)
-        .with_context(|| format!("failed to set permissions of {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("failed to write {}", path.display()))?;
+    kiln_fs::publish::write_atomic(path, bytes)?;
     Ok(())
 }

@@ -9,10 +9,18 @@
 //! mtime is moved, permission bits are narrowed to 0600/0700 (keeping which
 //! files are executable, which is content), and the child runs under
 //! `umask 077` with another TZ and locale.
+//!
+//! The copy lives inside the release's staging directory (beside the dist
+//! directory, on its filesystem, never in the system's temporary
+//! directory), so it goes with it, and a killed release's copy is removed
+//! by the next release. The child shares the staging directory's lock
+//! while it runs: if the release is killed and the child lives on, its
+//! copy is not removed under it.
 
 use crate::build::{BuiltArtifact, mode_str};
 use crate::flags::Mode;
 use anyhow::{Context, Result, bail};
+use kiln_fs::publish::Staging;
 use kiln_names::Epoch;
 use std::fs::{self, File, FileTimes, Permissions};
 use std::os::unix::fs::PermissionsExt;
@@ -29,9 +37,11 @@ pub struct Outcome {
     pub difference: Option<String>,
 }
 
-/// Rebuild `project_dir` in a perturbed copy and compare with `first`.
+/// Rebuild `project_dir` in a perturbed copy (in `staging`'s scratch
+/// space) and compare with `first`.
 pub fn reproduce(
     root: &Path,
+    staging: &Staging,
     project_dir: &Path,
     mode: Mode,
     epoch: Epoch,
@@ -39,9 +49,9 @@ pub fn reproduce(
     first: &[BuiltArtifact],
 ) -> Result<Vec<Outcome>> {
     let tmp = tempfile::Builder::new()
-        .prefix("kiln-reproduce-")
-        .tempdir()
-        .context("failed to create a temporary directory for the second build")?;
+        .prefix("reproduce-")
+        .tempdir_in(staging.scratch())
+        .context("failed to create a directory for the second build")?;
     let name = project_dir
         .file_name()
         .unwrap_or_else(|| "project".as_ref());
@@ -58,6 +68,7 @@ pub fn reproduce(
     let lock_args: Vec<String> = lock
         .map(|l| vec!["--lock".to_string(), l.display().to_string()])
         .unwrap_or_default();
+    staging.share_lock_with_children(true)?;
     let output = cmd!(
         sh,
         "sh -c {script} {exe} build {copy} --out {out} --source-date-epoch {epoch_text} --mode {mode} {lock_args...} --json"
@@ -68,8 +79,9 @@ pub fn reproduce(
     .env_remove("SOURCE_DATE_EPOCH")
     .quiet()
     .ignore_status()
-    .output()
-    .context("failed to start the second build")?;
+    .output();
+    staging.share_lock_with_children(false)?;
+    let output = output.context("failed to start the second build")?;
     if !output.status.success() {
         bail!(
             "the second build (in {}) failed:\n{}",

@@ -345,7 +345,8 @@ pub fn clean_stale(dir: &Path) -> Result<Cleaned, PublishError> {
     let mut cleaned = Cleaned::default();
     for name in sorted_names(dir)? {
         let bytes = name.as_bytes();
-        if !bytes.starts_with(STAGING_PREFIX.as_bytes()) && !bytes.starts_with(TMP_PREFIX.as_bytes())
+        if !bytes.starts_with(STAGING_PREFIX.as_bytes())
+            && !bytes.starts_with(TMP_PREFIX.as_bytes())
         {
             continue;
         }
@@ -484,7 +485,8 @@ impl Write for AtomicFile {
 /// sees the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     let mut file = AtomicFile::create(path)?;
-    file.write_all(bytes).map_err(io_err("cannot write", path))?;
+    file.write_all(bytes)
+        .map_err(io_err("cannot write", path))?;
     file.commit(0o644)
 }
 
@@ -640,7 +642,12 @@ mod tests {
         let staging = Staging::beside(&link).unwrap();
         release(&staging, &[("f", "1")]);
         staging.publish().unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(names(&real), ["f"]);
 
         let file = tmp.path().join("file");
