@@ -1,7 +1,13 @@
 //! `cargo xtask diff A B`: the three-level answer of SPEC "Verification and
 //! diffing" for two artifacts, or for two directories of them paired by file
 //! name. The comparing is `kiln-diff`'s; this file pairs, prints and picks
-//! the exit status (0 identical, 1 different, 2 unreadable).
+//! the exit status (0 identical, 1 different, 2 unreadable). Unreadable
+//! includes everything the bounded readers refuse (naming the entry: unsafe
+//! paths and types, backslashes, bytes hidden in tar block padding, pax
+//! records over their bounds, a compression ratio over the limit in some
+//! window of the stream) and an archive that holds no file at all, which
+//! `normalize` refuses with exit 2 too; two byte-identical files are
+//! identical (exit 0) without being parsed.
 
 use crate::flags::Diff;
 use crate::{Mismatch, report};

@@ -3,7 +3,12 @@
 //! memory is bounded by one member, not the archive). Each output is
 //! written to a temporary file in DIR and renamed into place, so a failure
 //! leaves nothing half-written; an input that cannot be read is named with
-//! the entry at fault and nothing is written for it.
+//! the entry at fault and nothing is written for it (exit 2). Nothing in an
+//! input is dropped silently: bytes hidden in a tar member's block padding
+//! are refused, not lost; an archive with no file is refused, as `diff`
+//! refuses it. What real tools add around the content -- zeros after the
+//! gzip stream or the tar end blocks, 65,535 zip members -- is accepted
+//! within the bounds of `kiln_archive::Limits`.
 
 use crate::flags::Normalize;
 use crate::{epoch, pins::Pins, project_root, report};

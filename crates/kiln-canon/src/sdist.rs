@@ -10,7 +10,10 @@
 //! else unsafe are refused by the reader. A leading `./` (tar run on `.`)
 //! is stripped, the root entry `./` itself dropped. The sdist must hold
 //! exactly one top-level directory; an entry outside it is an error naming
-//! that entry.
+//! that entry. Nothing else is dropped silently: bytes hidden in a
+//! member's block padding (where tar writes zeros) are refused by the
+//! reader, naming the member, rather than lost on the way; an sdist with
+//! no file is refused (as `kiln-diff` refuses it).
 //!
 //! It streams: the members' data is spooled, in archive order, into a file
 //! the caller provides (or, in memory, one `Vec` per member), remembering

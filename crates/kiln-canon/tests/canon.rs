@@ -246,6 +246,27 @@ fn sdist_without_files_is_refused() {
 }
 
 #[test]
+fn data_hidden_in_block_padding_is_refused_not_dropped() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_mode(0o644);
+    h.set_size(3);
+    b.append_data(&mut h, "pkg-1.0/a.py", &b"x=1"[..]).unwrap();
+    let mut tar = b.into_inner().unwrap();
+    // The member's data is at 512..515; tar pads it with zeros to 1024.
+    tar[515..527].copy_from_slice(b"hidden bytes");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(&tar).unwrap();
+    let err = canon_sdist(&gz.finish().unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::Read { member, .. } if member.contains("pkg-1.0/a.py")),
+        "{err}"
+    );
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("hidden in the block padding"), "{source}");
+}
+
+#[test]
 fn sdist_with_a_symlink_is_refused_by_the_reader() {
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_ustar();
