@@ -119,6 +119,7 @@ fn huge_sparse_sha256sums_is_refused_before_reading() {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // std has no mkfifo: the tool makes the FIFO.
 fn fifo_as_provenance_is_refused_not_waited_on() {
     let dir = published();
     let fifo = dir.path().join(PROVENANCE);
