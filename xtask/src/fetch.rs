@@ -227,10 +227,18 @@ impl<'a> Pacer<'a> {
         }
     }
 
-    /// A read error, as the deadline when that is what stopped it.
+    /// A read error, as the deadline or the minimum rate when that is what
+    /// stopped it (a read waits at most one rate window, see [`agent`]).
+    #[allow(clippy::disallowed_methods)] // The rate of a download is wall time.
     fn read_failed(&self, err: &std::io::Error) -> FetchError {
         match err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
             Some(ureq::Error::Timeout(ureq::Timeout::Global)) => self.deadline(),
+            Some(ureq::Error::Timeout(_)) if self.pace.min_rate > 0 => FetchError::TooSlow {
+                url: self.url.to_string(),
+                received: self.window_bytes,
+                window: self.window_start.elapsed(),
+                min_rate: self.pace.min_rate,
+            },
             _ => network(self.url, &read_error(err)),
         }
     }
@@ -430,7 +438,7 @@ fn get(
     accept: &str,
     pacer: &Pacer<'_>,
 ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
-    let response = agent(pacer.pace.deadline)
+    let response = agent(&pacer.pace)
         .get(url)
         .header("Accept", accept)
         .call()
@@ -451,9 +459,18 @@ fn get(
     }
 }
 
-fn agent(deadline: Duration) -> ureq::Agent {
+/// The agent for one request under `pace`: its deadline is the global
+/// timeout, and with a minimum rate no single read may wait longer than a
+/// rate window (a silent window is under any rate), so a stalled body is
+/// cut off there rather than at [`READ_TIMEOUT`].
+fn agent(pace: &Pace) -> ureq::Agent {
+    let per_read = if pace.min_rate > 0 {
+        READ_TIMEOUT.min(pace.window)
+    } else {
+        READ_TIMEOUT
+    };
     let config = ureq::Agent::config_builder()
-        .timeout_global(Some(deadline))
+        .timeout_global(Some(pace.deadline))
         // Statuses are ours to map (404 is an answer, not a failure).
         .http_status_as_error(false)
         .max_redirects(MAX_REDIRECTS)
@@ -462,7 +479,7 @@ fn agent(deadline: Duration) -> ureq::Agent {
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_send_request(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(RESPONSE_TIMEOUT))
-        .timeout_per_read(Some(READ_TIMEOUT))
+        .timeout_per_read(Some(per_read))
         .build();
     ureq::Agent::new_with_config(config)
 }
@@ -918,6 +935,36 @@ mod tests {
         );
         let fetched = download(&url, out.path(), WHEEL, 1 << 20).unwrap();
         assert_eq!(kiln_digest::hex(&fetched.sha256), sha256_hex(&bytes));
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
+    fn a_silent_body_is_cut_off_after_one_rate_window() {
+        // Nothing arrives for 2 s: with a 0.5 s window the wait ends at the
+        // window, not at the 60 s per-read timeout.
+        let bytes = payload(100);
+        let (_root, server) = served(&[(WHEEL, &bytes)]);
+        server.set(
+            &format!("/files/{WHEEL}"),
+            Override::Drip {
+                chunk: 100,
+                pause: Duration::from_secs(2),
+            },
+        );
+        let out = tempfile::tempdir().unwrap();
+        let url = server.url(&format!("/files/{WHEEL}"));
+        let start = Instant::now();
+        let err =
+            download_paced(&url, out.path(), WHEEL, 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            matches!(err, FetchError::TooSlow { received: 0, .. }),
+            "{err}"
+        );
     }
 
     #[test]
