@@ -69,12 +69,12 @@ pub enum FetchError {
     BadFileName { url: String, file_name: String },
     #[error(
         "{url} did not finish within {} seconds, the deadline of one download ({DEADLINE_VAR}): stopped; the server is stalling or far too slow, try again later",
-        limit.as_secs_f64()
+        secs(limit)
     )]
     Deadline { url: String, limit: Duration },
     #[error(
         "{url} sent {received} bytes in {} seconds, under the minimum rate of {min_rate} bytes per second ({MIN_RATE_VAR}): stopped; the server is stalling or far too slow, try again later",
-        window.as_secs_f64()
+        secs(window)
     )]
     TooSlow {
         url: String,
@@ -141,6 +141,16 @@ impl Pace {
             pace.window = seconds(WINDOW_VAR, &secs)?;
         }
         Ok(pace)
+    }
+}
+
+/// Seconds for a message: whole when whole, else to a tenth.
+fn secs(d: &Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.1}")
     }
 }
 
