@@ -22,6 +22,11 @@
 //!   records once made `diff` reach 7.6 GB. 16 MiB holds the time and path
 //!   records GNU tar's `--format=posix` writes for every member of an
 //!   archive of some 30,000 members.
+//! - `max_path_total` (16 MiB): the bytes of a tar's member paths, which
+//!   are kept for every member. A tar.gz compresses names as well as data,
+//!   so 100,000 GNU long names of 4 KiB each fit in 1.5 MB and once made
+//!   `diff` reach 1 GB; 16 MiB is 100,000 paths of 167 bytes. (A zip
+//!   stores each name twice, uncompressed: its size bounds its names.)
 //! - `max_ratio` over `ratio_window` (1000 over each 8 MiB): the gzip
 //!   stream's uncompressed / compressed bytes, checked over each window of
 //!   `ratio_window` uncompressed bytes, never cumulatively, so incompressible
@@ -68,6 +73,8 @@ pub struct Limits {
     pub ratio_window: u64,
     /// Bytes of a member path.
     pub max_path_len: u64,
+    /// Bytes of all member paths of a tar together.
+    pub max_path_total: u64,
     /// Bytes of one pax extended header or GNU long-name block.
     pub max_pax_header: u64,
     /// Bytes of one pax record (`"%d %s=%s\n"`, all of it).
@@ -92,6 +99,7 @@ impl Default for Limits {
             ratio_floor: 1 << 20,
             ratio_window: 8 << 20,
             max_path_len: 4_096,
+            max_path_total: 16 << 20,
             max_pax_header: 1 << 20,
             max_pax_record: 128 << 10,
             max_pax_total: 16 << 20,

@@ -14,7 +14,7 @@
 //! the archive (one read buffer, plus each member's metadata and any pax
 //! header, which `max_pax_header` bounds; the pax records kept for the
 //! whole archive are bounded by `max_pax_record` each and `max_pax_total`
-//! together). `read_tar_gz` is the in-memory convenience built on it.
+//! together, the member paths by `max_path_total`). `read_tar_gz` is the in-memory convenience built on it.
 
 use std::collections::BTreeSet;
 use std::io::{self, BufReader, Read};
@@ -291,8 +291,10 @@ pub fn visit_tar_gz<R: Read>(
     let mut first_header_offset: Option<u64> = None;
     let mut entries: u64 = 0;
     let mut total: u64 = 0;
-    // Bytes of pax records kept so far (each charged PAX_RECORD_COST more).
+    // Bytes of pax records kept so far (each charged PAX_RECORD_COST more),
+    // and of member paths.
     let mut pax_kept: u64 = 0;
+    let mut paths_kept: u64 = 0;
 
     loop {
         let header_offset = rd.offset;
@@ -439,6 +441,15 @@ pub fn visit_tar_gz<R: Read>(
                 "path length",
                 path.len() as u64,
                 limits.max_path_len,
+            ));
+        }
+        paths_kept = paths_kept.saturating_add(path.len() as u64);
+        if paths_kept > limits.max_path_total {
+            return Err(ctx.limit(
+                &entry,
+                "member path bytes kept for the archive",
+                paths_kept,
+                limits.max_path_total,
             ));
         }
         if let Some(reason) = unsafe_reason(&path) {

@@ -1536,3 +1536,34 @@ fn zip_with_65535_entries_is_read_without_zip64() {
     let e = w.add_file("p/one-more", b"", false).unwrap_err();
     assert!(matches!(e, ArchiveError::Zip64Needed { .. }), "{e}");
 }
+
+#[test]
+fn long_member_names_amplifying_memory_are_refused_by_the_path_budget() {
+    // GNU long names of ~4 KiB compress to almost nothing; 5,000 of them
+    // pass a 16 MiB budget of path bytes, refused naming the member.
+    let l = Limits {
+        max_path_total: 16 << 20,
+        ..Limits::default()
+    };
+    let mut entries = Vec::new();
+    for i in 0..5_000 {
+        let mut name = format!("p/{}{i:06}", "a".repeat(4_000)).into_bytes();
+        name.push(0);
+        entries.push(entry(b"././@LongLink", b'L', &name));
+        entries.push(entry(b"x", b'0', b""));
+    }
+    let tgz = tgz_of(&entries);
+    assert!(tgz.len() < 1 << 20, "{}", tgz.len());
+    let e = visit_count(&tgz, &l).unwrap_err();
+    assert!(
+        matches!(&e, ArchiveError::LimitExceeded { what: "member path bytes kept for the archive", entry, limit, .. }
+            if entry.ends_with("004185\"") && *limit == 16 << 20),
+        "{e}"
+    );
+    // Within the budget, read.
+    let l = Limits {
+        max_path_total: 32 << 20,
+        ..l
+    };
+    assert_eq!(visit_count(&tgz, &l).unwrap(), 0);
+}

@@ -104,7 +104,9 @@ fn tar_format(m: &TarMember) -> String {
 }
 
 /// Two tar headers of the same member (file or directory).
-fn tar_pair(f: &mut Found, label: &str, a: &TarMember, b: &TarMember) {
+/// `paths` are the members' paths as written (the headers' own `path` is
+/// left empty by `source`, which keeps each path once).
+fn tar_pair(f: &mut Found, label: &str, a: &TarMember, b: &TarMember, paths: (&str, &str)) {
     if a.mtime != b.mtime {
         f.add(Category::Timestamps, || {
             format!("{label}: mtime {} vs {}", a.mtime, b.mtime)
@@ -156,9 +158,10 @@ fn tar_pair(f: &mut Found, label: &str, a: &TarMember, b: &TarMember) {
             format!("{label}: {} vs {}", tar_format(a), tar_format(b))
         });
     }
-    if a.path.starts_with("./") != b.path.starts_with("./") {
+    let (path_a, path_b) = paths;
+    if path_a.starts_with("./") != path_b.starts_with("./") {
         f.add(Category::DotSlashPrefixes, || {
-            format!("{label}: {:?} vs {:?}", a.path, b.path)
+            format!("{label}: {path_a:?} vs {path_b:?}")
         });
     }
 }
@@ -473,7 +476,9 @@ pub(crate) fn compare(
             label.to_owned()
         };
         match (&ea.header, &eb.header) {
-            (Header::Tar(x), Header::Tar(y)) => tar_pair(&mut f, &label, x, y),
+            (Header::Tar(x), Header::Tar(y)) => {
+                tar_pair(&mut f, &label, x, y, (&ea.path, &eb.path));
+            }
             (Header::Zip(x), Header::Zip(y)) => zip_pair(&mut f, &label, x, y),
             _ => {}
         }

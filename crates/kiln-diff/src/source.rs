@@ -75,7 +75,9 @@ pub(crate) enum EntryKind {
     Directory,
 }
 
-/// Every header field of one member, as its reader gave it (data empty).
+/// Every header field of one member, as its reader gave it (data empty;
+/// a tar header's `path` empty too, since [`Entry::path`] holds it, and
+/// its long pax records summarized).
 #[derive(Debug, Clone)]
 pub(crate) enum Header {
     Tar(Box<TarMember>),
@@ -331,7 +333,8 @@ pub(crate) fn scan(
                         text,
                         header: Header::Tar(Box::new(TarMember {
                             pax: summarize_pax(&m.pax),
-                            path: m.path.clone(),
+                            // Kept once, in the entry.
+                            path: String::new(),
                             kind: m.kind,
                             data: Vec::new(),
                             size: m.size,
