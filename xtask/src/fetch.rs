@@ -388,7 +388,9 @@ pub fn get_text_paced(
         }
         body.extend_from_slice(&buf[..n]);
     }
-    let body = String::from_utf8_lossy(&body).into_owned();
+    // Valid UTF-8 (the usual case) is kept as is, not copied.
+    let body = String::from_utf8(body)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Ok((content_type, body, final_url))
 }
 
