@@ -227,11 +227,11 @@ impl Release {
                         &statement,
                         key,
                     );
-                    write_atomic(&path, envelope.to_json_line().as_bytes())?;
+                    write_staged(&path, envelope.to_json_line().as_bytes())?;
                 }
                 Signer::Keyless => {
                     let line = crate::keyless::sign_statement(&statement, &path)?;
-                    write_atomic(&path, line.as_bytes())?;
+                    write_staged(&path, line.as_bytes())?;
                     let files: Vec<PathBuf> = r.artifacts.iter().map(|a| a.path.clone()).collect();
                     crate::keyless::sign_files(&files)?;
                 }
@@ -252,13 +252,13 @@ impl Release {
             if let Some(p) = &r.provenance {
                 r.provenance = Some(self.out.join(p.file_name().unwrap_or_default()));
             }
-            write_atomic(
+            write_staged(
                 &new_dist.join(format!("{}-{}.distinfo", r.record.project, r.version)),
                 r.record.render().as_bytes(),
             )?;
         }
         let sums_text = render_sha256sums(sums.iter().map(|(f, s)| (f.as_str(), s.as_str())));
-        write_atomic(&new_dist.join("SHA256SUMS"), sums_text.as_bytes())?;
+        write_staged(&new_dist.join("SHA256SUMS"), sums_text.as_bytes())?;
         staging.publish().with_context(|| {
             format!(
                 "failed to publish the release into {} (it holds the previous release)",
@@ -578,6 +578,15 @@ fn move_with_bundle(from: &Path, to: &Path) -> Result<()> {
             .with_context(|| format!("failed to move the Sigstore bundle of {}", from.display()))?;
     }
     Ok(())
+}
+
+/// Write a file into the staging directory, which nobody else sees (the
+/// publication syncs it before the swap), mode 0644.
+fn write_staged(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, bytes)
+        .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)))
+        .with_context(|| format!("failed to write {}", path.display()))
 }
 
 /// Write a file atomically: a temporary file beside it (`.kiln-tmp-*`,
