@@ -105,7 +105,6 @@ fn quadratic_index_page_of_unclosed_tags_is_read_in_linear_time() {
     let out = verify(&["--index", &index], &[], harness::TIME);
     out.expect(1, &format!("the index lists no {WHEEL}"))
         .under(MEMORY_KIB);
-    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
 }
 
 #[test]

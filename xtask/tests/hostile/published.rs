@@ -10,7 +10,6 @@
 use super::common::root;
 use super::harness::{self, MEMORY_KIB};
 use std::path::Path;
-use std::time::Duration;
 
 const PROJECT: &str = "kiln-sums";
 const VERSION: &str = "0.1.0";
@@ -88,7 +87,6 @@ fn huge_sparse_provenance_is_refused_before_reading() {
     out.expect(1, "4294967296 bytes, more than the limit of 16777216 bytes")
         .under(MEMORY_KIB);
     assert!(out.stderr.contains(PROVENANCE), "{}", out.stderr);
-    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
 }
 
 #[test]
