@@ -277,6 +277,23 @@ fn pax_records_within_bounds_are_read_under_the_memory_bound() {
     case.normalize().expect(0, "p-1.0.tar.gz").under(MEMORY_KIB);
 }
 
+/// GNU long names of 4 KiB compress to almost nothing, and every member's
+/// path is kept: 100,000 of them in 1.5 MB once made `diff` reach 1 GB.
+/// The archive's budget of path bytes refuses the member that passes it.
+#[test]
+fn long_member_names_amplify_memory() {
+    let mut extra = Vec::new();
+    for i in 0..10_000 {
+        let mut name = format!("p-1.0/{}{i:06}", "a".repeat(4_000)).into_bytes();
+        name.push(0);
+        extra.push(entry("././@LongLink", b'L', &name));
+        extra.push(entry("x", b'0', b""));
+    }
+    let tgz = sdist_with(extra);
+    assert!(tgz.len() < 1 << 20, "{}", tgz.len());
+    Case::sdist(&tgz).refused("004181\": member path bytes kept for the archive");
+}
+
 /// 1 MiB of random data, then zeros: the cumulative ratio never passes the
 /// limit, so the zeros inflated up to the size bounds; the ratio is now
 /// checked over each 8 MiB window, and the member is refused within two.
