@@ -784,10 +784,15 @@ fn obtain(
             }
             for file in expected.keys() {
                 let path = d.join(file);
-                let entry = if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                    Ok((path, None))
-                } else {
-                    Err(Status::Missing(format!("{file} is not in {}", d.display())))
+                // Only a regular file is read: a FIFO or a device there
+                // could block or never end.
+                let entry = match std::fs::metadata(&path) {
+                    Ok(meta) if meta.is_file() => Ok((path, None)),
+                    Ok(_) => Err(Status::Failed(format!(
+                        "{} is not a regular file: refusing to read it",
+                        path.display()
+                    ))),
+                    Err(_) => Err(Status::Missing(format!("{file} is not in {}", d.display()))),
                 };
                 out.insert(file.clone(), entry);
             }

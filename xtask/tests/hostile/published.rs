@@ -129,6 +129,16 @@ fn fifo_as_provenance_is_refused_not_waited_on() {
     let out = verify_against(dir.path());
     out.expect(1, "is not a regular file").under(MEMORY_KIB);
     assert!(out.stderr.contains(PROVENANCE), "{}", out.stderr);
+    // The same for an artifact: a FIFO where the wheel should be.
+    std::fs::remove_file(dir.path().join(WHEEL)).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join(WHEEL))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = verify_against(dir.path());
+    out.expect(1, &format!("{WHEEL} is not a regular file"))
+        .under(MEMORY_KIB);
 }
 
 #[test]
