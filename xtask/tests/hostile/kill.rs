@@ -358,3 +358,31 @@ fn killed_release_leaves_the_previous_or_the_new_release_and_no_debris() {
     );
     assert!(kills >= 30, "only {kills} kills within {BUDGET:?}");
 }
+
+/// Cleaning up after killed runs must never touch a live one: releases
+/// started while another is running (its staging directory, second build
+/// and temporary files in use) all succeed, and leave no debris.
+#[test]
+fn killed_release_cleanup_spares_a_concurrent_release() {
+    let clone = Clone::new();
+    let dist = clone.dist();
+    let took = clone.release(Version::A);
+    let a = snapshot(&dist);
+    let mut rng = Rng(SEED);
+    for round in 0..4 {
+        let first = clone.spawn(Stdio::piped());
+        std::thread::sleep(took.mul_f64(0.8 * rng.unit()));
+        let second = clone.spawn(Stdio::piped());
+        for (which_one, child) in [("first", first), ("second", second)] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: the {which_one} of two concurrent releases failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(which(&dist, &[(Version::A, &a)]).unwrap(), Version::A);
+        let found = debris(&clone);
+        assert!(found.is_empty(), "round {round}: debris: {found:#?}");
+    }
+}
