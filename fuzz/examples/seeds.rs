@@ -279,8 +279,31 @@ fn provenance(dir: &Path) {
     );
 }
 
+/// A PEP 503 page (a `<base>`, entities, `#sha256=`, `data-yanked`, a
+/// comment, inline markup, an anchor without text) and a PEP 691 page.
+fn index_pages(dir: &Path) {
+    let sha = "ab".repeat(32);
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><base href=\"https://files.example.com/x/\"></head><body>\n\
+         <!-- <a href=\"hidden.whl\">no</a> -->\n\
+         <a href=\"p-1.0.tar.gz#sha256={sha}\">p-1.0.tar.gz</a><br/>\n\
+         <a href=\"../p-1.0-py3-none-any.whl#sha256={sha}\" data-yanked=\"bad &amp; broken\"><b>p-1.0-py3-none-any.whl</b></a>\n\
+         <A HREF='/packages/p-0.9.tar.gz'></A>\n\
+         <a href=\"p&#45;0.8.tar.gz\">p&#x2d;0.8.tar.gz</a>\n</body></html>\n"
+    );
+    write(dir, "simple_index", "page.html", html.as_bytes());
+    let json = format!(
+        "{{\"meta\":{{\"api-version\":\"1.1\"}},\"name\":\"p\",\"files\":[\
+         {{\"filename\":\"p-1.0.tar.gz\",\"url\":\"https://files.example.com/p-1.0.tar.gz\",\"hashes\":{{\"sha256\":\"{sha}\"}}}},\
+         {{\"filename\":\"p-1.0-py3-none-any.whl\",\"url\":\"../../p.whl#sha256={sha}\",\"hashes\":{{}},\"yanked\":\"reason\"}},\
+         {{\"filename\":\"p-0.9.tar.gz\",\"url\":\"p-0.9.tar.gz\",\"hashes\":{{\"md5\":\"00\"}},\"yanked\":false,\"requires-python\":\">=3.9\"}}]}}\n"
+    );
+    write(dir, "simple_index", "page.json", json.as_bytes());
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    index_pages(&dir);
     sdists(&dir);
     wheels(&dir);
     records(&dir);
