@@ -11,9 +11,10 @@
 //! and trusted by `verify` on this machine only, with a warning.
 
 use anyhow::{Context, Result, bail};
+use kiln_fs::publish::AtomicFile;
 use kiln_provenance::{PrivateKey, PublicKey};
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where the development key lives, relative to the checkout.
@@ -67,54 +68,29 @@ pub fn random_seed() -> Result<[u8; 32]> {
 
 /// Write a private key as PKCS#8 PEM, mode 0600, refusing to overwrite.
 /// The key is written to a temporary file in the same directory (created
-/// 0600) and linked into place, so nobody ever sees a partial key.
+/// 0600, `.kiln-tmp-*`, removed by the next run if this one is killed)
+/// and linked into place, so nobody ever sees a partial key.
 pub fn write_private_key(path: &Path, key: &PrivateKey) -> Result<()> {
-    let parent = parent_of(path);
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("failed to create {}", parent.display()))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".kiln-key-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(parent)
-        .with_context(|| format!("failed to create a temporary file in {}", parent.display()))?;
-    let pem = key.to_pkcs8_pem();
-    tmp.as_file()
-        .write_all(pem.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    tmp.persist_noclobber(path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {}: not overwriting an existing key; choose another path or remove it",
-            path.display(),
-            e.error
-        )
-    })?;
-    Ok(())
+    write_new(path, key.to_pkcs8_pem().as_bytes(), 0o600)
 }
 
-/// Write a public key (SPKI PEM), mode 0644, refusing to overwrite.
+/// Write a public key (SPKI PEM), mode 0644, refusing to overwrite; as
+/// the private key, never seen partial.
 pub fn write_public_key(path: &Path, key: &PublicKey) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "{}: cannot create (it may exist already: not overwriting a key)",
-                path.display()
-            )
-        })?;
-    f.write_all(key.to_spki_pem().as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("failed to write {}", path.display()))
+    write_new(path, key.to_spki_pem().as_bytes(), 0o644)
 }
 
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    if !file.commit_new(mode)? {
+        bail!(
+            "{}: exists already: not overwriting a key; choose another path or remove it",
+            path.display()
+        );
     }
+    Ok(())
 }
 
 /// Read a private key, refusing one that others can read. Errors never
@@ -144,8 +120,16 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey> {
 pub fn development_key(root: &Path) -> Result<(PrivateKey, PathBuf, bool)> {
     let dir = root.join(DEV_KEY_DIR);
     let path = dir.join("key.pem");
+    // What a run killed while writing the key left.
+    kiln_fs::publish::clean_stale(&dir)?;
     if path.is_file() {
-        return Ok((read_private_key(&path)?, path, false));
+        let key = read_private_key(&path)?;
+        // Killed between the two keys: the public half is made again.
+        let public = dir.join("key.pub");
+        if !public.exists() {
+            write_public_key(&public, &key.public_key())?;
+        }
+        return Ok((key, path, false));
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
@@ -227,6 +211,33 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_428_010), "2026-11-23T10:00:10Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn killed_release_dev_key_half_pair_and_temp_files_are_repaired() {
+        let root = tempfile::tempdir().unwrap();
+        let (key, path, created) = development_key(root.path()).unwrap();
+        assert!(created);
+        let dir = root.path().join(DEV_KEY_DIR);
+        // A run killed after the private key, before the public one, and
+        // one killed mid-write.
+        std::fs::remove_file(dir.join("key.pub")).unwrap();
+        std::fs::write(dir.join(".kiln-tmp-half"), "-----BEGIN").unwrap();
+        let (again, again_path, created) = development_key(root.path()).unwrap();
+        assert!(!created);
+        assert_eq!(again_path, path);
+        assert_eq!(again.public_key(), key.public_key());
+        assert_eq!(
+            development_public_key(root.path()).unwrap(),
+            key.public_key()
+        );
+        #[allow(clippy::disallowed_methods)] // Sorted below.
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["key.pem", "key.pub"]);
     }
 
     #[test]

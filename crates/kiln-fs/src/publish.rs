@@ -472,6 +472,24 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// As [`AtomicFile::commit`], but never replaces an existing file:
+    /// `Ok(false)` (and nothing written) when `path` exists.
+    pub fn commit_new(self, mode: u32) -> Result<bool, PublishError> {
+        let file = self.tmp.as_file();
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .and_then(|()| file.sync_all())
+            .map_err(io_err("cannot write", &self.path))?;
+        match self.tmp.persist_noclobber(&self.path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(io_err("cannot link into place", &self.path)(e.error)),
+        }
+        sync_dir(parent_of(&self.path))?;
+        Ok(true)
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.tmp.as_file_mut().write(buf)
@@ -672,5 +690,17 @@ mod tests {
         drop(f);
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(names(path.parent().unwrap()), ["x.distinfo"]);
+        // Never over an existing file.
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"three").unwrap();
+        assert!(!f.commit_new(0o600).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let fresh = path.with_file_name("key.pem");
+        let mut f = AtomicFile::create(&fresh).unwrap();
+        f.write_all(b"k").unwrap();
+        assert!(f.commit_new(0o600).unwrap());
+        let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(names(path.parent().unwrap()), ["key.pem", "x.distinfo"]);
     }
 }
