@@ -386,3 +386,26 @@ fn killed_release_cleanup_spares_a_concurrent_release() {
         assert!(found.is_empty(), "round {round}: debris: {found:#?}");
     }
 }
+
+/// Publishing replaces the whole dist directory, so a dist holding files
+/// no release writes is refused before any work (exit 2, naming them),
+/// and nothing of it is lost; what killed runs left in it is no obstacle.
+#[test]
+fn killed_release_publish_refuses_a_dist_holding_files_no_release_writes() {
+    let clone = Clone::new();
+    let dist = clone.dist();
+    fs::create_dir_all(dist.join("notes")).unwrap();
+    fs::write(dist.join("notes.txt"), "mine").unwrap();
+    fs::write(dist.join(".kiln-tmp-old"), "debris").unwrap();
+    let out = crate::harness::run(&clone.repo, &["release"]);
+    out.expect(2, "notes.txt");
+    assert!(out.stderr.contains("\"notes\""), "{}", out.stderr);
+    assert_eq!(fs::read_to_string(dist.join("notes.txt")).unwrap(), "mine");
+    assert!(dist.join("notes").is_dir());
+    fs::remove_dir(dist.join("notes")).unwrap();
+    fs::remove_file(dist.join("notes.txt")).unwrap();
+    clone.release(Version::B);
+    assert!(!dist.join(".kiln-tmp-old").exists());
+    let found = debris(&clone);
+    assert!(found.is_empty(), "debris: {found:#?}");
+}
