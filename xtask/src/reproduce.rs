@@ -156,9 +156,20 @@ pub fn reproduce(
 /// Copy `from` to `to` with reversed creation order, moved mtimes and
 /// narrowed permissions. Symlinks are copied as symlinks.
 fn perturbed_copy(from: &Path, to: &Path) -> Result<()> {
+    // kiln's own staging and temporary entries (the release's staging
+    // directory, where this copy goes, may be inside the project) are
+    // never project content.
+    let ours = |e: &walkdir::DirEntry| {
+        e.depth() > 0 && {
+            let name = e.file_name().as_encoded_bytes();
+            name.starts_with(kiln_fs::publish::STAGING_PREFIX.as_bytes())
+                || name.starts_with(kiln_fs::publish::TMP_PREFIX.as_bytes())
+        }
+    };
     let entries: Vec<_> = WalkDir::new(from)
         .sort_by_file_name()
         .into_iter()
+        .filter_entry(|e| !ours(e))
         .collect::<Result<_, _>>()
         .with_context(|| format!("failed to walk {}", from.display()))?;
     fs::create_dir_all(to).with_context(|| format!("failed to create {}", to.display()))?;

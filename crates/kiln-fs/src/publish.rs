@@ -258,11 +258,17 @@ fn sync_tree(dir: &Path) -> Result<(), PublishError> {
     sync_dir(dir)
 }
 
+/// Whether `e` is one of these errno values (ENOTSUP and EOPNOTSUPP are
+/// one on Linux, two on macOS).
+fn has_code(e: &io::Error, codes: &[i32]) -> bool {
+    e.raw_os_error().is_some_and(|c| codes.contains(&c))
+}
+
 /// Syncs a directory (its entries' names); filesystems that cannot are
 /// let be.
 fn sync_dir(dir: &Path) -> Result<(), PublishError> {
     match File::open(dir).and_then(|f| f.sync_all()) {
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP)) => Ok(()),
+        Err(e) if has_code(&e, &[libc::EINVAL, libc::ENOTSUP, libc::EOPNOTSUPP]) => Ok(()),
         other => other.map_err(io_err("cannot sync", dir)),
     }
 }
@@ -288,13 +294,19 @@ fn swap(new: &Path, target: &Path, old: &Path) -> Result<(), PublishError> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::rename(new, target) {
                 Ok(()) => return sync_dir(parent_of(target)),
                 // Another process made the target meanwhile: exchange.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
+                Err(e) if has_code(&e, &[libc::ENOTEMPTY, libc::EEXIST]) => {}
                 Err(e) => return Err(io_err("cannot move the new directory to", target)(e)),
             },
             Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP | libc::EXDEV)
+                if has_code(
+                    &e,
+                    &[
+                        libc::EINVAL,
+                        libc::ENOSYS,
+                        libc::ENOTSUP,
+                        libc::EOPNOTSUPP,
+                        libc::EXDEV,
+                    ],
                 ) =>
             {
                 return two_renames(new, target, old);
