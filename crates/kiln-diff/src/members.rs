@@ -3,7 +3,11 @@
 //! both sides are text (pass 2 re-reads just those members, `a`'s in
 //! batches of bounded size, `b`'s one at a time), sizes and sha256
 //! otherwise; the core metadata file and RECORD point to their own
-//! sections.
+//! sections. Pass 2 re-reads both archives once per batch, so the text
+//! diffs of one report cover at most [`MAX_TEXT_DIFF_BYTES`] of `a`'s
+//! members (a few batches); a changed text member past that is shown by
+//! sizes and sha256, saying why, rather than costing another read of
+//! both archives each.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -17,6 +21,11 @@ use crate::{
 
 /// Bytes of `a`'s members held in memory at once in pass 2.
 const BATCH_BYTES: u64 = 8 << 20;
+
+/// Bytes of `a`'s members text-diffed in one report: with batches of
+/// [`BATCH_BYTES`] and members of at most [`MAX_DIFF_BYTES`], pass 2 reads
+/// each archive at most five more times, however many members changed.
+pub(crate) const MAX_TEXT_DIFF_BYTES: u64 = 4 * BATCH_BYTES;
 
 /// One archive as the comparison sees it.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +66,7 @@ pub(crate) fn changes(
     let (a, b) = (sides.a.scan, sides.b.scan);
     let mut out = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
+    let mut text_bytes: u64 = 0;
     for &(ia, ib) in pairs.files.values() {
         let ea = ia.and_then(|i| a.entries.get(i));
         let eb = ib.and_then(|i| b.entries.get(i));
@@ -84,7 +94,15 @@ pub(crate) fn changes(
                             x.size, y.size
                         ),
                     }
+                } else if text_bytes + x.size > MAX_TEXT_DIFF_BYTES {
+                    ChangeDetail::TextTooLarge {
+                        reason: format!(
+                            "not diffed: this report's text diffs already cover {text_bytes} bytes, \
+                             the most one report re-reads ({MAX_TEXT_DIFF_BYTES})"
+                        ),
+                    }
                 } else {
+                    text_bytes += x.size;
                     if let (Some(ia), Some(ib)) = (ia, ib) {
                         jobs.push((out.len(), ia, ib));
                     }

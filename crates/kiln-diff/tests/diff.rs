@@ -1508,3 +1508,50 @@ fn zeros_after_the_gzip_stream_are_trailing_padding_not_compression() {
         vec![Category::Compression, Category::TrailingPadding]
     );
 }
+
+#[test]
+fn text_diffs_re_read_a_bounded_number_of_bytes() {
+    // 40 changed text members of 1,000,000 bytes: each batch of pass 2
+    // reads both archives again, so only the first 32 MiB are diffed; the
+    // rest are shown by sizes and sha256, saying why.
+    let member = |i: usize, changed: bool| -> Vec<u8> {
+        let mut s = format!("# member {i}\n");
+        let mut line = 0;
+        while s.len() < 1_000_000 - 40 {
+            if line == 5 && changed {
+                s.push_str("changed\n");
+            } else {
+                s.push_str(&format!("value_{} = {}\n", line % 500, line % 7));
+            }
+            line += 1;
+        }
+        while s.len() < 1_000_000 {
+            s.push('\n');
+        }
+        s.into_bytes()
+    };
+    let members = |changed| -> Vec<Member> {
+        (0..40)
+            .map(|i| m(&format!("p-1.0/p/m{i:02}.py"), &member(i, changed), false))
+            .collect()
+    };
+    let r = diff(
+        "p-1.0.tar.gz",
+        &sdist(&members(false), EPOCH, 1),
+        "p-1.0.tar.gz",
+        &sdist(&members(true), EPOCH, 1),
+    );
+    assert_eq!(r.counts(), (40, 0, 0));
+    let diffed = (32 << 20) / 1_000_000;
+    for (i, change) in r.members.iter().enumerate() {
+        match &change.detail {
+            ChangeDetail::Text(d) if i < diffed => {
+                assert_eq!(d.lines[0], format!("--- a/p-1.0/p/m{i:02}.py"));
+            }
+            ChangeDetail::TextTooLarge { reason } if i >= diffed => {
+                assert!(reason.starts_with("not diffed: "), "{reason}");
+            }
+            other => panic!("{i} {}: {other:?}", change.path),
+        }
+    }
+}
