@@ -257,7 +257,9 @@ fn debris(clone: &Clone) -> Vec<String> {
 
 /// Kills the whole process group (the release and its second build), or
 /// only the release and then waits until its orphaned child is gone too.
-fn kill(child: &mut std::process::Child, whole_group: bool) {
+/// Whether the release was still running (else it had finished).
+fn kill(child: &mut std::process::Child, whole_group: bool) -> bool {
+    let running = child.try_wait().unwrap().is_none();
     let group = format!("-{}", child.id());
     if whole_group {
         let _ = Command::new("kill")
@@ -283,6 +285,14 @@ fn kill(child: &mut std::process::Child, whole_group: bool) {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+    running
+}
+
+/// The median of the last few durations.
+fn recent(measured: &[Duration]) -> Duration {
+    let mut last: Vec<Duration> = measured.iter().rev().take(7).copied().collect();
+    last.sort();
+    last[last.len() / 2]
 }
 
 #[test]
@@ -303,24 +313,31 @@ fn killed_release_leaves_the_previous_or_the_new_release_and_no_debris() {
         found.is_empty(),
         "a complete release left debris: {found:#?}"
     );
-    // The delays follow the releases' mean duration, measured on every
-    // complete run (the machine's load changes it).
+    // The delays follow the releases' duration, measured on every complete
+    // run (the machine's load changes it).
     let mut measured = vec![took_a, took_b];
 
     let mut rng = Rng(SEED);
     let mut previous = Version::B;
-    let (mut kills, mut new_after_kill, mut rounds) = (0usize, 0usize, 0usize);
+    let (mut kills, mut finished, mut after_swap, mut rounds) = (0usize, 0usize, 0usize, 0usize);
     while started.elapsed() < BUDGET {
         for _ in 0..KILLS_PER_ROUND {
             let target = previous.other();
             clone.prepare(target);
-            // Spread over the whole release, a little past its end.
-            let mean = measured.iter().sum::<Duration>() / measured.len() as u32;
-            let delay = mean.mul_f64(1.2 * rng.unit());
+            // Half of the kills spread over the whole release (to a little
+            // past its mean end), half over its second half, where it
+            // publishes.
+            let mean = recent(&measured);
+            let start = if rng.next().is_multiple_of(2) {
+                0.0
+            } else {
+                0.5
+            };
+            let delay = mean.mul_f64(start + (1.05 - start) * rng.unit());
             let whole_group = rng.next().is_multiple_of(2);
             let mut child = clone.spawn(Stdio::null());
             std::thread::sleep(delay);
-            kill(&mut child, whole_group);
+            let running = kill(&mut child, whole_group);
             kills += 1;
             let now = which(&dist, &expected).unwrap_or_else(|e| {
                 panic!(
@@ -332,8 +349,10 @@ fn killed_release_leaves_the_previous_or_the_new_release_and_no_debris() {
                 now == previous || now == target,
                 "kill {kills}: dist holds {now:?}, neither {previous:?} nor {target:?}"
             );
-            if now == target {
-                new_after_kill += 1;
+            match (running, now == target) {
+                (false, _) => finished += 1,
+                (true, true) => after_swap += 1,
+                (true, false) => {}
             }
             previous = now;
         }
@@ -351,12 +370,17 @@ fn killed_release_leaves_the_previous_or_the_new_release_and_no_debris() {
     }
     let mean = measured.iter().sum::<Duration>() / measured.len() as u32;
     eprintln!(
-        "killed_release: a release takes {mean:?} on average ({took_a:?} for 0.1.0, {took_b:?} for 0.2.0 first); {kills} kills \
-         ({new_after_kill} found the new release complete, the rest the previous one), \
+        "killed_release: a release took {mean:?} on average ({took_a:?} for 0.1.0, {took_b:?} for 0.2.0 first); \
+         {kills} kills ({finished} came after the release had finished; of the others, {after_swap} after its swap \
+         had published the new release, the rest before: dist held the previous one), \
          {rounds} complete releases after them, no debris; {:?} in all",
         started.elapsed()
     );
-    assert!(kills >= 30, "only {kills} kills within {BUDGET:?}");
+    assert!(
+        kills - finished >= 30,
+        "only {} kills of a running release within {BUDGET:?}",
+        kills - finished
+    );
 }
 
 /// Cleaning up after killed runs must never touch a live one: releases
