@@ -285,6 +285,23 @@ pub struct MemberChange {
     pub detail: ChangeDetail,
 }
 
+/// Member changes a report counts but does not list (past the first
+/// 10,000 by path).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Unlisted {
+    pub changed: usize,
+    pub added: usize,
+    pub removed: usize,
+}
+
+impl Unlisted {
+    /// Nothing left unlisted.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// How a metadata field changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -372,8 +389,11 @@ pub struct DiffReport {
     pub renames: Vec<Rename>,
     /// Container differences (also listed when the content differs).
     pub container: Vec<ContainerDifference>,
-    /// Content differences, sorted by path.
+    /// Content differences, sorted by path: the first 10,000.
     pub members: Vec<MemberChange>,
+    /// Content differences past those, counted (in JSON only when any).
+    #[serde(skip_serializing_if = "Unlisted::is_empty")]
+    pub unlisted: Unlisted,
     /// Core metadata (wheel METADATA, sdist PKG-INFO), field by field.
     pub metadata: Vec<FieldChange>,
     pub record: RecordChecks,
@@ -388,13 +408,13 @@ impl DiffReport {
         self.level == Level::Identical
     }
 
-    /// (changed, added, removed) members.
+    /// (changed, added, removed) members, listed or not.
     pub fn counts(&self) -> (usize, usize, usize) {
         let n = |k| self.members.iter().filter(|m| m.change == k).count();
         (
-            n(ChangeKind::Changed),
-            n(ChangeKind::Added),
-            n(ChangeKind::Removed),
+            n(ChangeKind::Changed) + self.unlisted.changed,
+            n(ChangeKind::Added) + self.unlisted.added,
+            n(ChangeKind::Removed) + self.unlisted.removed,
         )
     }
 
@@ -460,6 +480,7 @@ pub fn diff_files(
         renames: Vec::new(),
         container: Vec::new(),
         members: Vec::new(),
+        unlisted: Unlisted::default(),
         metadata: Vec::new(),
         record: RecordChecks {
             a: record::not(kind),
@@ -499,7 +520,14 @@ pub fn diff_files(
             scan: &scan_b,
         },
     };
-    report.members = members::changes(&sides, &pairs, &meta, opts)?;
+    (report.members, report.unlisted) = members::changes(&sides, &pairs, &meta, opts)?;
+    let unlisted = report.unlisted.changed + report.unlisted.added + report.unlisted.removed;
+    if unlisted > 0 {
+        report.notes.push(format!(
+            "{unlisted} more member changes are counted, not listed (a report lists the first {} by path)",
+            members::MAX_LISTED_CHANGES
+        ));
+    }
     let (fields, notes) = metadata::compare(&sides, &meta, opts.max_diff_lines);
     report.metadata = fields;
     report.notes.extend(notes);

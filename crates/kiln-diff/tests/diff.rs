@@ -1555,3 +1555,40 @@ fn text_diffs_re_read_a_bounded_number_of_bytes() {
         }
     }
 }
+
+#[test]
+fn a_report_lists_ten_thousand_member_changes_and_counts_the_rest() {
+    // 12,000 members removed and 12,000 added (every name differs).
+    let members = |prefix: &str| -> Vec<Member> {
+        (0..12_000)
+            .map(|i| m(&format!("p-1.0/{prefix}{i:05}.py"), b"", false))
+            .collect()
+    };
+    let r = diff(
+        "p-1.0.tar.gz",
+        &sdist(&members("a"), EPOCH, 1),
+        "p-1.0.tar.gz",
+        &sdist(&members("b"), EPOCH, 1),
+    );
+    assert_eq!(r.level, Level::DifferentContent);
+    assert_eq!(r.members.len(), 10_000);
+    assert_eq!(r.counts(), (0, 12_000, 12_000));
+    assert_eq!(
+        r.unlisted,
+        kiln_diff::Unlisted {
+            changed: 0,
+            added: 12_000,
+            removed: 2_000
+        }
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("14000 more member changes are counted, not listed")),
+        "{:?}",
+        r.notes
+    );
+    assert!(first_line(&r).contains("0 changed, 12000 added, 12000 removed"));
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["unlisted"]["added"], 12_000);
+}
