@@ -30,8 +30,9 @@
 //!
 //! The `_stream` forms give the same bytes and the same errors as the
 //! in-memory ones (which are built on them) with memory bounded by the
-//! largest member: an sdist's data is spooled, in archive order, into the
-//! caller's empty temporary `spool` file and read back in sorted order; a
+//! largest member (an sdist's: flat): an sdist's data is spooled, in archive
+//! order, into the caller's empty temporary `spool` file and streamed back
+//! in sorted order; a
 //! wheel is read twice (hash every member for the RECORD check, then copy
 //! in canonical order). `record_problems` checks RECORD from the digests of
 //! the wheel's regular files (`members`), listing every problem sorted by

@@ -18,8 +18,9 @@
 //! It streams: the members' data is spooled, in archive order, into a file
 //! the caller provides (or, in memory, one `Vec` per member), remembering
 //! where each member landed; the files are then written in sorted order,
-//! each read back from the spool. With a file, memory is bounded by the
-//! largest member.
+//! each streamed back from the spool through the writer's gzip window.
+//! With a file, memory is flat in the size of the members and the archive
+//! (their metadata aside).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -77,16 +78,10 @@ enum SpoolError {
 /// (sorted order).
 trait Spool {
     /// Append everything `data` yields; returns where it went (a key for
-    /// `read_back`) and how many bytes.
+    /// `reader`) and how many bytes.
     fn append(&mut self, data: &mut dyn Read) -> Result<(u64, u64), SpoolError>;
-    /// The `len` bytes appended under `key`, read into `buf` if they are
-    /// not in memory already.
-    fn read_back<'a>(
-        &'a mut self,
-        key: u64,
-        len: u64,
-        buf: &'a mut Vec<u8>,
-    ) -> io::Result<&'a [u8]>;
+    /// A reader over the `len` bytes appended under `key`.
+    fn reader<'a>(&'a mut self, key: u64, len: u64) -> io::Result<Box<dyn Read + 'a>>;
 }
 
 /// The in-memory spool: each member's bytes in their own `Vec`, keyed by
@@ -112,11 +107,11 @@ impl Spool for MemorySpool {
         self.0.push(bytes);
         Ok((self.0.len() as u64 - 1, len))
     }
-    fn read_back<'a>(&'a mut self, key: u64, _: u64, _: &'a mut Vec<u8>) -> io::Result<&'a [u8]> {
+    fn reader<'a>(&'a mut self, key: u64, _: u64) -> io::Result<Box<dyn Read + 'a>> {
         usize::try_from(key)
             .ok()
             .and_then(|i| self.0.get(i))
-            .map(Vec::as_slice)
+            .map(|v| Box::new(v.as_slice()) as Box<dyn Read + 'a>)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such spooled member"))
     }
 }
@@ -153,24 +148,11 @@ impl Spool for FileSpool<'_> {
             n += got as u64;
         }
     }
-    fn read_back<'a>(
-        &'a mut self,
-        key: u64,
-        len: u64,
-        buf: &'a mut Vec<u8>,
-    ) -> io::Result<&'a [u8]> {
+    fn reader<'a>(&'a mut self, key: u64, len: u64) -> io::Result<Box<dyn Read + 'a>> {
         self.file.seek(SeekFrom::Start(key))?;
-        buf.clear();
         // `len` was counted as it was written: it is bytes on disk, not a
-        // header's claim.
-        (&mut *self.file).take(len).read_to_end(buf)?;
-        if buf.len() as u64 != len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "spool too short",
-            ));
-        }
-        Ok(buf)
+        // header's claim; the writer refuses a reader that ends sooner.
+        Ok(Box::new((&mut *self.file).take(len)))
     }
 }
 
@@ -332,7 +314,7 @@ pub fn canonicalize_sdist(
 /// `epoch`, written to `out` (returned); `archive_name` names it in
 /// errors. Member data is spooled into `spool`, which the caller provides
 /// empty, private and temporary (it is appended to, then read back; the
-/// caller removes it). Memory is bounded by the largest member, whatever
+/// caller removes it). Memory is flat in the size of the members, whatever
 /// the size of the sdist. Same checks and same bytes as
 /// `canonicalize_sdist`.
 pub fn canonicalize_sdist_stream<R: Read, W: Write>(
@@ -374,17 +356,21 @@ fn canonicalize<R: Read, W: Write>(
     let index = index_sdist(archive_name, reader, spool, limits)?;
     check_single_top(archive_name, &index)?;
     let mut w = TarGzWriter::new(out, epoch.seconds(), deflate);
-    let mut buf = Vec::new();
     for f in &index.files {
-        let data = spool
-            .read_back(f.key, f.len, &mut buf)
-            .map_err(|source| CanonError::Spool {
-                archive: archive_name.to_owned(),
-                member: f.path.clone(),
-                source,
-            })?;
-        w.add_file(&f.path, data, f.executable)
-            .map_err(|e| write_error(archive_name, e))?;
+        let spool_error = |source| CanonError::Spool {
+            archive: archive_name.to_owned(),
+            member: f.path.clone(),
+            source,
+        };
+        // Streamed from the spool through the writer's gzip window: memory
+        // stays flat in the member's size.
+        let mut data = spool.reader(f.key, f.len).map_err(spool_error)?;
+        match w.add_reader(&f.path, f.len, &mut data, f.executable) {
+            Ok(()) => {}
+            // The only reader here is the spool.
+            Err(ArchiveError::Read { source, .. }) => return Err(spool_error(source)),
+            Err(e) => return Err(write_error(archive_name, e)),
+        }
     }
     w.finish().map_err(|e| write_error(archive_name, e))
 }

@@ -445,6 +445,40 @@ fn diff_of_100000_members_each_stays_under_the_bounds() {
     );
 }
 
+/// A 2 MB sdist holding a 512 MiB member (compressing ~500:1, under the
+/// ratio limit): `normalize` held the whole member in memory to write it
+/// (1 GB peak for a 1 GiB member); it now streams it from its spool.
+#[test]
+fn normalize_streams_a_large_member_with_memory_flat() {
+    let mut chunk = vec![0u8; 64 << 20];
+    for (i, b) in chunk.iter_mut().enumerate().step_by(3000) {
+        *b = (i % 251) as u8 | 1;
+    }
+    let chunks = 8;
+    let size = (chunk.len() * chunks) as u64;
+    let mut head = tar_of(&good_entries());
+    head.truncate(head.len() - 1024);
+    head.extend_from_slice(&tar_header(b"p-1.0/big.bin", b'0', size, b""));
+    let mut tgz = gzip(&head);
+    let compressed = gzip(&chunk);
+    for _ in 0..chunks {
+        tgz.extend_from_slice(&compressed);
+    }
+    tgz.extend_from_slice(&gzip(&[0u8; 1024]));
+    assert!(tgz.len() < 10 << 20, "{}", tgz.len());
+    let case = Case::sdist(&tgz);
+    case.diff()
+        .expect(1, "removed p-1.0/big.bin")
+        .under(MEMORY_KIB);
+    let normalize = case.normalize();
+    normalize.expect(0, "p-1.0.tar.gz").under(MEMORY_KIB);
+    eprintln!(
+        "512 MiB member: normalize {:?} {} KiB",
+        normalize.elapsed,
+        normalize.peak_kib.unwrap_or(0)
+    );
+}
+
 // ------------------------------------- cases the readers already refused
 
 #[test]
