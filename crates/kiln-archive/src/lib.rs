@@ -31,6 +31,7 @@
 //!     pub fn open(archive: &str, reader: R, limits: &Limits) -> Result<Self, ArchiveError>;
 //!     pub fn archive(&self) -> &ZipArchive;
 //!     pub fn copy_member(&mut self, index: usize, out: &mut dyn Write) -> Result<u64, ArchiveError>;
+//!     pub fn member_reader(&mut self, index: usize) -> Result<MemberReader<'_, R>, ArchiveError>;
 //!     pub fn into_inner(self) -> R;
 //! }
 //! pub fn read_zip(archive: &str, bytes: &[u8], limits: &Limits) -> Result<ZipArchive, ArchiveError>;
@@ -70,7 +71,7 @@ pub use list::{ListWriter, ListedFile};
 pub use path::validate_member_path;
 pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz};
 pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
-pub use zip_read::{ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
+pub use zip_read::{MemberReader, ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
 pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
 
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.

@@ -465,6 +465,32 @@ impl<R: Read + Seek> ZipReader<R> {
     /// the local header and the data descriptor. On an error, `out` may
     /// already hold part of the data (never more than the declared size).
     pub fn copy_member(&mut self, index: usize, out: &mut dyn Write) -> Result<u64, ArchiveError> {
+        let mut member = self.member_reader(index)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut produced = 0u64;
+        loop {
+            let n = match member.read(&mut buf) {
+                Ok(0) => return Ok(produced),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(member.into_failure(e)),
+            };
+            produced += n as u64;
+            out.write_all(&buf[..n])
+                .map_err(|source| ArchiveError::Output {
+                    archive: member.archive.clone(),
+                    entry: member.entry.clone(),
+                    source,
+                })?;
+        }
+    }
+
+    /// A reader over member `index`'s data, with the checks of
+    /// `copy_member`: it fails as soon as the output passes the declared
+    /// size, and at the end unless size and CRC32 agree. A failure reads
+    /// as an `io::Error`; `MemberReader::into_failure` gives the precise
+    /// `ArchiveError` naming the entry.
+    pub fn member_reader(&mut self, index: usize) -> Result<MemberReader<'_, R>, ArchiveError> {
         let ctx = Ctx {
             archive: &self.archive,
         };
@@ -479,37 +505,26 @@ impl<R: Read + Seek> ZipReader<R> {
             ));
         };
         let entry = format!("{:?}", m.path);
-        let size = u64::from(m.size);
         self.reader
             .seek(SeekFrom::Start(offset))
             .map_err(|e| ctx.read(&entry, e))?;
-        let mut input = (&mut self.reader).take(u64::from(m.compressed_size));
-        let mut crc = crc32fast::Hasher::new();
-        let mut sink = |chunk: &[u8]| -> Result<(), ArchiveError> {
-            crc.update(chunk);
-            out.write_all(chunk).map_err(|source| ArchiveError::Output {
-                archive: self.archive.clone(),
-                entry: entry.clone(),
-                source,
-            })
-        };
-        let produced = if m.method == 0 {
-            copy_stored(&mut input, size, &mut sink)
-        } else {
-            inflate(&mut input, size, &mut sink)
-        }
-        .map_err(|e| match e {
-            Failure::Read(e) => ctx.read(&entry, e),
-            Failure::Bad(reason) => ctx.malformed(&entry, reason),
-            Failure::Out(e) => e,
-        })?;
-        if produced != size {
-            return Err(ctx.malformed(&entry, "inflates to less than its declared size"));
-        }
-        if crc.finalize() != m.crc32 {
-            return Err(ctx.malformed(&entry, "CRC32 mismatch"));
-        }
-        Ok(produced)
+        Ok(MemberReader {
+            archive: self.archive.clone(),
+            entry,
+            input: (&mut self.reader).take(u64::from(m.compressed_size)),
+            inflater: (m.method != 0).then(|| Decompress::new(false)),
+            stored: m.method == 0,
+            inbuf: vec![0u8; CHUNK],
+            lo: 0,
+            hi: 0,
+            eof: false,
+            size: u64::from(m.size),
+            produced: 0,
+            crc: crc32fast::Hasher::new(),
+            expected_crc: m.crc32,
+            done: false,
+            failure: None,
+        })
     }
 
     /// The source, back.
@@ -518,96 +533,164 @@ impl<R: Read + Seek> ZipReader<R> {
     }
 }
 
-/// Why streaming a member's data stopped.
-enum Failure {
-    Read(io::Error),
-    Bad(String),
-    Out(ArchiveError),
+/// One member's data, stored or inflated in bounded chunks, checked
+/// against the declared size and CRC32 (see `ZipReader::member_reader`).
+#[derive(Debug)]
+pub struct MemberReader<'r, R> {
+    archive: String,
+    entry: String,
+    input: io::Take<&'r mut R>,
+    /// `None` for a stored member (and while `read` holds it).
+    inflater: Option<Decompress>,
+    stored: bool,
+    inbuf: Vec<u8>,
+    lo: usize,
+    hi: usize,
+    eof: bool,
+    size: u64,
+    produced: u64,
+    crc: crc32fast::Hasher,
+    expected_crc: u32,
+    done: bool,
+    failure: Option<ArchiveError>,
 }
 
-type Sink<'s> = dyn FnMut(&[u8]) -> Result<(), ArchiveError> + 's;
-
-/// Copy a stored member: exactly `size` bytes (its compressed size too).
-fn copy_stored(input: &mut dyn Read, size: u64, sink: &mut Sink<'_>) -> Result<u64, Failure> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut produced = 0u64;
-    loop {
-        let n = read_some(input, &mut buf).map_err(Failure::Read)?;
-        if n == 0 {
-            break;
+impl<R: Read> MemberReader<'_, R> {
+    /// The precise error behind an `io::Error` this reader returned.
+    pub fn into_failure(mut self, e: io::Error) -> ArchiveError {
+        match self.failure.take() {
+            Some(failure) => failure,
+            None => ArchiveError::Read {
+                archive: self.archive,
+                entry: self.entry,
+                source: e,
+            },
         }
-        produced += n as u64;
-        if produced > size {
-            return Err(Failure::Bad(
-                "inflates to more than its declared size".into(),
-            ));
-        }
-        sink(&buf[..n]).map_err(Failure::Out)?;
     }
-    if produced < size {
-        return Err(Failure::Bad(
-            "member data runs past the end of the archive".into(),
-        ));
-    }
-    Ok(produced)
-}
 
-/// Inflate raw deflate data from `input` in bounded chunks, refusing as
-/// soon as the output passes `size`.
-fn inflate(input: &mut dyn Read, size: u64, sink: &mut Sink<'_>) -> Result<u64, Failure> {
-    let mut d = Decompress::new(false);
-    let mut inbuf = vec![0u8; CHUNK];
-    let mut outbuf = vec![0u8; CHUNK];
-    let (mut lo, mut hi) = (0usize, 0usize);
-    let mut eof = false;
-    let mut produced = 0u64;
-    loop {
-        if lo == hi && !eof {
-            lo = 0;
-            hi = read_some(input, &mut inbuf).map_err(Failure::Read)?;
-            eof = hi == 0;
-        }
-        let (in0, out0) = (d.total_in(), d.total_out());
-        let flush = if eof {
-            FlushDecompress::Finish
-        } else {
-            FlushDecompress::None
+    fn fail(&mut self, err: ArchiveError) -> io::Error {
+        let e = io::Error::new(io::ErrorKind::InvalidData, err.to_string());
+        self.failure = Some(err);
+        e
+    }
+
+    fn bad(&mut self, reason: impl Into<String>) -> io::Error {
+        let err = ArchiveError::Malformed {
+            archive: self.archive.clone(),
+            entry: self.entry.clone(),
+            reason: reason.into(),
         };
-        let status = d
-            .decompress(&inbuf[lo..hi], &mut outbuf, flush)
-            .map_err(|e| Failure::Bad(format!("corrupt deflate data: {e}")))?;
-        let consumed = usize::try_from(d.total_in() - in0).unwrap_or(usize::MAX);
-        let n = usize::try_from(d.total_out() - out0).unwrap_or(usize::MAX);
-        lo = lo.saturating_add(consumed).min(hi);
-        if n > 0 {
-            produced += n as u64;
-            if produced > size {
-                return Err(Failure::Bad(
-                    "inflates to more than its declared size".into(),
-                ));
-            }
-            sink(&outbuf[..n.min(outbuf.len())]).map_err(Failure::Out)?;
+        self.fail(err)
+    }
+
+    fn read_failed(&mut self, source: io::Error) -> io::Error {
+        let err = ArchiveError::Read {
+            archive: self.archive.clone(),
+            entry: self.entry.clone(),
+            source,
+        };
+        self.fail(err)
+    }
+
+    /// `n` more bytes are out: bounded by the declared size.
+    fn produced(&mut self, out: &[u8]) -> io::Result<usize> {
+        self.produced += out.len() as u64;
+        if self.produced > self.size {
+            return Err(self.bad("inflates to more than its declared size"));
         }
-        match status {
-            Status::StreamEnd => return Ok(produced),
-            _ if consumed == 0 && n == 0 => {
-                if eof {
-                    return Err(Failure::Bad("truncated deflate data".into()));
-                }
-                // No progress with input left: the inflater wants more of
-                // it at once. Keep what is left and read behind it.
-                inbuf.copy_within(lo..hi, 0);
-                hi -= lo;
-                lo = 0;
-                if hi == inbuf.len() {
-                    return Err(Failure::Bad("corrupt deflate data: no progress".into()));
-                }
-                let got = read_some(input, &mut inbuf[hi..]).map_err(Failure::Read)?;
-                eof = got == 0;
-                hi += got;
-            }
-            _ => {}
+        self.crc.update(out);
+        Ok(out.len())
+    }
+
+    /// The data ended: size and CRC32 must agree.
+    fn end(&mut self) -> io::Result<usize> {
+        if self.produced != self.size {
+            return Err(self.bad(if self.stored {
+                "member data runs past the end of the archive"
+            } else {
+                "inflates to less than its declared size"
+            }));
         }
+        let crc = std::mem::replace(&mut self.crc, crc32fast::Hasher::new()).finalize();
+        if crc != self.expected_crc {
+            return Err(self.bad("CRC32 mismatch"));
+        }
+        self.done = true;
+        Ok(0)
+    }
+}
+
+impl<R: Read> Read for MemberReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failure.is_some() {
+            return Err(io::Error::other("the member already failed"));
+        }
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let Some(mut d) = self.inflater.take() else {
+            let n = match read_some(&mut self.input, buf) {
+                Ok(n) => n,
+                Err(e) => return Err(self.read_failed(e)),
+            };
+            if n == 0 {
+                return self.end();
+            }
+            return self.produced(&buf[..n]);
+        };
+        let result = loop {
+            if self.lo == self.hi && !self.eof {
+                self.lo = 0;
+                self.hi = match read_some(&mut self.input, &mut self.inbuf) {
+                    Ok(n) => n,
+                    Err(e) => break Err(self.read_failed(e)),
+                };
+                self.eof = self.hi == 0;
+            }
+            let (in0, out0) = (d.total_in(), d.total_out());
+            let flush = if self.eof {
+                FlushDecompress::Finish
+            } else {
+                FlushDecompress::None
+            };
+            let status = match d.decompress(&self.inbuf[self.lo..self.hi], buf, flush) {
+                Ok(status) => status,
+                Err(e) => break Err(self.bad(format!("corrupt deflate data: {e}"))),
+            };
+            let consumed = usize::try_from(d.total_in() - in0).unwrap_or(usize::MAX);
+            let n = usize::try_from(d.total_out() - out0)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            self.lo = self.lo.saturating_add(consumed).min(self.hi);
+            if n > 0 {
+                break self.produced(&buf[..n]);
+            }
+            match status {
+                Status::StreamEnd => break self.end(),
+                _ if consumed == 0 => {
+                    if self.eof {
+                        break Err(self.bad("truncated deflate data"));
+                    }
+                    // No progress with input left: the inflater wants more
+                    // of it at once. Keep what is left and read behind it.
+                    self.inbuf.copy_within(self.lo..self.hi, 0);
+                    self.hi -= self.lo;
+                    self.lo = 0;
+                    if self.hi == self.inbuf.len() {
+                        break Err(self.bad("corrupt deflate data: no progress"));
+                    }
+                    let got = match read_some(&mut self.input, &mut self.inbuf[self.hi..]) {
+                        Ok(n) => n,
+                        Err(e) => break Err(self.read_failed(e)),
+                    };
+                    self.eof = got == 0;
+                    self.hi += got;
+                }
+                _ => {}
+            }
+        };
+        self.inflater = Some(d);
+        result
     }
 }
 

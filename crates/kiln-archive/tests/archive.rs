@@ -1567,3 +1567,46 @@ fn long_member_names_amplifying_memory_are_refused_by_the_path_budget() {
     };
     assert_eq!(visit_count(&tgz, &l).unwrap(), 0);
 }
+
+#[test]
+fn member_reader_streams_a_member_with_the_checks_of_copy_member() {
+    const F: u32 = 0o100644 << 16;
+    // What copy_member gives, read in small pieces.
+    let zip = zip_crate_zip();
+    let mut zr = ZipReader::open("z.whl", Cursor::new(&zip), &Limits::default()).unwrap();
+    for index in 0..zr.archive().members.len() {
+        let mut whole = Vec::new();
+        zr.copy_member(index, &mut whole).unwrap();
+        let mut pieces = Vec::new();
+        let mut r = zr.member_reader(index).unwrap();
+        let mut buf = [0u8; 7];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            pieces.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(pieces, whole);
+    }
+    // A bomb fails as soon as the output passes the declared size, and the
+    // failure is the precise error naming the member.
+    let payload = deflated_zeros(64 << 20);
+    let bomb = raw_zip_of(&[RawEntry {
+        name: b"bomb",
+        payload: &payload,
+        method: 8,
+        crc: crc32fast::hash(&[0u8; 1000]),
+        size: 1000,
+        ext: F,
+    }]);
+    let mut zr = ZipReader::open("evil.whl", Cursor::new(&bomb), &Limits::default()).unwrap();
+    let mut r = zr.member_reader(0).unwrap();
+    let mut out = Vec::new();
+    let e = r.read_to_end(&mut out).unwrap_err();
+    assert!(out.len() <= 1000, "{}", out.len());
+    assert_eq!(
+        r.into_failure(e).to_string(),
+        "evil.whl: \"bomb\": malformed: inflates to more than its declared size"
+    );
+}

@@ -17,7 +17,7 @@
 //! pub fn canonicalize_wheel(archive_name: &str, bytes: &[u8], epoch: Epoch, deflate: Deflate, limits: &Limits) -> Result<Vec<u8>, CanonError>;
 //! pub fn canonicalize_sdist_stream<R: Read, W: Write>(archive_name: &str, reader: R, spool: &mut std::fs::File,
 //!     epoch: Epoch, deflate: Deflate, limits: &Limits, out: W) -> Result<W, CanonError>;
-//! pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write>(archive_name: &str, reader: R,
+//! pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write + Seek>(archive_name: &str, reader: R,
 //!     epoch: Epoch, deflate: Deflate, limits: &Limits, out: W) -> Result<W, CanonError>;
 //! pub fn check_record(archive_name: &str, wheel: &ZipArchive) -> Result<(), CanonError>;
 //! pub struct MemberDigest { pub path: String, pub sha256: [u8; 32], pub size: u64 }   // + MemberDigest::of_bytes(path, bytes)

@@ -13,12 +13,15 @@
 //! It streams in two passes over the seekable input: the first inflates
 //! every member once, hashing it (SHA-256 and size) for the RECORD check
 //! and keeping only RECORD's bytes; the second copies the files in the
-//! canonical order into the writer. Memory is bounded by the largest
-//! member (the writer takes one member's bytes at a time).
+//! canonical order into the writer, each member streamed: inflated in
+//! chunks and deflated as it is read (the output must be seekable: the
+//! writer patches a streamed member's local header afterwards). Memory is
+//! flat in the size of the members: a member is never held whole, except
+//! those of at most 4 MiB, which join the writer's parallel window.
 
 use std::io::{Cursor, Read, Seek, Write};
 
-use kiln_archive::{ArchiveWriter, Deflate, Limits, ZipKind, ZipReader, ZipWriter};
+use kiln_archive::{ArchiveError, Deflate, Limits, ZipKind, ZipReader, ZipWriter};
 use kiln_names::Epoch;
 use sha2::Digest as _;
 
@@ -42,8 +45,9 @@ pub fn canonicalize_wheel(
         epoch,
         deflate,
         limits,
-        Vec::new(),
+        Cursor::new(Vec::new()),
     )
+    .map(Cursor::into_inner)
 }
 
 /// A sink that hashes what it is given and, if asked, keeps it.
@@ -69,9 +73,10 @@ impl Write for Hashing {
 
 /// Rewrite the wheel `reader` holds into the canonical container at
 /// `epoch`, written to `out` (returned), after checking its RECORD;
-/// `archive_name` names it in errors. Memory is bounded by the largest
-/// member, whatever the size of the wheel.
-pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write>(
+/// `archive_name` names it in errors. `out` must be seekable (the zip
+/// writer patches a streamed member's local header). Memory is flat in the
+/// size of the members and of the wheel.
+pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write + Seek>(
     archive_name: &str,
     reader: R,
     epoch: Epoch,
@@ -149,13 +154,21 @@ pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write>(
     order.sort_by(|a, b| (rank(a.1), a.1.as_bytes()).cmp(&(rank(b.1), b.1.as_bytes())));
     let mut w =
         ZipWriter::new(out, epoch.seconds(), deflate).map_err(|e| write_error(archive, e))?;
-    let mut data = Vec::new();
     for (index, path, executable) in order {
-        data.clear();
-        zip.copy_member(index, &mut data)
+        let size = meta.members.get(index).map_or(0, |m| u64::from(m.size));
+        // Streamed (inflated in chunks, deflated as it is read; the
+        // writer seeks back to patch the local header): memory stays flat
+        // in the member's size.
+        let mut data = zip
+            .member_reader(index)
             .map_err(|e| read_error(archive, e))?;
-        w.add_file(path, &data, executable)
-            .map_err(|e| write_error(archive, e))?;
+        if let Err(e) = w.add_reader_seekable(path, size, &mut data, executable) {
+            return Err(match e {
+                // The only reader here is the member's.
+                ArchiveError::Read { source, .. } => read_error(archive, data.into_failure(source)),
+                e => write_error(archive, e),
+            });
+        }
     }
     w.finish().map_err(|e| write_error(archive, e))
 }

@@ -855,8 +855,9 @@ fn stream_wheel(
         epoch(),
         DEFLATE,
         &Limits::default(),
-        Vec::new(),
+        std::io::Cursor::new(Vec::new()),
     )
+    .map(std::io::Cursor::into_inner)
 }
 
 #[test]

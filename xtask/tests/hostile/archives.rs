@@ -479,6 +479,34 @@ fn normalize_streams_a_large_member_with_memory_flat() {
     );
 }
 
+/// A wheel holding a 256 MiB member that compresses ~500:1 (under the
+/// ratio limit): `normalize` held the member whole (and its compressed
+/// copy) to write it; it now streams it.
+#[test]
+fn normalize_streams_a_large_wheel_member_with_memory_flat() {
+    let mut big = vec![0u8; 256 << 20];
+    for (i, b) in big.iter_mut().enumerate().step_by(3000) {
+        *b = (i % 251) as u8 | 1;
+    }
+    let a = wheel(&[
+        ("p/__init__.py".into(), b"".to_vec()),
+        ("p/big.bin".into(), big),
+    ]);
+    assert!(a.len() < 10 << 20, "{}", a.len());
+    let b = wheel(&[("p/__init__.py".into(), b"".to_vec())]);
+    let case = Case::new("p-1.0-py3-none-any.whl", &a, &b);
+    case.diff().expect(1, "removed p/big.bin").under(MEMORY_KIB);
+    let normalize = case.normalize();
+    normalize
+        .expect(0, "p-1.0-py3-none-any.whl")
+        .under(MEMORY_KIB);
+    eprintln!(
+        "256 MiB wheel member: normalize {:?} {} KiB",
+        normalize.elapsed,
+        normalize.peak_kib.unwrap_or(0)
+    );
+}
+
 // ------------------------------------- cases the readers already refused
 
 #[test]
