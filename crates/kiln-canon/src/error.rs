@@ -43,6 +43,13 @@ pub enum CanonError {
     )]
     NoTopDirectory { archive: String, member: String },
 
+    /// A wheel holds no file at all (no members, or directories only):
+    /// refused as `kiln-diff` refuses an empty archive.
+    #[error(
+        "{archive}: (no entries): a wheel must hold its files and .dist-info, and this one holds no file"
+    )]
+    EmptyWheel { archive: String },
+
     /// An entry outside the sdist's single top-level directory.
     #[error(
         "{archive}: {member}: outside the top-level directory {top:?} (an sdist holds exactly one)"

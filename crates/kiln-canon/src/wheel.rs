@@ -89,6 +89,11 @@ pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write + Seek>(
     // Errors in the order the in-memory reader meets them: every member's
     // data first, then the layout, then RECORD.
     let meta = zip.archive().clone();
+    if !meta.members.iter().any(|m| m.kind == ZipKind::File) {
+        return Err(CanonError::EmptyWheel {
+            archive: archive.to_owned(),
+        });
+    }
     let dist_info = dist_info_dir(archive, meta.members.iter().map(|m| m.path.as_str()));
     let record_path = dist_info.as_ref().ok().map(|d| format!("{d}/RECORD"));
     let mut digests = Vec::new();

@@ -246,6 +246,17 @@ fn sdist_without_files_is_refused() {
 }
 
 #[test]
+fn empty_wheel_is_refused_as_holding_no_file() {
+    let empty = ZipWriter::new(Vec::new(), 1_700_000_000, DEFLATE)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let err = canon_wheel(&empty).unwrap_err();
+    assert!(matches!(&err, CanonError::EmptyWheel { .. }), "{err}");
+    assert!(err.to_string().contains("holds no file"), "{err}");
+}
+
+#[test]
 fn data_hidden_in_block_padding_is_refused_not_dropped() {
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_ustar();

@@ -351,11 +351,9 @@ fn data_hidden_in_tar_block_padding_is_refused() {
 /// difference.
 #[test]
 fn empty_archive_is_exit_2_in_diff_and_normalize() {
-    let case = Case::sdist(&gzip(&tar_of(&[])));
-    case.refused("p-1.0.tar.gz");
-    case.diff().expect(2, "holds no file");
+    Case::sdist(&gzip(&tar_of(&[]))).refused("holds no file");
     let directories_only = gzip(&tar_of(&[entry("p-1.0/", b'5', b"")]));
-    Case::sdist(&directories_only).refused("p-1.0.tar.gz");
+    Case::sdist(&directories_only).refused("holds no file");
     let empty_zip = ZipWriter::new(Vec::new(), EPOCH, DEFLATE)
         .unwrap()
         .finish()
@@ -365,7 +363,7 @@ fn empty_archive_is_exit_2_in_diff_and_normalize() {
         &empty_zip,
         &wheel(&[("p/__init__.py".into(), b"".to_vec())]),
     );
-    case.refused("p-1.0-py3-none-any.whl");
+    case.refused("holds no file");
 }
 
 /// 4 KiB of zeros after the gzip stream, as some tools and devices pad:
