@@ -7,8 +7,9 @@
 //! diffs of one report cover at most [`MAX_TEXT_DIFF_BYTES`] of `a`'s
 //! members (a few batches); a changed text member past that is shown by
 //! sizes and sha256, saying why, rather than costing another read of
-//! both archives each. A report lists at most [`MAX_LISTED_CHANGES`]
-//! members (the first by path) and counts the rest.
+//! both archives each; and they show at most [`MAX_REPORT_DIFF_LINES`]
+//! lines together. A report lists at most [`MAX_LISTED_CHANGES`] members
+//! (the first by path) and counts the rest.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -24,10 +25,17 @@ use crate::{
 /// Bytes of `a`'s members held in memory at once in pass 2.
 const BATCH_BYTES: u64 = 8 << 20;
 
-/// Bytes of `a`'s members text-diffed in one report: with batches of
-/// [`BATCH_BYTES`] and members of at most [`MAX_DIFF_BYTES`], pass 2 reads
-/// each archive at most five more times, however many members changed.
+/// Bytes of members (both sides) text-diffed in one report: with batches
+/// of [`BATCH_BYTES`] of `a` and members of at most [`MAX_DIFF_BYTES`],
+/// pass 2 reads each archive at most five more times, however many members
+/// changed, and the diffs' text is bounded by it.
 pub(crate) const MAX_TEXT_DIFF_BYTES: u64 = 4 * BATCH_BYTES;
+
+/// Lines of unified diff one report keeps, all members together (each
+/// kept line costs its `String`: 10,000 members of 200 short changed
+/// lines would be two million); members past it are not diffed, saying
+/// why.
+pub(crate) const MAX_REPORT_DIFF_LINES: usize = 100_000;
 
 /// One archive as the comparison sees it.
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +115,7 @@ pub(crate) fn changes(
                             x.size, y.size
                         ),
                     }
-                } else if text_bytes + x.size > MAX_TEXT_DIFF_BYTES {
+                } else if text_bytes + x.size + y.size > MAX_TEXT_DIFF_BYTES {
                     ChangeDetail::TextTooLarge {
                         reason: format!(
                             "not diffed: this report's text diffs already cover {text_bytes} bytes, \
@@ -115,7 +123,7 @@ pub(crate) fn changes(
                         ),
                     }
                 } else {
-                    text_bytes += x.size;
+                    text_bytes += x.size + y.size;
                     if let (Some(ia), Some(ib)) = (ia, ib) {
                         jobs.push((out.len(), ia, ib));
                     }
@@ -163,6 +171,7 @@ fn text_diffs(
 ) -> Result<(), DiffError> {
     let size = |i: usize| sides.a.scan.entries.get(i).map_or(0, |e| e.size);
     let (kind, limits) = (sides.kind, &opts.limits);
+    let mut shown_lines = 0usize;
     let mut start = 0;
     while start < jobs.len() {
         let mut bytes = 0u64;
@@ -206,15 +215,26 @@ fn text_diffs(
                 let (Some(ta), Some(tb), Some(change)) = (ta, tb, out.get_mut(at)) else {
                     return;
                 };
+                if shown_lines >= MAX_REPORT_DIFF_LINES {
+                    change.detail = ChangeDetail::TextTooLarge {
+                        reason: format!(
+                            "not diffed: this report already shows {shown_lines} lines of diff, \
+                             the most one report keeps ({MAX_REPORT_DIFF_LINES})"
+                        ),
+                    };
+                    return;
+                }
                 let pa = change.a.as_ref().map_or("", |s| s.path.as_str());
                 let pb = change.b.as_ref().map_or("", |s| s.path.as_str());
-                change.detail = ChangeDetail::Text(text::unified(
+                let diff = text::unified(
                     ta,
                     tb,
                     &format!("a/{pa}"),
                     &format!("b/{pb}"),
                     opts.max_diff_lines,
-                ));
+                );
+                shown_lines += diff.lines.len();
+                change.detail = ChangeDetail::Text(diff);
             },
         )?;
         start = end;

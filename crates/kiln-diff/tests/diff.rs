@@ -1512,8 +1512,9 @@ fn zeros_after_the_gzip_stream_are_trailing_padding_not_compression() {
 #[test]
 fn text_diffs_re_read_a_bounded_number_of_bytes() {
     // 40 changed text members of 1,000,000 bytes: each batch of pass 2
-    // reads both archives again, so only the first 32 MiB are diffed; the
-    // rest are shown by sizes and sha256, saying why.
+    // reads both archives again, so only the first 32 MiB (both sides
+    // together) are diffed; the rest are shown by sizes and sha256, saying
+    // why.
     let member = |i: usize, changed: bool| -> Vec<u8> {
         let mut s = format!("# member {i}\n");
         let mut line = 0;
@@ -1542,7 +1543,8 @@ fn text_diffs_re_read_a_bounded_number_of_bytes() {
         &sdist(&members(true), EPOCH, 1),
     );
     assert_eq!(r.counts(), (40, 0, 0));
-    let diffed = (32 << 20) / 1_000_000;
+    // Both sides count: 2,000,000 bytes per member.
+    let diffed = (32 << 20) / 2_000_000;
     for (i, change) in r.members.iter().enumerate() {
         match &change.detail {
             ChangeDetail::Text(d) if i < diffed => {
@@ -1591,4 +1593,46 @@ fn a_report_lists_ten_thousand_member_changes_and_counts_the_rest() {
     assert!(first_line(&r).contains("0 changed, 12000 added, 12000 removed"));
     let v = serde_json::to_value(&r).unwrap();
     assert_eq!(v["unlisted"]["added"], 12_000);
+}
+
+#[test]
+fn a_report_keeps_a_bounded_number_of_diff_lines() {
+    // 600 members whose 250 lines all change: 202 lines kept each (the
+    // default budget of 200, and the two headers), so the report's 100,000
+    // lines are reached at the 496th member; the rest say why.
+    let member = |i: usize, side: &str| -> Vec<u8> {
+        (0..250)
+            .map(|l| format!("{side}{i}_{l}\n"))
+            .collect::<String>()
+            .into_bytes()
+    };
+    let members = |side: &str| -> Vec<Member> {
+        (0..600)
+            .map(|i| m(&format!("p-1.0/p/m{i:03}.py"), &member(i, side), false))
+            .collect()
+    };
+    let r = diff(
+        "p-1.0.tar.gz",
+        &sdist(&members("a"), EPOCH, 6),
+        "p-1.0.tar.gz",
+        &sdist(&members("b"), EPOCH, 6),
+    );
+    assert_eq!(r.counts(), (600, 0, 0));
+    let mut shown = 0;
+    let mut not_diffed = 0;
+    for change in &r.members {
+        match &change.detail {
+            ChangeDetail::Text(d) => shown += d.lines.len(),
+            ChangeDetail::TextTooLarge { reason } => {
+                assert!(
+                    reason.starts_with("not diffed: this report already shows"),
+                    "{reason}"
+                );
+                not_diffed += 1;
+            }
+            other => panic!("{}: {other:?}", change.path),
+        }
+    }
+    assert_eq!(shown, 496 * 202);
+    assert_eq!(not_diffed, 600 - 496);
 }
