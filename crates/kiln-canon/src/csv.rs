@@ -7,12 +7,25 @@
 //! may span lines; blank lines are skipped, as Python's reader does.
 //! Anything else (a stray quote, an unterminated one) is an error rather
 //! than a guess, because RECORD is evidence.
+//!
+//! What it keeps is bounded, since each kept field costs far more than its
+//! bytes: at most [`MAX_ROWS`] rows (a wheel without zip64 holds at most
+//! 65,535 members, one row each) and [`MAX_FIELDS_KEPT`] fields per row
+//! (the rest only counted: RECORD has three).
 
-/// One row: the 1-based line it starts on and its fields.
+/// Rows a RECORD may hold.
+pub(crate) const MAX_ROWS: usize = 65_536;
+
+/// Fields kept per row; more are counted, not kept.
+pub(crate) const MAX_FIELDS_KEPT: usize = 4;
+
+/// One row: the 1-based line it starts on, its first fields, and how many
+/// it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Row {
     pub line: usize,
     pub fields: Vec<String>,
+    pub count: usize,
 }
 
 /// A syntax error: the 1-based line and what is wrong.
@@ -30,22 +43,31 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Row>, CsvError> {
     while chars.peek().is_some() {
         let start = line;
         let mut fields = Vec::new();
+        let mut count = 0usize;
+        // Keeps a finished field while there is room, and counts it.
+        let mut keep = |fields: &mut Vec<String>, field: &mut String| {
+            count += 1;
+            let field = std::mem::take(field);
+            if fields.len() < MAX_FIELDS_KEPT {
+                fields.push(field);
+            }
+        };
         let mut field = String::new();
         let mut quoted_field = false;
         loop {
             match chars.next() {
                 None => {
-                    fields.push(std::mem::take(&mut field));
+                    keep(&mut fields, &mut field);
                     break;
                 }
                 Some('\n') => {
                     line += 1;
-                    fields.push(std::mem::take(&mut field));
+                    keep(&mut fields, &mut field);
                     break;
                 }
                 Some('\r') if chars.peek() == Some(&'\n') => {}
                 Some(',') => {
-                    fields.push(std::mem::take(&mut field));
+                    keep(&mut fields, &mut field);
                     quoted_field = false;
                 }
                 Some('"') if field.is_empty() && !quoted_field => {
@@ -97,11 +119,18 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Row>, CsvError> {
                 Some(c) => field.push(c),
             }
         }
-        let blank = fields.len() == 1 && fields[0].is_empty() && !quoted_field;
+        let blank = count == 1 && fields[0].is_empty() && !quoted_field;
         if !blank {
+            if rows.len() == MAX_ROWS {
+                return Err(CsvError {
+                    line: start,
+                    reason: "more than 65,536 rows (a wheel has at most 65,535 members, one row each)",
+                });
+            }
             rows.push(Row {
                 line: start,
                 fields,
+                count,
             });
         }
     }
@@ -114,6 +143,21 @@ mod tests {
 
     fn fields(text: &str) -> Vec<Vec<String>> {
         parse(text).unwrap().into_iter().map(|r| r.fields).collect()
+    }
+
+    #[test]
+    fn rows_and_fields_kept_are_bounded() {
+        // A row of a million fields keeps four and counts them all.
+        let wide = format!("a{}\n", ",".repeat(999_999));
+        let rows = parse(&wide).unwrap();
+        assert_eq!((rows[0].fields.len(), rows[0].count), (4, 1_000_000));
+        // More rows than a wheel can have members: an error at the first
+        // row past the bound, before keeping it.
+        let ok = "x,,\n".repeat(MAX_ROWS);
+        assert_eq!(parse(&ok).unwrap().len(), MAX_ROWS);
+        let e = parse(&"x,,\n".repeat(3_000_000)).unwrap_err();
+        assert_eq!(e.line, MAX_ROWS + 1);
+        assert!(e.reason.starts_with("more than 65,536 rows"), "{}", e.reason);
     }
 
     #[test]

@@ -81,6 +81,14 @@ pub enum CanonError {
     MissingRecord { archive: String, member: String },
 
     /// RECORD is not UTF-8.
+    #[error("{archive}: {member}: RECORD is {size} bytes, over the limit of {limit}")]
+    RecordTooLarge {
+        archive: String,
+        member: String,
+        size: u64,
+        limit: u64,
+    },
+
     #[error("{archive}: {member}: RECORD is not UTF-8")]
     RecordNotUtf8 {
         archive: String,

@@ -333,11 +333,16 @@ fn parse_record(
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     for row in parsed {
         let line = row.line;
+        let count = row.count;
         let fields = match <[String; 3]>::try_from(row.fields) {
-            Ok(fields) => Ok(fields),
+            Ok(fields) if count == 3 => Ok(fields),
+            Ok([path, ..]) => Err((
+                path,
+                format!("expected 3 fields (path,hash,size), found {count}"),
+            )),
             Err(fields) => Err((
                 fields.first().cloned().unwrap_or_default(),
-                format!("expected 3 fields (path,hash,size), found {}", fields.len()),
+                format!("expected 3 fields (path,hash,size), found {count}"),
             )),
         };
         let [path, hash, size] = match fields {

@@ -51,6 +51,10 @@ pub fn canonicalize_wheel(
 }
 
 /// A sink that hashes what it is given and, if asked, keeps it.
+/// Bytes of RECORD read into memory to be checked: a RECORD lists at most
+/// 65,535 members, a few hundred bytes each at the very most.
+pub(crate) const MAX_RECORD_BYTES: u64 = 16 << 20;
+
 struct Hashing {
     sha256: sha2::Sha256,
     size: u64,
@@ -61,7 +65,9 @@ impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.sha256.update(buf);
         self.size += buf.len() as u64;
-        if let Some(keep) = &mut self.keep {
+        if let Some(keep) = &mut self.keep
+            && self.size <= MAX_RECORD_BYTES
+        {
             keep.extend_from_slice(buf);
         }
         Ok(buf.len())
@@ -115,6 +121,14 @@ pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write + Seek>(
             });
         }
         if let Some(bytes) = sink.keep {
+            if sink.size > MAX_RECORD_BYTES {
+                return Err(CanonError::RecordTooLarge {
+                    archive: archive.to_owned(),
+                    member: m.path.clone(),
+                    size: sink.size,
+                    limit: MAX_RECORD_BYTES,
+                });
+            }
             record_bytes = Some(bytes);
         }
     }
@@ -128,12 +142,14 @@ pub fn canonicalize_wheel_stream<R: Read + Seek, W: Write + Seek>(
             member: record,
         });
     };
+    let by_path: std::collections::BTreeMap<&str, usize> = meta
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.path.as_str(), i))
+        .collect();
     check_digests(archive, &record, &record_bytes, &digests, &mut |path| {
-        let index = meta
-            .members
-            .iter()
-            .position(|m| m.path == path)
-            .unwrap_or(usize::MAX);
+        let index = by_path.get(path).copied().unwrap_or(usize::MAX);
         let mut sha512 = Sha512Sink(sha2::Sha512::new());
         zip.copy_member(index, &mut sha512)
             .map_err(|e| read_error(archive, e))?;

@@ -1177,3 +1177,32 @@ fn sha512_rows_are_checked_through_the_callback_and_when_streaming() {
     let wheel = kiln_wheel(&members);
     assert!(stream_wheel("w.whl", Cursor::new(&wheel)).unwrap() == wheel);
 }
+
+#[test]
+fn record_amplifying_memory_is_refused_before_it_is_kept() {
+    // Over 16 MiB of RECORD (compressing to almost nothing): refused by
+    // size before it is kept, naming RECORD.
+    let mut big = good_record();
+    big.push_str(&"x,,\n".repeat(4_500_000));
+    let err = canon_wheel(&wheel_with_record(&big, None)).unwrap_err();
+    assert!(
+        matches!(&err, CanonError::RecordTooLarge { member, size, .. }
+            if member.ends_with("/RECORD") && *size > 16 << 20),
+        "{err}"
+    );
+    // Millions of short rows under that size: refused at the first row past
+    // what any wheel can list (3,000,000 rows once took 1.2 GB).
+    let mut many = good_record();
+    many.push_str(&"x,,\n".repeat(3_000_000));
+    let err = canon_wheel(&wheel_with_record(&many, None)).unwrap_err();
+    assert!(err.to_string().contains("more than 65,536 rows"), "{err}");
+    // A row of a million fields is reported with its count, not kept.
+    let mut wide = good_record();
+    wide.push_str(&format!("y{}\n", ",".repeat(999_999)));
+    let err = canon_wheel(&wheel_with_record(&wide, None)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected 3 fields (path,hash,size), found 1000000"),
+        "{err}"
+    );
+}

@@ -5,12 +5,17 @@
 //! sides are checked separately: a RECORD that does not match its members
 //! is reported even when the two wheels agree with each other.
 
+use std::collections::BTreeMap;
+
 use kiln_archive::Limits;
 use kiln_canon::{CanonError, MemberDigest, record_path, record_problems};
 
 use crate::members::Side;
 use crate::source::{self, Captured, Entry, EntryKind};
 use crate::{ArchiveKind, DiffError, RecordCheck, RecordProblem, RecordStatus};
+
+/// RECORD problems listed per side; the rest are counted in one more.
+const MAX_PROBLEMS: usize = 1_000;
 
 /// The check of a side that was not opened: an sdist has no RECORD; an
 /// identical pair is not parsed at all.
@@ -97,11 +102,12 @@ pub(crate) fn check(side: &Side<'_>, limits: &Limits) -> Result<RecordCheck, Dif
         })
         .collect();
     // A failure to re-read is ours to report, not kiln-canon's.
+    let by_path: BTreeMap<&str, usize> = files.iter().map(|(i, e)| (e.path.as_str(), *i)).collect();
+    let mut hashes = source::WheelSha512::new(side.path, side.name, limits);
     let mut failure: Option<DiffError> = None;
     let mut sha512_of = |path: &str| {
-        let index = files.iter().find(|(_, e)| e.path == path).map(|(i, _)| *i);
-        let result = match index {
-            Some(i) => source::wheel_sha512(side.path, side.name, limits, i),
+        let result = match by_path.get(path) {
+            Some(&i) => hashes.of(i),
             None => Err(DiffError::Archive {
                 archive: side.name.to_owned(),
                 entry: format!("{path:?}"),
@@ -127,13 +133,21 @@ pub(crate) fn check(side: &Side<'_>, limits: &Limits) -> Result<RecordCheck, Dif
         })
     };
     match record_problems(side.name, &digests, bytes, &mut sha512_of) {
-        Ok(problems) => Ok(done(
-            Some(record),
-            problems
+        Ok(problems) => {
+            let more = problems.len().saturating_sub(MAX_PROBLEMS);
+            let mut listed: Vec<RecordProblem> = problems
                 .into_iter()
+                .take(MAX_PROBLEMS)
                 .map(|p| problem(&p.member, p.problem))
-                .collect(),
-        )),
+                .collect();
+            if more > 0 {
+                listed.push(problem(
+                    &record,
+                    format!("{more} more problems, not listed (a report lists {MAX_PROBLEMS})"),
+                ));
+            }
+            Ok(done(Some(record), listed))
+        }
         Err(e) => match failure {
             Some(failure) => Err(failure),
             None => Ok(done(Some(record), vec![layout_problem(&e)])),

@@ -463,20 +463,40 @@ impl<D: sha2::Digest> Write for HashWriter<D> {
     }
 }
 
-/// SHA-512 of one wheel member (entry `index`), for the rare RECORD row
-/// that records one: pass 1 keeps only SHA-256.
-pub(crate) fn wheel_sha512(
-    path: &Path,
-    name: &str,
-    limits: &Limits,
-    index: usize,
-) -> Result<[u8; 64], DiffError> {
-    let mut zip = ZipReader::open(name, BufReader::new(open(path, name)?), limits)
-        .map_err(|e| archive_error(name, e))?;
-    let mut hasher = HashWriter(Sha512::new());
-    zip.copy_member(index, &mut hasher)
-        .map_err(|e| archive_error(name, e))?;
-    Ok(hasher.0.finalize().into())
+/// SHA-512 of wheel members (by entry index), for the rare RECORD row
+/// that records one: pass 1 keeps only SHA-256. The wheel is opened once,
+/// on the first request, however many rows ask.
+pub(crate) struct WheelSha512<'a> {
+    path: &'a Path,
+    name: &'a str,
+    limits: &'a Limits,
+    zip: Option<ZipReader<BufReader<File>>>,
+}
+
+impl<'a> WheelSha512<'a> {
+    pub(crate) fn new(path: &'a Path, name: &'a str, limits: &'a Limits) -> Self {
+        Self {
+            path,
+            name,
+            limits,
+            zip: None,
+        }
+    }
+
+    pub(crate) fn of(&mut self, index: usize) -> Result<[u8; 64], DiffError> {
+        let name = self.name;
+        let zip = match &mut self.zip {
+            Some(zip) => zip,
+            None => self.zip.insert(
+                ZipReader::open(name, BufReader::new(open(self.path, name)?), self.limits)
+                    .map_err(|e| archive_error(name, e))?,
+            ),
+        };
+        let mut hasher = HashWriter(Sha512::new());
+        zip.copy_member(index, &mut hasher)
+            .map_err(|e| archive_error(name, e))?;
+        Ok(hasher.0.finalize().into())
+    }
 }
 
 #[cfg(test)]

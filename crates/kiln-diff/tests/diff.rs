@@ -1636,3 +1636,85 @@ fn a_report_keeps_a_bounded_number_of_diff_lines() {
     assert_eq!(shown, 496 * 202);
     assert_eq!(not_diffed, 600 - 496);
 }
+
+#[test]
+fn metadata_with_too_many_fields_or_bytes_is_noted_not_compared() {
+    // 20,000 header lines a side: every value would be kept several times
+    // over; the report says why it does not compare them.
+    let pkg_info = |v: &str, n: usize| -> Vec<u8> {
+        let mut s = "Metadata-Version: 2.4\nName: p\nVersion: 1.0\n".to_owned();
+        for i in 0..n {
+            s.push_str(&format!("K{}: {v}\n", i % 100));
+        }
+        s.into_bytes()
+    };
+    let with = |info: Vec<u8>| {
+        let mut members = sdist_members("p-1.0");
+        members[0] = m("p-1.0/PKG-INFO", &info, false);
+        sdist(&members, EPOCH, 6)
+    };
+    let r = diff(
+        "p-1.0.tar.gz",
+        &with(pkg_info("a", 20_000)),
+        "p-1.0.tar.gz",
+        &with(pkg_info("b", 20_000)),
+    );
+    assert!(r.metadata.is_empty(), "{:?}", r.metadata.len());
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n
+                == "a: PKG-INFO has more than 10000 header lines; not compared field by field"),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(
+        changes(&r),
+        [(ChangeKind::Changed, "p-1.0/PKG-INFO".to_owned())]
+    );
+    // Under the bound, field by field as usual.
+    let r = diff(
+        "p-1.0.tar.gz",
+        &with(pkg_info("a", 200)),
+        "p-1.0.tar.gz",
+        &with(pkg_info("b", 200)),
+    );
+    assert_eq!(r.metadata.len(), 100);
+    // Over 4 MiB: noted too.
+    let mut big = pkg_info("a", 10);
+    big.extend_from_slice(b"\n");
+    big.extend(std::iter::repeat_n(b'x', 5 << 20));
+    let r = diff(
+        "p-1.0.tar.gz",
+        &with(big),
+        "p-1.0.tar.gz",
+        &with(pkg_info("b", 10)),
+    );
+    assert!(r.metadata.is_empty());
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("a: PKG-INFO is ")
+            && n.ends_with("bytes, more than the 4194304 compared field by field")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn record_problems_are_listed_up_to_a_thousand_and_counted_past_it() {
+    let good = wheel_members("1.0", METADATA, &[], &[]);
+    let mut bad = good.clone();
+    let record = bad.last_mut().unwrap();
+    for i in 0..2_500 {
+        record
+            .1
+            .extend_from_slice(format!("ghost/{i:04}.py,sha256=x,1\n").as_bytes());
+    }
+    let r = diff(WHL, &wheel(&bad, EPOCH, 6), WHL, &wheel(&good, EPOCH, 6));
+    assert_eq!(r.record.a.status, RecordStatus::Problems);
+    assert_eq!(r.record.a.problems.len(), 1_001);
+    assert_eq!(
+        r.record.a.problems[1_000].problem,
+        "1500 more problems, not listed (a report lists 1000)"
+    );
+    assert_eq!(r.record.b.status, RecordStatus::Ok);
+}
