@@ -28,6 +28,12 @@ use crate::{ArchiveKind, DiffError};
 /// a larger one is reported, not read.
 pub(crate) const MAX_CAPTURE: u64 = 16 << 20;
 
+/// Bytes captured per archive, all members together: a METADATA and a
+/// RECORD at their largest. An archive of many `.dist-info` directories
+/// (or top-level directories with a PKG-INFO each) gets the rest reported
+/// as too large rather than kept.
+pub(crate) const MAX_CAPTURE_TOTAL: u64 = 2 * MAX_CAPTURE;
+
 /// Bytes of a pax key or value kept as they are; a longer one is kept as
 /// [`pax_summary`]. A report shows 60 characters of a value at most.
 pub(crate) const PAX_KEPT: usize = 64;
@@ -187,15 +193,19 @@ pub(crate) struct MemberSink {
     size: u64,
     text: TextCheck,
     capture: Option<Vec<u8>>,
+    /// Bytes it may keep: [`MAX_CAPTURE`], or less when the archive's
+    /// [`MAX_CAPTURE_TOTAL`] is nearly spent.
+    limit: u64,
 }
 
 impl MemberSink {
-    fn new(capture: bool) -> Self {
+    fn new(capture: bool, captured_so_far: u64) -> Self {
         Self {
             hasher: Sha256::new(),
             size: 0,
             text: TextCheck::default(),
             capture: capture.then(Vec::new),
+            limit: MAX_CAPTURE.min(MAX_CAPTURE_TOTAL.saturating_sub(captured_so_far)),
         }
     }
 
@@ -203,7 +213,7 @@ impl MemberSink {
     fn finish(self) -> ([u8; 32], u64, bool, Option<Captured>) {
         let size = self.size;
         let captured = self.capture.map(|bytes| {
-            if size > MAX_CAPTURE {
+            if size > self.limit {
                 Captured::TooLarge(size)
             } else {
                 Captured::Bytes(bytes)
@@ -224,7 +234,7 @@ impl Write for MemberSink {
         self.size += buf.len() as u64;
         self.text.update(buf);
         if let Some(c) = &mut self.capture {
-            if self.size <= MAX_CAPTURE {
+            if self.size <= self.limit {
                 c.extend_from_slice(buf);
             } else {
                 c.clear();
@@ -308,6 +318,7 @@ pub(crate) fn scan(
 ) -> Result<Scan, DiffError> {
     let mut entries = Vec::new();
     let mut captured = BTreeMap::new();
+    let mut captured_total: u64 = 0;
     let container = match kind {
         ArchiveKind::Sdist => {
             let tgz = visit_tar_gz(
@@ -315,10 +326,16 @@ pub(crate) fn scan(
                 BufReader::new(open(path, name)?),
                 limits,
                 &mut |m, data| {
-                    let mut sink = MemberSink::new(m.kind == TarKind::File && capture(&m.path));
+                    let mut sink = MemberSink::new(
+                        m.kind == TarKind::File && capture(&m.path),
+                        captured_total,
+                    );
                     io::copy(data, &mut sink).map_err(|e| read_error(name, &m.path, e))?;
                     let (sha256, size, text, bytes) = sink.finish();
                     if let Some(bytes) = bytes {
+                        if let Captured::Bytes(b) = &bytes {
+                            captured_total += b.len() as u64;
+                        }
                         captured.insert(entries.len(), bytes);
                     }
                     entries.push(Entry {
@@ -368,11 +385,15 @@ pub(crate) fn scan(
                 .map_err(|e| archive_error(name, e))?;
             let members = zip.archive().members.clone();
             for (index, m) in members.into_iter().enumerate() {
-                let mut sink = MemberSink::new(m.kind == ZipKind::File && capture(&m.path));
+                let mut sink =
+                    MemberSink::new(m.kind == ZipKind::File && capture(&m.path), captured_total);
                 zip.copy_member(index, &mut sink)
                     .map_err(|e| archive_error(name, e))?;
                 let (sha256, size, text, bytes) = sink.finish();
                 if let Some(bytes) = bytes {
+                    if let Captured::Bytes(b) = &bytes {
+                        captured_total += b.len() as u64;
+                    }
                     captured.insert(entries.len(), bytes);
                 }
                 entries.push(Entry {
@@ -509,6 +530,27 @@ mod tests {
             t.update(c);
         }
         t.finish()
+    }
+
+    #[test]
+    fn captures_share_one_budget_per_archive() {
+        let take = |so_far: u64, bytes: &[u8]| {
+            let mut sink = MemberSink::new(true, so_far);
+            sink.write_all(bytes).unwrap();
+            sink.finish().3
+        };
+        assert!(matches!(take(0, b"Name: p\n"), Some(Captured::Bytes(b)) if b == b"Name: p\n"));
+        // 10 bytes left of the archive's budget: a 20-byte member is only
+        // measured.
+        assert!(matches!(
+            take(MAX_CAPTURE_TOTAL - 10, &[b'x'; 20]),
+            Some(Captured::TooLarge(20))
+        ));
+        assert!(matches!(take(MAX_CAPTURE_TOTAL, b""), Some(Captured::Bytes(b)) if b.is_empty()));
+        // Not captured at all: nothing kept.
+        let mut sink = MemberSink::new(false, 0);
+        sink.write_all(b"x").unwrap();
+        assert!(sink.finish().3.is_none());
     }
 
     #[test]
