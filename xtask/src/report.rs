@@ -36,6 +36,10 @@ const COLOURS: [&str; 6] = [
 ];
 
 fn paint(text: &str, code: &str) -> String {
+    debug_assert!(
+        COLOURS.contains(&format!("\x1b[{code}m").as_str()),
+        "add \\x1b[{code}m to COLOURS, or clean() will escape it"
+    );
     if color() {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
