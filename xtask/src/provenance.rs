@@ -125,7 +125,7 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
     if let Some(lock) = &facts.lock_sha256 {
         dependencies.push(one(
             "build lock",
-            format!("file:release/locks/{}.lock.toml", facts.project),
+            format!("file:{}", crate::layout::lock_rel(facts.project)),
             &[("sha256", lock.clone())],
         ));
     }
@@ -197,7 +197,8 @@ pub fn trusted_keys(
 ) -> Result<Vec<(PublicKey, String)>> {
     let sh = Shell::new()?;
     sh.change_dir(root);
-    let listing = cmd!(sh, "git ls-tree --name-only HEAD release/keys/")
+    let keys_dir = format!("{}/", crate::layout::KEYS_DIR);
+    let listing = cmd!(sh, "git ls-tree --name-only HEAD {keys_dir}")
         .quiet()
         .read()
         .unwrap_or_default();
@@ -206,7 +207,7 @@ pub fn trusted_keys(
         for want in wanted {
             if !listing.lines().any(|l| l == want) {
                 bail!(
-                    "{}: public-keys names {want}, which is not committed under release/keys/ at HEAD",
+                    "{}: public-keys names {want}, which is not committed under {keys_dir} at HEAD",
                     crate::config::RELEASE_TOML
                 );
             }
@@ -253,7 +254,10 @@ pub fn check(
             anyhow::anyhow!(
                 "line {at}: signature check failed: {e} (trusted: {})",
                 if trusted.is_empty() {
-                    "no keys -- commit a public key under release/keys/".to_string()
+                    format!(
+                        "no keys -- commit a public key under {}/",
+                        crate::layout::KEYS_DIR
+                    )
                 } else {
                     trusted
                         .iter()
