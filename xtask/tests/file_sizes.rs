@@ -60,19 +60,22 @@ fn non_test_lines(text: &str) -> usize {
 
 fn sources() -> Vec<(String, usize)> {
     let root = root();
-    let mut dirs = vec![root.join("xtask/src")];
-    let crates = std::fs::read_dir(root.join("crates")).expect("crates/ lists");
-    dirs.extend(crates.map(|e| e.expect("crates/ lists").path().join("src")));
     let mut out = Vec::new();
-    for dir in dirs.iter().filter(|d| d.is_dir()) {
-        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    // xtask/src/…, and crates/<name>/src/… (not a crate's tests/ or benches/).
+    for (dir, src_at) in [("xtask/src", 0), ("crates", 2)] {
+        for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
             let entry = entry.expect("source tree walks");
             let path = entry.path();
-            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("tests.rs") {
+            let rel = path.strip_prefix(&root).unwrap_or(path);
+            let in_src = src_at == 0
+                || rel
+                    .components()
+                    .nth(src_at)
+                    .is_some_and(|c| c.as_os_str() == "src");
+            if !in_src || path.extension().is_none_or(|e| e != "rs") || path.ends_with("tests.rs") {
                 continue;
             }
             let text = std::fs::read_to_string(path).expect("source reads");
-            let rel = path.strip_prefix(&root).unwrap_or(path);
             out.push((rel.to_string_lossy().into_owned(), non_test_lines(&text)));
         }
     }
