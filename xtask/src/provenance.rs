@@ -17,6 +17,7 @@
 
 use crate::sign::Signer;
 use anyhow::{Context, Result, bail};
+use kiln_names::BuildMode;
 use kiln_provenance::{
     Dependency, Envelope, ProvenanceInput, PublicKey, Signing, SigningKind, Subject,
     parse_statement, statement_json,
@@ -40,7 +41,7 @@ pub struct ReleaseFacts<'a> {
     pub project: &'a str,
     pub version: &'a str,
     pub tag: String,
-    pub mode: &'a str,
+    pub mode: BuildMode,
     pub epoch: u64,
     pub pins: &'a BTreeMap<String, String>,
     /// (file name, sha256 hex, sha512 hex)
@@ -173,7 +174,7 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
         version: facts.version.to_string(),
         source_repository: repository,
         source_ref: format!("refs/tags/{}", facts.tag),
-        mode: facts.mode.to_string(),
+        mode: facts.mode,
         epoch: facts.epoch,
         compression,
         pins,

@@ -190,7 +190,7 @@ impl Release {
                 project: &r.record.project,
                 version: &r.version,
                 tag: r.tag.clone(),
-                mode: r.record.mode.as_str(),
+                mode: r.record.mode,
                 epoch: r.record.epoch,
                 pins: &r.record.pins,
                 artifacts: r
