@@ -10,6 +10,30 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// `Display` and `FromStr` of a closed set of words from its `ALL` and
+/// `as_str`: one spelling each way; another word is the `NameError`
+/// variant given.
+macro_rules! words {
+    ($ty:ident, $unknown:ident) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = NameError;
+
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                Self::ALL
+                    .into_iter()
+                    .find(|w| w.as_str() == s)
+                    .ok_or_else(|| NameError::$unknown(s.to_string()))
+            }
+        }
+    };
+}
+
 /// How kiln builds a project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -34,22 +58,7 @@ impl BuildMode {
     }
 }
 
-impl fmt::Display for BuildMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for BuildMode {
-    type Err = NameError;
-
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| NameError::UnknownBuildMode(s.to_string()))
-    }
-}
+words!(BuildMode, UnknownBuildMode);
 
 /// What a distribution file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -88,22 +97,7 @@ impl ArtifactKind {
     }
 }
 
-impl fmt::Display for ArtifactKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ArtifactKind {
-    type Err = NameError;
-
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| NameError::UnknownArtifactKind(s.to_string()))
-    }
-}
+words!(ArtifactKind, UnknownArtifactKind);
 
 #[cfg(test)]
 mod tests {
