@@ -156,8 +156,8 @@ pub fn build(
     std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
     let mut artifacts = Vec::new();
     for (kind, filename, bytes) in [
-        ("sdist", sdist_name, sdist_bytes),
-        ("wheel", wheel_name, wheel_bytes),
+        (kiln_names::ArtifactKind::Sdist, sdist_name, sdist_bytes),
+        (kiln_names::ArtifactKind::Wheel, wheel_name, wheel_bytes),
     ] {
         let path = out.join(&filename);
         crate::release::write_atomic(&path, &bytes)?;

@@ -16,7 +16,7 @@ pub const GENERATOR: &str = concat!("kiln ", env!("CARGO_PKG_VERSION"));
 /// One artifact written by a build, with its digests.
 #[derive(Debug, Clone)]
 pub struct BuiltArtifact {
-    pub kind: &'static str,
+    pub kind: ArtifactKind,
     pub filename: String,
     pub path: PathBuf,
     pub digests: Digests,
@@ -149,10 +149,7 @@ pub fn build_project(
         .map(|a| {
             let digests = Digests::of_file(&a.path)?;
             Ok(BuiltArtifact {
-                kind: match a.kind {
-                    ArtifactKind::Sdist => "sdist",
-                    ArtifactKind::Wheel => "wheel",
-                },
+                kind: a.kind,
                 filename: a.filename,
                 path: a.path,
                 digests,
@@ -206,7 +203,7 @@ impl Build {
                 "command": "build",
                 "project": built.name,
                 "version": built.version,
-                "mode": mode_str(built.mode),
+                "mode": built.mode,
                 "epoch": epoch_json(&epoch),
                 "artifacts": built.artifacts_json(),
             }));
@@ -227,18 +224,11 @@ impl Build {
                 "built {} {} ({} mode, epoch {} from {})",
                 built.name,
                 built.version,
-                mode_str(built.mode),
+                built.mode,
                 epoch.epoch,
                 epoch.source.as_str()
             ));
         }
         Ok(())
-    }
-}
-
-pub fn mode_str(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Native => "native",
-        Mode::Backend => "backend",
     }
 }

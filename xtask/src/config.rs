@@ -1,10 +1,10 @@
 //! `release/release.toml`: the projects this repository releases.
 
+pub use crate::layout::RELEASE_TOML;
 use anyhow::{Context, Result, bail};
+use kiln_names::BuildMode;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-
-pub const RELEASE_TOML: &str = "release/release.toml";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +19,7 @@ pub struct ProjectConfig {
     pub name: String,
     /// Relative to the repository root.
     pub path: PathBuf,
-    pub mode: String,
+    pub mode: BuildMode,
     /// "git-commit" or a number of seconds.
     #[serde(default = "default_epoch")]
     pub epoch: toml::Value,
@@ -108,13 +108,6 @@ impl ReleaseConfig {
             bail!("{RELEASE_TOML}: no [[project]] tables: add one per project to release");
         }
         for p in &config.projects {
-            if p.mode != "native" && p.mode != "backend" {
-                bail!(
-                    "{RELEASE_TOML}: project {:?}: mode = {:?}; use \"native\" or \"backend\"",
-                    p.name,
-                    p.mode
-                );
-            }
             if !p.tag.contains("{version}") {
                 bail!(
                     "{RELEASE_TOML}: project {:?}: tag = {:?} must contain {{version}}",
@@ -155,5 +148,32 @@ impl ReleaseConfig {
                     })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn project(mode: &str) -> String {
+        format!(
+            "[[project]]\nname = \"demo\"\npath = \"examples/demo\"\nmode = \"{mode}\"\ntag = \"v{{version}}\"\n"
+        )
+    }
+
+    #[test]
+    fn the_mode_is_a_build_mode() {
+        for mode in BuildMode::ALL {
+            let config = ReleaseConfig::parse(&project(mode.as_str())).unwrap();
+            assert_eq!(config.projects[0].mode, mode);
+        }
+        let e = ReleaseConfig::parse(&project("Native"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(RELEASE_TOML) && e.contains("line 4") && e.contains("`backend`"),
+            "{e}"
+        );
     }
 }

@@ -13,14 +13,10 @@ use crate::flags::Diff;
 use crate::{Mismatch, report};
 use anyhow::{Result, bail};
 use kiln_diff::{DiffOptions, DiffReport, Level, diff_files};
+use kiln_names::ArtifactKind;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Is this a file name `diff` and `normalize` know how to read?
-pub fn is_artifact(name: &str) -> bool {
-    name.ends_with(".whl") || name.ends_with(".tar.gz")
-}
 
 /// The artifacts directly in `dir`, sorted by name.
 fn artifacts_in(dir: &Path) -> Result<BTreeSet<String>> {
@@ -28,7 +24,7 @@ fn artifacts_in(dir: &Path) -> Result<BTreeSet<String>> {
     for entry in walkdir::WalkDir::new(dir).min_depth(1).max_depth(1) {
         let entry = entry.map_err(|e| anyhow::anyhow!("{}: cannot list: {e}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().is_file() && is_artifact(&name) {
+        if entry.file_type().is_file() && ArtifactKind::from_file_name(&name).is_some() {
             names.insert(name);
         }
     }

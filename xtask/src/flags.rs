@@ -1,7 +1,9 @@
 //! The command line, as clap types. Each command's work is a method on its
 //! flags type, in the file of the same name (`release.rs`, `build.rs`, …).
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
+use kiln_names::BuildMode;
 use std::path::PathBuf;
 
 /// kiln: reproducible, verifiable Python releases.
@@ -81,12 +83,19 @@ pub struct Release {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// kiln packs the project itself (uv_build projects).
-    Native,
-    /// kiln runs the project's PEP 517 backend from its hash lock.
-    Backend,
+/// The build mode under the name the commands not yet moved to
+/// `BuildMode` import it by.
+pub use kiln_names::BuildMode as Mode;
+
+/// `--mode`: the values of `BuildMode`, each with its line of `--help`.
+fn build_mode() -> impl TypedValueParser<Value = BuildMode> {
+    PossibleValuesParser::new(BuildMode::ALL.map(|mode| {
+        PossibleValue::new(mode.as_str()).help(match mode {
+            BuildMode::Native => "kiln packs the project itself (uv_build projects)",
+            BuildMode::Backend => "kiln runs the project's PEP 517 backend from its hash lock",
+        })
+    }))
+    .try_map(|mode| mode.parse::<BuildMode>())
 }
 
 #[derive(Debug, Parser)]
@@ -97,8 +106,8 @@ pub struct Build {
     #[arg(long, value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
     /// native (default when uv_build is declared) or backend.
-    #[arg(long, value_enum)]
-    pub mode: Option<Mode>,
+    #[arg(long, value_parser = build_mode())]
+    pub mode: Option<BuildMode>,
     /// Backend mode: the build lock (default: release/locks/<name>.lock.toml
     /// in the kiln checkout, <name> being the release.toml project at PATH or
     /// else PATH's directory name; written by `cargo xtask lock`).

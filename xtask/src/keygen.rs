@@ -47,8 +47,9 @@ impl Keygen {
                 self.out.display()
             ));
             report::step(&format!(
-                "wrote the public key to {} (key id {keyid}): copy it into release/keys/ and commit it, then `cargo xtask release --key {}`",
+                "wrote the public key to {} (key id {keyid}): copy it into {}/ and commit it, then `cargo xtask release --key {}`",
                 public.display(),
+                crate::layout::KEYS_DIR,
                 self.out.display()
             ));
         }

@@ -35,7 +35,7 @@ pub fn default_lock_path(root: &Path, dir: &Path) -> PathBuf {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "project".into());
-    root.join("release/locks").join(format!("{name}.lock.toml"))
+    crate::layout::lock_path(root, &name)
 }
 
 impl Lock {
@@ -57,7 +57,7 @@ impl Lock {
         }
         let lock_path = match (&self.lock, &self.project) {
             (Some(lock), _) => lock.clone(),
-            (None, Some(name)) => root.join("release/locks").join(format!("{name}.lock.toml")),
+            (None, Some(name)) => crate::layout::lock_path(&root, name),
             (None, None) => default_lock_path(&root, &dir),
         };
         if let Some(c) = &self.constraints

@@ -17,6 +17,7 @@ mod fetch;
 mod index;
 mod keygen;
 mod keyless;
+mod layout;
 mod lock;
 mod normalize;
 mod pins;

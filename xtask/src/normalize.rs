@@ -1,8 +1,10 @@
 //! `cargo xtask normalize FILE... --out DIR`: rewrite sdists and wheels made
 //! by any tool into kiln's canonical container (`kiln-canon`, streaming:
 //! memory is bounded by one member, not the archive). Each output is
-//! written to a temporary file in DIR and renamed into place, so a failure
-//! leaves nothing half-written; an input that cannot be read is named with
+//! written to a locked temporary file in DIR and renamed into place
+//! (`kiln_fs::publish::AtomicFile`), so a failure leaves nothing
+//! half-written, and what a killed run left in DIR is removed by the next
+//! one; an input that cannot be read is named with
 //! the entry at fault and nothing is written for it (exit 2). Nothing in an
 //! input is dropped silently: bytes hidden in a tar member's block padding
 //! are refused, not lost; an archive with no file is refused, as `diff`
@@ -15,7 +17,8 @@ use crate::{epoch, pins::Pins, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_archive::Limits;
 use kiln_digest::Digests;
-use kiln_names::Epoch;
+use kiln_fs::publish::AtomicFile;
+use kiln_names::{ArtifactKind, Epoch};
 use serde_json::json;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
@@ -41,7 +44,7 @@ impl Normalize {
         let mut names = std::collections::BTreeSet::new();
         for file in &self.files {
             let name = file_name(file)?;
-            if !crate::diff::is_artifact(&name) {
+            if ArtifactKind::from_file_name(&name).is_none() {
                 bail!(
                     "{}: not an sdist (.tar.gz) or a wheel (.whl): normalize only knows those",
                     file.display()
@@ -56,6 +59,7 @@ impl Normalize {
         }
         std::fs::create_dir_all(&self.out)
             .with_context(|| format!("failed to create {}", self.out.display()))?;
+        kiln_fs::publish::clean_stale(&self.out)?;
 
         // Files are normalized concurrently (inflating one overlaps with
         // compressing another); each output is still written atomically,
@@ -174,12 +178,10 @@ fn normalize_one(
 ) -> Result<()> {
     let reader = std::fs::File::open(input)
         .with_context(|| format!("failed to open {}", input.display()))?;
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
-    let out = BufWriter::new(tmp);
+    let mut atomic = AtomicFile::create(target)?;
+    let out = BufWriter::new(atomic.file());
     let label = input.display().to_string();
-    let out = if name.ends_with(".whl") {
+    let out = if ArtifactKind::from_file_name(name) == Some(ArtifactKind::Wheel) {
         kiln_canon::canonicalize_wheel_stream(
             &label,
             BufReader::new(reader),
@@ -202,17 +204,9 @@ fn normalize_one(
             out,
         )?
     };
-    let tmp = out
-        .into_inner()
+    out.into_inner()
         .map_err(|e| e.into_error())
         .with_context(|| format!("failed to write {}", target.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("failed to write {}", target.display()))?;
-    let perms = std::os::unix::fs::PermissionsExt::from_mode(0o644);
-    tmp.as_file().set_permissions(perms)?;
-    tmp.persist(target)
-        .map_err(|e| e.error)
-        .with_context(|| format!("failed to write {}", target.display()))?;
+    atomic.commit(0o644)?;
     Ok(())
 }

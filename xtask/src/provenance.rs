@@ -17,6 +17,7 @@
 
 use crate::sign::Signer;
 use anyhow::{Context, Result, bail};
+use kiln_names::BuildMode;
 use kiln_provenance::{
     Dependency, Envelope, ProvenanceInput, PublicKey, Signing, SigningKind, Subject,
     parse_statement, statement_json,
@@ -40,7 +41,7 @@ pub struct ReleaseFacts<'a> {
     pub project: &'a str,
     pub version: &'a str,
     pub tag: String,
-    pub mode: &'a str,
+    pub mode: BuildMode,
     pub epoch: u64,
     pub pins: &'a BTreeMap<String, String>,
     /// (file name, sha256 hex, sha512 hex)
@@ -125,7 +126,7 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
     if let Some(lock) = &facts.lock_sha256 {
         dependencies.push(one(
             "build lock",
-            format!("file:release/locks/{}.lock.toml", facts.project),
+            format!("file:{}", crate::layout::lock_rel(facts.project)),
             &[("sha256", lock.clone())],
         ));
     }
@@ -173,7 +174,7 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
         version: facts.version.to_string(),
         source_repository: repository,
         source_ref: format!("refs/tags/{}", facts.tag),
-        mode: facts.mode.to_string(),
+        mode: facts.mode,
         epoch: facts.epoch,
         compression,
         pins,
@@ -197,7 +198,8 @@ pub fn trusted_keys(
 ) -> Result<Vec<(PublicKey, String)>> {
     let sh = Shell::new()?;
     sh.change_dir(root);
-    let listing = cmd!(sh, "git ls-tree --name-only HEAD release/keys/")
+    let keys_dir = format!("{}/", crate::layout::KEYS_DIR);
+    let listing = cmd!(sh, "git ls-tree --name-only HEAD {keys_dir}")
         .quiet()
         .read()
         .unwrap_or_default();
@@ -206,7 +208,7 @@ pub fn trusted_keys(
         for want in wanted {
             if !listing.lines().any(|l| l == want) {
                 bail!(
-                    "{}: public-keys names {want}, which is not committed under release/keys/ at HEAD",
+                    "{}: public-keys names {want}, which is not committed under {keys_dir} at HEAD",
                     crate::config::RELEASE_TOML
                 );
             }
@@ -253,7 +255,10 @@ pub fn check(
             anyhow::anyhow!(
                 "line {at}: signature check failed: {e} (trusted: {})",
                 if trusted.is_empty() {
-                    "no keys -- commit a public key under release/keys/".to_string()
+                    format!(
+                        "no keys -- commit a public key under {}/",
+                        crate::layout::KEYS_DIR
+                    )
                 } else {
                     trusted
                         .iter()

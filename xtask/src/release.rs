@@ -11,16 +11,17 @@
 //! leaves the dist directory holding the previous release or the new one,
 //! never a part; what a killed run left is removed by the next one.
 
-use crate::build::{BuiltArtifact, build_project, epoch_json, mode_str};
-use crate::config::{EpochPolicy, ReleaseConfig};
-use crate::flags::{Mode, Release};
+use crate::build::{BuiltArtifact, build_project, epoch_json};
+use crate::config::{EpochPolicy, RELEASE_TOML, ReleaseConfig};
+use crate::flags::Release;
+use crate::layout;
 use crate::pins::Pins;
 use crate::reproduce::reproduce;
 use crate::sign::Signer;
 use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
-use kiln_names::{ProjectName, ResolvedEpoch};
+use kiln_names::{BuildMode, ProjectName, ResolvedEpoch};
 use kiln_record::{ArtifactChange, ArtifactDigests, Record, render_sha256sums};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ struct Released {
     provenance: Option<PathBuf>,
     name: String,
     version: String,
-    mode: Mode,
+    mode: BuildMode,
     epoch: ResolvedEpoch,
     artifacts: Vec<BuiltArtifact>,
     record: Record,
@@ -66,10 +67,7 @@ impl Release {
         let mut released = Vec::new();
         for project in &projects {
             let dir = root.join(&project.path);
-            let mode = match project.mode.as_str() {
-                "native" => Mode::Native,
-                _ => Mode::Backend,
-            };
+            let mode = project.mode;
             let fixed = match project.epoch_policy()? {
                 EpochPolicy::Fixed(n) => Some(n),
                 EpochPolicy::GitCommit => None,
@@ -83,18 +81,17 @@ impl Release {
             ));
             let out = builds.join(&project.name);
             let lock = match mode {
-                Mode::Native => None,
-                Mode::Backend => Some(load_lock(&root, &project.name)?),
+                BuildMode::Native => None,
+                BuildMode::Backend => Some(load_lock(&root, &project.name)?),
             };
             let lock_path = lock.as_ref().map(|(path, _, _)| path.as_path());
             let built = build_project(&dir, &out, mode, epoch.epoch, &pins, lock_path, false)?;
             let configured = ProjectName::new(&project.name)
-                .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
+                .with_context(|| format!("{RELEASE_TOML}: project name"))?;
             let actual = ProjectName::new(&built.name)?;
             if configured.normalized() != actual.normalized() {
                 bail!(
-                    "{}: project {:?} builds a distribution named {:?}: make `name` in release.toml match pyproject.toml",
-                    crate::config::RELEASE_TOML,
+                    "{RELEASE_TOML}: project {:?} builds a distribution named {:?}: make `name` in release.toml match pyproject.toml",
                     project.name,
                     built.name
                 );
@@ -137,7 +134,7 @@ impl Release {
                 project: actual.normalized().to_string(),
                 version: built.version.clone(),
                 epoch: epoch.epoch.seconds(),
-                mode: mode_str(mode).into(),
+                mode,
                 pins: record_pins,
                 lock: lock.as_ref().map(|(_, sha256, _)| sha256.clone()),
                 build_requires: lock
@@ -155,10 +152,7 @@ impl Release {
                     .map(|a| (a.filename.clone(), ArtifactDigests::from(&a.digests)))
                     .collect(),
             };
-            let record_path = root
-                .join("release/records")
-                .join(actual.normalized())
-                .join(format!("{}.distinfo", built.version));
+            let record_path = layout::record_path(&root, actual.normalized(), &built.version);
             check_existing_record(&record_path, &record)?;
             released.push(Released {
                 tag: project.tag.replace("{version}", &built.version),
@@ -196,7 +190,7 @@ impl Release {
                 project: &r.record.project,
                 version: &r.version,
                 tag: r.tag.clone(),
-                mode: &r.record.mode,
+                mode: r.record.mode,
                 epoch: r.record.epoch,
                 pins: &r.record.pins,
                 artifacts: r
@@ -253,7 +247,7 @@ impl Release {
                 r.provenance = Some(self.out.join(p.file_name().unwrap_or_default()));
             }
             write_staged(
-                &new_dist.join(format!("{}-{}.distinfo", r.record.project, r.version)),
+                &new_dist.join(layout::published_record_name(&r.record.project, &r.version)),
                 r.record.render().as_bytes(),
             )?;
         }
@@ -275,7 +269,7 @@ impl Release {
             let text = r.record.render();
             let existing = std::fs::read_to_string(&r.record_path).ok();
             if existing.as_deref() != Some(text.as_str()) {
-                write_atomic(&r.record_path, text.as_bytes())?;
+                kiln_fs::publish::write_atomic(&r.record_path, text.as_bytes())?;
             }
         }
 
@@ -321,7 +315,7 @@ impl Release {
                     json!({
                         "name": r.name,
                         "version": r.version,
-                        "mode": mode_str(r.mode),
+                        "mode": r.mode,
                         "epoch": epoch_json(&r.epoch),
                         "record": r.record_path.strip_prefix(root).unwrap_or(&r.record_path),
                         "provenance": r.provenance,
@@ -392,7 +386,7 @@ impl Release {
 /// A backend-mode project's lock: `release/locks/<name>.lock.toml`, its
 /// sha256 and its contents. A missing lock says how to make one.
 fn load_lock(root: &Path, name: &str) -> Result<(PathBuf, String, kiln_lock::Lock)> {
-    let path = root.join("release/locks").join(format!("{name}.lock.toml"));
+    let path = layout::lock_path(root, name);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
@@ -510,7 +504,7 @@ fn check_replaceable(out: &Path) -> Result<()> {
             || [
                 ".tar.gz",
                 ".whl",
-                ".distinfo",
+                layout::RECORD_SUFFIX,
                 ".intoto.jsonl",
                 ".sigstore.json",
             ]
@@ -589,9 +583,10 @@ fn write_staged(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("failed to write {}", path.display()))
 }
 
-/// Write a file atomically: a temporary file beside it (`.kiln-tmp-*`,
-/// locked, so a killed write is cleaned by the next run), synced, then a
-/// rename.
+/// `kiln_fs::publish::write_atomic`, for the modules that still call it
+/// here (the backend's caches and `lock`): a temporary file beside it
+/// (`.kiln-tmp-*`, locked, so a killed write is cleaned by the next run),
+/// synced, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     kiln_fs::publish::write_atomic(path, bytes)?;
     Ok(())

@@ -17,11 +17,10 @@
 //! while it runs: if the release is killed and the child lives on, its
 //! copy is not removed under it.
 
-use crate::build::{BuiltArtifact, mode_str};
-use crate::flags::Mode;
+use crate::build::BuiltArtifact;
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
-use kiln_names::Epoch;
+use kiln_names::{BuildMode, Epoch};
 use std::fs::{self, File, FileTimes, Permissions};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -43,7 +42,7 @@ pub fn reproduce(
     root: &Path,
     staging: &Staging,
     project_dir: &Path,
-    mode: Mode,
+    mode: BuildMode,
     epoch: Epoch,
     lock: Option<&Path>,
     first: &[BuiltArtifact],
@@ -63,7 +62,7 @@ pub fn reproduce(
     let sh = Shell::new()?;
     sh.change_dir(root);
     let epoch_text = epoch.seconds().to_string();
-    let mode = mode_str(mode);
+    let mode = mode.as_str();
     let script = r#"umask 077 && exec "$0" "$@""#;
     let lock_args: Vec<String> = lock
         .map(|l| vec!["--lock".to_string(), l.display().to_string()])

@@ -16,7 +16,7 @@
 //! copy must be byte-identical to it; when it is not, the content comparison
 //! is reported, labelled as such, and verify still fails.
 
-use crate::build::{BuiltArtifact, build_project, mode_str};
+use crate::build::{BuiltArtifact, build_project};
 use crate::config::{EpochPolicy, ProjectConfig, ReleaseConfig};
 use crate::fetch::{self, FetchError};
 use crate::flags::{Mode, Verify};
@@ -141,7 +141,7 @@ impl Verify {
             Some(v) => v.clone(),
             None => newest_recorded_version(&sh, &normalized)?,
         };
-        let record_rel = format!("release/records/{normalized}/{version}.distinfo");
+        let record_rel = crate::layout::record_rel(&normalized, &version);
         let record = match git_show(&sh, "HEAD", &record_rel)? {
             Some(text) => Some(Record::parse(&format!("HEAD:{record_rel}"), &text)?),
             None if self.faithful => None,
@@ -197,11 +197,7 @@ impl Verify {
         let mode = if self.faithful {
             Mode::Backend
         } else {
-            match record.as_ref().map(|r| r.mode.as_str()) {
-                Some("native") => Mode::Native,
-                Some(_) => Mode::Backend,
-                None => configured_mode(&project),
-            }
+            record.as_ref().map_or(project.mode, |r| r.mode)
         };
         let epoch = match &record {
             Some(r) => Epoch::clamped(i64::try_from(r.epoch).unwrap_or(i64::MAX)),
@@ -242,9 +238,7 @@ impl Verify {
         let lock = match mode {
             Mode::Native => None,
             Mode::Backend => {
-                let path = src
-                    .join("release/locks")
-                    .join(format!("{}.lock.toml", project.name));
+                let path = crate::layout::lock_path(&src, &project.name);
                 if let Some(recorded) = record.as_ref().and_then(|r| r.lock.as_ref()) {
                     let actual = Digests::of_file(&path)
                         .with_context(|| {
@@ -267,7 +261,7 @@ impl Verify {
         report::step(&format!(
             "rebuilding {} {version} ({} mode{}, epoch {})",
             project.name,
-            mode_str(mode),
+            mode,
             if self.faithful { ", faithful" } else { "" },
             epoch.seconds()
         ));
@@ -423,11 +417,11 @@ impl Verify {
             // Every digest the source states (an index link's sha256,
             // SHA256SUMS, the .distinfo beside the artifacts) must be the
             // record's.
-            let distinfo = format!(
-                "{}-{version}.distinfo",
+            let distinfo = crate::layout::published_record_name(
                 record
                     .as_ref()
-                    .map_or(project.name.as_str(), |r| r.project.as_str())
+                    .map_or(project.name.as_str(), |r| r.project.as_str()),
+                &version,
             );
             let statements = match source {
                 Source::Index(_) => statements,
@@ -570,7 +564,7 @@ impl Verify {
                 "version": version,
                 "ref": git_ref,
                 "commit": commit,
-                "mode": mode_str(mode),
+                "mode": mode,
                 "faithful": self.faithful,
                 "epoch": epoch.seconds(),
                 "notes": notes,
@@ -634,14 +628,6 @@ impl Verify {
     }
 }
 
-/// The mode release.toml gives a project (used when there is no record).
-fn configured_mode(project: &ProjectConfig) -> Mode {
-    match project.mode.as_str() {
-        "native" => Mode::Native,
-        _ => Mode::Backend,
-    }
-}
-
 fn same_name(a: &str, normalized: &str) -> bool {
     ProjectName::new(a).is_ok_and(|n| n.normalized() == normalized)
 }
@@ -692,7 +678,7 @@ fn git_show(sh: &Shell, rev: &str, path: &str) -> Result<Option<String>> {
 
 /// The newest version with a record committed at HEAD.
 fn newest_recorded_version(sh: &Shell, normalized: &str) -> Result<String> {
-    let dir = format!("release/records/{normalized}/");
+    let dir = crate::layout::records_dir_rel(normalized);
     let listing = cmd!(sh, "git ls-tree --name-only HEAD {dir}")
         .quiet()
         .read()
@@ -700,7 +686,7 @@ fn newest_recorded_version(sh: &Shell, normalized: &str) -> Result<String> {
     let mut versions: Vec<(kiln_names::Version, String)> = listing
         .lines()
         .filter_map(|l| l.rsplit('/').next())
-        .filter_map(|f| f.strip_suffix(".distinfo"))
+        .filter_map(|f| f.strip_suffix(crate::layout::RECORD_SUFFIX))
         .filter_map(|v| {
             kiln_names::parse_version(v)
                 .ok()
@@ -987,8 +973,8 @@ fn check_distinfo(
             );
             differ(
                 "MODE".into(),
-                Some(published.mode.clone()),
-                Some(r.mode.clone()),
+                Some(published.mode.to_string()),
+                Some(r.mode.to_string()),
             );
             differ("LOCK".into(), published.lock.clone(), r.lock.clone());
             let pins: std::collections::BTreeSet<&String> =

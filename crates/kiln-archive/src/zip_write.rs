@@ -201,17 +201,24 @@ impl<W: Write> ZipWriter<W> {
         let mut h = Vec::with_capacity(30 + c.path.len());
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         h.extend_from_slice(&ZIP_VERSION_NEEDED.to_le_bytes());
-        h.extend_from_slice(&c.flags.to_le_bytes());
-        h.extend_from_slice(&c.method.to_le_bytes());
-        h.extend_from_slice(&self.dos_time.to_le_bytes());
-        h.extend_from_slice(&self.dos_date.to_le_bytes());
-        h.extend_from_slice(&c.crc.to_le_bytes());
-        h.extend_from_slice(&c.compressed.to_le_bytes());
-        h.extend_from_slice(&c.size.to_le_bytes());
-        h.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+        self.shared_fields(c, &mut h);
         h.extend_from_slice(c.path.as_bytes());
         h
+    }
+
+    /// The fields a local header and its central directory entry both
+    /// hold, in the same order: flags, method, time, date, CRC-32, the
+    /// sizes, the path's length and the (empty) extra field's.
+    fn shared_fields(&self, c: &Central, out: &mut Vec<u8>) {
+        out.extend_from_slice(&c.flags.to_le_bytes());
+        out.extend_from_slice(&c.method.to_le_bytes());
+        out.extend_from_slice(&self.dos_time.to_le_bytes());
+        out.extend_from_slice(&self.dos_date.to_le_bytes());
+        out.extend_from_slice(&c.crc.to_le_bytes());
+        out.extend_from_slice(&c.compressed.to_le_bytes());
+        out.extend_from_slice(&c.size.to_le_bytes());
+        out.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes()); // extra field length
     }
 
     /// The checks every new member passes, in `add_file`'s order.
@@ -250,15 +257,7 @@ impl<W: Write> ZipWriter<W> {
             cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
             cd.extend_from_slice(&ZIP_VERSION_MADE_BY.to_le_bytes());
             cd.extend_from_slice(&ZIP_VERSION_NEEDED.to_le_bytes());
-            cd.extend_from_slice(&c.flags.to_le_bytes());
-            cd.extend_from_slice(&c.method.to_le_bytes());
-            cd.extend_from_slice(&self.dos_time.to_le_bytes());
-            cd.extend_from_slice(&self.dos_date.to_le_bytes());
-            cd.extend_from_slice(&c.crc.to_le_bytes());
-            cd.extend_from_slice(&c.compressed.to_le_bytes());
-            cd.extend_from_slice(&c.size.to_le_bytes());
-            cd.extend_from_slice(&(c.path.len() as u16).to_le_bytes());
-            cd.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+            self.shared_fields(c, &mut cd);
             cd.extend_from_slice(&0u16.to_le_bytes()); // comment length
             cd.extend_from_slice(&0u16.to_le_bytes()); // disk number start
             cd.extend_from_slice(&0u16.to_le_bytes()); // internal attributes

@@ -15,14 +15,8 @@ use crate::error::read_error;
 use crate::record::wheel_files;
 use crate::sdist::read_sdist;
 
-/// Which container the two archives are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArchiveKind {
-    /// A tar.gz source distribution.
-    Sdist,
-    /// A zip wheel.
-    Wheel,
-}
+/// Which container the two archives are: a tar.gz sdist or a zip wheel.
+pub use kiln_names::ArtifactKind as ArchiveKind;
 
 /// One difference in one member between archive `a` and archive `b`.
 #[derive(Debug, Clone, PartialEq, Eq)]

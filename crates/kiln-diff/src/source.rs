@@ -307,6 +307,50 @@ fn read_error(name: &str, entry: &str, source: io::Error) -> ArchiveError {
     }
 }
 
+/// What pass 1 has read so far: the entries, and the captured members by
+/// entry index within the archive's capture budget.
+#[derive(Default)]
+struct Gathered {
+    entries: Vec<Entry>,
+    captured: BTreeMap<usize, Captured>,
+    captured_total: u64,
+}
+
+impl Gathered {
+    /// A sink for the next member, keeping its bytes when `capture` holds
+    /// and the budget allows.
+    fn sink(&self, capture: bool) -> MemberSink {
+        MemberSink::new(capture, self.captured_total)
+    }
+
+    /// Files the member `sink` has read as the next entry.
+    fn push(
+        &mut self,
+        sink: MemberSink,
+        path: &str,
+        kind: EntryKind,
+        executable: bool,
+        header: Header,
+    ) {
+        let (sha256, size, text, bytes) = sink.finish();
+        if let Some(bytes) = bytes {
+            if let Captured::Bytes(b) = &bytes {
+                self.captured_total += b.len() as u64;
+            }
+            self.captured.insert(self.entries.len(), bytes);
+        }
+        self.entries.push(Entry {
+            path: path.to_owned(),
+            kind,
+            executable,
+            size,
+            sha256,
+            text,
+            header,
+        });
+    }
+}
+
 /// Pass 1: every member's metadata and digest; the members whose path
 /// `capture` accepts are kept in memory too.
 pub(crate) fn scan(
@@ -316,9 +360,7 @@ pub(crate) fn scan(
     limits: &Limits,
     capture: &dyn Fn(&str) -> bool,
 ) -> Result<Scan, DiffError> {
-    let mut entries = Vec::new();
-    let mut captured = BTreeMap::new();
-    let mut captured_total: u64 = 0;
+    let mut gathered = Gathered::default();
     let container = match kind {
         ArchiveKind::Sdist => {
             let tgz = visit_tar_gz(
@@ -326,49 +368,33 @@ pub(crate) fn scan(
                 BufReader::new(open(path, name)?),
                 limits,
                 &mut |m, data| {
-                    let mut sink = MemberSink::new(
-                        m.kind == TarKind::File && capture(&m.path),
-                        captured_total,
-                    );
+                    let mut sink = gathered.sink(m.kind == TarKind::File && capture(&m.path));
                     io::copy(data, &mut sink).map_err(|e| read_error(name, &m.path, e))?;
-                    let (sha256, size, text, bytes) = sink.finish();
-                    if let Some(bytes) = bytes {
-                        if let Captured::Bytes(b) = &bytes {
-                            captured_total += b.len() as u64;
-                        }
-                        captured.insert(entries.len(), bytes);
-                    }
-                    entries.push(Entry {
-                        path: m.path.clone(),
-                        kind: match m.kind {
-                            TarKind::File => EntryKind::File,
-                            TarKind::Directory => EntryKind::Directory,
-                        },
+                    let kind = match m.kind {
+                        TarKind::File => EntryKind::File,
+                        TarKind::Directory => EntryKind::Directory,
+                    };
+                    let header = Header::Tar(Box::new(TarMember {
+                        pax: summarize_pax(&m.pax),
+                        // Kept once, in the entry.
+                        path: String::new(),
+                        kind: m.kind,
+                        data: Vec::new(),
+                        size: m.size,
                         executable: m.executable,
-                        size,
-                        sha256,
-                        text,
-                        header: Header::Tar(Box::new(TarMember {
-                            pax: summarize_pax(&m.pax),
-                            // Kept once, in the entry.
-                            path: String::new(),
-                            kind: m.kind,
-                            data: Vec::new(),
-                            size: m.size,
-                            executable: m.executable,
-                            mode: m.mode,
-                            uid: m.uid,
-                            gid: m.gid,
-                            uname: m.uname.clone(),
-                            gname: m.gname.clone(),
-                            mtime: m.mtime,
-                            typeflag: m.typeflag,
-                            format: m.format,
-                            gnu_long_name: m.gnu_long_name,
-                            used_prefix: m.used_prefix,
-                            header_offset: m.header_offset,
-                        })),
-                    });
+                        mode: m.mode,
+                        uid: m.uid,
+                        gid: m.gid,
+                        uname: m.uname.clone(),
+                        gname: m.gname.clone(),
+                        mtime: m.mtime,
+                        typeflag: m.typeflag,
+                        format: m.format,
+                        gnu_long_name: m.gnu_long_name,
+                        used_prefix: m.used_prefix,
+                        header_offset: m.header_offset,
+                    }));
+                    gathered.push(sink, &m.path, kind, m.executable, header);
                     Ok(())
                 },
             )
@@ -385,35 +411,24 @@ pub(crate) fn scan(
                 .map_err(|e| archive_error(name, e))?;
             let members = zip.archive().members.clone();
             for (index, m) in members.into_iter().enumerate() {
-                let mut sink =
-                    MemberSink::new(m.kind == ZipKind::File && capture(&m.path), captured_total);
+                let mut sink = gathered.sink(m.kind == ZipKind::File && capture(&m.path));
                 zip.copy_member(index, &mut sink)
                     .map_err(|e| archive_error(name, e))?;
-                let (sha256, size, text, bytes) = sink.finish();
-                if let Some(bytes) = bytes {
-                    if let Captured::Bytes(b) = &bytes {
-                        captured_total += b.len() as u64;
-                    }
-                    captured.insert(entries.len(), bytes);
-                }
-                entries.push(Entry {
-                    path: m.path.clone(),
-                    kind: match m.kind {
-                        ZipKind::File => EntryKind::File,
-                        ZipKind::Directory => EntryKind::Directory,
-                    },
-                    executable: m.executable,
-                    size,
-                    sha256,
-                    text,
-                    header: Header::Zip(Box::new(m)),
-                });
+                let kind = match m.kind {
+                    ZipKind::File => EntryKind::File,
+                    ZipKind::Directory => EntryKind::Directory,
+                };
+                let (path, executable) = (m.path.clone(), m.executable);
+                gathered.push(sink, &path, kind, executable, Header::Zip(Box::new(m)));
             }
             Container::Zip {
                 comment: zip.archive().comment.clone(),
             }
         }
     };
+    let Gathered {
+        entries, captured, ..
+    } = gathered;
     if !entries.iter().any(|e| e.kind == EntryKind::File) {
         return Err(DiffError::Empty {
             archive: name.to_owned(),

@@ -1,5 +1,6 @@
 //! The vocabulary every other kiln crate speaks: project names, versions,
-//! the file names of sdists and wheels, and the epoch.
+//! the file names of sdists and wheels, the epoch, and the build modes and
+//! artifact kinds.
 //!
 //! This crate is at the bottom of the dependency graph on purpose: it does no
 //! I/O at all, so the rules it encodes (PEP 503 normalization, PEP 625 sdist
@@ -7,8 +8,10 @@
 //! and are applied identically by the packers, the verifiers and xtask.
 
 mod epoch;
+mod kinds;
 
 pub use epoch::{Epoch, EpochSource, ResolvedEpoch};
+pub use kinds::{ArtifactKind, BuildMode};
 pub use pep440_rs::Version;
 
 use std::fmt;
@@ -27,6 +30,10 @@ pub enum NameError {
         "invalid wheel build tag {0:?}: it must start with a digit and contain only ASCII letters, digits and '.'"
     )]
     InvalidBuildTag(String),
+    #[error("unknown build mode {0:?}: use \"native\" or \"backend\"")]
+    UnknownBuildMode(String),
+    #[error("unknown artifact kind {0:?}: use \"sdist\" or \"wheel\"")]
+    UnknownArtifactKind(String),
 }
 
 /// A validated project name (PEP 508), remembering how it was spelled.

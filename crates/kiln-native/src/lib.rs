@@ -27,6 +27,7 @@ pub use select::{Selection, SourceFile, WheelFile};
 use kiln_archive::{ArchiveWriter, Deflate, TarGzWriter, ZipWriter};
 use kiln_fs::project::{MemberReader, PYPROJECT_LIMIT, ProjectFileError, ProjectRoot, TEXT_LIMIT};
 use kiln_metadata::{MetadataInputs, PyProject};
+pub use kiln_names::ArtifactKind;
 use kiln_names::{Epoch, ProjectName, Version, WheelTags};
 use sha2::Digest;
 use std::io::{BufWriter, Read, Seek, Write};
@@ -98,12 +99,6 @@ impl NativeProject {
     pub fn dist_info_dir(&self) -> String {
         kiln_names::dist_info_dir(&self.name, &self.version)
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArtifactKind {
-    Sdist,
-    Wheel,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,7 @@
 //! verification rules say must fail) and, as the in-toto parsing rules ask,
 //! ignores fields it does not know elsewhere.
 
+use kiln_names::BuildMode;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -104,7 +105,7 @@ pub struct ProvenanceInput {
     pub version: String,
     pub source_repository: String,
     pub source_ref: String,
-    pub mode: String,
+    pub mode: BuildMode,
     // internalParameters
     pub epoch: u64,
     pub compression: BTreeMap<String, String>,
@@ -223,7 +224,7 @@ pub struct ParsedStatement {
     pub version: String,
     pub source_repository: String,
     pub source_ref: String,
-    pub mode: String,
+    pub mode: BuildMode,
     pub epoch: u64,
     pub compression: BTreeMap<String, String>,
     pub pins: BTreeMap<String, String>,
@@ -459,7 +460,14 @@ pub fn parse_statement(bytes: &[u8]) -> Result<ParsedStatement, StatementError> 
         version: external.string("version")?,
         source_repository: external.string("sourceRepository")?,
         source_ref: external.string("sourceRef")?,
-        mode: external.string("mode")?,
+        mode: {
+            let found = external.string("mode")?;
+            found.parse().map_err(|_| StatementError::WrongValue {
+                field: external.field("mode"),
+                expected: "\"native\" or \"backend\"".into(),
+                found,
+            })?
+        },
         epoch: internal.u64("epoch")?,
         compression: internal.string_map("compression")?,
         pins: internal.string_map("pins")?,

@@ -46,7 +46,7 @@ fn statement(version: &str) -> Vec<u8> {
         version: version.into(),
         source_repository: "https://example.com/demo".into(),
         source_ref: format!("refs/tags/v{version}"),
-        mode: "native".into(),
+        mode: kiln_names::BuildMode::Native,
         epoch: 1_700_000_000,
         compression: BTreeMap::new(),
         pins: BTreeMap::new(),

@@ -36,7 +36,7 @@ fn input() -> ProvenanceInput {
         version: "1.0.0".into(),
         source_repository: "https://github.com/kiln-dev/kiln".into(),
         source_ref: "refs/tags/kiln-sums-v1.0.0".into(),
-        mode: "native".into(),
+        mode: kiln_names::BuildMode::Native,
         epoch: 1_700_000_000,
         compression: map(&[
             ("gzip", "level 9, pigz-style chunks"),
@@ -288,6 +288,14 @@ fn parsing_is_strict_and_names_the_field() {
             edited(r#""mode":"native","#, r#""mode":"native","debug":"yes","#),
             StatementError::UnknownParameter {
                 field: format!("{external}.debug"),
+            },
+        ),
+        (
+            edited(r#""mode":"native","#, r#""mode":"Native","#),
+            StatementError::WrongValue {
+                field: format!("{external}.mode"),
+                expected: "\"native\" or \"backend\"".into(),
+                found: "Native".into(),
             },
         ),
         (

@@ -16,6 +16,7 @@
 //! not parse is an error naming the line, never skipped.
 
 use kiln_digest::{Digests, hex};
+use kiln_names::BuildMode;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -67,8 +68,8 @@ pub struct Record {
     pub version: String,
     /// `SOURCE_DATE_EPOCH` used for the build, in seconds.
     pub epoch: u64,
-    /// `native` or `backend`.
-    pub mode: String,
+    /// `MODE = native` or `MODE = backend`.
+    pub mode: BuildMode,
     /// Every pin that can change the bytes, flattened (`compression.level`).
     pub pins: BTreeMap<String, String>,
     /// Backend mode: the sha256 of the build lock used.
@@ -123,6 +124,7 @@ impl Record {
     /// Parse a record; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, RecordError> {
         let mut scalars: BTreeMap<&str, String> = BTreeMap::new();
+        let mut mode: Option<BuildMode> = None;
         let mut pins = BTreeMap::new();
         let mut build_requires = BTreeMap::new();
         let mut partial: BTreeMap<String, [Option<String>; 4]> = BTreeMap::new();
@@ -192,7 +194,15 @@ impl Record {
                 }
             } else {
                 match key {
-                    "PROJECT" | "VERSION" | "EPOCH" | "MODE" | "LOCK" => {
+                    "MODE" => {
+                        let parsed = value
+                            .parse()
+                            .map_err(|_| syntax("MODE must be native or backend"))?;
+                        if mode.replace(parsed).is_some() {
+                            return Err(syntax("duplicate field"));
+                        }
+                    }
+                    "PROJECT" | "VERSION" | "EPOCH" | "LOCK" => {
                         if scalars.insert(key, value.to_string()).is_some() {
                             return Err(syntax("duplicate field"));
                         }
@@ -210,7 +220,10 @@ impl Record {
         let project = take(&mut scalars, "PROJECT")?;
         let version = take(&mut scalars, "VERSION")?;
         let epoch_text = take(&mut scalars, "EPOCH")?;
-        let mode = take(&mut scalars, "MODE")?;
+        let mode = mode.ok_or_else(|| RecordError::Missing {
+            file: file.to_string(),
+            field: "MODE".to_string(),
+        })?;
         let lock = scalars.remove("LOCK");
         let epoch = epoch_text.parse().map_err(|_| RecordError::Syntax {
             file: file.to_string(),
@@ -373,7 +386,7 @@ mod tests {
             project: "kiln-example".into(),
             version: "0.1.0".into(),
             epoch: 1_700_000_000,
-            mode: "native".into(),
+            mode: BuildMode::Native,
             pins: [("compression.level".to_string(), "6".to_string())].into(),
             lock: None,
             build_requires: BTreeMap::new(),
@@ -397,7 +410,7 @@ mod tests {
     #[test]
     fn backend_records_carry_the_lock() {
         let mut r = sample();
-        r.mode = "backend".into();
+        r.mode = BuildMode::Backend;
         r.lock = Some("c".repeat(64));
         r.build_requires.insert(
             "hatchling".into(),
@@ -432,6 +445,13 @@ mod tests {
             e.starts_with("r.distinfo:") && e.contains("malformed value"),
             "{e}"
         );
+        let e = Record::parse(
+            "r.distinfo",
+            &sample().render().replace("MODE = native", "MODE = Native"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("r.distinfo:6:") && e.contains("MODE"), "{e}");
         let e = Record::parse("r.distinfo", "PROJECT = x\n")
             .unwrap_err()
             .to_string();

@@ -360,7 +360,7 @@ fn bench_project(
             &base.join("src").join(tool.key()),
         )?);
     }
-    let lock_path = base.join(format!("{name}.lock.toml"));
+    let lock_path = base.join(crate::layout::lock_file_name(&name));
     let kiln = &runner.kiln;
     report::step(&format!("{name}: kiln lock (untimed)"));
     let kiln_src = &sources[0];
