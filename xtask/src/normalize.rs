@@ -41,7 +41,7 @@ impl Normalize {
         let mut names = std::collections::BTreeSet::new();
         for file in &self.files {
             let name = file_name(file)?;
-            if !crate::diff::is_artifact(&name) {
+            if kiln_diff::ArchiveKind::from_file_name(&name).is_none() {
                 bail!(
                     "{}: not an sdist (.tar.gz) or a wheel (.whl): normalize only knows those",
                     file.display()

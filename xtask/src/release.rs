@@ -11,8 +11,8 @@
 //! leaves the dist directory holding the previous release or the new one,
 //! never a part; what a killed run left is removed by the next one.
 
-use crate::build::{BuiltArtifact, build_project, epoch_json, mode_str};
 use crate::config::{EpochPolicy, ReleaseConfig};
+use crate::engine::{BuiltArtifact, build_project, epoch_json, mode_str};
 use crate::flags::{Mode, Release};
 use crate::pins::Pins;
 use crate::reproduce::reproduce;

@@ -17,7 +17,7 @@
 //! while it runs: if the release is killed and the child lives on, its
 //! copy is not removed under it.
 
-use crate::build::{BuiltArtifact, mode_str};
+use crate::engine::{BuiltArtifact, mode_str};
 use crate::flags::Mode;
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
