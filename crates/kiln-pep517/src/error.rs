@@ -103,8 +103,6 @@ pub enum Pep517Error {
     NoLock { path: PathBuf },
     #[error(transparent)]
     Lock(#[from] kiln_lock::LockError),
-    #[error(transparent)]
-    BuildSystem(#[from] kiln_metadata::BuildSystemError),
     /// `locked` and `declared`: the build-backend and its backend-path.
     #[error(
         "{}: the lock is for build-backend {locked}, but {} declares {declared}: {relock}",
