@@ -8,35 +8,12 @@
 //! or a PATH that is a release.toml project) or else PATH's directory name.
 
 use crate::config::ReleaseConfig;
+use crate::engine::{default_lock_path, resolve_lock};
 use crate::flags::Lock;
 use crate::pins::Pins;
-use crate::{backend, project_root, report};
+use crate::{project_root, report};
 use anyhow::{Result, bail};
-use kiln_names::Epoch;
 use serde_json::json;
-use std::path::{Path, PathBuf};
-
-/// Where `lock` writes, and `build --mode backend` reads, the lock of `dir`.
-pub fn default_lock_path(root: &Path, dir: &Path) -> PathBuf {
-    let name = ReleaseConfig::load(root)
-        .ok()
-        .and_then(|config| {
-            let wanted = dir.canonicalize().ok()?;
-            config
-                .projects
-                .iter()
-                .find(|p| root.join(&p.path).canonicalize().ok().as_ref() == Some(&wanted))
-                .map(|p| p.name.clone())
-        })
-        .or_else(|| {
-            dir.canonicalize()
-                .ok()?
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "project".into());
-    crate::layout::lock_path(root, &name)
-}
 
 impl Lock {
     pub fn run(self) -> Result<()> {
@@ -65,12 +42,11 @@ impl Lock {
         {
             bail!("{}: no such constraints file", c.display());
         }
-        let lock =
-            backend::resolve_lock(&root, &dir, &pins, self.constraints.as_deref(), Epoch::MIN)?;
+        let lock = resolve_lock(&root, &dir, &pins, self.constraints.as_deref())?;
         let text = lock.render();
         let unchanged = std::fs::read_to_string(&lock_path).ok().as_deref() == Some(text.as_str());
         if !unchanged {
-            crate::release::write_atomic(&lock_path, text.as_bytes())?;
+            kiln_fs::publish::write_atomic(&lock_path, text.as_bytes())?;
         }
         if self.json {
             report::json(&json!({

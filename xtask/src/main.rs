@@ -6,12 +6,12 @@
 //! the library crates, which do the actual packing, hashing and recording.
 //! One file per command, each a method on its flags type (see `flags.rs`).
 
-mod backend;
 mod bench;
 mod build;
 mod ci;
 mod config;
 mod diff;
+mod engine;
 mod epoch;
 mod fetch;
 mod index;

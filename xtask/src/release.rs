@@ -11,8 +11,8 @@
 //! leaves the dist directory holding the previous release or the new one,
 //! never a part; what a killed run left is removed by the next one.
 
-use crate::build::{BuiltArtifact, build_project, epoch_json};
 use crate::config::{EpochPolicy, RELEASE_TOML, ReleaseConfig};
+use crate::engine::{BuiltArtifact, build_project, epoch_json};
 use crate::flags::Release;
 use crate::layout;
 use crate::pins::Pins;
@@ -581,13 +581,4 @@ fn write_staged(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes)
         .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)))
         .with_context(|| format!("failed to write {}", path.display()))
-}
-
-/// `kiln_fs::publish::write_atomic`, for the modules that still call it
-/// here (the backend's caches and `lock`): a temporary file beside it
-/// (`.kiln-tmp-*`, locked, so a killed write is cleaned by the next run),
-/// synced, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    kiln_fs::publish::write_atomic(path, bytes)?;
-    Ok(())
 }

@@ -17,7 +17,7 @@
 //! while it runs: if the release is killed and the child lives on, its
 //! copy is not removed under it.
 
-use crate::build::BuiltArtifact;
+use crate::engine::BuiltArtifact;
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_names::{BuildMode, Epoch};

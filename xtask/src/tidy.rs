@@ -74,7 +74,7 @@ fn layer(name: &str) -> usize {
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance"
         | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
-        "kiln-diff" => 3,
+        "kiln-diff" | "kiln-pep517" => 3,
         "xtask" => 4,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
@@ -101,8 +101,15 @@ fn dependencies_point_down_and_format_crates_are_independent() {
             );
         }
         if name != "xtask" {
+            // The process edge: the one crate besides xtask that may spawn.
+            let spawns = name == "kiln-pep517";
+            if !spawns {
+                assert!(
+                    !deps.contains_key("xshell"),
+                    "{name} depends on xshell: only xtask and kiln-pep517 spawn processes"
+                );
+            }
             for banned in [
-                "xshell",
                 "reqwest",
                 "ureq",
                 "hyper",
@@ -218,5 +225,107 @@ fn readme_gives_the_two_commands_and_ci_runs_the_test_command() {
     assert!(
         ci.contains("cargo xtask ci"),
         ".ci/run must run the README's test command"
+    );
+}
+
+/// The command modules of xtask (`main.rs` dispatches to them); each is a
+/// file `<name>.rs`, with its own folder `<name>/` when it has parts.
+const COMMANDS: &[&str] = &[
+    "release",
+    "build",
+    "lock",
+    "keygen",
+    "verify",
+    "diff",
+    "normalize",
+    "ci",
+    "bench",
+];
+
+/// The top-level modules `text` names as `crate::X` (in paths and in
+/// `use crate::{X, Y::Z}` groups).
+fn crate_modules(text: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("crate::") {
+        let rest = &text[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Top-level names of the group, at brace depth 0 (a nested group
+            // names items inside a module already listed), up to its `}`.
+            let mut depth = 0;
+            let mut start = 0;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.push(ident(&group[start..i]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(ident(&group[start..i]));
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.push(ident(rest));
+        }
+    }
+    out.retain(|m| !m.is_empty());
+    out
+}
+
+#[test]
+fn crate_modules_are_found_in_paths_and_groups() {
+    let text = "use crate::build::X;\nuse crate::{lock, report::{a, b}, pins::Pins};\nlet _ = crate::diff::f();";
+    assert_eq!(
+        crate_modules(text),
+        ["build", "lock", "report", "pins", "diff"]
+    );
+}
+
+#[test]
+fn no_module_imports_a_command_module() {
+    let src = root().join("xtask/src");
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(&src).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let rel = path.strip_prefix(&src).unwrap();
+        // `bench/tools.rs` and `bench.rs` are both the bench module.
+        let own = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        if own == "main" || own == "tidy" {
+            continue;
+        }
+        for module in crate_modules(&read(path)) {
+            if module != own && COMMANDS.contains(&module.as_str()) {
+                problems.push(format!(
+                    "{}: uses crate::{module}, a command module",
+                    rel.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a command module is used only by main.rs; move what is shared into a support module or a crate:\n{}",
+        problems.join("\n")
     );
 }

@@ -16,8 +16,8 @@
 //! copy must be byte-identical to it; when it is not, the content comparison
 //! is reported, labelled as such, and verify still fails.
 
-use crate::build::{BuiltArtifact, build_project};
 use crate::config::{EpochPolicy, ProjectConfig, ReleaseConfig};
+use crate::engine::{BuiltArtifact, build_project};
 use crate::fetch::{self, FetchError};
 use crate::flags::{Mode, Verify};
 use crate::pins::Pins;

@@ -13,11 +13,15 @@
 //! does no I/O: files the metadata embeds (the readme, a license file) are read
 //! by the caller and passed in as [`MetadataInputs`].
 
+mod build_system;
 mod pyproject;
 mod render;
 
+pub use build_system::{
+    BuildSystem, BuildSystemError, LEGACY_BACKEND, LEGACY_REQUIRES, declared_backend,
+};
 pub use pyproject::{
-    BuildBackendSettings, BuildSystem, Contact, DataDirs, License, ModuleName, PyProject, Readme,
+    BuildBackendSettings, Contact, DataDirs, License, ModuleName, PyProject, Readme,
 };
 pub use render::{MetadataInputs, wheel_file};
 

@@ -6,7 +6,7 @@
 //! dependencies, entry point names) and turns every problem into a
 //! [`MetadataError`] that names the field and the fix.
 
-use crate::MetadataError;
+use crate::{MetadataError, build_system};
 use kiln_names::{ProjectName, Version};
 use pep440_rs::VersionSpecifiers;
 use pep508_rs::{ExtraName, Requirement, VerbatimUrl};
@@ -19,7 +19,7 @@ use std::str::FromStr;
 #[serde(rename_all = "kebab-case")]
 struct RawPyProject {
     project: Option<RawProject>,
-    build_system: Option<BuildSystem>,
+    build_system: Option<build_system::Table>,
     tool: Option<RawTool>,
 }
 
@@ -57,16 +57,6 @@ struct RawProject {
     import_names: Option<toml::Value>,
     import_namespaces: Option<toml::Value>,
     dynamic: Option<Vec<String>>,
-}
-
-/// `[build-system]` (PEP 518 / PEP 517).
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(rename_all = "kebab-case")]
-pub struct BuildSystem {
-    #[serde(default)]
-    pub requires: Vec<String>,
-    pub build_backend: Option<String>,
-    pub backend_path: Option<Vec<String>>,
 }
 
 /// `project.readme`: a path, or a table with a file or inline text.
@@ -216,7 +206,7 @@ pub struct PyProject {
     pub(crate) entry_points: Option<BTreeMap<String, BTreeMap<String, String>>>,
     pub(crate) dependencies: Vec<Requirement<VerbatimUrl>>,
     pub(crate) optional_dependencies: BTreeMap<ExtraName, Vec<Requirement<VerbatimUrl>>>,
-    pub(crate) build_system: Option<BuildSystem>,
+    pub(crate) build_system: Option<build_system::Table>,
     pub(crate) settings: BuildBackendSettings,
 }
 
@@ -455,10 +445,6 @@ impl PyProject {
 
     pub fn version(&self) -> &Version {
         &self.version
-    }
-
-    pub fn build_system(&self) -> Option<&BuildSystem> {
-        self.build_system.as_ref()
     }
 
     /// `build-system.build-backend`, if declared.

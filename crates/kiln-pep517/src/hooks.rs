@@ -6,10 +6,12 @@
 //! rename the private build directory to `/kiln/build`, so an absolute
 //! path cannot leak into a compiled extension.
 
-use anyhow::{Context, Result};
+use crate::Pep517Error;
 use kiln_names::Epoch;
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
+
+type Result<T> = std::result::Result<T, Pep517Error>;
 
 const DRIVER: &str = include_str!("driver.py");
 
@@ -32,12 +34,13 @@ pub struct HookRun {
 
 impl HookRun {
     /// An error showing the backend's output when `hook` failed.
-    pub fn succeeded(&self, backend: &str, hook: &str) -> anyhow::Result<()> {
+    pub fn succeeded(&self, backend: &str, hook: &str) -> Result<()> {
         if !self.success {
-            anyhow::bail!(
-                "the build backend {backend} failed in {hook}; its output:\n{}",
-                self.output.trim_end()
-            );
+            return Err(Pep517Error::HookFailed {
+                backend: backend.to_string(),
+                hook: hook.to_string(),
+                output: self.output.trim_end().to_string(),
+            });
         }
         Ok(())
     }
@@ -45,6 +48,7 @@ impl HookRun {
 
 /// A private scratch tree for one build: HOME, TMPDIR and the trees the
 /// backend reads and writes all live under it.
+#[derive(Debug, Clone, Copy)]
 pub struct Hooks<'a> {
     pub env: &'a Path,
     pub backend: &'a str,
@@ -60,16 +64,15 @@ impl Hooks<'_> {
         let tmpdir = self.scratch.join("tmp");
         let driver_dir = self.scratch.join("driver");
         for dir in [&home, &tmpdir, &driver_dir] {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("failed to create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(Pep517Error::io("create", dir))?;
         }
         let driver = driver_dir.join("kiln_pep517_driver.py");
-        std::fs::write(&driver, DRIVER)
-            .with_context(|| format!("failed to write {}", driver.display()))?;
+        std::fs::write(&driver, DRIVER).map_err(Pep517Error::io("write", &driver))?;
         let result = driver_dir.join(format!("{action}.json"));
         let _ = std::fs::remove_file(&result);
         let python = self.env.join("bin/python");
-        let backend_path = serde_json::to_string(self.backend_path)?;
+        // A list of strings always serializes.
+        let backend_path = serde_json::to_string(self.backend_path).unwrap_or_default();
         let backend = self.backend;
         let outdir: Vec<PathBuf> = outdir.map(Path::to_path_buf).into_iter().collect();
         let map = format!(
@@ -81,7 +84,11 @@ impl Hooks<'_> {
             "{}:/usr/local/bin:/usr/bin:/bin",
             self.env.join("bin").display()
         );
-        let sh = Shell::new()?;
+        let hook_error = |source| Pep517Error::Hook {
+            backend: self.backend.to_string(),
+            source,
+        };
+        let sh = Shell::new().map_err(hook_error)?;
         sh.change_dir(cwd);
         let umask_022 = r#"umask 022 && exec "$0" "$@""#;
         let out = cmd!(
@@ -107,7 +114,7 @@ impl Hooks<'_> {
         .quiet()
         .ignore_status()
         .output()
-        .with_context(|| format!("failed to run the build backend {}", self.backend))?;
+        .map_err(hook_error)?;
         let output = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

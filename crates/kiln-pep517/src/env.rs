@@ -7,23 +7,24 @@
 //! and proxy configuration). Installing is kiln's own (`install.rs`): the
 //! environment is a `venv --without-pip` populated from the lock only, every
 //! file checked against its sha256 first. Files live in a hash-keyed cache
-//! (`target/kiln-cache/wheels/<sha256>/<file>`), and whole environments in
-//! `target/kiln-cache/envs/<key>/`, keyed by the lock's bytes, the pinned
-//! Python and kiln's version, built in a temporary directory and renamed
-//! into place so that a half-built one is never used. A warm build spawns
-//! no pip at all.
+//! (`<cache>/wheels/<sha256>/<file>`), and whole environments in
+//! `<cache>/envs/<key>/`, keyed by the lock's bytes, the pinned Python and
+//! kiln's version, built in a temporary directory and renamed into place so
+//! that a half-built one is never used. A warm build spawns no pip at all.
 
-use super::install::{Layout, install_wheel};
-use crate::report;
-use anyhow::{Context, Result, bail};
+use crate::install::{Layout, install_wheel};
+use crate::{Pep517Error, Settings};
 use kiln_lock::{Lock, Package};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
+
+type Result<T> = std::result::Result<T, Pep517Error>;
 
 /// pip settings this machine may need to reach its index; every other
 /// `PIP_*` variable (find-links, no-index, a user's defaults) is dropped so
 /// that resolution and downloads mean the same everywhere.
-const PIP_KEEP: &[&str] = &[
+pub const PIP_KEEP: &[&str] = &[
     "PIP_CERT",
     "PIP_CLIENT_CERT",
     "PIP_DEFAULT_TIMEOUT",
@@ -34,20 +35,34 @@ const PIP_KEEP: &[&str] = &[
     "PIP_DISABLE_PIP_VERSION_CHECK",
 ];
 
-/// Where kiln keeps downloaded wheels and built environments:
-/// `KILN_CACHE` if set, else `<checkout>/target/kiln-cache`.
-pub fn cache_dir(root: &Path) -> PathBuf {
-    #[allow(clippy::disallowed_methods)] // xtask reads its configuration from the environment.
-    match std::env::var_os("KILN_CACHE") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => root.join("target/kiln-cache"),
-    }
+/// Of the caller's environment variable `names`, the `PIP_*` ones pip must
+/// not see (all but [`PIP_KEEP`]), for [`Settings::pip_drop`].
+pub fn pip_vars_to_drop(names: impl IntoIterator<Item = OsString>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|key| key.to_string_lossy().into_owned())
+        .filter(|key| key.starts_with("PIP_") && !PIP_KEEP.contains(&key.as_str()))
+        .collect()
+}
+
+fn shell() -> Result<Shell> {
+    Shell::new().map_err(|source| Pep517Error::Spawn {
+        what: "failed to start a shell".into(),
+        source,
+    })
+}
+
+fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| Pep517Error::Scratch { source })
 }
 
 /// The pinned interpreter, `python<version>` on PATH.
-pub fn base_python(version: &str) -> Result<String> {
+pub(crate) fn base_python(version: &str) -> Result<String> {
     let program = format!("python{version}");
-    let sh = Shell::new()?;
+    let sh = shell()?;
     let found = cmd!(
         sh,
         "{program} -c 'import sys; print(sys.version_info[0], sys.version_info[1])'"
@@ -57,31 +72,30 @@ pub fn base_python(version: &str) -> Result<String> {
     .read();
     match found {
         Ok(v) if v.trim().replace(' ', ".") == version => Ok(program),
-        Ok(v) => bail!(
-            "{program} on PATH is Python {}, but pinned-toolchain.toml pins python.version = {version:?}",
-            v.trim().replace(' ', ".")
-        ),
-        Err(_) => bail!(
-            "backend mode needs Python {version} (pinned-toolchain.toml python.version): `{program}` is not on PATH; install it"
-        ),
+        Ok(v) => Err(Pep517Error::WrongPython {
+            program,
+            found: v.trim().replace(' ', "."),
+            version: version.to_string(),
+        }),
+        Err(_) => Err(Pep517Error::NoPython {
+            program,
+            version: version.to_string(),
+        }),
     }
 }
 
-/// A pip command with PIP_* scrubbed down to `PIP_KEEP`.
-fn scrub_pip(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
-    #[allow(clippy::disallowed_methods)] // xtask is the edge that scrubs the environment.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("PIP_") && !PIP_KEEP.contains(&key.as_str()) {
-            cmd = cmd.env_remove(key);
-        }
+/// A pip command with `settings.pip_drop` (and PYTHONPATH, PYTHONHOME) removed.
+fn scrub_pip<'a>(mut cmd: xshell::Cmd<'a>, settings: &Settings<'_>) -> xshell::Cmd<'a> {
+    for key in &settings.pip_drop {
+        cmd = cmd.env_remove(key);
     }
     cmd.env_remove("PYTHONPATH").env_remove("PYTHONHOME")
 }
 
 /// Resolve `requires` (under `constraints`) with pip's resolver for the
 /// pinned interpreter: every package, direct and transitive, as a wheel.
-pub fn resolve(
+pub(crate) fn resolve(
+    settings: &Settings<'_>,
     python: &str,
     requires: &[String],
     constraints: Option<&Path>,
@@ -89,9 +103,9 @@ pub fn resolve(
     if requires.is_empty() {
         return Ok(vec![]);
     }
-    let tmp = tempfile::Builder::new().prefix("kiln-lock-").tempdir()?;
+    let tmp = scratch("kiln-lock-")?;
     let report_path = tmp.path().join("report.json");
-    let sh = Shell::new()?;
+    let sh = shell()?;
     sh.change_dir(tmp.path());
     let constraint_args: Vec<String> = match constraints {
         Some(c) => vec!["-c".into(), c.display().to_string()],
@@ -100,21 +114,27 @@ pub fn resolve(
     let out = scrub_pip(cmd!(
         sh,
         "{python} -m pip install --dry-run --ignore-installed --only-binary :all: --disable-pip-version-check --report {report_path} -q {requires...} {constraint_args...}"
-    ))
+    ), settings)
     .quiet()
     .ignore_status()
     .output()
-    .context("failed to run pip to resolve the build requirements")?;
+    .map_err(|source| Pep517Error::Spawn {
+        what: "failed to run pip to resolve the build requirements".into(),
+        source,
+    })?;
     if !out.status.success() {
-        bail!(
-            "pip could not resolve the build requirements {requires:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        return Err(Pep517Error::Resolve {
+            requires: requires.to_vec(),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        });
     }
+    let report = std::fs::read(&report_path).map_err(|source| Pep517Error::NoReport { source })?;
     let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report_path).context("pip wrote no --report")?)
-            .context("pip's --report does not parse")?;
+        serde_json::from_slice(&report).map_err(|source| Pep517Error::BadReport { source })?;
     let mut packages = Vec::new();
     for item in report["install"].as_array().into_iter().flatten() {
         let name = item["metadata"]["name"]
@@ -131,7 +151,7 @@ pub fn resolve(
             .to_string();
         let Some(sha256) = item["download_info"]["archive_info"]["hashes"]["sha256"].as_str()
         else {
-            bail!("pip reported no sha256 for {name} {version} ({url}); kiln locks files by hash");
+            return Err(Pep517Error::NoHash { name, version, url });
         };
         let filename = percent_decode(url.rsplit('/').next().unwrap_or_default());
         let filename = filename
@@ -140,9 +160,11 @@ pub fn resolve(
             .unwrap_or_default()
             .to_string();
         if !filename.ends_with(".whl") {
-            bail!(
-                "pip resolved {name} {version} to {filename}, not a wheel; kiln installs wheels only"
-            );
+            return Err(Pep517Error::NotAWheel {
+                name,
+                version,
+                filename,
+            });
         }
         packages.push(Package {
             name,
@@ -177,11 +199,8 @@ fn percent_decode(s: &str) -> String {
 
 /// The cached file of a locked package, checked against its sha256;
 /// downloaded (all missing ones in one pip call) when absent.
-fn fetch(
-    cache: &Path,
-    python: &dyn Fn() -> Result<String>,
-    lock: &Lock,
-) -> Result<Vec<(Package, PathBuf)>> {
+fn fetch(settings: &Settings<'_>, lock: &Lock) -> Result<Vec<(Package, PathBuf)>> {
+    let cache = &settings.cache;
     let path_of = |p: &Package| cache.join("wheels").join(&p.sha256).join(&p.filename);
     let missing: Vec<&Package> = lock
         .packages
@@ -189,55 +208,57 @@ fn fetch(
         .filter(|p| !path_of(p).is_file())
         .collect();
     if !missing.is_empty() {
-        let python = python()?;
-        report::step(&format!(
+        let python = base_python(&settings.python)?;
+        (settings.step)(&format!(
             "downloading {} locked build requirement(s)",
             missing.len()
         ));
-        let tmp = tempfile::Builder::new()
-            .prefix("kiln-download-")
-            .tempdir()?;
+        let tmp = scratch("kiln-download-")?;
         let reqs: String = missing
             .iter()
             .map(|p| format!("{}=={} --hash=sha256:{}\n", p.name, p.version, p.sha256))
             .collect();
         let req_file = tmp.path().join("requirements.txt");
-        std::fs::write(&req_file, reqs)?;
+        std::fs::write(&req_file, reqs).map_err(Pep517Error::io("write", &req_file))?;
         let dest = tmp.path().join("files");
-        let sh = Shell::new()?;
+        let sh = shell()?;
         let out = scrub_pip(cmd!(
             sh,
             "{python} -m pip download --no-deps --only-binary :all: --require-hashes --disable-pip-version-check -q -d {dest} -r {req_file}"
-        ))
+        ), settings)
         .quiet()
         .ignore_status()
         .output()
-        .context("failed to run pip to download the locked build requirements")?;
+        .map_err(|source| Pep517Error::Spawn {
+            what: "failed to run pip to download the locked build requirements".into(),
+            source,
+        })?;
         if !out.status.success() {
             let names: Vec<String> = missing
                 .iter()
                 .map(|p| format!("{} {}", p.name, p.version))
                 .collect();
-            bail!(
-                "downloading the locked build requirements ({}) failed:\n{}{}",
-                names.join(", "),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            return Err(Pep517Error::Download {
+                packages: names.join(", "),
+                output: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            });
         }
         for p in &missing {
             let got = dest.join(&p.filename);
             if !got.is_file() {
-                bail!(
-                    "pip downloaded no {} for {} {}: the lock names a file the index does not serve; re-run `cargo xtask lock`",
-                    p.filename,
-                    p.name,
-                    p.version
-                );
+                return Err(Pep517Error::NotDownloaded {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    filename: p.filename.clone(),
+                });
             }
-            let bytes = std::fs::read(&got)?;
+            let bytes = std::fs::read(&got).map_err(Pep517Error::io("read", &got))?;
             check_hash(p, &bytes)?;
-            crate::release::write_atomic(&path_of(p), &bytes)?;
+            kiln_fs::publish::write_atomic(&path_of(p), &bytes)?;
         }
     }
     Ok(lock
@@ -250,32 +271,29 @@ fn fetch(
 fn check_hash(p: &Package, bytes: &[u8]) -> Result<()> {
     let actual = kiln_digest::hex(&kiln_digest::sha256(bytes));
     if actual != p.sha256 {
-        bail!(
-            "{} {} ({}): sha256 mismatch: the lock says {}, the file is {}; refusing to install it \
-             (a tampered download or a stale lock: re-run `cargo xtask lock`)",
-            p.name,
-            p.version,
-            p.filename,
-            p.sha256,
-            actual
-        );
+        return Err(Pep517Error::HashMismatch {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            filename: p.filename.clone(),
+            locked: p.sha256.clone(),
+            actual,
+        });
     }
     Ok(())
 }
 
 /// The populated, cached build environment for `lock`; returns its root.
-/// `python` finds the base interpreter, called only when something must be
-/// created (a warm cache needs none).
-pub fn ensure(
-    root: &Path,
-    lock: &Lock,
-    python_pin: &str,
-    python: &dyn Fn() -> Result<String>,
-) -> Result<PathBuf> {
-    let cache = cache_dir(root);
+/// The base interpreter is looked for only when something must be created
+/// (a warm cache needs none).
+pub(crate) fn ensure(settings: &Settings<'_>, lock: &Lock) -> Result<PathBuf> {
+    let cache = &settings.cache;
     let mut key_input = lock.render().into_bytes();
     key_input.extend_from_slice(
-        format!("\0python {python_pin}\0kiln {}", env!("CARGO_PKG_VERSION")).as_bytes(),
+        format!(
+            "\0python {}\0kiln {}",
+            settings.python, settings.kiln_version
+        )
+        .as_bytes(),
     );
     let key = kiln_digest::hex(&kiln_digest::sha256(&key_input));
     let envs = cache.join("envs");
@@ -292,35 +310,42 @@ pub fn ensure(
         }
         return Ok(final_dir);
     }
-    let files = fetch(&cache, python, lock)?;
-    let python = python()?;
-    std::fs::create_dir_all(&envs)
-        .with_context(|| format!("failed to create {}", envs.display()))?;
+    let files = fetch(settings, lock)?;
+    let python = base_python(&settings.python)?;
+    std::fs::create_dir_all(&envs).map_err(Pep517Error::io("create", &envs))?;
     // Canonical, so that the paths Python reports compare with ours.
     let envs = envs
         .canonicalize()
-        .with_context(|| format!("failed to resolve {}", envs.display()))?;
+        .map_err(Pep517Error::io("resolve", &envs))?;
     let final_dir = envs.join(&key);
     let tmp = tempfile::Builder::new()
         .prefix(".building-")
         .tempdir_in(&envs)
-        .with_context(|| format!("failed to create a directory in {}", envs.display()))?;
+        .map_err(Pep517Error::io("create a directory in", &envs))?;
     let building = tmp.path().join("env");
-    let sh = Shell::new()?;
+    let sh = shell()?;
+    let spawn = |what: &str| {
+        let what = what.to_string();
+        move |source| Pep517Error::Spawn { what, source }
+    };
     cmd!(sh, "{python} -m venv --without-pip {building}")
         .quiet()
         .run()
-        .context("failed to create the build environment (python -m venv --without-pip)")?;
+        .map_err(spawn(
+            "failed to create the build environment (python -m venv --without-pip)",
+        ))?;
     let site = cmd!(
         sh,
         "{building}/bin/python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))'"
     )
     .quiet()
     .read()
-    .context("failed to ask the build environment for its site-packages")?;
+    .map_err(spawn(
+        "failed to ask the build environment for its site-packages",
+    ))?;
     let rel_site = Path::new(site.trim())
         .strip_prefix(&building)
-        .with_context(|| format!("site-packages {site} is outside the environment"))?
+        .map_err(|_| Pep517Error::SiteOutside { site: site.clone() })?
         .to_path_buf();
     let layout = Layout {
         root: building.clone(),
@@ -330,8 +355,7 @@ pub fn ensure(
         python: final_dir.join("bin/python"),
     };
     for (package, path) in &files {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(Pep517Error::io("read", path))?;
         check_hash(package, &bytes)?;
         install_wheel(&package.name, &package.filename, &bytes, &layout)?;
     }
@@ -347,18 +371,32 @@ pub fn ensure(
         .quiet()
         .ignore_stdout()
         .run()
-        .context("failed to precompile the build environment")?;
+        .map_err(spawn("failed to precompile the build environment"))?;
     }
-    std::fs::write(building.join("kiln-env-complete"), &key)?;
+    let complete = building.join("kiln-env-complete");
+    std::fs::write(&complete, &key).map_err(Pep517Error::io("write", &complete))?;
     match std::fs::rename(&building, &final_dir) {
         Ok(()) => {}
         // Another build finished the same environment first: use theirs.
         Err(_) if final_dir.join("kiln-env-complete").is_file() => {}
-        Err(e) => {
-            return Err(e).with_context(|| {
-                format!("failed to move the environment to {}", final_dir.display())
-            });
-        }
+        Err(e) => return Err(Pep517Error::io("move the environment to", &final_dir)(e)),
     }
     Ok(final_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unlisted_pip_variables_are_dropped() {
+        let names = ["PIP_INDEX_URL", "PIP_FIND_LINKS", "PATH", "PIP_NO_INDEX"].map(OsString::from);
+        assert_eq!(pip_vars_to_drop(names), ["PIP_FIND_LINKS", "PIP_NO_INDEX"]);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Bb-1.0.whl"), "a+b-1.0.whl");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 }

@@ -7,14 +7,17 @@
 //! the environment's interpreter), `headers` into `include`, `data` into
 //! the environment's root; `console_scripts` entry points get a wrapper.
 
-use anyhow::{Context, Result, bail};
+use crate::Pep517Error;
 use kiln_archive::{Limits, ZipKind, read_zip};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+type Result<T> = std::result::Result<T, Pep517Error>;
+
 /// Where things go in the environment being built. `python` is the path
 /// the interpreter will have once the environment is in its final place.
+#[derive(Debug, Clone)]
 pub struct Layout {
     pub root: PathBuf,
     pub site_packages: PathBuf,
@@ -25,8 +28,18 @@ pub struct Layout {
 
 /// Install one wheel file (`name` for errors) into `layout`.
 pub fn install_wheel(package: &str, filename: &str, bytes: &[u8], layout: &Layout) -> Result<()> {
-    let archive = read_zip(filename, bytes, &Limits::default())
-        .with_context(|| format!("{package}: cannot read {filename}"))?;
+    let archive = read_zip(filename, bytes, &Limits::default()).map_err(|source| {
+        Pep517Error::InstallRead {
+            package: package.to_string(),
+            filename: filename.to_string(),
+            source: Box::new(source),
+        }
+    })?;
+    let bad = |problem: String| Pep517Error::Install {
+        package: package.to_string(),
+        filename: filename.to_string(),
+        problem,
+    };
     let files: Vec<_> = archive
         .members
         .iter()
@@ -43,13 +56,13 @@ pub fn install_wheel(package: &str, filename: &str, bytes: &[u8], layout: &Layou
         v
     };
     let [dist_info] = dist_infos[..] else {
-        bail!(
-            "{package}: {filename}: a wheel holds exactly one .dist-info directory, found {dist_infos:?}"
-        );
+        return Err(bad(format!(
+            "a wheel holds exactly one .dist-info directory, found {dist_infos:?}"
+        )));
     };
     let record_path = format!("{dist_info}/RECORD");
     let Some(record) = files.iter().find(|m| m.path == record_path) else {
-        bail!("{package}: {filename}: {record_path} is missing");
+        return Err(bad(format!("{record_path} is missing")));
     };
     let record = parse_record(&String::from_utf8_lossy(&record.data));
     let data_dir = format!("{}.data/", dist_info.trim_end_matches(".dist-info"));
@@ -61,14 +74,14 @@ pub fn install_wheel(package: &str, filename: &str, bytes: &[u8], layout: &Layou
             || path == format!("{record_path}.p7s");
         if !is_record_file {
             match record.get(path) {
-                None => bail!("{package}: {filename}: {path} is not listed in {record_path}"),
-                Some(None) => bail!("{package}: {filename}: {path} has no hash in {record_path}"),
+                None => return Err(bad(format!("{path} is not listed in {record_path}"))),
+                Some(None) => return Err(bad(format!("{path} has no hash in {record_path}"))),
                 Some(Some(expected)) => {
                     let actual = kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(&member.data));
                     if &actual != expected {
-                        bail!(
-                            "{package}: {filename}: {path} does not match {record_path} (recorded {expected}, actual {actual})"
-                        );
+                        return Err(bad(format!(
+                            "{path} does not match {record_path} (recorded {expected}, actual {actual})"
+                        )));
                     }
                 }
             }
@@ -78,7 +91,7 @@ pub fn install_wheel(package: &str, filename: &str, bytes: &[u8], layout: &Layou
             Some(rest) => {
                 let (scheme, rel) = rest.split_once('/').unwrap_or((rest, ""));
                 if rel.is_empty() {
-                    bail!("{package}: {filename}: {path}: stray file in {data_dir}");
+                    return Err(bad(format!("{path}: stray file in {data_dir}")));
                 }
                 match scheme {
                     "purelib" | "platlib" => {
@@ -90,9 +103,11 @@ pub fn install_wheel(package: &str, filename: &str, bytes: &[u8], layout: &Layou
                         let data = rewrite_shebang(&member.data, &layout.python);
                         (layout.bin.join(rel), Some(data), true)
                     }
-                    other => bail!(
-                        "{package}: {filename}: {path}: unknown wheel data directory {other:?}"
-                    ),
+                    other => {
+                        return Err(bad(format!(
+                            "{path}: unknown wheel data directory {other:?}"
+                        )));
+                    }
                 }
             }
         };
@@ -125,14 +140,12 @@ pub fn install_wheel(package: &str, filename: &str, bytes: &[u8], layout: &Layou
 
 fn write_file(target: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("failed to create {}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(Pep517Error::io("create", parent))?;
     }
-    std::fs::write(target, bytes)
-        .with_context(|| format!("failed to write {}", target.display()))?;
+    std::fs::write(target, bytes).map_err(Pep517Error::io("write", target))?;
     let mode = if executable { 0o755 } else { 0o644 };
     std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("failed to set the mode of {}", target.display()))
+        .map_err(Pep517Error::io("set the mode of", target))
 }
 
 /// `#!python` (or `#!pythonw`) becomes `#!<env python>`, as the wheel spec says.

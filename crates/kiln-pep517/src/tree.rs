@@ -1,0 +1,119 @@
+//! The private trees a backend works in: a copy of the project (regular
+//! files only, no `.git`, no symlinks, only the executable bit kept), so the
+//! backend never sees or writes into the user's tree; an sdist unpacked with
+//! kiln-archive's bounded reader, where the wheel is built; and the Name and
+//! Version a built wheel's METADATA states.
+
+use crate::Pep517Error;
+use kiln_archive::{Limits, TarKind, read_tar_gz};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+type Result<T> = std::result::Result<T, Pep517Error>;
+
+fn write_file(target: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    std::fs::write(target, bytes).map_err(Pep517Error::io("write", target))?;
+    let mode = if executable { 0o755 } else { 0o644 };
+    std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
+        .map_err(Pep517Error::io("set the mode of", target))
+}
+
+/// Copy the regular files of `from` (not `.git`, no symlinks) to `to`,
+/// keeping only the executable bit.
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(Pep517Error::io("create", to))?;
+    let walk = WalkDir::new(from)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".git");
+    let walk_error = |source| Pep517Error::Walk {
+        path: from.to_path_buf(),
+        source,
+    };
+    for entry in walk {
+        let entry = entry.map_err(walk_error)?;
+        // Every entry of the walk lies under its root.
+        let rel = entry.path().strip_prefix(from).unwrap_or(Path::new(""));
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).map_err(Pep517Error::io("create", &target))?;
+        } else if entry.file_type().is_file() {
+            let executable =
+                entry.metadata().map_err(walk_error)?.permissions().mode() & 0o111 != 0;
+            let bytes =
+                std::fs::read(entry.path()).map_err(Pep517Error::io("read", entry.path()))?;
+            write_file(&target, &bytes, executable)?;
+        }
+    }
+    Ok(())
+}
+
+/// Unpack an sdist (bounded reader) into `dest`; returns its one top
+/// directory, where the wheel is built.
+pub(crate) fn unpack_sdist(name: &str, bytes: &[u8], dest: &Path) -> Result<PathBuf> {
+    let archive =
+        read_tar_gz(name, bytes, &Limits::default()).map_err(|source| Pep517Error::Unpack {
+            name: name.to_string(),
+            source: Box::new(source),
+        })?;
+    let layout = |problem: String| Pep517Error::SdistLayout {
+        name: name.to_string(),
+        problem,
+    };
+    let mut top: Option<String> = None;
+    for member in archive.members.iter().filter(|m| m.kind == TarKind::File) {
+        let path = member.path.strip_prefix("./").unwrap_or(&member.path);
+        let Some((first, _)) = path.split_once('/') else {
+            return Err(layout(format!(
+                "{path}: outside the sdist's top-level directory"
+            )));
+        };
+        match &top {
+            None => top = Some(first.to_string()),
+            Some(t) if t != first => {
+                return Err(layout(format!(
+                    "{path}: outside the top-level directory {t:?}"
+                )));
+            }
+            Some(_) => {}
+        }
+        let target = dest.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(Pep517Error::io("create", parent))?;
+        }
+        write_file(&target, &member.data, member.executable)?;
+    }
+    let Some(top) = top else {
+        return Err(layout("the sdist holds no file".into()));
+    };
+    Ok(dest.join(top))
+}
+
+/// Name and Version from the wheel's METADATA.
+pub(crate) fn wheel_name_version(filename: &str, wheel: &[u8]) -> Result<(String, String)> {
+    let problem = |problem: &str| Pep517Error::WheelMetadata {
+        filename: filename.to_string(),
+        problem: problem.to_string(),
+    };
+    let zip = kiln_archive::read_zip(filename, wheel, &Limits::default())?;
+    let metadata = zip
+        .members
+        .iter()
+        .find(|m| {
+            m.path
+                .split_once('/')
+                .is_some_and(|(top, rest)| top.ends_with(".dist-info") && rest == "METADATA")
+        })
+        .ok_or_else(|| problem("no .dist-info/METADATA"))?;
+    let text = String::from_utf8_lossy(&metadata.data);
+    let header = |key: &str| {
+        text.lines()
+            .take_while(|l| !l.is_empty())
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+    };
+    match (header("Name:"), header("Version:")) {
+        (Some(n), Some(v)) => Ok((n, v)),
+        _ => Err(problem("METADATA lacks Name or Version")),
+    }
+}
