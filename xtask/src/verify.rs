@@ -471,7 +471,7 @@ impl Verify {
                 });
                 // Each artifact's own Sigstore bundle, where one is published.
                 for (file, path) in &copies {
-                    let bundle = format!("{file}.sigstore.json");
+                    let bundle = kiln_sigstore::bundle_name(file);
                     let Some(bytes) = fetch_optional(source, &bundle, &dir) else {
                         continue;
                     };
@@ -1137,7 +1137,7 @@ fn check_provenance(
     // Keyless: the provenance's Sigstore bundle vouches for the statement
     // (identity from release.toml, Sigstore's trusted root), for every
     // artifact it names.
-    if let Some(bundle) = fetch_optional(source, &format!("{file}.sigstore.json"), dir) {
+    if let Some(bundle) = fetch_optional(source, &kiln_sigstore::bundle_name(file), dir) {
         let bundle = match bundle {
             Ok(b) => b,
             Err(e) => return Status::Failed(e),
@@ -1147,7 +1147,10 @@ fn check_provenance(
         };
         for (artifact, path) in keyless.copies {
             if let Err(e) = crate::keyless::verify_bundle(&bundle, path, policy, None) {
-                return Status::Failed(format!("{file}.sigstore.json for {artifact}: {e:#}"));
+                return Status::Failed(format!(
+                    "{} for {artifact}: {e:#}",
+                    kiln_sigstore::bundle_name(file)
+                ));
             }
         }
         let payload = crate::keyless::envelope_line(&bundle)
