@@ -24,5 +24,4 @@ mod network;
 mod project;
 #[path = "hostile/published.rs"]
 mod published;
-#[path = "hostile/terminal.rs"]
-mod terminal;
+#[path = "hostile/terminal.rs"] mod terminal;
