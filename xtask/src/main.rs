@@ -14,7 +14,6 @@ mod diff;
 mod engine;
 mod epoch;
 mod fetch;
-mod index;
 mod keygen;
 mod keyless;
 mod layout;
