@@ -77,9 +77,22 @@ pub fn run(dir: &Path, args: &[&str]) -> Outcome {
     run_with(dir, args, &[], TIME)
 }
 
+/// Bounded runs (and the kill loop) take turns: a time bound measured
+/// while sibling tests compete for the same two cores would measure them,
+/// not the command.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits for this test's turn on the machine (see `TURN`); a panicking
+/// holder does not block the others.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `xtask ARGS` in `dir` with extra environment and a deadline: past it
 /// the child is killed and the test fails, naming the command.
 pub fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Duration) -> Outcome {
+    let _turn = exclusive();
     let rss = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.args(args)
