@@ -188,7 +188,7 @@ fn records(dir: &Path) {
         project: "p".into(),
         version: "1.0".into(),
         epoch: EPOCH,
-        mode: "native".into(),
+        mode: kiln_names::BuildMode::Native,
         pins: BTreeMap::from([
             ("compression.level".into(), "9".into()),
             ("rust.toolchain".into(), "1.95.0".into()),
@@ -206,7 +206,7 @@ fn records(dir: &Path) {
         "native.distinfo",
         native.render().as_bytes(),
     );
-    native.mode = "backend".into();
+    native.mode = kiln_names::BuildMode::Backend;
     native.lock = Some("a".repeat(64));
     native.build_requires = BTreeMap::from([(
         "hatchling".into(),
@@ -238,7 +238,7 @@ fn statement(keyless: bool) -> Vec<u8> {
         version: "1.0".into(),
         source_repository: "https://example.com/p".into(),
         source_ref: "refs/tags/v1.0".into(),
-        mode: "native".into(),
+        mode: kiln_names::BuildMode::Native,
         epoch: EPOCH,
         compression: BTreeMap::from([("level".into(), "9".into())]),
         pins: BTreeMap::from([("rust.toolchain".into(), "1.95.0".into())]),
