@@ -108,7 +108,11 @@ fn dependencies_point_down_and_format_crates_are_independent() {
             "{name} depends on kiln-corpus: it is test support (and the bench's), only a [dev-dependencies] entry of a library"
         );
         // kiln-corpus downloads the pinned corpus files for tests.
-        let network = if name == "kiln-corpus" { &["ureq"][..] } else { &[] };
+        let network = if name == "kiln-corpus" {
+            &["ureq"][..]
+        } else {
+            &[]
+        };
         if name != "xtask" {
             for banned in [
                 "xshell",

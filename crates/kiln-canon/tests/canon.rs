@@ -15,12 +15,12 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, ZipWriter, read_tar_gz, read_zip};
-use kiln_corpus::{Cache, CorpusFile, Kind, Manifest};
 use kiln_canon::{
     ArchiveKind, CanonError, MemberDifference, MemberDigest, RecordProblem, canonicalize_sdist,
     canonicalize_sdist_stream, canonicalize_wheel, canonicalize_wheel_stream, check_record,
     member_differences, record_path, record_problems,
 };
+use kiln_corpus::{Cache, CorpusFile, Kind, Manifest};
 use kiln_names::Epoch;
 use sha2::{Digest, Sha256};
 
@@ -695,9 +695,8 @@ fn member_differences_lists_what_varies() {
 fn corpus_cache() -> Cache {
     #[allow(clippy::disallowed_methods)] // the test run's settings
     let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE").unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus")
-    });
+    let dir = var("KILN_CORPUS_CACHE")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
     Cache::new(dir).trusting(var("SSL_CERT_FILE"))
 }
 

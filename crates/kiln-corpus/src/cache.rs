@@ -97,11 +97,9 @@ impl Cache {
         // The bytes published and handed out are the bytes checked here.
         let bytes = read_bounded(&fetched.path, file.size)?;
         check(file, "the download", &bytes)?;
-        kiln_fs::publish::write_atomic(&dest, &bytes).map_err(|source| {
-            CorpusError::Publish {
-                path: dest.clone(),
-                source,
-            }
+        kiln_fs::publish::write_atomic(&dest, &bytes).map_err(|source| CorpusError::Publish {
+            path: dest.clone(),
+            source,
         })?;
         Ok(bytes)
     }
@@ -124,12 +122,7 @@ fn read_bounded(path: &Path, size: u64) -> Result<Vec<u8>, CorpusError> {
 }
 
 fn check(file: &CorpusFile, what: &'static str, bytes: &[u8]) -> Result<(), CorpusError> {
-    mismatch(
-        file,
-        what,
-        bytes.len() as u64,
-        &kiln_digest::sha256(bytes),
-    )
+    mismatch(file, what, bytes.len() as u64, &kiln_digest::sha256(bytes))
 }
 
 fn mismatch(
@@ -223,7 +216,11 @@ mod tests {
         let cache = Cache::new(tmp.path());
         let at = cache.location(&file());
         std::fs::create_dir_all(at.parent().unwrap()).unwrap();
-        for damaged in [&b"the published bytez"[..], b"short", b"the published bytes!"] {
+        for damaged in [
+            &b"the published bytez"[..],
+            b"short",
+            b"the published bytes!",
+        ] {
             std::fs::write(&at, damaged).unwrap();
             let calls = Cell::new(0);
             let got = cache.read_with(&file(), serving(DATA, &calls)).unwrap();
@@ -240,7 +237,10 @@ mod tests {
         let e = cache
             .read_with(&file(), serving(b"other bytes", &calls))
             .unwrap_err();
-        assert!(matches!(e, CorpusError::Mismatch { got_size: 11, .. }), "{e}");
+        assert!(
+            matches!(e, CorpusError::Mismatch { got_size: 11, .. }),
+            "{e}"
+        );
         let text = e.to_string();
         assert!(
             text.contains(&file().url) && text.contains(&file().sha256),

@@ -132,7 +132,10 @@ fn check(file: &CorpusFile) -> Result<(), CorpusError> {
     let stem = format!("{}-{}", file.project, file.version);
     if !plain(&file.project)
         || !plain(&file.version)
-        || !file.filename.to_lowercase().starts_with(&stem.to_lowercase())
+        || !file
+            .filename
+            .to_lowercase()
+            .starts_with(&stem.to_lowercase())
     {
         return Err(entry(
             file,
@@ -193,7 +196,10 @@ mod tests {
             let sdist = m.get(project, Kind::Sdist).unwrap();
             let wheel = m.get(project, Kind::Wheel).unwrap();
             assert_eq!(sdist.version, wheel.version, "{project}");
-            assert_eq!(sdist.filename, format!("{project}-{}.tar.gz", sdist.version));
+            assert_eq!(
+                sdist.filename,
+                format!("{project}-{}.tar.gz", sdist.version)
+            );
         }
         assert_eq!(m.files(Kind::Sdist).len(), projects.len());
         assert!(matches!(
