@@ -95,10 +95,8 @@ impl ReleaseConfig {
     pub fn load(root: &Path) -> Result<Self> {
         let path = root.join(RELEASE_TOML);
         // Capped and regular files only, as every file kiln reads whole.
-        let text = kiln_fs::project::read_file_to_string_capped(
-            &path,
-            kiln_fs::project::CONFIG_LIMIT,
-        )?;
+        let text =
+            kiln_fs::project::read_file_to_string_capped(&path, kiln_fs::project::CONFIG_LIMIT)?;
         Self::parse(&text)
     }
 

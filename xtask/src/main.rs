@@ -14,7 +14,6 @@ mod config;
 mod diff;
 mod epoch;
 mod fetch;
-mod index;
 mod keygen;
 mod keyless;
 mod lock;

@@ -21,7 +21,7 @@ use crate::config::{EpochPolicy, ProjectConfig, ReleaseConfig};
 use crate::fetch::{self, FetchError};
 use crate::flags::{Mode, Verify};
 use crate::pins::Pins;
-use crate::{Mismatch, epoch, index, project_root, report};
+use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_diff::{DiffOptions, DiffReport, Level, diff_files};
 use kiln_digest::Digests;
@@ -109,7 +109,7 @@ impl Verify {
     pub fn run(self) -> Result<()> {
         let root = project_root()?;
         // A bad download limit is a usage error, before any work.
-        fetch::Pace::from_env()?;
+        fetch::pace()?;
         let sh = Shell::new()?;
         sh.change_dir(&root);
         if cmd!(sh, "git rev-parse --git-dir")
@@ -806,7 +806,7 @@ fn obtain(
         }
         Source::Index(index_url) => {
             std::fs::create_dir_all(dir)?;
-            let page = match index::project_files(index_url, name.as_str(), |f| {
+            let page = match fetch::project_files(index_url, name.as_str(), |f| {
                 expected.contains_key(f)
             }) {
                 Ok(Some(page)) => page,

@@ -24,4 +24,5 @@ mod network;
 mod project;
 #[path = "hostile/published.rs"]
 mod published;
-#[path = "hostile/terminal.rs"] mod terminal;
+#[path = "hostile/terminal.rs"]
+mod terminal;

@@ -11,7 +11,7 @@
 
 #[path = "support/common.rs"]
 mod common;
-#[path = "support/http.rs"]
+#[path = "../../crates/kiln-fetch/tests/support/http.rs"]
 mod http;
 
 use common::{commit, git, root, text, xtask};

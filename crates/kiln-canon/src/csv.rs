@@ -157,7 +157,11 @@ mod tests {
         assert_eq!(parse(&ok).unwrap().len(), MAX_ROWS);
         let e = parse(&"x,,\n".repeat(3_000_000)).unwrap_err();
         assert_eq!(e.line, MAX_ROWS + 1);
-        assert!(e.reason.starts_with("more than 65,536 rows"), "{}", e.reason);
+        assert!(
+            e.reason.starts_with("more than 65,536 rows"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]

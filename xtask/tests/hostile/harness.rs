@@ -124,13 +124,9 @@ pub fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Durat
     let elapsed = start.elapsed();
     let stdout = String::from_utf8_lossy(&out_thread.join().unwrap()).into_owned();
     let stderr = String::from_utf8_lossy(&err_thread.join().unwrap()).into_owned();
-    let peak_kib = std::fs::read_to_string(rss.path()).ok().and_then(|s| {
-        s.trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse::<u64>()
-            .ok()
-    });
+    let peak_kib = std::fs::read_to_string(rss.path())
+        .ok()
+        .and_then(|s| s.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
     Outcome {
         code: status.code(),
         stdout,

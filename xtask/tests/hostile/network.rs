@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../support/http.rs"]
+#[path = "../../../crates/kiln-fetch/tests/support/http.rs"]
 mod http;
 
 use super::common::root;

@@ -1,5 +1,5 @@
 //! A real, static HTTP/1.1 server on 127.0.0.1 for tests of the network
-//! edge (`fetch.rs`, `index.rs`): it serves files from a directory on an
+//! edge (`kiln-fetch`'s downloads and index client): it serves files from a directory on an
 //! ephemeral port, answers 404 for what is missing, takes per-path
 //! overrides (status, content type, redirect, a truncated or unsized body,
 //! a body dripped slowly),
@@ -8,8 +8,8 @@
 //! request's `Accept` asks for JSON and the file exists, else `index.html`,
 //! which is how a static PEP 503 / PEP 691 simple index behaves.
 //!
-//! Included with `#[path]` by unit tests inside the xtask binary and by test
-//! files in `xtask/tests/`, so not every helper is used by every includer.
+//! Included with `#[path]` by `kiln-fetch`'s unit tests and by test files in
+//! `xtask/tests/`, so not every helper is used by every includer.
 #![allow(dead_code)]
 
 use sha2::{Digest as _, Sha256};

@@ -1,12 +1,11 @@
-//! `verify`'s reader of a project's page on a PyPI-compatible simple index:
-//! fetches `{index}/{normalized name}/` (PEP 691 JSON asked for first,
-//! HTML accepted), size-capped and under the download deadlines of
-//! `fetch.rs`, and hands the body to `kiln-index`, whose parser is one
-//! linear pass. The index's hash is a statement `verify` checks against
-//! its record; the download is checked against the record as well.
+//! The client of a PyPI-compatible simple index: fetches a project's page
+//! `{index}/{normalized name}/` (PEP 691 JSON asked for first, HTML
+//! accepted), size-capped and under the caller's [`Pace`] like every
+//! download, and hands the body to `kiln-index`, whose parser is one linear
+//! pass. The index's hash is a statement the caller checks against its
+//! record; the download is checked against the record as well.
 
-use crate::fetch::{self, FetchError};
-use anyhow::Context as _;
+use crate::download::{FetchError, Pace, get_text};
 
 /// Asks for PEP 691 JSON first and accepts HTML (PEP 691's own example).
 pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, text/html;q=0.1";
@@ -21,30 +20,71 @@ pub struct Page {
     pub listing: kiln_index::Listing,
 }
 
+/// Why a project's page could not be had. Each names the project, the
+/// index and what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The project name is not a PEP 508 name (its message names it).
+    #[error(transparent)]
+    ProjectName(#[from] kiln_names::NameError),
+    /// The index URL cannot be the base of a project page.
+    #[error(transparent)]
+    PageUrl(Box<kiln_index::IndexError>),
+    /// The page could not be fetched (anything but a 404).
+    #[error("could not read the page of {project} on the index {index_url}")]
+    Fetch {
+        project: String,
+        index_url: String,
+        #[source]
+        source: FetchError,
+    },
+    /// The page came back but is not a simple-index page kiln can read.
+    #[error(
+        "the index page of {project} at {url} (content type {content_type:?}) could not be read"
+    )]
+    Parse {
+        project: String,
+        url: String,
+        content_type: String,
+        #[source]
+        source: Box<kiln_index::IndexError>,
+    },
+}
+
 /// The files of `project` on the simple index at `index_url` (for example
 /// `https://pypi.org/simple/`) that `keep` wants by file name: the page
 /// `{index}/{normalized name}/`, JSON asked for first, parsed by the content
-/// type that comes back. A 404 is `Ok(None)`: the project is not on that
-/// index.
+/// type that comes back, fetched under `pace`. A 404 is `Ok(None)`: the
+/// project is not on that index.
 pub fn project_files(
     index_url: &str,
     project: &str,
     keep: impl Fn(&str) -> bool,
-) -> anyhow::Result<Option<Page>> {
+    pace: Pace,
+) -> Result<Option<Page>, PageError> {
     let name = kiln_names::ProjectName::new(project)?;
-    let page_url = kiln_index::project_page_url(index_url, name.normalized())?;
-    let (content_type, body, final_url) = match fetch::get_text(&page_url, ACCEPT, MAX_PAGE_SIZE) {
+    let page_url = kiln_index::project_page_url(index_url, name.normalized())
+        .map_err(|e| PageError::PageUrl(Box::new(e)))?;
+    let (content_type, body, final_url) = match get_text(&page_url, ACCEPT, MAX_PAGE_SIZE, pace) {
         Ok(page) => page,
         Err(FetchError::NotFound { .. }) => return Ok(None),
-        Err(err) => {
-            return Err(err).with_context(|| {
-                format!("could not read the page of {project} on the index {index_url}")
+        Err(source) => {
+            return Err(PageError::Fetch {
+                project: project.to_string(),
+                index_url: index_url.to_string(),
+                source,
             });
         }
     };
-    let listing = kiln_index::parse_page(&final_url, &content_type, &body, keep).with_context(|| {
-        format!("the index page of {project} at {final_url} (content type {content_type:?}) could not be read")
-    })?;
+    let listing =
+        kiln_index::parse_page(&final_url, &content_type, &body, keep).map_err(|source| {
+            PageError::Parse {
+                project: project.to_string(),
+                url: final_url.clone(),
+                content_type: content_type.clone(),
+                source: Box::new(source),
+            }
+        })?;
     Ok(Some(Page {
         url: final_url,
         listing,
@@ -54,9 +94,7 @@ pub fn project_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::http_server::{
-        Override, PEP691_JSON, Server, sha256_hex, write_simple_index,
-    };
+    use crate::http_server::{Override, PEP691_JSON, Server, sha256_hex, write_simple_index};
     use kiln_index::IndexFile;
 
     const SHA_A: &str = "9cc28d4129fcf6bec72f9c457d911217015d3f8e09cdc59a09be8e805e1126b0";
@@ -70,8 +108,22 @@ mod tests {
         }
     }
 
-    fn files(index: &str, project: &str) -> anyhow::Result<Option<Vec<IndexFile>>> {
-        Ok(project_files(index, project, kiln_index::all)?.map(|p| p.listing.files))
+    fn files(index: &str, project: &str) -> Result<Option<Vec<IndexFile>>, PageError> {
+        Ok(
+            project_files(index, project, kiln_index::all, Pace::default())?
+                .map(|p| p.listing.files),
+        )
+    }
+
+    /// An error with its causes, as anyhow's `{:#}` shows it.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut cause = err.source();
+        while let Some(e) = cause {
+            text.push_str(&format!(": {e}"));
+            cause = e.source();
+        }
+        text
     }
 
     // Over a real HTTP server.
@@ -212,13 +264,10 @@ mod tests {
         assert_eq!(files(&server.url("/simple/"), "not-there").unwrap(), None);
         server.set("/simple/kiln-sums/", Override::Status(500));
         let err = files(&server.url("/simple/"), "kiln-sums").unwrap_err();
-        let text = format!("{err:#}");
+        let text = chain(&err);
         assert!(text.contains("HTTP 500"), "{text}");
         assert!(text.contains("kiln-sums"), "{text}");
         let err = files(&server.url("/simple/"), "no/such name").unwrap_err();
-        assert!(
-            format!("{err:#}").contains("invalid project name"),
-            "{err:#}"
-        );
+        assert!(chain(&err).contains("invalid project name"), "{err}");
     }
 }
