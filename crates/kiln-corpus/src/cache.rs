@@ -33,8 +33,9 @@ impl Cache {
         }
     }
 
-    /// Downloads trust the certificates of the PEM bundle `roots` instead
-    /// of the bundled Mozilla roots (`None`: those). Kiln's tests pass
+    /// A download kiln's downloader cannot make (it trusts only the
+    /// bundled Mozilla roots) is tried again trusting the certificates of
+    /// the PEM bundle `roots`, when given. kiln's tests pass
     /// `$SSL_CERT_FILE`, for machines whose TLS a proxy intercepts.
     pub fn trusting(mut self, roots: Option<PathBuf>) -> Cache {
         self.roots = roots;

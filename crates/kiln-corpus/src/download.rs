@@ -2,31 +2,48 @@
 //! size-capped and hashed while it streams, so the cache checks the digest
 //! before anything opens the file.
 //!
-//! The server is trusted through Mozilla's roots (bundled, as kiln's own
-//! downloader does), or through the roots of a PEM bundle the caller
-//! names instead: a machine whose TLS is intercepted by a proxy (a CI
-//! sandbox, a company network) names its bundle, as `SSL_CERT_FILE` does
-//! for OpenSSL and curl.
-//!
-//! This stands in for kiln's own downloader until it is a crate of its
-//! own; [`download`] has that downloader's shape (URL, directory, file
-//! name, size cap in; path, size and sha256 out), so switching to it is a
-//! change of this file alone.
+//! kiln's own downloader (`kiln-fetch`) does the work: Mozilla's roots
+//! (bundled), a deadline and a minimum rate, no content decoding. Where it
+//! cannot verify the server because a proxy intercepts TLS (a CI sandbox,
+//! a company network) and the caller named that proxy's PEM bundle (kiln's
+//! tests pass `$SSL_CERT_FILE`, as OpenSSL and curl read it), the file is
+//! fetched again by a plain GET that trusts that bundle instead, capped and
+//! hashed the same way. Either way the cache checks the sha256 the
+//! manifest pins, so the transport is never what makes a file trusted.
 
 use crate::CorpusError;
+pub(crate) use kiln_fetch::Fetched;
+use kiln_fetch::{FetchError, Pace};
 use sha2::{Digest as _, Sha256};
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-/// A file downloaded into the caller's directory, with what was hashed on
-/// the way in.
-#[derive(Debug)]
-pub(crate) struct Fetched {
-    pub path: PathBuf,
-    pub size: u64,
-    pub sha256: [u8; 32],
+/// GET `url` into the new file `file_name` under `dir` (a private
+/// directory the caller owns), stopping past `max_size` bytes; with
+/// `roots`, a server kiln's downloader could not reach is tried again
+/// trusting that PEM bundle.
+pub(crate) fn download(
+    url: &str,
+    dir: &Path,
+    file_name: &str,
+    max_size: u64,
+    roots: Option<&Path>,
+) -> Result<Fetched, CorpusError> {
+    let error = match kiln_fetch::download(url, dir, file_name, max_size, Pace::default()) {
+        Ok(fetched) => return Ok(fetched),
+        Err(error) => error,
+    };
+    match (error, roots) {
+        (FetchError::Network { .. }, Some(bundle)) => {
+            download_trusting(url, dir, file_name, max_size, bundle)
+        }
+        (source, _) => Err(CorpusError::Fetch {
+            url: url.to_string(),
+            source,
+        }),
+    }
 }
 
 /// One corpus file, head and body: generous for a few hundred KB.
@@ -35,26 +52,23 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const CHUNK: usize = 64 * 1024;
 
-/// GET `url` into the new file `file_name` under `dir`, stopping past
-/// `max_size` bytes. A partial file is left in `dir` on error (the caller
-/// removes the directory).
-pub(crate) fn download(
+/// [`download`] trusting the certificates of the PEM bundle `roots`. A
+/// partial file is left in `dir` on error (the caller removes the
+/// directory).
+fn download_trusting(
     url: &str,
     dir: &Path,
     file_name: &str,
     max_size: u64,
-    roots: Option<&Path>,
+    roots: &Path,
 ) -> Result<Fetched, CorpusError> {
     let failed = |message: String| CorpusError::Download {
         url: url.to_string(),
-        message,
+        message: format!("trusting the CA bundle {}: {message}", roots.display()),
     };
-    let tls = match roots {
-        None => ureq::tls::TlsConfig::default(),
-        Some(bundle) => ureq::tls::TlsConfig::builder()
-            .root_certs(root_certs(bundle)?)
-            .build(),
-    };
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(root_certs(roots)?)
+        .build();
     let config = ureq::Agent::config_builder()
         .tls_config(tls)
         .timeout_global(Some(DEADLINE))

@@ -40,6 +40,12 @@ pub enum CorpusError {
     },
     #[error("the corpus manifest has no {kind} of project {project:?}")]
     NotInManifest { project: String, kind: Kind },
+    #[error("could not download {url} into the corpus cache")]
+    Fetch {
+        url: String,
+        #[source]
+        source: kiln_fetch::FetchError,
+    },
     #[error("could not download {url} into the corpus cache: {message}")]
     Download { url: String, message: String },
     #[error(
