@@ -233,3 +233,58 @@ fn readme_gives_the_two_commands_and_ci_runs_the_test_command() {
         ".ci/run must run the README's test command"
     );
 }
+
+/// The repository's own text files (what git would track), sorted.
+fn repository_text_files() -> Vec<PathBuf> {
+    let skip = ["target", ".git", "dist", "__pycache__"];
+    let text = [
+        "rs", "toml", "md", "yml", "yaml", "py", "txt", "json", "cfg", "sh", "in",
+    ];
+    walkdir::WalkDir::new(root())
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !skip.contains(&e.file_name().to_string_lossy().as_ref()))
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| text.contains(&x.to_string_lossy().as_ref()))
+                || p.file_name().is_some_and(|n| n == "run")
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_reaches_outside_the_repository_or_cites_an_issue_number() {
+    // Spelled in pieces so this file does not match itself.
+    let outside = ["..", "/shared"].concat();
+    let mut problems = Vec::new();
+    for path in repository_text_files() {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let shown = path
+            .strip_prefix(root())
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            if lower.contains(&outside) {
+                problems.push(format!("{shown}:{}: reads outside the repository", n + 1));
+            }
+            let cites = lower.match_indices("issue").any(|(i, _)| {
+                let rest = lower[i + 5..].trim_start_matches([' ', '#']);
+                rest.len() < lower.len() - i - 5 && rest.starts_with(|c: char| c.is_ascii_digit())
+            });
+            if cites {
+                problems.push(format!(
+                    "{shown}:{}: cites an issue number; say the reason instead",
+                    n + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
