@@ -4,7 +4,6 @@
 use anyhow::{Context, Result};
 use kiln_names::{EpochSource, ResolvedEpoch};
 use std::path::Path;
-use xshell::{Shell, cmd};
 
 /// `SOURCE_DATE_EPOCH`, if set; an unparsable value is an error, not ignored.
 pub fn from_environment() -> Result<Option<i64>> {
@@ -23,14 +22,7 @@ pub fn from_environment() -> Result<Option<i64>> {
 /// The commit time of the last commit that touched `dir`, or None outside
 /// git (or when git is not installed).
 pub fn last_commit_time(dir: &Path) -> Option<i64> {
-    let sh = Shell::new().ok()?;
-    sh.change_dir(dir);
-    let out = cmd!(sh, "git log -1 --format=%ct -- .")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()?;
-    out.trim().parse().ok()
+    kiln_git::Repo::at(dir).last_commit_time(".").ok().flatten()
 }
 
 /// Resolve with the SPEC's precedence (flag > env > record > the project's

@@ -76,19 +76,17 @@ fn one(name: &str, uri: String, digests: &[(&str, String)]) -> Dependency {
 pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
     let sh = Shell::new()?;
     sh.change_dir(facts.root);
-    let commit = cmd!(sh, "git rev-parse HEAD")
-        .quiet()
-        .read()
+    let git = kiln_git::Repo::at(facts.root);
+    let commit = git
+        .commit("HEAD")
         .context("release records the source commit: run it in a git checkout")?;
     let repository = match facts.github {
         Some(repo) => format!("https://github.com/{repo}"),
-        None => cmd!(sh, "git config --get remote.origin.url")
-            .quiet()
-            .ignore_status()
-            .read()
+        None => git
+            .config("remote.origin.url")
             .ok()
-            .filter(|u| !u.trim().is_empty())
-            .map_or_else(|| "file://local".to_string(), |u| u.trim().to_string()),
+            .flatten()
+            .unwrap_or_else(|| "file://local".to_string()),
     };
     let rustc = cmd!(sh, "rustc --version")
         .quiet()
@@ -195,16 +193,12 @@ pub fn trusted_keys(
     root: &Path,
     configured: Option<&[String]>,
 ) -> Result<Vec<(PublicKey, String)>> {
-    let sh = Shell::new()?;
-    sh.change_dir(root);
-    let listing = cmd!(sh, "git ls-tree --name-only HEAD release/keys/")
-        .quiet()
-        .read()
-        .unwrap_or_default();
+    let git = kiln_git::Repo::at(root);
+    let listing = git.list("HEAD", "release/keys/").unwrap_or_default();
     let mut keys = Vec::new();
     if let Some(wanted) = configured {
         for want in wanted {
-            if !listing.lines().any(|l| l == want) {
+            if !listing.iter().any(|l| l == want) {
                 bail!(
                     "{}: public-keys names {want}, which is not committed under release/keys/ at HEAD",
                     crate::config::RELEASE_TOML
@@ -213,11 +207,11 @@ pub fn trusted_keys(
         }
     }
     let chosen = |path: &str| configured.is_none_or(|w| w.iter().any(|k| k == path));
-    for path in listing.lines().filter(|l| l.ends_with(".pub") && chosen(l)) {
+    for path in listing.iter().filter(|l| l.ends_with(".pub") && chosen(l)) {
         let spec = format!("HEAD:{path}");
-        let text = cmd!(sh, "git show {spec}")
-            .quiet()
-            .read()
+        let text = git
+            .read_file("HEAD", path)
+            .with_context(|| format!("failed to read {spec}"))?
             .with_context(|| format!("failed to read {spec}"))?;
         let key = PublicKey::from_spki_pem(&text)
             .map_err(|e| anyhow::anyhow!("{path}: not an ed25519 SPKI PEM public key: {e}"))?;

@@ -512,7 +512,7 @@ fn check_replaceable(out: &Path) -> Result<()> {
                 ".whl",
                 ".distinfo",
                 ".intoto.jsonl",
-                ".sigstore.json",
+                kiln_sigstore::BUNDLE_SUFFIX,
             ]
             .iter()
             .any(|suffix| name.ends_with(suffix));
@@ -568,11 +568,7 @@ fn clean_records(dir: &Path) -> Result<()> {
 fn move_with_bundle(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to)
         .with_context(|| format!("failed to move {} to {}", from.display(), to.display()))?;
-    let bundle = |p: &Path| {
-        let mut name = p.as_os_str().to_owned();
-        name.push(".sigstore.json");
-        PathBuf::from(name)
-    };
+    let bundle = kiln_sigstore::bundle_path;
     if bundle(from).is_file() {
         std::fs::rename(bundle(from), bundle(to))
             .with_context(|| format!("failed to move the Sigstore bundle of {}", from.display()))?;

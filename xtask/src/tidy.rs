@@ -74,6 +74,9 @@ fn layer(name: &str) -> usize {
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance"
         | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
+        // The edge crates (network, Sigstore, git): above the formats they
+        // speak, beside the engines.
+        "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,
         "kiln-diff" => 3,
         // Test support: a dev-dependency of the libraries whose tests read
         // the real-world corpus, never their dependency (checked below).
@@ -107,27 +110,72 @@ fn dependencies_point_down_and_format_crates_are_independent() {
             name == "xtask" || !deps.contains_key("kiln-corpus"),
             "{name} depends on kiln-corpus: it is test support (and the bench's), only a [dev-dependencies] entry of a library"
         );
-        // kiln-corpus downloads the pinned corpus files for tests.
-        let network = if name == "kiln-corpus" {
-            &["ureq"][..]
-        } else {
-            &[]
-        };
         if name != "xtask" {
-            for banned in [
-                "xshell",
-                "reqwest",
-                "ureq",
-                "hyper",
-                "tokio",
-                "sigstore-sign",
-                "sigstore-verify",
-                "clap",
-                "indicatif",
-            ] {
+            for banned in ["clap", "indicatif"] {
                 assert!(
-                    !deps.contains_key(banned) || network.contains(&banned),
-                    "{name} depends on {banned}: processes, network and the CLI belong to xtask"
+                    !deps.contains_key(banned),
+                    "{name} depends on {banned}: the CLI belongs to xtask"
+                );
+            }
+            if !NETWORK_EDGES.contains(&name.as_str()) {
+                let network: Vec<_> = deps.keys().filter(|d| is_network_crate(d)).collect();
+                assert!(
+                    network.is_empty(),
+                    "{name} depends on {network:?}: only xtask and the network edge crates ({}) touch the network",
+                    NETWORK_EDGES.join(", ")
+                );
+            }
+            let edge = |c: &str| NETWORK_EDGES.contains(&c) || PROCESS_EDGES.contains(&c);
+            for dep in deps.keys().filter(|d| edge(d)) {
+                assert!(
+                    edge(&name),
+                    "{name} depends on the edge crate {dep}: a library that is no edge itself must not reach the network or spawn processes through one"
+                );
+            }
+            if !PROCESS_EDGES.contains(&name.as_str()) {
+                assert!(
+                    !deps.contains_key("xshell"),
+                    "{name} depends on xshell: only xtask and the process edge crates ({}) spawn processes",
+                    PROCESS_EDGES.join(", ")
+                );
+            }
+        }
+    }
+}
+
+/// The crates besides xtask that may use the network (HTTP, Sigstore's
+/// services), and so depend on the crates that do. kiln-corpus downloads
+/// the pinned corpus for tests and the bench (no library depends on it).
+const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore", "kiln-corpus"];
+/// The crates besides xtask that may spawn processes.
+const PROCESS_EDGES: &[&str] = &["kiln-git", "kiln-pep517"];
+
+fn is_network_crate(dep: &str) -> bool {
+    ["reqwest", "ureq", "hyper", "tokio"].contains(&dep) || dep.starts_with("sigstore-")
+}
+
+#[test]
+fn only_the_process_edges_spawn_processes() {
+    for name in crate_manifests().keys() {
+        if name == "xtask" || PROCESS_EDGES.contains(&name.as_str()) {
+            continue;
+        }
+        let src = root().join("crates").join(name).join("src");
+        for entry in walkdir::WalkDir::new(&src).sort_by_file_name() {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = read(entry.path());
+            // The library's own code: a test module (at the end, as ours
+            // are) may set up fixtures with a process.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for spawn in ["Command::new", "process::Command", "xshell", "Command::"] {
+                assert!(
+                    !code.contains(spawn),
+                    "{} uses {spawn}: only xtask and the process edge crates ({}) spawn processes",
+                    entry.path().display(),
+                    PROCESS_EDGES.join(", ")
                 );
             }
         }

@@ -25,12 +25,12 @@ use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_diff::{DiffOptions, DiffReport, Level, diff_files};
 use kiln_digest::Digests;
+use kiln_git::Repo;
 use kiln_names::{Epoch, ProjectName};
 use kiln_record::Record;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use xshell::{Shell, cmd};
 
 /// Downloads may exceed the recorded size by this much before we stop
 /// reading (a larger copy differs anyway; the slack lets the diff say how).
@@ -110,15 +110,8 @@ impl Verify {
         let root = project_root()?;
         // A bad download limit is a usage error, before any work.
         fetch::pace()?;
-        let sh = Shell::new()?;
-        sh.change_dir(&root);
-        if cmd!(sh, "git rev-parse --git-dir")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run()
-            .is_err()
-        {
+        let git = Repo::at(&root);
+        if git.git_dir().is_err() {
             bail!(
                 "{} is not a git repository: verify rebuilds a release from its git tag, so it needs the repository's history (clone it, do not download an archive)",
                 root.display()
@@ -126,7 +119,7 @@ impl Verify {
         }
         // release.toml as HEAD has it: an uncommitted edit cannot change
         // which tag is rebuilt or who may sign.
-        let config = match git_show(&sh, "HEAD", crate::config::RELEASE_TOML)? {
+        let config = match git_show(&git, "HEAD", crate::config::RELEASE_TOML)? {
             Some(text) => ReleaseConfig::parse(&text)?,
             None => ReleaseConfig::load(&root)?,
         };
@@ -139,10 +132,10 @@ impl Verify {
         // cannot change what is verified.
         let version = match &self.version {
             Some(v) => v.clone(),
-            None => newest_recorded_version(&sh, &normalized)?,
+            None => newest_recorded_version(&git, &normalized)?,
         };
         let record_rel = format!("release/records/{normalized}/{version}.distinfo");
-        let record = match git_show(&sh, "HEAD", &record_rel)? {
+        let record = match git_show(&git, "HEAD", &record_rel)? {
             Some(text) => Some(Record::parse(&format!("HEAD:{record_rel}"), &text)?),
             None if self.faithful => None,
             None => bail!(
@@ -157,12 +150,10 @@ impl Verify {
             None => project.tag.replace("{version}", &version),
         };
         let peeled = format!("{git_ref}^{{commit}}");
-        let commit = cmd!(sh, "git rev-parse --verify --quiet {peeled}")
-            .quiet()
-            .ignore_stderr()
-            .read()
+        let commit = git
+            .rev_parse(&peeled)
             .ok()
-            .filter(|c| !c.trim().is_empty())
+            .flatten()
             .with_context(|| {
                 format!(
                     "no git ref {git_ref:?} in {}: fetch the release tags (`git fetch --tags`), or name the commit with --ref",
@@ -182,7 +173,7 @@ impl Verify {
             "checking out {git_ref} ({}) into a clean temporary directory",
             &commit[..commit.len().min(12)]
         ));
-        clean_checkout(&sh, &root, &src, &commit)?;
+        clean_checkout(&root, &src, &commit)?;
 
         // The project as the tag describes it (its path may have moved).
         let project = ReleaseConfig::load(&src)
@@ -222,14 +213,7 @@ impl Verify {
         let changed: Vec<&str> = ["crates", "xtask", "Cargo.lock"]
             .into_iter()
             .filter(|path| {
-                let tree = |rev: &str| {
-                    let spec = format!("{rev}:{path}");
-                    cmd!(sh, "git rev-parse --verify --quiet {spec}")
-                        .quiet()
-                        .ignore_stderr()
-                        .read()
-                        .ok()
-                };
+                let tree = |rev: &str| git.rev_parse(&format!("{rev}:{path}")).ok();
                 tree(&commit) != tree("HEAD")
             })
             .collect();
@@ -471,7 +455,7 @@ impl Verify {
                 });
                 // Each artifact's own Sigstore bundle, where one is published.
                 for (file, path) in &copies {
-                    let bundle = format!("{file}.sigstore.json");
+                    let bundle = kiln_sigstore::bundle_name(file);
                     let Some(bytes) = fetch_optional(source, &bundle, &dir) else {
                         continue;
                     };
@@ -673,32 +657,24 @@ fn select_project(config: &ReleaseConfig, wanted: Option<&str>) -> Result<Projec
 }
 
 /// `git show REV:PATH`, or None when the path is not in that commit.
-fn git_show(sh: &Shell, rev: &str, path: &str) -> Result<Option<String>> {
-    let spec = format!("{rev}:{path}");
-    let exists = cmd!(sh, "git cat-file -e {spec}")
-        .quiet()
-        .ignore_stderr()
-        .run()
-        .is_ok();
-    if !exists {
-        return Ok(None);
-    }
-    let text = cmd!(sh, "git show {spec}")
-        .quiet()
-        .read()
-        .with_context(|| format!("failed to read {spec} from git"))?;
-    Ok(Some(text + "\n"))
+/// The text ends in exactly one newline (a final CR or LF is replaced).
+fn git_show(git: &Repo, rev: &str, path: &str) -> Result<Option<String>> {
+    let text = git
+        .read_file(rev, path)
+        .with_context(|| format!("failed to read {rev}:{path} from git"))?;
+    Ok(text.map(|text| {
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        format!("{text}\n")
+    }))
 }
 
 /// The newest version with a record committed at HEAD.
-fn newest_recorded_version(sh: &Shell, normalized: &str) -> Result<String> {
+fn newest_recorded_version(git: &Repo, normalized: &str) -> Result<String> {
     let dir = format!("release/records/{normalized}/");
-    let listing = cmd!(sh, "git ls-tree --name-only HEAD {dir}")
-        .quiet()
-        .read()
-        .unwrap_or_default();
+    let listing = git.list("HEAD", &dir).unwrap_or_default();
     let mut versions: Vec<(kiln_names::Version, String)> = listing
-        .lines()
+        .iter()
         .filter_map(|l| l.rsplit('/').next())
         .filter_map(|f| f.strip_suffix(".distinfo"))
         .filter_map(|v| {
@@ -717,20 +693,12 @@ fn newest_recorded_version(sh: &Shell, normalized: &str) -> Result<String> {
 
 /// Clone the repository at `root` into `dest` and check out `commit`,
 /// detached. The clone holds only committed objects.
-fn clean_checkout(sh: &Shell, root: &Path, dest: &Path, commit: &str) -> Result<()> {
-    cmd!(sh, "git clone --quiet --no-checkout {root} {dest}")
-        .quiet()
-        .run()
+fn clean_checkout(root: &Path, dest: &Path, commit: &str) -> Result<()> {
+    kiln_git::clone_without_checkout(root, dest)
         .with_context(|| format!("failed to clone {} into {}", root.display(), dest.display()))?;
-    let sh2 = Shell::new()?;
-    sh2.change_dir(dest);
-    cmd!(
-        sh2,
-        "git -c advice.detachedHead=false checkout --quiet --detach {commit}"
-    )
-    .quiet()
-    .run()
-    .with_context(|| format!("failed to check out {commit} in {}", dest.display()))?;
+    Repo::at(dest)
+        .checkout_detached(commit)
+        .with_context(|| format!("failed to check out {commit} in {}", dest.display()))?;
     Ok(())
 }
 
@@ -1137,7 +1105,7 @@ fn check_provenance(
     // Keyless: the provenance's Sigstore bundle vouches for the statement
     // (identity from release.toml, Sigstore's trusted root), for every
     // artifact it names.
-    if let Some(bundle) = fetch_optional(source, &format!("{file}.sigstore.json"), dir) {
+    if let Some(bundle) = fetch_optional(source, &kiln_sigstore::bundle_name(file), dir) {
         let bundle = match bundle {
             Ok(b) => b,
             Err(e) => return Status::Failed(e),
@@ -1147,7 +1115,10 @@ fn check_provenance(
         };
         for (artifact, path) in keyless.copies {
             if let Err(e) = crate::keyless::verify_bundle(&bundle, path, policy, None) {
-                return Status::Failed(format!("{file}.sigstore.json for {artifact}: {e:#}"));
+                return Status::Failed(format!(
+                    "{} for {artifact}: {e:#}",
+                    kiln_sigstore::bundle_name(file)
+                ));
             }
         }
         let payload = crate::keyless::envelope_line(&bundle)
