@@ -245,9 +245,9 @@ pub struct Ci {
 pub enum BenchPart {
     /// Native mode on generated projects, against uv build and python -m build.
     Native,
-    /// Backend mode on the real-world corpus (../shared/corpus), warm
-    /// caches, against isolated `python -m build` and `uv build` with the
-    /// same backend versions.
+    /// Backend mode on the real-world corpus (pinned sdists, downloaded
+    /// once into target/kiln-corpus), warm caches, against isolated
+    /// `python -m build` and `uv build` with the same backend versions.
     Backend,
     /// `diff` and `normalize` on the generated projects' artifacts (kiln's
     /// and uv's): time, and peak memory small vs large.

@@ -78,6 +78,9 @@ fn layer(name: &str) -> usize {
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,
         "kiln-diff" | "kiln-pep517" => 3,
+        // Test support: a dev-dependency of the libraries whose tests read
+        // the real-world corpus, never their dependency (checked below).
+        "kiln-corpus" => 3,
         "xtask" => 4,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
@@ -103,6 +106,10 @@ fn dependencies_point_down_and_format_crates_are_independent() {
                 "kiln-archive knows nothing of Python, so it depends on no other kiln crate"
             );
         }
+        assert!(
+            name == "xtask" || !deps.contains_key("kiln-corpus"),
+            "{name} depends on kiln-corpus: it is test support (and the bench's), only a [dev-dependencies] entry of a library"
+        );
         if name != "xtask" {
             for banned in ["clap", "indicatif"] {
                 assert!(
@@ -137,8 +144,9 @@ fn dependencies_point_down_and_format_crates_are_independent() {
 }
 
 /// The crates besides xtask that may use the network (HTTP, Sigstore's
-/// services), and so depend on the crates that do.
-const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore"];
+/// services), and so depend on the crates that do. kiln-corpus downloads
+/// the pinned corpus for tests and the bench (no library depends on it).
+const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore", "kiln-corpus"];
 /// The crates besides xtask that may spawn processes.
 const PROCESS_EDGES: &[&str] = &["kiln-git", "kiln-pep517"];
 
@@ -374,4 +382,59 @@ fn no_module_imports_a_command_module() {
         "a command module is used only by main.rs; move what is shared into a support module or a crate:\n{}",
         problems.join("\n")
     );
+}
+
+/// The repository's own text files (what git would track), sorted.
+fn repository_text_files() -> Vec<PathBuf> {
+    let skip = ["target", ".git", "dist", "__pycache__"];
+    let text = [
+        "rs", "toml", "md", "yml", "yaml", "py", "txt", "json", "cfg", "sh", "in",
+    ];
+    walkdir::WalkDir::new(root())
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !skip.contains(&e.file_name().to_string_lossy().as_ref()))
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| text.contains(&x.to_string_lossy().as_ref()))
+                || p.file_name().is_some_and(|n| n == "run")
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_reaches_outside_the_repository_or_cites_an_issue_number() {
+    // Spelled in pieces so this file does not match itself.
+    let outside = ["..", "/shared"].concat();
+    let mut problems = Vec::new();
+    for path in repository_text_files() {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let shown = path
+            .strip_prefix(root())
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            if lower.contains(&outside) {
+                problems.push(format!("{shown}:{}: reads outside the repository", n + 1));
+            }
+            let cites = lower.match_indices("issue").any(|(i, _)| {
+                let rest = lower[i + 5..].trim_start_matches([' ', '#']);
+                rest.len() < lower.len() - i - 5 && rest.starts_with(|c: char| c.is_ascii_digit())
+            });
+            if cites {
+                problems.push(format!(
+                    "{shown}:{}: cites an issue number; say the reason instead",
+                    n + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

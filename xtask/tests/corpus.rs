@@ -1,5 +1,6 @@
-//! Backend mode on real releases: every sdist of `../shared/corpus` (see
-//! its README) is unpacked, locked and built twice -- the second time from
+//! Backend mode on real releases: the sdist of every project of the
+//! real-world corpus (kiln-corpus's pinned releases, downloaded on first
+//! use into `target/kiln-corpus/`) is unpacked, locked and built twice -- the second time from
 //! another path, with files created in reverse order, other mtimes and
 //! under umask 077 -- and the bytes must be identical. For the pure-Python
 //! projects the wheel must hold the same members with the same bytes as
@@ -11,11 +12,12 @@
 //!
 //! Network: `lock` resolves with pip and `build` downloads the locked
 //! wheels from PyPI (once: the hash-keyed cache under `target/kiln-cache`
-//! serves later runs). Without the corpus the tests skip, saying so.
+//! serves later runs), and the corpus files are downloaded once into theirs.
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
 
 use kiln_archive::{Limits, ZipKind, read_zip};
+use kiln_corpus::{Cache, Kind, Manifest};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -27,17 +29,23 @@ use std::process::{Command, Output};
 /// hold a newer release than the one the project published with.
 const BACKEND_VERSION_FIELDS: &[&str] = &["Metadata-Version", "Dynamic", "License-File"];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if dir.join("sdist").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping the corpus tests: {} is absent (see the issue: the corpus of real releases)",
-            dir.display()
-        );
-        None
-    }
+/// The corpus cache: `target/kiln-corpus/` of the workspace, or
+/// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
+/// intercepts TLS.
+fn corpus_cache() -> Cache {
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = var("KILN_CORPUS_CACHE")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus"));
+    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+}
+
+/// The path of `project`'s file of `kind`, downloaded on first use and
+/// checked against the committed manifest's sha256.
+fn corpus_file(project: &str, kind: Kind) -> PathBuf {
+    let manifest = Manifest::committed().unwrap();
+    corpus_cache()
+        .path(manifest.get(project, kind).unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {:?}", std::error::Error::source(&e)))
 }
 
 fn xtask(dir: &Path, umask: &str, args: &[&str]) -> Output {
@@ -155,13 +163,8 @@ fn generator_constraint(wheel: &BTreeMap<String, Vec<u8>>) -> String {
     format!("{dist}=={version}")
 }
 
-fn run_corpus_project(prefix: &str, module: &str) {
-    let Some(corpus) = corpus() else { return };
-    let sdist = fs::read_dir(corpus.join("sdist"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix}* sdist in the corpus"));
+fn run_corpus_project(project: &str, module: &str) {
+    let sdist = corpus_file(project, Kind::Sdist);
     let stem = sdist
         .file_name()
         .unwrap()
@@ -184,17 +187,7 @@ fn run_corpus_project(prefix: &str, module: &str) {
     // Reproducing a published release means building it with the backend
     // version that made it: the published wheel's `Generator:` names it,
     // and a constraints file (as a project keeps) pins it for `lock`.
-    let published = fs::read_dir(corpus.join("wheel"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .to_lowercase()
-                .starts_with(prefix)
-        })
-        .unwrap_or_else(|| panic!("no {prefix}* wheel in the corpus"));
+    let published = corpus_file(project, Kind::Wheel);
     let published_name = published
         .file_name()
         .unwrap()
@@ -261,9 +254,11 @@ fn run_corpus_project(prefix: &str, module: &str) {
     let wheel = first.iter().find(|f| f.ends_with(".whl")).unwrap();
     let ours = fs::read(t.join("out1").join(wheel)).unwrap();
     if wheel.ends_with("-none-any.whl") {
-        let published_path = corpus.join("wheel").join(wheel);
-        let published = fs::read(&published_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", published_path.display()));
+        assert_eq!(
+            &published_name, wheel,
+            "{stem}: kiln's wheel is named differently from the published one"
+        );
+        let published = fs::read(&published).unwrap();
         let ours_m = members(wheel, &ours);
         let theirs_m = members(wheel, &published);
         assert_eq!(
@@ -370,23 +365,23 @@ fn run_corpus_project(prefix: &str, module: &str) {
 }
 
 macro_rules! corpus_tests {
-    ($($test:ident: $prefix:literal imports $module:literal;)*) => {
+    ($($test:ident: $project:literal imports $module:literal;)*) => {
         $(
             #[test]
             fn $test() {
-                run_corpus_project($prefix, $module);
+                run_corpus_project($project, $module);
             }
         )*
     };
 }
 
 corpus_tests! {
-    certifi: "certifi-" imports "certifi";
-    click: "click-" imports "click";
-    idna: "idna-" imports "idna";
-    markupsafe: "markupsafe-" imports "markupsafe";
-    packaging: "packaging-" imports "packaging";
-    rich: "rich-" imports "rich";
-    six: "six-" imports "six";
-    tuf: "tuf-" imports "tuf";
+    certifi: "certifi" imports "certifi";
+    click: "click" imports "click";
+    idna: "idna" imports "idna";
+    markupsafe: "markupsafe" imports "markupsafe";
+    packaging: "packaging" imports "packaging";
+    rich: "rich" imports "rich";
+    six: "six" imports "six";
+    tuf: "tuf" imports "tuf";
 }

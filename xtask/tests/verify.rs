@@ -688,7 +688,7 @@ fn diff_lists_the_changed_members_of_two_versions() {
 }
 
 // ---------------------------------------------------------------------------
-// Provenance and signing (issue 5).
+// Provenance and signing.
 
 use base64::Engine as _;
 use kiln_provenance::{Envelope, PrivateKey};

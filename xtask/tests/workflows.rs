@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use yaml_rust2::{Yaml, YamlLoader};
 
-/// The workflows issue 6 asks for; others found beside them are checked too.
+/// The workflows the project must have (tests, release, verification);
+/// others found beside them are checked too.
 const WORKFLOWS: [&str; 3] = ["ci.yml", "release.yml", "verify.yml"];
 
 /// Every workflow file, sorted by name: (file name, text).
@@ -668,7 +669,7 @@ fn workflows_call_only_xtask_commands_and_flags_that_exist() {
         seen.extend(calls.into_iter().filter_map(|c| c.command));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    // What issue 6 asks the workflows to run is really there.
+    // The commands the workflows exist to run are really there.
     for command in ["ci", "release", "verify"] {
         assert!(
             seen.iter().any(|c| c == command),

@@ -2,12 +2,13 @@
 //! containers (crafted with the independent `tar`, `zip` and `flate2`
 //! crates) canonicalize to the same bytes as kiln's own writers produce;
 //! canonicalizing is idempotent; RECORD disagreements and malformed sdists
-//! are refused naming the member; the real-world corpus canonicalizes with
-//! its content preserved, and pinned digests catch any drift in the bytes.
+//! are refused naming the member; the real-world corpus (kiln-corpus's
+//! pinned releases, downloaded on first use into `target/kiln-corpus/`)
+//! canonicalizes with its content preserved, and pinned digests catch any
+//! drift in the bytes.
 //! The streaming forms give the in-memory forms' bytes and errors (on the
 //! corpus too), and RECORD's problems are all listed from member digests.
 #![allow(clippy::unwrap_used)]
-#![allow(clippy::print_stderr)] // the skip message when the corpus is absent
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
@@ -19,6 +20,7 @@ use kiln_canon::{
     canonicalize_sdist_stream, canonicalize_wheel, canonicalize_wheel_stream, check_record,
     member_differences, record_path, record_problems,
 };
+use kiln_corpus::{Cache, CorpusFile, Kind, Manifest};
 use kiln_names::Epoch;
 use sha2::{Digest, Sha256};
 
@@ -687,35 +689,31 @@ fn member_differences_lists_what_varies() {
 
 // ------------------------------------------------------------ the corpus
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no real-world corpus at {} (it lives beside the checkout as ../shared/corpus)",
-            dir.display()
-        );
-        None
-    }
+/// The corpus cache: `target/kiln-corpus/` of the workspace, or
+/// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
+/// intercepts TLS.
+fn corpus_cache() -> Cache {
+    #[allow(clippy::disallowed_methods)] // the test run's settings
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = var("KILN_CORPUS_CACHE")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
+    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
 }
 
-fn corpus_files(kind: &str) -> Vec<PathBuf> {
-    let Some(dir) = corpus() else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = walk(&dir.join(kind));
+/// The path of a corpus file, downloaded on first use and checked against
+/// the committed manifest's sha256.
+fn corpus_path(file: &CorpusFile) -> PathBuf {
+    corpus_cache()
+        .path(file)
+        .unwrap_or_else(|e| panic!("{e}: {:?}", std::error::Error::source(&e)))
+}
+
+fn corpus_files(kind: Kind) -> Vec<PathBuf> {
+    let manifest = Manifest::committed().unwrap();
+    let mut files: Vec<PathBuf> = manifest.files(kind).into_iter().map(corpus_path).collect();
     files.sort();
     assert!(!files.is_empty(), "the corpus has no {kind}");
     files
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    #[allow(clippy::disallowed_methods)] // sorted by the caller
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect()
 }
 
 type Content = BTreeMap<String, (Vec<u8>, bool)>;
@@ -747,7 +745,7 @@ fn zip_content(name: &str, bytes: &[u8]) -> Content {
 
 #[test]
 fn corpus_sdists_canonicalize_with_their_content_kept() {
-    for path in corpus_files("sdist") {
+    for path in corpus_files(Kind::Sdist) {
         let name = path.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let canonical = canonicalize_sdist(name, &bytes, epoch(), DEFLATE, &Limits::default())
@@ -771,7 +769,7 @@ fn corpus_sdists_canonicalize_with_their_content_kept() {
 
 #[test]
 fn corpus_wheels_pass_the_record_check_and_canonicalize_with_their_content_kept() {
-    for path in corpus_files("wheel") {
+    for path in corpus_files(Kind::Wheel) {
         let name = path.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(&path).unwrap();
         check_record(name, &read_zip(name, &bytes, &Limits::default()).unwrap())
@@ -807,17 +805,15 @@ fn corpus_wheels_pass_the_record_check_and_canonicalize_with_their_content_kept(
 
 #[test]
 fn corpus_six_digests_are_pinned() {
-    let Some(dir) = corpus() else {
-        return;
-    };
-    let wheel = std::fs::read(dir.join("wheel/six-1.17.0-py2.py3-none-any.whl")).unwrap();
+    let manifest = Manifest::committed().unwrap();
+    let wheel = std::fs::read(corpus_path(manifest.get("six", Kind::Wheel).unwrap())).unwrap();
     let canonical =
         canonicalize_wheel("six.whl", &wheel, epoch(), DEFLATE, &Limits::default()).unwrap();
     assert_eq!(
         sha256_hex(&canonical),
         "d1ab4379abe32277888375f735236c3d2b9115ab0d4015cb66da572390bee90a"
     );
-    let sdist = std::fs::read(dir.join("sdist/six-1.17.0.tar.gz")).unwrap();
+    let sdist = std::fs::read(corpus_path(manifest.get("six", Kind::Sdist).unwrap())).unwrap();
     let canonical =
         canonicalize_sdist("six.tar.gz", &sdist, epoch(), DEFLATE, &Limits::default()).unwrap();
     assert_eq!(
@@ -915,14 +911,14 @@ fn streaming_gives_the_in_memory_bytes_and_errors() {
 
 #[test]
 fn corpus_streaming_from_disk_gives_the_in_memory_bytes() {
-    for path in corpus_files("sdist") {
+    for path in corpus_files(Kind::Sdist) {
         let name = path.file_name().unwrap().to_str().unwrap();
         let memory = canon_sdist_named(name, &std::fs::read(&path).unwrap());
         let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
         let streamed = stream_sdist(name, file).unwrap();
         assert!(streamed == memory, "{name}");
     }
-    for path in corpus_files("wheel") {
+    for path in corpus_files(Kind::Wheel) {
         let name = path.file_name().unwrap().to_str().unwrap();
         let memory = canonicalize_wheel(
             name,

@@ -2,16 +2,16 @@
 //! writers and, for foreign containers, the independent `tar`, `zip` and
 //! `flate2` crates; each test asserts the exact level, container
 //! categories, members and metadata fields, so a diff that says too much
-//! or too little fails. The real-world corpus (`../shared/corpus`, skipped
-//! with a message when absent) checks real wheels against their
-//! canonicalized form and against each other.
+//! or too little fails. The real-world corpus (kiln-corpus's pinned
+//! releases, downloaded on first use into `target/kiln-corpus/`) checks
+//! real wheels against their canonicalized form and against each other.
 #![allow(clippy::unwrap_used)]
-#![allow(clippy::print_stderr)] // the skip message when the corpus is absent
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, ZipWriter};
+use kiln_corpus::{Cache, Kind, Manifest};
 use kiln_diff::{
     ArchiveKind, Category, ChangeDetail, ChangeKind, DiffError, DiffOptions, DiffReport,
     FieldChangeKind, Level, RecordStatus, diff_files,
@@ -1230,32 +1230,38 @@ fn json_is_kebab_case_and_stable() {
 
 // ------------------------------------------------------------ the corpus
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no real-world corpus at {} (it lives beside the checkout as ../shared/corpus)",
-            dir.display()
-        );
-        None
-    }
+/// The corpus cache: `target/kiln-corpus/` of the workspace, or
+/// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
+/// intercepts TLS.
+fn corpus_cache() -> Cache {
+    #[allow(clippy::disallowed_methods)] // the test run's settings
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = var("KILN_CORPUS_CACHE")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
+    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+}
+
+/// The paths of the corpus files of `kind`, downloaded on first use and
+/// checked against the committed manifest's sha256, sorted.
+fn corpus_files(kind: Kind) -> Vec<PathBuf> {
+    let cache = corpus_cache();
+    let mut files: Vec<PathBuf> = Manifest::committed()
+        .unwrap()
+        .files(kind)
+        .into_iter()
+        .map(|f| {
+            cache
+                .path(f)
+                .unwrap_or_else(|e| panic!("{e}: {:?}", std::error::Error::source(&e)))
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the corpus has no {kind}");
+    files
 }
 
 fn corpus_wheels() -> Vec<PathBuf> {
-    let Some(dir) = corpus() else {
-        return Vec::new();
-    };
-    #[allow(clippy::disallowed_methods)] // sorted below
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("wheel"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "the corpus has no wheels");
-    files
+    corpus_files(Kind::Wheel)
 }
 
 #[test]
@@ -1298,16 +1304,7 @@ fn corpus_wheels_have_the_same_content_as_their_canonical_form() {
 
 #[test]
 fn corpus_sdists_have_the_same_content_as_their_canonical_form() {
-    let Some(dir) = corpus() else {
-        return;
-    };
-    #[allow(clippy::disallowed_methods)] // sorted below
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("sdist"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "the corpus has no sdists");
+    let files = corpus_files(Kind::Sdist);
     for path in files {
         let name = path.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(&path).unwrap();
@@ -1386,15 +1383,14 @@ fn corpus_wheels_of_different_projects_list_their_changes() {
 
 #[test]
 fn corpus_sdists_of_different_projects_pair_their_common_files() {
-    let Some(dir) = corpus() else {
-        return;
-    };
-    let a = dir.join("sdist/click-8.5.1.tar.gz");
-    let b = dir.join("sdist/idna-3.20.tar.gz");
-    if !(a.is_file() && b.is_file()) {
-        eprintln!("skipped: click and idna sdists not in the corpus");
-        return;
-    }
+    let manifest = Manifest::committed().unwrap();
+    let cache = corpus_cache();
+    let a = cache
+        .path(manifest.get("click", Kind::Sdist).unwrap())
+        .unwrap();
+    let b = cache
+        .path(manifest.get("idna", Kind::Sdist).unwrap())
+        .unwrap();
     let r = diff_files(
         &a,
         &b,

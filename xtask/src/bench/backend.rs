@@ -1,6 +1,7 @@
 //! The backend part of `cargo xtask bench`: kiln's backend mode on the
-//! real-world corpus (`<workspace>/../shared/corpus/sdist`, one sdist per
-//! project and build backend) against the two ways people build such
+//! real-world corpus (the sdists of kiln-corpus's manifest, one per project
+//! and build backend, downloaded on first use into `target/kiln-corpus/`
+//! or `$KILN_CORPUS_CACHE`) against the two ways people build such
 //! projects today, all on warm caches and with the same backend versions:
 //!
 //! - kiln: `lock` once (untimed), then `build --mode backend --lock`;
@@ -13,8 +14,8 @@
 //! Each project is unpacked once per tool (backends write into the tree).
 //! Each tool builds once to warm its cache, then `--runs` times; the table
 //! gives median, min–max and peer median / kiln median, and the geometric
-//! mean of those ratios is checked (printed, never asserted) against the
-//! targets of issue 3: ≥3× `python -m build`, ≥1× `uv build`.
+//! mean of those ratios is checked (printed, never asserted) against
+//! kiln's speed targets: ≥3× `python -m build`, ≥1× `uv build`.
 //!
 //! A project kiln fails on keeps its row with the error, and the others
 //! still run; the command then exits 2 at the end, like the native part.
@@ -23,14 +24,16 @@ use super::peers::{EPOCH, Runner};
 use super::{Artifact, artifacts, fresh_dir, ratio, secs, stats, time};
 use crate::report;
 use anyhow::{Context, Result, anyhow, bail};
+use kiln_corpus::{Cache, Kind, Manifest};
 use kiln_lock::Lock;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xshell::{Shell, cmd};
 
-/// The corpus of real-world sdists, relative to the workspace root.
-pub const CORPUS: &str = "../shared/corpus/sdist";
+/// The corpus cache, relative to the workspace root, unless
+/// `KILN_CORPUS_CACHE` names another.
+const CORPUS_CACHE: &str = "target/kiln-corpus";
 /// pip's cache for the isolated `python -m build` runs.
 const PIP_CACHE: &str = "target/kiln-bench-pip-cache";
 /// uv's cache for `uv build` (not the offline one of the native part).
@@ -65,7 +68,7 @@ impl Tool {
         }
     }
 
-    /// Issue 3's target for peer median / kiln median.
+    /// kiln's speed target for peer median / kiln median.
     fn target(self) -> f64 {
         match self {
             Tool::Kiln => 1.0,
@@ -139,26 +142,21 @@ pub fn run(
     runs: usize,
     only: &[String],
 ) -> Result<(Value, Option<anyhow::Error>)> {
-    let corpus = root.join(CORPUS);
-    if !corpus.is_dir() {
-        let message = format!(
-            "backend part skipped: the real-world corpus {} is absent (sdists of tuf, click, idna, packaging, certifi, rich, six, markupsafe)",
-            corpus.display()
-        );
-        report::warn(&message);
-        return Ok((json!({ "skipped": message }), None));
-    }
-    let mut projects = corpus_projects(&corpus)?;
-    if projects.is_empty() {
-        let message = format!(
-            "backend part skipped: no .tar.gz sdist in {}",
-            corpus.display()
-        );
-        report::warn(&message);
-        return Ok((json!({ "skipped": message }), None));
-    }
+    let cache = corpus_cache(root);
+    let corpus = cache.dir().to_path_buf();
+    let manifest = Manifest::committed()?;
+    let mut projects = corpus_projects(&manifest, &cache);
     if !only.is_empty() {
         projects = select(projects, only)?;
+    }
+    for project in &projects {
+        report::step(&format!(
+            "{}: the corpus sdist (downloaded once, sha256 checked)",
+            project.name
+        ));
+        cache
+            .path(manifest.get(&project.name, Kind::Sdist)?)
+            .with_context(|| format!("failed to get {}'s sdist", project.name))?;
     }
     let pip_cache = root.join(PIP_CACHE);
     let uv_cache = root.join(UV_CACHE);
@@ -227,7 +225,7 @@ fn notes(runner: &Runner) -> Vec<String> {
         ),
         format!(
             "each tool builds the sdist, then the wheel from it, from its own unpacked copy of the corpus sdist, \
-             SOURCE_DATE_EPOCH={EPOCH}; targets (issue 3): python -m build / kiln ≥ {:.0}x, uv build / kiln ≥ {:.0}x \
+             SOURCE_DATE_EPOCH={EPOCH}; targets: python -m build / kiln ≥ {:.0}x, uv build / kiln ≥ {:.0}x \
              (geometric mean over the projects)",
             Tool::PythonBuild.target(),
             Tool::Uv.target()
@@ -235,22 +233,29 @@ fn notes(runner: &Runner) -> Vec<String> {
     ]
 }
 
-/// The sdists of the corpus, sorted by project name.
-fn corpus_projects(corpus: &Path) -> Result<Vec<CorpusProject>> {
-    let mut found = Vec::new();
-    for entry in list(corpus) {
-        let entry = entry.with_context(|| format!("failed to list {}", corpus.display()))?;
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if let Some((name, version)) = sdist_name(&file) {
-            found.push(CorpusProject {
-                name: name.to_string(),
-                version: version.to_string(),
-                sdist: entry.into_path(),
-            });
-        }
-    }
+/// The corpus cache: `target/kiln-corpus/` or `$KILN_CORPUS_CACHE`;
+/// `$SSL_CERT_FILE` names the CA bundle when a proxy intercepts TLS.
+fn corpus_cache(root: &Path) -> Cache {
+    #[allow(clippy::disallowed_methods)] // xtask is the edge: the user's settings.
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = var("KILN_CORPUS_CACHE").unwrap_or_else(|| root.join(CORPUS_CACHE));
+    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+}
+
+/// The sdists of the corpus manifest, sorted by project name, each at its
+/// place in the cache (downloaded only once selected).
+fn corpus_projects(manifest: &Manifest, cache: &Cache) -> Vec<CorpusProject> {
+    let mut found: Vec<CorpusProject> = manifest
+        .files(Kind::Sdist)
+        .into_iter()
+        .map(|file| CorpusProject {
+            name: file.project.clone(),
+            version: file.version.clone(),
+            sdist: cache.location(file),
+        })
+        .collect();
     found.sort_by(|a, b| (normalize(&a.name), &a.version).cmp(&(normalize(&b.name), &b.version)));
-    Ok(found)
+    found
 }
 
 /// The entries directly in `dir`, sorted by name.
@@ -260,14 +265,6 @@ fn list(dir: &Path) -> walkdir::IntoIter {
         .max_depth(1)
         .sort_by_file_name()
         .into_iter()
-}
-
-/// `markupsafe-3.0.4.tar.gz` → `("markupsafe", "3.0.4")`.
-fn sdist_name(file: &str) -> Option<(&str, &str)> {
-    let stem = file.strip_suffix(".tar.gz")?;
-    let (name, version) = stem.rsplit_once('-')?;
-    (!name.is_empty() && version.starts_with(|c: char| c.is_ascii_digit()))
-        .then_some((name, version))
 }
 
 /// PEP 503 normalization, enough to match `--project` names.
@@ -712,18 +709,27 @@ mod tests {
     }
 
     #[test]
-    fn sdist_names() {
+    fn corpus_projects_are_the_manifests_sdists_in_the_cache() {
+        let manifest = Manifest::committed().unwrap();
+        let cache = Cache::new("/cache");
+        let projects = corpus_projects(&manifest, &cache);
+        let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
-            sdist_name("markupsafe-3.0.4.tar.gz"),
-            Some(("markupsafe", "3.0.4"))
+            names,
+            [
+                "certifi",
+                "click",
+                "idna",
+                "markupsafe",
+                "packaging",
+                "rich",
+                "six",
+                "tuf"
+            ]
         );
-        assert_eq!(
-            sdist_name("typing_extensions-4.12.2.tar.gz"),
-            Some(("typing_extensions", "4.12.2"))
-        );
-        assert_eq!(sdist_name("six-1.17.0.zip"), None);
-        assert_eq!(sdist_name("README.md"), None);
-        assert_eq!(sdist_name("-1.0.tar.gz"), None);
+        let six = &projects[6];
+        assert_eq!(six.version, "1.17.0");
+        assert_eq!(six.sdist, Path::new("/cache/sdist/six-1.17.0.tar.gz"));
     }
 
     #[test]
