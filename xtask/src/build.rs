@@ -5,9 +5,8 @@ use crate::flags::{Build, Mode};
 use crate::{epoch, pins::Pins, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_digest::Digests;
-use kiln_names::{Epoch, ResolvedEpoch};
+use kiln_names::Epoch;
 use kiln_native::{ArtifactKind, NativeOptions, NativeProject};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// kiln's own version, written into WHEEL's `Generator:` line.
@@ -31,17 +30,15 @@ pub struct Built {
 }
 
 impl Built {
-    pub fn artifacts_json(&self) -> Vec<serde_json::Value> {
+    pub fn artifacts_report(&self) -> Vec<kiln_report::BuiltArtifact> {
         self.artifacts
             .iter()
-            .map(|a| {
-                json!({
-                    "kind": a.kind,
-                    "filename": a.filename,
-                    "path": a.path,
-                    "size": a.digests.size,
-                    "sha256": a.digests.sha256_hex(),
-                })
+            .map(|a| kiln_report::BuiltArtifact {
+                kind: a.kind,
+                filename: a.filename.clone(),
+                path: a.path.clone(),
+                size: a.digests.size,
+                sha256: a.digests.sha256_hex(),
             })
             .collect()
     }
@@ -164,14 +161,6 @@ pub fn build_project(
     })
 }
 
-pub fn epoch_json(epoch: &ResolvedEpoch) -> serde_json::Value {
-    json!({
-        "seconds": epoch.epoch.seconds(),
-        "source": epoch.source.as_str(),
-        "clamped": epoch.clamped,
-    })
-}
-
 impl Build {
     pub fn run(self) -> Result<()> {
         if !self.path.is_dir() {
@@ -199,13 +188,13 @@ impl Build {
             self.faithful,
         )?;
         if self.json {
-            report::json(&json!({
-                "command": "build",
-                "project": built.name,
-                "version": built.version,
-                "mode": built.mode,
-                "epoch": epoch_json(&epoch),
-                "artifacts": built.artifacts_json(),
+            report::json(kiln_report::Report::Build(kiln_report::BuildReport {
+                schema: kiln_report::Version,
+                project: built.name.clone(),
+                version: built.version.clone(),
+                mode: built.mode,
+                epoch: (&epoch).into(),
+                artifacts: built.artifacts_report(),
             }));
         } else {
             let rows: Vec<Vec<String>> = built

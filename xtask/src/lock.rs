@@ -13,7 +13,6 @@ use crate::pins::Pins;
 use crate::{backend, project_root, report};
 use anyhow::{Result, bail};
 use kiln_names::Epoch;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Where `lock` writes, and `build --mode backend` reads, the lock of `dir`.
@@ -73,19 +72,23 @@ impl Lock {
             crate::release::write_atomic(&lock_path, text.as_bytes())?;
         }
         if self.json {
-            report::json(&json!({
-                "command": "lock",
-                "project": dir,
-                "lock": lock_path,
-                "unchanged": unchanged,
-                "build-backend": lock.build_backend,
-                "requires": lock.requires,
-                "packages": lock.packages.iter().map(|p| json!({
-                    "name": p.name,
-                    "version": p.version,
-                    "filename": p.filename,
-                    "sha256": p.sha256,
-                })).collect::<Vec<_>>(),
+            report::json(kiln_report::Report::Lock(kiln_report::LockReport {
+                schema: kiln_report::Version,
+                project: dir.clone(),
+                lock: lock_path.clone(),
+                unchanged,
+                build_backend: lock.build_backend.clone(),
+                requires: lock.requires.clone(),
+                packages: lock
+                    .packages
+                    .iter()
+                    .map(|p| kiln_report::LockedPackage {
+                        name: p.name.clone(),
+                        version: p.version.clone(),
+                        filename: p.filename.clone(),
+                        sha256: p.sha256.clone(),
+                    })
+                    .collect(),
             }));
         } else {
             let rows: Vec<Vec<String>> = lock

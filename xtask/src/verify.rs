@@ -27,7 +27,6 @@ use kiln_diff::{DiffOptions, DiffReport, Level, diff_files};
 use kiln_digest::Digests;
 use kiln_names::{Epoch, ProjectName};
 use kiln_record::Record;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
@@ -530,46 +529,63 @@ impl Verify {
         ok: bool,
     ) {
         if self.json {
-            let items: Vec<serde_json::Value> = checks
+            let checks = checks
                 .iter()
                 .map(|c| {
-                    let mut v = json!({
-                        "source": c.source,
-                        "source-kind": c.source_kind,
-                        "artifact": c.artifact,
-                        "status": c.status.word(),
-                    });
+                    let mut check = kiln_report::VerifyCheck {
+                        source: c.source.clone(),
+                        source_kind: match c.source_kind {
+                            "directory" => kiln_report::SourceKind::Directory,
+                            "url" => kiln_report::SourceKind::Url,
+                            "index" => kiln_report::SourceKind::Index,
+                            other => {
+                                debug_assert_eq!(other, "rebuild");
+                                kiln_report::SourceKind::Rebuild
+                            }
+                        },
+                        artifact: c.artifact.clone(),
+                        status: match c.status {
+                            Status::Match => kiln_report::CheckStatus::Match,
+                            Status::Differs { .. } => kiln_report::CheckStatus::Differs,
+                            Status::Missing(_) => kiln_report::CheckStatus::Missing,
+                            Status::Failed(_) => kiln_report::CheckStatus::Error,
+                            Status::Disagrees(_) => kiln_report::CheckStatus::Disagrees,
+                        },
+                        sha256: None,
+                        diff: None,
+                        detail: None,
+                    };
                     match &c.status {
                         Status::Match => {}
                         Status::Differs {
                             sha256,
                             explanation,
                         } => {
-                            v["sha256"] = json!(sha256);
+                            check.sha256 = Some(sha256.clone());
                             match explanation {
-                                Ok(r) => v["diff"] = json!(r),
-                                Err(e) => v["detail"] = json!(e),
+                                Ok(r) => check.diff = Some(r.clone()),
+                                Err(e) => check.detail = Some(e.clone()),
                             }
                         }
                         Status::Missing(d) | Status::Failed(d) | Status::Disagrees(d) => {
-                            v["detail"] = json!(d)
+                            check.detail = Some(d.clone())
                         }
                     }
-                    v
+                    check
                 })
                 .collect();
-            report::json(&json!({
-                "command": "verify",
-                "project": name,
-                "version": version,
-                "ref": git_ref,
-                "commit": commit,
-                "mode": mode,
-                "faithful": self.faithful,
-                "epoch": epoch.seconds(),
-                "notes": notes,
-                "checks": items,
-                "verified": ok,
+            report::json(kiln_report::Report::Verify(kiln_report::VerifyReport {
+                schema: kiln_report::Version,
+                project: name.to_string(),
+                version: version.to_string(),
+                git_ref: git_ref.to_string(),
+                commit: commit.to_string(),
+                mode,
+                faithful: self.faithful,
+                epoch: epoch.seconds(),
+                notes: notes.to_vec(),
+                checks,
+                verified: ok,
             }));
             return;
         }
