@@ -15,6 +15,7 @@
 //! record.
 
 mod bench;
+pub mod validate;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
