@@ -460,7 +460,9 @@ pub struct NormalizedFile {
 
 /// The JSON Schema of [`Output`]: every report and the error object.
 pub fn json_schema() -> serde_json::Value {
-    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
     let mut schema = generator.into_root_schema_for::<Output>();
     schema.insert("title".into(), SCHEMA.into());
     schema.to_value()
