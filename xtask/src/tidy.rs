@@ -75,7 +75,8 @@ fn layer(name: &str) -> usize {
         | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
         "kiln-diff" => 3,
-        "xtask" => 4,
+        "kiln-report" => 4,
+        "xtask" => 5,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
 }
