@@ -100,22 +100,24 @@ impl Normalize {
         }
 
         if self.json {
-            report::json(kiln_report::Report::Normalize(kiln_report::NormalizeReport {
-                schema: kiln_report::Version,
-                epoch: epoch.seconds(),
-                files: done
-                    .iter()
-                    .map(|n| kiln_report::NormalizedFile {
-                        input: n.input.clone(),
-                        output: n.output.clone(),
-                        sha256_before: n.before.sha256_hex(),
-                        sha256_after: n.after.sha256_hex(),
-                        size_before: n.before.size,
-                        size_after: n.after.size,
-                        changed: n.before.sha256 != n.after.sha256,
-                    })
-                    .collect(),
-            }));
+            report::json(kiln_report::Report::Normalize(
+                kiln_report::NormalizeReport {
+                    schema: kiln_report::Version,
+                    epoch: epoch.seconds(),
+                    files: done
+                        .iter()
+                        .map(|n| kiln_report::NormalizedFile {
+                            input: n.input.clone(),
+                            output: n.output.clone(),
+                            sha256_before: n.before.sha256_hex(),
+                            sha256_after: n.after.sha256_hex(),
+                            size_before: n.before.size,
+                            size_after: n.after.size,
+                            changed: n.before.sha256 != n.after.sha256,
+                        })
+                        .collect(),
+                },
+            ));
         } else {
             let rows: Vec<Vec<String>> = done
                 .iter()

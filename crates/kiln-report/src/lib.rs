@@ -149,9 +149,9 @@ fn path_in(message: &str) -> Option<String> {
     let (head, _) = message.split_once(": ")?;
     let word = head.rsplit(char::is_whitespace).next()?;
     let word = word.trim_matches(|c| c == '"' || c == '\'');
-    let extension = word
-        .rsplit_once('.')
-        .is_some_and(|(stem, ext)| !stem.is_empty() && ext.starts_with(|c: char| c.is_ascii_alphabetic()));
+    let extension = word.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && ext.starts_with(|c: char| c.is_ascii_alphabetic())
+    });
     (!word.is_empty() && (word.contains('/') || extension)).then(|| word.to_owned())
 }
 
@@ -504,7 +504,10 @@ mod tests {
         let e = Error::from_message(ErrorKind::BadInput, "/tmp/nope: no such project directory");
         assert_eq!(e.path.as_deref(), Some("/tmp/nope"));
         assert_eq!(e.field, None);
-        let e = Error::from_message(ErrorKind::BadInput, "failed to read dist/a-1.0.tar.gz: gone");
+        let e = Error::from_message(
+            ErrorKind::BadInput,
+            "failed to read dist/a-1.0.tar.gz: gone",
+        );
         assert_eq!(e.path.as_deref(), Some("dist/a-1.0.tar.gz"));
         // Neither a version nor a sentence is a path; a command is no field.
         for message in [

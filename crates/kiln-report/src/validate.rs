@@ -181,7 +181,10 @@ mod tests {
             },
             "required": ["n"]
         });
-        assert_eq!(validate(&schema, &json!({"n": 1, "s": null, "v": [true]})), Ok(()));
+        assert_eq!(
+            validate(&schema, &json!({"n": 1, "s": null, "v": [true]})),
+            Ok(())
+        );
         for bad in [
             json!({}),
             json!({"n": -1}),

@@ -114,7 +114,11 @@ fn reports_and_errors_validate_against_the_schema() {
     });
     for output in [release(), verify, diff, error] {
         let v = value(output);
-        assert_eq!(kiln_report::validate::validate(&schema(), &v), Ok(()), "{v:#}");
+        assert_eq!(
+            kiln_report::validate::validate(&schema(), &v),
+            Ok(()),
+            "{v:#}"
+        );
     }
 }
 
@@ -126,7 +130,9 @@ fn the_schema_refuses_unknown_fields_other_versions_and_missing_fields() {
     let mut version = good.clone();
     version["schema"] = "kiln-report/2".into();
     let mut missing = good.clone();
-    missing["projects"][0].as_object_mut().map(|p| p.remove("mode"));
+    missing["projects"][0]
+        .as_object_mut()
+        .map(|p| p.remove("mode"));
     let mut mode = good;
     mode["projects"][0]["mode"] = "fast".into();
     for bad in [extra, version, missing, mode] {

@@ -145,7 +145,10 @@ pub fn run(
             corpus.display()
         );
         report::warn(&message);
-        return Ok((kiln_report::BenchBackendPart::Skipped { skipped: message }, None));
+        return Ok((
+            kiln_report::BenchBackendPart::Skipped { skipped: message },
+            None,
+        ));
     }
     let mut projects = corpus_projects(&corpus)?;
     if projects.is_empty() {
@@ -154,7 +157,10 @@ pub fn run(
             corpus.display()
         );
         report::warn(&message);
-        return Ok((kiln_report::BenchBackendPart::Skipped { skipped: message }, None));
+        return Ok((
+            kiln_report::BenchBackendPart::Skipped { skipped: message },
+            None,
+        ));
     }
     if !only.is_empty() {
         projects = select(projects, only)?;
