@@ -63,12 +63,8 @@ struct Measured {
     wheel: Option<Artifact>,
 }
 
-#[derive(Debug, Clone)]
-struct Artifact {
-    filename: String,
-    size: u64,
-    sha256: String,
-}
+// A file a tool built: its name, size and sha256, as the report lists it.
+use kiln_report::BenchArtifact as Artifact;
 
 /// kiln's artifacts built with the default thread count and with one.
 #[derive(Debug)]
@@ -552,14 +548,6 @@ fn human(r: &InputReport, runs: usize) -> String {
     text
 }
 
-fn artifact_report(a: &Artifact) -> kiln_report::BenchArtifact {
-    kiln_report::BenchArtifact {
-        filename: a.filename.clone(),
-        size: a.size,
-        sha256: a.sha256.clone(),
-    }
-}
-
 fn input_report(r: &InputReport) -> kiln_report::BenchInput {
     let kiln = kiln_median(r);
     let results = r
@@ -575,8 +563,8 @@ fn input_report(r: &InputReport) -> kiln_report::BenchInput {
                 max_seconds: max.as_secs_f64(),
                 times_seconds: m.times.iter().map(Duration::as_secs_f64).collect(),
                 ratio_to_kiln: ratio(median, kiln),
-                sdist: m.sdist.as_ref().map(artifact_report),
-                wheel: m.wheel.as_ref().map(artifact_report),
+                sdist: m.sdist.clone(),
+                wheel: m.wheel.clone(),
             }
         })
         .collect();

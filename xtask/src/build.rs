@@ -33,13 +33,7 @@ impl Built {
     pub fn artifacts_report(&self) -> Vec<kiln_report::BuiltArtifact> {
         self.artifacts
             .iter()
-            .map(|a| kiln_report::BuiltArtifact {
-                kind: a.kind,
-                filename: a.filename.clone(),
-                path: a.path.clone(),
-                size: a.digests.size,
-                sha256: a.digests.sha256_hex(),
-            })
+            .map(|a| kiln_report::BuiltArtifact::new(a.kind, &a.filename, &a.path, &a.digests))
             .collect()
     }
 }

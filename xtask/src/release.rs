@@ -329,15 +329,13 @@ impl Release {
                     artifacts: r
                         .artifacts
                         .iter()
-                        .map(|a| kiln_report::ReleasedArtifact {
-                            kind: a.kind,
-                            filename: a.filename.clone(),
-                            path: a.path.clone(),
-                            size: a.digests.size,
-                            sha256: a.digests.sha256_hex(),
-                            sha512: a.digests.sha512_hex(),
-                            blake2s: a.digests.blake2s_hex(),
-                            reproduced: true,
+                        .map(|a| {
+                            kiln_report::ReleasedArtifact::new(
+                                a.kind,
+                                &a.filename,
+                                &a.path,
+                                &a.digests,
+                            )
                         })
                         .collect(),
                 })

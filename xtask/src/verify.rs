@@ -529,49 +529,29 @@ impl Verify {
         ok: bool,
     ) {
         if self.json {
+            use kiln_report::CheckStatus as S;
             let checks = checks
                 .iter()
                 .map(|c| {
-                    let mut check = kiln_report::VerifyCheck {
-                        source: c.source.clone(),
-                        source_kind: match c.source_kind {
-                            "directory" => kiln_report::SourceKind::Directory,
-                            "url" => kiln_report::SourceKind::Url,
-                            "index" => kiln_report::SourceKind::Index,
-                            other => {
-                                debug_assert_eq!(other, "rebuild");
-                                kiln_report::SourceKind::Rebuild
-                            }
-                        },
-                        artifact: c.artifact.clone(),
-                        status: match c.status {
-                            Status::Match => kiln_report::CheckStatus::Match,
-                            Status::Differs { .. } => kiln_report::CheckStatus::Differs,
-                            Status::Missing(_) => kiln_report::CheckStatus::Missing,
-                            Status::Failed(_) => kiln_report::CheckStatus::Error,
-                            Status::Disagrees(_) => kiln_report::CheckStatus::Disagrees,
-                        },
-                        sha256: None,
-                        diff: None,
-                        detail: None,
-                    };
-                    match &c.status {
-                        Status::Match => {}
+                    let (status, sha256, diff, detail) = match &c.status {
+                        Status::Match => (S::Match, None, None, None),
                         Status::Differs {
-                            sha256,
-                            explanation,
-                        } => {
-                            check.sha256 = Some(sha256.clone());
-                            match explanation {
-                                Ok(r) => check.diff = Some(r.clone()),
-                                Err(e) => check.detail = Some(e.clone()),
-                            }
-                        }
-                        Status::Missing(d) | Status::Failed(d) | Status::Disagrees(d) => {
-                            check.detail = Some(d.clone())
-                        }
+                            sha256: h,
+                            explanation: x,
+                        } => (S::Differs, Some(h.clone()), x.clone().ok(), x.clone().err()),
+                        Status::Missing(d) => (S::Missing, None, None, Some(d.clone())),
+                        Status::Failed(d) => (S::Error, None, None, Some(d.clone())),
+                        Status::Disagrees(d) => (S::Disagrees, None, None, Some(d.clone())),
+                    };
+                    kiln_report::VerifyCheck {
+                        source: c.source.clone(),
+                        source_kind: kiln_report::SourceKind::named(c.source_kind),
+                        artifact: c.artifact.clone(),
+                        status,
+                        sha256,
+                        diff,
+                        detail,
                     }
-                    check
                 })
                 .collect();
             report::json(kiln_report::Report::Verify(kiln_report::VerifyReport {

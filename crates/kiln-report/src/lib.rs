@@ -23,9 +23,10 @@ pub use bench::{
 };
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kiln_diff::DiffReport;
+use kiln_digest::Digests;
 use kiln_names::{ArtifactKind, BuildMode};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Serialize, Serializer};
@@ -266,6 +267,22 @@ pub struct ReleasedArtifact {
     pub reproduced: bool,
 }
 
+impl ReleasedArtifact {
+    /// A reproduced artifact and its digests.
+    pub fn new(kind: ArtifactKind, filename: &str, path: &Path, digests: &Digests) -> Self {
+        Self {
+            kind,
+            filename: filename.to_owned(),
+            path: path.to_owned(),
+            size: digests.size,
+            sha256: digests.sha256_hex(),
+            sha512: digests.sha512_hex(),
+            blake2s: digests.blake2s_hex(),
+            reproduced: true,
+        }
+    }
+}
+
 /// `cargo xtask build --json`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -288,6 +305,19 @@ pub struct BuiltArtifact {
     pub size: u64,
     /// Hex.
     pub sha256: String,
+}
+
+impl BuiltArtifact {
+    /// A built artifact and its digests.
+    pub fn new(kind: ArtifactKind, filename: &str, path: &Path, digests: &Digests) -> Self {
+        Self {
+            kind,
+            filename: filename.to_owned(),
+            path: path.to_owned(),
+            size: digests.size,
+            sha256: digests.sha256_hex(),
+        }
+    }
 }
 
 /// `cargo xtask lock --json`.
@@ -387,6 +417,19 @@ pub enum SourceKind {
     Url,
     /// `--index URL`.
     Index,
+}
+
+impl SourceKind {
+    /// The kind a name (`rebuild`, `directory`, `url`, `index`) spells;
+    /// any other name is the rebuild's (the source that is no copy).
+    pub fn named(name: &str) -> Self {
+        match name {
+            "directory" => Self::Directory,
+            "url" => Self::Url,
+            "index" => Self::Index,
+            _ => Self::Rebuild,
+        }
+    }
 }
 
 /// The outcome of one check.

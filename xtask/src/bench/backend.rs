@@ -24,6 +24,7 @@ use super::{Artifact, artifacts, fresh_dir, ratio, secs, stats, time};
 use crate::report;
 use anyhow::{Context, Result, anyhow, bail};
 use kiln_lock::Lock;
+use kiln_report::BenchBackendPart::Skipped;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xshell::{Shell, cmd};
@@ -145,10 +146,7 @@ pub fn run(
             corpus.display()
         );
         report::warn(&message);
-        return Ok((
-            kiln_report::BenchBackendPart::Skipped { skipped: message },
-            None,
-        ));
+        return Ok((Skipped { skipped: message }, None));
     }
     let mut projects = corpus_projects(&corpus)?;
     if projects.is_empty() {
@@ -157,10 +155,7 @@ pub fn run(
             corpus.display()
         );
         report::warn(&message);
-        return Ok((
-            kiln_report::BenchBackendPart::Skipped { skipped: message },
-            None,
-        ));
+        return Ok((Skipped { skipped: message }, None));
     }
     if !only.is_empty() {
         projects = select(projects, only)?;
@@ -203,10 +198,7 @@ pub fn run(
         uv_cache: caches.uv,
         notes,
         projects: reports.iter().map(project_report).collect(),
-        targets: Tool::PEERS
-            .iter()
-            .map(|&peer| target_report(&reports, peer))
-            .collect(),
+        targets: Tool::PEERS.map(|peer| target_report(&reports, peer)).into(),
     }));
     Ok((value, failure))
 }
@@ -631,21 +623,9 @@ fn project_report(r: &ProjectReport) -> kiln_report::BenchProject {
                 min_seconds: ok.then_some(min.as_secs_f64()),
                 max_seconds: ok.then_some(max.as_secs_f64()),
                 times_seconds: m.times.iter().map(Duration::as_secs_f64).collect(),
-                ratio_to_kiln: if m.tool == Tool::Kiln {
-                    None
-                } else {
-                    r.ratio(m.tool)
-                },
+                ratio_to_kiln: r.ratio(m.tool).filter(|_| m.tool != Tool::Kiln),
                 error: m.error.clone(),
-                artifacts: m
-                    .artifacts
-                    .iter()
-                    .map(|a| kiln_report::BenchArtifact {
-                        filename: a.filename.clone(),
-                        size: a.size,
-                        sha256: a.sha256.clone(),
-                    })
-                    .collect(),
+                artifacts: m.artifacts.clone(),
             }
         })
         .collect();
