@@ -378,7 +378,7 @@ fn a_valid_project_builds() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::report(&out);
     assert_eq!(report["epoch"]["seconds"], 1_700_000_000);
     assert_eq!(report["epoch"]["source"], "flag");
     let names: Vec<_> = report["artifacts"]
@@ -401,7 +401,7 @@ fn a_valid_project_builds() {
             "--json",
         ],
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::report(&out);
     assert_eq!(report["epoch"]["seconds"], 315_532_800);
     assert_eq!(report["epoch"]["clamped"], true);
 }
