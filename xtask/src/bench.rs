@@ -29,7 +29,6 @@ use crate::{Mismatch, project_root, report};
 use anyhow::{Context, Result, bail};
 use generate::{Backend, Shape};
 use peers::{Runner, Tool};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use xshell::Shell;
@@ -64,12 +63,8 @@ struct Measured {
     wheel: Option<Artifact>,
 }
 
-#[derive(Debug, Clone)]
-struct Artifact {
-    filename: String,
-    size: u64,
-    sha256: String,
-}
+// A file a tool built: its name, size and sha256, as the report lists it.
+use kiln_report::BenchArtifact as Artifact;
 
 /// kiln's artifacts built with the default thread count and with one.
 #[derive(Debug)]
@@ -112,34 +107,38 @@ impl crate::flags::Bench {
             .prefix("kiln-bench-")
             .tempdir()
             .context("failed to create a temp directory")?;
-        let mut report = serde_json::Map::new();
-        report.insert("runs".into(), json!(runs));
-        report.insert("warmup_runs".into(), json!(1));
-        report.insert(
-            "source_date_epoch".into(),
-            json!(peers::EPOCH.parse::<i64>().unwrap_or(0)),
-        );
-        report.insert("versions".into(), json!(runner.versions));
+        let mut report = kiln_report::BenchReport {
+            schema: kiln_report::Version,
+            runs,
+            warmup_runs: 1,
+            source_date_epoch: peers::EPOCH.parse::<i64>().unwrap_or(0),
+            versions: runner.versions.clone(),
+            seed: None,
+            kiln_threads: None,
+            notes: None,
+            inputs: None,
+            backend: None,
+            tools: None,
+        };
         // A part's failure is reported after every part has run.
         let mut failures = Vec::new();
         if native {
-            let (fields, failure) = self.native(&sh, &runner, work.path(), runs)?;
-            report.extend(fields);
+            let failure = self.native(&sh, &runner, work.path(), runs, &mut report)?;
             failures.extend(failure);
         }
         if backend {
             let (value, failure) =
                 backend::run(&sh, &runner, &root, work.path(), runs, &self.projects)?;
-            report.insert("backend".into(), value);
+            report.backend = Some(value);
             failures.extend(failure);
         }
         if tools {
             let (value, failure) = tools::run(&sh, &runner, work.path(), runs, self.quick)?;
-            report.insert("tools".into(), value);
+            report.tools = Some(value);
             failures.extend(failure);
         }
         if self.json {
-            report::json(&serde_json::Value::Object(report));
+            report::json(kiln_report::Report::Bench(report));
         }
         match failures.into_iter().next() {
             Some(e) => Err(e),
@@ -147,18 +146,16 @@ impl crate::flags::Bench {
         }
     }
 
-    /// The native part: its JSON fields, and the failure to report once
-    /// every part has run.
+    /// The native part: fills in its fields of the report, and returns the
+    /// failure to report once every part has run.
     fn native(
         &self,
         sh: &Shell,
         runner: &Runner,
         work: &Path,
         runs: usize,
-    ) -> Result<(
-        serde_json::Map<String, serde_json::Value>,
-        Option<anyhow::Error>,
-    )> {
+        report: &mut kiln_report::BenchReport,
+    ) -> Result<Option<anyhow::Error>> {
         let threads = kiln_threads();
         let mut inputs = Vec::new();
         for &(name, shape) in shapes(self.quick) {
@@ -181,14 +178,10 @@ impl crate::flags::Bench {
         for r in &reports {
             report::eprint(&human(r, runs));
         }
-        let mut fields = serde_json::Map::new();
-        fields.insert("seed".into(), json!(generate::SEED));
-        fields.insert("kiln_threads".into(), json!(threads));
-        fields.insert("notes".into(), json!(notes));
-        fields.insert(
-            "inputs".into(),
-            json!(reports.iter().map(input_json).collect::<Vec<_>>()),
-        );
+        report.seed = Some(generate::SEED);
+        report.kiln_threads = Some(threads);
+        report.notes = Some(notes);
+        report.inputs = Some(reports.iter().map(input_report).collect());
         // A thread-count dependence is a determinism bug: exit 1.
         for r in &reports {
             if let Some(check) = &r.thread_check
@@ -198,7 +191,7 @@ impl crate::flags::Bench {
                     "{}: kiln's artifacts differ between {} threads and 1 thread",
                     r.input.name, check.threads
                 ));
-                return Ok((fields, Some(e.into())));
+                return Ok(Some(e.into()));
             }
         }
         let failure = reports.iter().find(|r| r.kiln_error.is_some()).map(|r| {
@@ -208,7 +201,7 @@ impl crate::flags::Bench {
                 r.kiln_error.as_deref().unwrap_or("")
             )
         });
-        Ok((fields, failure))
+        Ok(failure)
     }
 }
 
@@ -555,55 +548,51 @@ fn human(r: &InputReport, runs: usize) -> String {
     text
 }
 
-fn artifact_json(a: &Option<Artifact>) -> serde_json::Value {
-    a.as_ref().map_or(
-        serde_json::Value::Null,
-        |a| json!({ "filename": a.filename, "size": a.size, "sha256": a.sha256 }),
-    )
-}
-
-fn input_json(r: &InputReport) -> serde_json::Value {
+fn input_report(r: &InputReport) -> kiln_report::BenchInput {
     let kiln = kiln_median(r);
-    let results: Vec<_> = r
+    let results = r
         .results
         .iter()
         .map(|m| {
             let (median, min, max) = stats(&m.times);
-            json!({
-                "tool": m.tool.key(),
-                "label": m.tool.label(),
-                "median_seconds": median.as_secs_f64(),
-                "min_seconds": min.as_secs_f64(),
-                "max_seconds": max.as_secs_f64(),
-                "times_seconds": m.times.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
-                "ratio_to_kiln": ratio(median, kiln),
-                "sdist": artifact_json(&m.sdist),
-                "wheel": artifact_json(&m.wheel),
-            })
+            kiln_report::BenchResult {
+                tool: m.tool.key().to_owned(),
+                label: m.tool.label().to_owned(),
+                median_seconds: median.as_secs_f64(),
+                min_seconds: min.as_secs_f64(),
+                max_seconds: max.as_secs_f64(),
+                times_seconds: m.times.iter().map(Duration::as_secs_f64).collect(),
+                ratio_to_kiln: ratio(median, kiln),
+                sdist: m.sdist.clone(),
+                wheel: m.wheel.clone(),
+            }
         })
         .collect();
-    let check = r.thread_check.as_ref().map(|c| {
+    let thread_check = r.thread_check.as_ref().map(|c| {
         let list = |v: &[Artifact]| {
             v.iter()
-                .map(|a| json!({ "filename": a.filename, "sha256": a.sha256 }))
-                .collect::<Vec<_>>()
+                .map(|a| kiln_report::ThreadCheckArtifact {
+                    filename: a.filename.clone(),
+                    sha256: a.sha256.clone(),
+                })
+                .collect()
         };
-        json!({
-            "threads": c.threads,
-            "artifacts": list(&c.many),
-            "single_thread_artifacts": list(&c.one),
-            "single_thread_seconds": c.one_time.as_secs_f64(),
-            "identical": same_bytes(&c.many, &c.one),
-        })
+        kiln_report::ThreadCheck {
+            threads: c.threads,
+            artifacts: list(&c.many),
+            single_thread_artifacts: list(&c.one),
+            single_thread_seconds: c.one_time.as_secs_f64(),
+            identical: same_bytes(&c.many, &c.one),
+        }
     });
-    json!({
-        "name": r.input.name,
-        "py_files": r.input.files,
-        "py_bytes": r.input.bytes,
-        "results": results,
-        "kiln_error": r.kiln_error,
-        "thread_check": check,
-    })
+    kiln_report::BenchInput {
+        name: r.input.name.to_owned(),
+        py_files: r.input.files,
+        py_bytes: r.input.bytes,
+        results,
+        kiln_error: r.kiln_error.clone(),
+        thread_check,
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
 //! `cargo xtask build PATH`: the engine `release` and `verify` drive
 //! (`engine.rs`), run on any Python project directory.
 
-use crate::engine::{build_project, detect_mode, epoch_json};
+use crate::engine::{build_project, detect_mode};
 use crate::flags::Build;
 use crate::{epoch, pins::Pins, project_root, report};
 use anyhow::{Result, bail};
-use serde_json::json;
 
 impl Build {
     pub fn run(self) -> Result<()> {
@@ -34,13 +33,13 @@ impl Build {
             self.faithful,
         )?;
         if self.json {
-            report::json(&json!({
-                "command": "build",
-                "project": built.name,
-                "version": built.version,
-                "mode": built.mode,
-                "epoch": epoch_json(&epoch),
-                "artifacts": built.artifacts_json(),
+            report::json(kiln_report::Report::Build(kiln_report::BuildReport {
+                schema: kiln_report::Version,
+                project: built.name.clone(),
+                version: built.version.clone(),
+                mode: built.mode,
+                epoch: (&epoch).into(),
+                artifacts: built.artifacts_report(),
             }));
         } else {
             let rows: Vec<Vec<String>> = built

@@ -14,7 +14,6 @@ use crate::{Mismatch, report};
 use anyhow::{Result, bail};
 use kiln_diff::{DiffOptions, DiffReport, Level, diff_files};
 use kiln_names::ArtifactKind;
-use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -100,19 +99,22 @@ impl Diff {
             .iter()
             .all(|o| matches!(o, Outcome::Compared(r) if r.level == Level::Identical));
         if self.json {
-            let items: Vec<serde_json::Value> = outcomes
+            let results = outcomes
                 .iter()
                 .map(|o| match o {
-                    Outcome::Compared(r) => json!({"pair": r}),
-                    Outcome::OnlyIn { side, name } => json!({"only-in": side, "file": name}),
+                    Outcome::Compared(r) => kiln_report::DiffResult::Pair { pair: r.clone() },
+                    Outcome::OnlyIn { side, name } => kiln_report::DiffResult::OnlyIn {
+                        only_in: side.to_string(),
+                        file: name.clone(),
+                    },
                 })
                 .collect();
-            report::json(&json!({
-                "command": "diff",
-                "a": self.a,
-                "b": self.b,
-                "identical": identical,
-                "results": items,
+            report::json(kiln_report::Report::Diff(kiln_report::DiffCommandReport {
+                schema: kiln_report::Version,
+                a: self.a.clone(),
+                b: self.b.clone(),
+                identical,
+                results,
             }));
         } else {
             for o in &outcomes {

@@ -13,10 +13,9 @@ use crate::{Mismatch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_digest::Digests;
 use kiln_metadata::BuildSystem;
-use kiln_names::{Epoch, ResolvedEpoch};
+use kiln_names::Epoch;
 use kiln_native::{ArtifactKind, NativeOptions, NativeProject};
 use kiln_pep517::{BuildRequest, Pep517Error, Settings};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// kiln's own version, written into WHEEL's `Generator:` line.
@@ -40,18 +39,10 @@ pub struct Built {
 }
 
 impl Built {
-    pub fn artifacts_json(&self) -> Vec<serde_json::Value> {
+    pub fn artifacts_report(&self) -> Vec<kiln_report::BuiltArtifact> {
         self.artifacts
             .iter()
-            .map(|a| {
-                json!({
-                    "kind": a.kind,
-                    "filename": a.filename,
-                    "path": a.path,
-                    "size": a.digests.size,
-                    "sha256": a.digests.sha256_hex(),
-                })
-            })
+            .map(|a| kiln_report::BuiltArtifact::new(a.kind, &a.filename, &a.path, &a.digests))
             .collect()
     }
 }
@@ -282,13 +273,5 @@ fn build_backend(
         version: built.version,
         mode: Mode::Backend,
         artifacts,
-    })
-}
-
-pub fn epoch_json(epoch: &ResolvedEpoch) -> serde_json::Value {
-    json!({
-        "seconds": epoch.epoch.seconds(),
-        "source": epoch.source.as_str(),
-        "clamped": epoch.clamped,
     })
 }

@@ -8,7 +8,6 @@ use crate::report;
 use crate::sign::{random_seed, write_private_key, write_public_key};
 use anyhow::{Result, bail};
 use kiln_provenance::PrivateKey;
-use serde_json::json;
 use std::path::PathBuf;
 
 impl Keygen {
@@ -35,11 +34,11 @@ impl Keygen {
         }
         let keyid = key.public_key().keyid();
         if self.json {
-            report::json(&json!({
-                "command": "keygen",
-                "private_key": self.out,
-                "public_key": public,
-                "keyid": keyid,
+            report::json(kiln_report::Report::Keygen(kiln_report::KeygenReport {
+                schema: kiln_report::Version,
+                private_key: self.out.clone(),
+                public_key: public.clone(),
+                keyid: keyid.clone(),
             }));
         } else {
             report::step(&format!(

@@ -13,7 +13,6 @@ use crate::flags::Lock;
 use crate::pins::Pins;
 use crate::{project_root, report};
 use anyhow::{Result, bail};
-use serde_json::json;
 
 impl Lock {
     pub fn run(self) -> Result<()> {
@@ -49,19 +48,23 @@ impl Lock {
             kiln_fs::publish::write_atomic(&lock_path, text.as_bytes())?;
         }
         if self.json {
-            report::json(&json!({
-                "command": "lock",
-                "project": dir,
-                "lock": lock_path,
-                "unchanged": unchanged,
-                "build-backend": lock.build_backend,
-                "requires": lock.requires,
-                "packages": lock.packages.iter().map(|p| json!({
-                    "name": p.name,
-                    "version": p.version,
-                    "filename": p.filename,
-                    "sha256": p.sha256,
-                })).collect::<Vec<_>>(),
+            report::json(kiln_report::Report::Lock(kiln_report::LockReport {
+                schema: kiln_report::Version,
+                project: dir.clone(),
+                lock: lock_path.clone(),
+                unchanged,
+                build_backend: lock.build_backend.clone(),
+                requires: lock.requires.clone(),
+                packages: lock
+                    .packages
+                    .iter()
+                    .map(|p| kiln_report::LockedPackage {
+                        name: p.name.clone(),
+                        version: p.version.clone(),
+                        filename: p.filename.clone(),
+                        sha256: p.sha256.clone(),
+                    })
+                    .collect(),
             }));
         } else {
             let rows: Vec<Vec<String>> = lock

@@ -30,6 +30,7 @@ mod tidy;
 mod verify;
 
 use clap::Parser;
+use kiln_report::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -52,9 +53,31 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // clap: --help/--version are successes, usage errors exit 2.
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            if !e.use_stderr() {
+                return ExitCode::SUCCESS;
+            }
+            #[allow(clippy::disallowed_methods)] // The command line, which clap could not read.
+            if std::env::args_os().any(|a| a == "--json") {
+                let text = e.render().to_string();
+                let mut error = kiln_report::Error::from_message(
+                    ErrorKind::BadInput,
+                    text.trim().trim_start_matches("error: "),
+                );
+                if let Some(clap::error::ContextValue::String(arg)) =
+                    e.get(clap::error::ContextKind::InvalidArg)
+                {
+                    error.field = Some(arg.clone());
+                }
+                report::json_error(kiln_report::ErrorReport {
+                    schema: kiln_report::Version,
+                    command: None,
+                    error,
+                });
+            }
+            return ExitCode::from(ErrorKind::BadInput.exit_code());
         }
     };
+    let (command, json) = command_and_json(&flags.command);
     let result = match flags.command {
         flags::Command::Release(cmd) => cmd.run(),
         flags::Command::Build(cmd) => cmd.run(),
@@ -70,14 +93,44 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = if err.chain().any(|e| e.is::<Mismatch>()) {
-                1
+            let kind = if err.chain().any(|e| e.is::<Mismatch>()) {
+                ErrorKind::Mismatch
             } else {
-                2
+                ErrorKind::BadInput
             };
-            report::error(&format!("{err:#}"));
-            ExitCode::from(code)
+            let message = format!("{err:#}");
+            report::error(&message);
+            if json {
+                json_error(Some(command), kind, &message);
+            }
+            ExitCode::from(kind.exit_code())
         }
+    }
+}
+
+/// With `--json`, an error is a JSON object on stdout too (unless the
+/// command's report is already there); the human line stays on stderr.
+fn json_error(command: Option<kiln_report::Command>, kind: ErrorKind, message: &str) {
+    report::json_error(kiln_report::ErrorReport {
+        schema: kiln_report::Version,
+        command,
+        error: kiln_report::Error::from_message(kind, message),
+    });
+}
+
+/// The command's name in reports, and whether it was asked for `--json`.
+fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
+    use kiln_report::Command as C;
+    match command {
+        flags::Command::Release(c) => (C::Release, c.json),
+        flags::Command::Build(c) => (C::Build, c.json),
+        flags::Command::Lock(c) => (C::Lock, c.json),
+        flags::Command::Keygen(c) => (C::Keygen, c.json),
+        flags::Command::Verify(c) => (C::Verify, c.json),
+        flags::Command::Diff(c) => (C::Diff, c.json),
+        flags::Command::Normalize(c) => (C::Normalize, c.json),
+        flags::Command::Ci(_) => (C::Ci, false),
+        flags::Command::Bench(c) => (C::Bench, c.json),
     }
 }
 

@@ -19,7 +19,6 @@ use kiln_archive::Limits;
 use kiln_digest::Digests;
 use kiln_fs::publish::AtomicFile;
 use kiln_names::{ArtifactKind, Epoch};
-use serde_json::json;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
@@ -101,19 +100,24 @@ impl Normalize {
         }
 
         if self.json {
-            report::json(&json!({
-                "command": "normalize",
-                "epoch": epoch.seconds(),
-                "files": done.iter().map(|n| json!({
-                    "input": n.input,
-                    "output": n.output,
-                    "sha256-before": n.before.sha256_hex(),
-                    "sha256-after": n.after.sha256_hex(),
-                    "size-before": n.before.size,
-                    "size-after": n.after.size,
-                    "changed": n.before.sha256 != n.after.sha256,
-                })).collect::<Vec<_>>(),
-            }));
+            report::json(kiln_report::Report::Normalize(
+                kiln_report::NormalizeReport {
+                    schema: kiln_report::Version,
+                    epoch: epoch.seconds(),
+                    files: done
+                        .iter()
+                        .map(|n| kiln_report::NormalizedFile {
+                            input: n.input.clone(),
+                            output: n.output.clone(),
+                            sha256_before: n.before.sha256_hex(),
+                            sha256_after: n.after.sha256_hex(),
+                            size_before: n.before.size,
+                            size_after: n.after.size,
+                            changed: n.before.sha256 != n.after.sha256,
+                        })
+                        .collect(),
+                },
+            ));
         } else {
             let rows: Vec<Vec<String>> = done
                 .iter()

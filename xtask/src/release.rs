@@ -12,7 +12,7 @@
 //! never a part; what a killed run left is removed by the next one.
 
 use crate::config::{EpochPolicy, RELEASE_TOML, ReleaseConfig};
-use crate::engine::{BuiltArtifact, build_project, epoch_json};
+use crate::engine::{BuiltArtifact, build_project};
 use crate::flags::Release;
 use crate::layout;
 use crate::pins::Pins;
@@ -23,7 +23,6 @@ use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_names::{BuildMode, ProjectName, ResolvedEpoch};
 use kiln_record::{ArtifactChange, ArtifactDigests, Record, render_sha256sums};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
@@ -309,36 +308,43 @@ impl Release {
 
     fn summarize(&self, root: &Path, released: &[Released], signer: &Signer) {
         if self.json {
-            let projects: Vec<_> = released
+            let projects = released
                 .iter()
-                .map(|r| {
-                    json!({
-                        "name": r.name,
-                        "version": r.version,
-                        "mode": r.mode,
-                        "epoch": epoch_json(&r.epoch),
-                        "record": r.record_path.strip_prefix(root).unwrap_or(&r.record_path),
-                        "provenance": r.provenance,
-                        "signing": signer.label(),
-                        "publish": r.publish.as_ref().map(|p| json!({"github": p.github, "index": p.index})),
-                        "artifacts": r.artifacts.iter().map(|a| json!({
-                            "kind": a.kind,
-                            "filename": a.filename,
-                            "path": a.path,
-                            "size": a.digests.size,
-                            "sha256": a.digests.sha256_hex(),
-                            "sha512": a.digests.sha512_hex(),
-                            "blake2s": a.digests.blake2s_hex(),
-                            "reproduced": true,
-                        })).collect::<Vec<_>>(),
-                    })
+                .map(|r| kiln_report::ReleasedProject {
+                    name: r.name.clone(),
+                    version: r.version.clone(),
+                    mode: r.mode,
+                    epoch: (&r.epoch).into(),
+                    record: r
+                        .record_path
+                        .strip_prefix(root)
+                        .unwrap_or(&r.record_path)
+                        .to_path_buf(),
+                    provenance: r.provenance.clone(),
+                    signing: signer.label(),
+                    publish: r.publish.as_ref().map(|p| kiln_report::Publish {
+                        github: p.github.clone(),
+                        index: p.index.clone(),
+                    }),
+                    artifacts: r
+                        .artifacts
+                        .iter()
+                        .map(|a| {
+                            kiln_report::ReleasedArtifact::new(
+                                a.kind,
+                                &a.filename,
+                                &a.path,
+                                &a.digests,
+                            )
+                        })
+                        .collect(),
                 })
                 .collect();
-            report::json(&json!({
-                "command": "release",
-                "out": self.out,
-                "sha256sums": self.out.join("SHA256SUMS"),
-                "projects": projects,
+            report::json(kiln_report::Report::Release(kiln_report::ReleaseReport {
+                schema: kiln_report::Version,
+                out: self.out.clone(),
+                sha256sums: self.out.join("SHA256SUMS"),
+                projects,
             }));
             return;
         }

@@ -16,6 +16,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kiln_diff::escape;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub fn color() -> bool {
@@ -174,9 +175,30 @@ pub fn eprint(text: &str) {
     eprint!("{}", clean(text, &['\n', '\t'], color()));
 }
 
-pub fn json(value: &serde_json::Value) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+/// A `--json` report went to stdout: an error after it prints no second
+/// JSON object (stdout holds one JSON document).
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// Prints a command's `--json` report (`kiln_report`'s types, so the
+/// output is what docs/kiln-report.schema.json describes).
+pub fn json(report: kiln_report::Report) {
+    print_json(&kiln_report::Output::Report(report));
+}
+
+/// Prints the `--json` error object, unless the command's report is
+/// already out.
+pub fn json_error(error: kiln_report::ErrorReport) {
+    if !JSON_PRINTED.load(Ordering::SeqCst) {
+        print_json(&kiln_report::Output::Error(error));
+    }
+}
+
+fn print_json(output: &kiln_report::Output) {
+    match serde_json::to_string_pretty(output) {
+        Ok(text) => {
+            println!("{text}");
+            JSON_PRINTED.store(true, Ordering::SeqCst);
+        }
         Err(e) => error(&format!("cannot render the JSON report: {e}")),
     }
 }

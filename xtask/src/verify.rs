@@ -28,7 +28,6 @@ use kiln_digest::Digests;
 use kiln_git::Repo;
 use kiln_names::{Epoch, ProjectName};
 use kiln_record::Record;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -514,46 +513,43 @@ impl Verify {
         ok: bool,
     ) {
         if self.json {
-            let items: Vec<serde_json::Value> = checks
+            use kiln_report::CheckStatus as S;
+            let checks = checks
                 .iter()
                 .map(|c| {
-                    let mut v = json!({
-                        "source": c.source,
-                        "source-kind": c.source_kind,
-                        "artifact": c.artifact,
-                        "status": c.status.word(),
-                    });
-                    match &c.status {
-                        Status::Match => {}
+                    let (status, sha256, diff, detail) = match &c.status {
+                        Status::Match => (S::Match, None, None, None),
                         Status::Differs {
-                            sha256,
-                            explanation,
-                        } => {
-                            v["sha256"] = json!(sha256);
-                            match explanation {
-                                Ok(r) => v["diff"] = json!(r),
-                                Err(e) => v["detail"] = json!(e),
-                            }
-                        }
-                        Status::Missing(d) | Status::Failed(d) | Status::Disagrees(d) => {
-                            v["detail"] = json!(d)
-                        }
+                            sha256: h,
+                            explanation: x,
+                        } => (S::Differs, Some(h.clone()), x.clone().ok(), x.clone().err()),
+                        Status::Missing(d) => (S::Missing, None, None, Some(d.clone())),
+                        Status::Failed(d) => (S::Error, None, None, Some(d.clone())),
+                        Status::Disagrees(d) => (S::Disagrees, None, None, Some(d.clone())),
+                    };
+                    kiln_report::VerifyCheck {
+                        source: c.source.clone(),
+                        source_kind: kiln_report::SourceKind::named(c.source_kind),
+                        artifact: c.artifact.clone(),
+                        status,
+                        sha256,
+                        diff,
+                        detail,
                     }
-                    v
                 })
                 .collect();
-            report::json(&json!({
-                "command": "verify",
-                "project": name,
-                "version": version,
-                "ref": git_ref,
-                "commit": commit,
-                "mode": mode,
-                "faithful": self.faithful,
-                "epoch": epoch.seconds(),
-                "notes": notes,
-                "checks": items,
-                "verified": ok,
+            report::json(kiln_report::Report::Verify(kiln_report::VerifyReport {
+                schema: kiln_report::Version,
+                project: name.to_string(),
+                version: version.to_string(),
+                git_ref: git_ref.to_string(),
+                commit: commit.to_string(),
+                mode,
+                faithful: self.faithful,
+                epoch: epoch.seconds(),
+                notes: notes.to_vec(),
+                checks,
+                verified: ok,
             }));
             return;
         }

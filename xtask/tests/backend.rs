@@ -480,7 +480,7 @@ fn release_of_a_backend_project_records_its_lock() {
     assert!(record.contains("EPOCH = 1700000000\n"), "{record}");
     let hex = kiln_digest::hex(&kiln_digest::sha256(&lock));
     assert!(record.contains(&format!("LOCK = {hex}\n")), "{record}");
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = common::report(&o);
     for artifact in report["projects"][0]["artifacts"].as_array().unwrap() {
         assert_eq!(artifact["reproduced"], true);
         assert!(
@@ -549,7 +549,7 @@ fn verify_faithful_checks_a_third_party_release_byte_for_byte() {
     };
     let o = verify(&published);
     assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = common::report(&o);
     assert_eq!(report["faithful"], true);
     assert_eq!(report["verified"], true);
     assert_eq!(report["checks"].as_array().unwrap().len(), 2, "{report:#}");
@@ -561,7 +561,7 @@ fn verify_faithful_checks_a_third_party_release_byte_for_byte() {
     faithful_build(&shuffled);
     let o = verify(&shuffled);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = common::report(&o);
     for check in report["checks"].as_array().unwrap() {
         assert_eq!(check["status"], "differs", "{check:#}");
     }

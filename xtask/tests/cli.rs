@@ -126,7 +126,7 @@ fn two_fresh_clones_release_identical_bytes_and_python_accepts_them() {
     assert_eq!(files_a, files_b, "two clones released different bytes");
 
     // The JSON report describes what is on disk.
-    let report: serde_json::Value = serde_json::from_slice(&out_a.stdout).unwrap();
+    let report = common::report(&out_a);
     let listed = report["projects"][0]["artifacts"].as_array().unwrap();
     assert_eq!(listed.len(), 2);
     for artifact in listed {
@@ -288,6 +288,36 @@ fn help_and_usage_errors() {
     assert!(stderr(&out).contains("no such project"), "{}", stderr(&out));
 }
 
+#[test]
+fn with_json_bad_input_is_one_json_error_object_and_exit_2() {
+    let root = root();
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-project");
+    let out = xtask(&root, &["build", missing.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = common::report(&out);
+    assert_eq!(report["schema"], "kiln-report/1");
+    assert_eq!(report["command"], "build");
+    assert_eq!(report["error"]["kind"], "bad-input");
+    assert_eq!(report["error"]["path"], missing.to_str().unwrap());
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no such project directory"), "{message}");
+    // The human line is still on stderr.
+    assert!(stderr(&out).contains("error: "), "{}", stderr(&out));
+
+    // A flag clap refuses, too.
+    let out = xtask(&root, &["build", ".", "--mode", "fast", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = common::report(&out);
+    assert_eq!(report["command"], serde_json::Value::Null);
+    assert_eq!(report["error"]["field"], "--mode <MODE>");
+
+    // Without --json, nothing on stdout.
+    let out = xtask(&root, &["build", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
 /// A minimal valid uv_build project to break in one way per test.
 fn project(dir: &Path) -> PathBuf {
     let p = dir.join("proj");
@@ -348,7 +378,7 @@ fn a_valid_project_builds() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::report(&out);
     assert_eq!(report["epoch"]["seconds"], 1_700_000_000);
     assert_eq!(report["epoch"]["source"], "flag");
     let names: Vec<_> = report["artifacts"]
@@ -371,7 +401,7 @@ fn a_valid_project_builds() {
             "--json",
         ],
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::report(&out);
     assert_eq!(report["epoch"]["seconds"], 315_532_800);
     assert_eq!(report["epoch"]["clamped"], true);
 }

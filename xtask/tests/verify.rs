@@ -157,9 +157,9 @@ fn rezip(
     out.finish().unwrap().into_inner()
 }
 
+/// The `--json` report, checked against the published schema.
 fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("--json printed no JSON ({e}):\n{}", text(o)))
+    common::report(o)
 }
 
 #[test]
@@ -548,7 +548,11 @@ fn diff_and_normalize_on_the_bundled_release() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A mismatch with --json: the report is stdout's one JSON document (no
+    // error object after it), and says so.
     let report = json(&out);
+    assert_eq!(report["command"], "diff");
+    assert!(report.get("error").is_none(), "{report:#}");
     assert_eq!(report["identical"], false);
     let results = report["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "{report:#}");

@@ -67,6 +67,7 @@ impl Default for DiffOptions {
 
 /// Which kind of artifact both archives are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ArchiveKind {
     /// A `.tar.gz` source distribution.
@@ -99,6 +100,7 @@ impl fmt::Display for ArchiveKind {
 
 /// The answer, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     /// The same bytes.
@@ -111,6 +113,7 @@ pub enum Level {
 
 /// One archive file: its sha256 (hex) and size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct FileDigest {
     pub sha256: String,
@@ -121,6 +124,7 @@ pub struct FileDigest {
 /// directory; a wheel's `.dist-info` or `.data`), whose members were paired
 /// across the rename. Both names end in `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Rename {
     pub a: String,
@@ -129,6 +133,7 @@ pub struct Rename {
 
 /// What kind of container difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// The same members in another order.
@@ -204,6 +209,7 @@ impl Category {
 /// One category of container difference: how many members (or
 /// archive-level fields) differ in it, and the first few of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct ContainerDifference {
     pub category: Category,
@@ -214,6 +220,7 @@ pub struct ContainerDifference {
 
 /// Whether a member was added, removed or changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
     /// Only in `b`.
@@ -226,6 +233,7 @@ pub enum ChangeKind {
 
 /// One side of a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct MemberState {
     /// The path in this archive (`./` stripped).
@@ -238,6 +246,7 @@ pub struct MemberState {
 
 /// A unified diff, cut after the caller's line budget.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct TextDiff {
     /// `---`/`+++` headers, then hunks (`@@`, ` `, `-`, `+` lines), without
@@ -255,6 +264,7 @@ pub struct TextDiff {
 
 /// How a changed member's bytes are shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ChangeDetail {
     /// Added or removed: nothing to compare.
@@ -275,6 +285,7 @@ pub enum ChangeDetail {
 
 /// One member added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct MemberChange {
     /// The path in `a` (in `b` when added), `./` stripped.
@@ -288,6 +299,7 @@ pub struct MemberChange {
 /// Member changes a report counts but does not list (past the first
 /// 10,000 by path).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Unlisted {
     pub changed: usize,
@@ -304,6 +316,7 @@ impl Unlisted {
 
 /// How a metadata field changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum FieldChangeKind {
     Added,
@@ -315,6 +328,7 @@ pub enum FieldChangeKind {
 
 /// One core metadata field (or the body) that differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct FieldChange {
     /// As `a` spells it (`b` when added); `(body)` for the description
@@ -333,6 +347,7 @@ pub struct FieldChange {
 
 /// The outcome of checking one wheel's RECORD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RecordStatus {
     /// An sdist: it has no RECORD.
@@ -348,6 +363,7 @@ pub enum RecordStatus {
 
 /// One thing wrong between a RECORD and the members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct RecordProblem {
     pub member: String,
@@ -356,6 +372,7 @@ pub struct RecordProblem {
 
 /// One side's RECORD check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct RecordCheck {
     pub status: RecordStatus,
@@ -367,6 +384,7 @@ pub struct RecordCheck {
 /// RECORD checked against its own members, on both sides: a RECORD that
 /// does not match its wheel is reported even when both sides agree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct RecordChecks {
     pub a: RecordCheck,
@@ -376,6 +394,7 @@ pub struct RecordChecks {
 /// The answer for one pair of archives. Serializes (kebab-case) for
 /// `--json`; [`DiffReport::render`] is the human form.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct DiffReport {
     /// The archives as the caller named them.

@@ -36,6 +36,7 @@ macro_rules! words {
 
 /// How kiln builds a project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum BuildMode {
     /// kiln packs the project itself (uv_build projects).
@@ -62,6 +63,7 @@ words!(BuildMode, UnknownBuildMode);
 
 /// What a distribution file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ArtifactKind {
     /// A `.tar.gz` source distribution.

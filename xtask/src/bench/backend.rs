@@ -26,7 +26,6 @@ use crate::report;
 use anyhow::{Context, Result, anyhow, bail};
 use kiln_corpus::{Cache, Kind, Manifest};
 use kiln_lock::Lock;
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xshell::{Shell, cmd};
@@ -141,7 +140,7 @@ pub fn run(
     work: &Path,
     runs: usize,
     only: &[String],
-) -> Result<(Value, Option<anyhow::Error>)> {
+) -> Result<(kiln_report::BenchBackendPart, Option<anyhow::Error>)> {
     let cache = corpus_cache(root);
     let corpus = cache.dir().to_path_buf();
     let manifest = Manifest::committed()?;
@@ -190,14 +189,14 @@ pub fn run(
             failed.join(", ")
         )
     });
-    let value = json!({
-        "corpus": corpus,
-        "pip_cache": caches.pip,
-        "uv_cache": caches.uv,
-        "notes": notes,
-        "projects": reports.iter().map(project_json).collect::<Vec<_>>(),
-        "targets": Tool::PEERS.iter().map(|&peer| target_json(&reports, peer)).collect::<Vec<_>>(),
-    });
+    let value = kiln_report::BenchBackendPart::Measured(Box::new(kiln_report::BenchBackend {
+        corpus,
+        pip_cache: caches.pip,
+        uv_cache: caches.uv,
+        notes,
+        projects: reports.iter().map(project_report).collect(),
+        targets: Tool::PEERS.map(|peer| target_report(&reports, peer)).into(),
+    }));
     Ok((value, failure))
 }
 
@@ -606,50 +605,48 @@ fn human(reports: &[ProjectReport], runs: usize) -> String {
     text
 }
 
-fn project_json(r: &ProjectReport) -> Value {
-    let results: Vec<Value> = r
+fn project_report(r: &ProjectReport) -> kiln_report::BenchProject {
+    let results = r
         .results
         .iter()
         .map(|m| {
             let (median, min, max) = stats(&m.times);
             let ok = m.median().is_some();
-            json!({
-                "tool": m.tool.key(),
-                "label": m.tool.label(),
-                "median_seconds": ok.then_some(median.as_secs_f64()),
-                "min_seconds": ok.then_some(min.as_secs_f64()),
-                "max_seconds": ok.then_some(max.as_secs_f64()),
-                "times_seconds": m.times.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
-                "ratio_to_kiln": if m.tool == Tool::Kiln { None } else { r.ratio(m.tool) },
-                "error": m.error,
-                "artifacts": m.artifacts.iter().map(|a| json!({
-                    "filename": a.filename, "size": a.size, "sha256": a.sha256,
-                })).collect::<Vec<_>>(),
-            })
+            kiln_report::BenchProjectResult {
+                tool: m.tool.key().to_owned(),
+                label: m.tool.label().to_owned(),
+                median_seconds: ok.then_some(median.as_secs_f64()),
+                min_seconds: ok.then_some(min.as_secs_f64()),
+                max_seconds: ok.then_some(max.as_secs_f64()),
+                times_seconds: m.times.iter().map(Duration::as_secs_f64).collect(),
+                ratio_to_kiln: r.ratio(m.tool).filter(|_| m.tool != Tool::Kiln),
+                error: m.error.clone(),
+                artifacts: m.artifacts.clone(),
+            }
         })
         .collect();
-    json!({
-        "name": r.project.name,
-        "version": r.project.version,
-        "sdist": r.project.sdist,
-        "build_backend": r.lock.as_ref().map(|l| l.build_backend.clone()),
-        "constraints": r.lock.as_ref().map(|l| l.pins()),
-        "lock_error": r.lock_error,
-        "results": results,
-    })
+    kiln_report::BenchProject {
+        name: r.project.name.clone(),
+        version: r.project.version.clone(),
+        sdist: r.project.sdist.clone(),
+        build_backend: r.lock.as_ref().map(|l| l.build_backend.clone()),
+        constraints: r.lock.as_ref().map(|l| l.pins()),
+        lock_error: r.lock_error.clone(),
+        results,
+    }
 }
 
-fn target_json(reports: &[ProjectReport], peer: Tool) -> Value {
+fn target_report(reports: &[ProjectReport], peer: Tool) -> kiln_report::BenchTarget {
     let v = verdict(&ratios(reports, peer), peer);
-    json!({
-        "tool": peer.key(),
-        "label": peer.label(),
-        "ratio_at_least": peer.target(),
-        "geometric_mean_ratio": v.geomean,
-        "met": v.met(peer),
-        "projects_compared": v.compared,
-        "projects_meeting": v.meeting,
-    })
+    kiln_report::BenchTarget {
+        tool: peer.key().to_owned(),
+        label: peer.label().to_owned(),
+        ratio_at_least: peer.target(),
+        geometric_mean_ratio: v.geomean,
+        met: v.met(peer),
+        projects_compared: v.compared,
+        projects_meeting: v.meeting,
+    }
 }
 
 #[cfg(test)]

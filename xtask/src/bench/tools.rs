@@ -15,7 +15,6 @@ use super::peers::{Runner, Tool};
 use super::{Artifact, artifacts, build_once, fresh_dir, secs, stats};
 use crate::report;
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use xshell::{Shell, cmd};
@@ -42,7 +41,7 @@ pub fn run(
     work: &Path,
     runs: usize,
     quick: bool,
-) -> Result<(serde_json::Value, Option<anyhow::Error>)> {
+) -> Result<(Vec<kiln_report::BenchOperation>, Option<anyhow::Error>)> {
     let mut ops = Vec::new();
     for &(name, shape) in super::shapes(quick) {
         report::step(&format!(
@@ -153,24 +152,23 @@ pub fn run(
         ],
         &rows,
     ));
-    let value = json!(
-        ops.iter()
-            .map(|op| {
-                let (median, min, max) = stats(&op.times);
-                json!({
-                    "input": op.input,
-                    "command": op.what,
-                    "archive_bytes": op.archive_bytes,
-                    "median_seconds": median.as_secs_f64(),
-                    "min_seconds": min.as_secs_f64(),
-                    "max_seconds": max.as_secs_f64(),
-                    "kiln_build_seconds": op.build.as_secs_f64(),
-                    "uv_build_seconds": op.uv_build.as_secs_f64(),
-                    "peak_rss_kib": op.peak_kib,
-                })
-            })
-            .collect::<Vec<_>>()
-    );
+    let value = ops
+        .iter()
+        .map(|op| {
+            let (median, min, max) = stats(&op.times);
+            kiln_report::BenchOperation {
+                input: op.input.to_owned(),
+                command: op.what.clone(),
+                archive_bytes: op.archive_bytes,
+                median_seconds: median.as_secs_f64(),
+                min_seconds: min.as_secs_f64(),
+                max_seconds: max.as_secs_f64(),
+                kiln_build_seconds: op.build.as_secs_f64(),
+                uv_build_seconds: op.uv_build.as_secs_f64(),
+                peak_rss_kib: op.peak_kib,
+            }
+        })
+        .collect();
     Ok((value, None))
 }
 

@@ -74,3 +74,21 @@ pub fn python(what: &str) -> Option<PathBuf> {
         }
     }
 }
+
+/// A `--json` run's stdout: exactly one JSON document, valid against the
+/// published schema (docs/kiln-report.schema.json).
+pub fn report(o: &Output) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("--json printed no one JSON document ({e}):\n{}", text(o)));
+    let path = root().join("docs/kiln-report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    if let Err(errors) = kiln_report::validate::validate(&schema, &value) {
+        panic!(
+            "--json output does not match {}:\n{}\n{value:#}",
+            path.display(),
+            errors.join("\n")
+        );
+    }
+    value
+}
