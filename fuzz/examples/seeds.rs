@@ -15,8 +15,8 @@ use std::path::Path;
 
 use kiln_archive::{ArchiveWriter, Deflate, TarGzWriter, ZipWriter};
 use kiln_provenance::{
-    Dependency, IN_TOTO_PAYLOAD_TYPE, PrivateKey, ProvenanceInput, Signing, SigningKind, Subject,
-    dsse, statement_json,
+    BuildParameters, Dependency, IN_TOTO_PAYLOAD_TYPE, PrivateKey, ProvenanceInput, Signing,
+    SigningKind, Subject, dsse, statement_json,
 };
 use kiln_record::{ArtifactDigests, Record, render_sha256sums};
 
@@ -234,21 +234,23 @@ fn statement(keyless: bool) -> Vec<u8> {
             sha256: "1".repeat(64),
             sha512: "2".repeat(128),
         }],
-        project: "p".into(),
-        version: "1.0".into(),
-        source_repository: "https://example.com/p".into(),
-        source_ref: "refs/tags/v1.0".into(),
-        mode: kiln_names::BuildMode::Native,
-        epoch: EPOCH,
-        compression: BTreeMap::from([("level".into(), "9".into())]),
-        pins: BTreeMap::from([("rust.toolchain".into(), "1.95.0".into())]),
-        signing: Signing {
-            kind: if keyless {
-                SigningKind::Keyless
-            } else {
-                SigningKind::Key
+        parameters: BuildParameters {
+            project: "p".into(),
+            version: "1.0".into(),
+            source_repository: "https://example.com/p".into(),
+            source_ref: "refs/tags/v1.0".into(),
+            mode: kiln_names::BuildMode::Native,
+            epoch: EPOCH,
+            compression: BTreeMap::from([("level".into(), "9".into())]),
+            pins: BTreeMap::from([("rust.toolchain".into(), "1.95.0".into())]),
+            signing: Signing {
+                kind: if keyless {
+                    SigningKind::Keyless
+                } else {
+                    SigningKind::Key
+                },
+                keyid: (!keyless).then(|| "c".repeat(64)),
             },
-            keyid: (!keyless).then(|| "c".repeat(64)),
         },
         source_commit: "3".repeat(40),
         dependencies: vec![Dependency {

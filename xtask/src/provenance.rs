@@ -19,8 +19,8 @@ use crate::sign::Signer;
 use anyhow::{Context, Result, bail};
 use kiln_names::BuildMode;
 use kiln_provenance::{
-    Dependency, Envelope, ProvenanceInput, PublicKey, Signing, SigningKind, Subject,
-    parse_statement, statement_json,
+    BuildParameters, Dependency, Envelope, ProvenanceInput, PublicKey, Signing, SigningKind,
+    Subject, parse_statement, statement_json,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -168,15 +168,17 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
                 sha512: sha512.clone(),
             })
             .collect(),
-        project: facts.project.to_string(),
-        version: facts.version.to_string(),
-        source_repository: repository,
-        source_ref: format!("refs/tags/{}", facts.tag),
-        mode: facts.mode,
-        epoch: facts.epoch,
-        compression,
-        pins,
-        signing,
+        parameters: BuildParameters {
+            project: facts.project.to_string(),
+            version: facts.version.to_string(),
+            source_repository: repository,
+            source_ref: format!("refs/tags/{}", facts.tag),
+            mode: facts.mode,
+            epoch: facts.epoch,
+            compression,
+            pins,
+            signing,
+        },
         source_commit: commit.trim().to_string(),
         dependencies,
         builder_id,

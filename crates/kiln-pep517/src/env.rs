@@ -92,6 +92,33 @@ fn scrub_pip<'a>(mut cmd: xshell::Cmd<'a>, settings: &Settings<'_>) -> xshell::C
     cmd.env_remove("PYTHONPATH").env_remove("PYTHONHOME")
 }
 
+/// Runs a pip command quietly, scrubbed as [`scrub_pip`] does; `what` names
+/// the run should pip not start, and `failed` makes the error from pip's
+/// stdout and stderr should it exit non-zero.
+fn run_pip(
+    cmd: xshell::Cmd<'_>,
+    settings: &Settings<'_>,
+    what: &str,
+    failed: impl FnOnce(String) -> Pep517Error,
+) -> Result<()> {
+    let out = scrub_pip(cmd, settings)
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|source| Pep517Error::Spawn {
+            what: what.into(),
+            source,
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(failed(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )))
+}
+
 /// Resolve `requires` (under `constraints`) with pip's resolver for the
 /// pinned interpreter: every package, direct and transitive, as a wheel.
 pub(crate) fn resolve(
@@ -111,27 +138,18 @@ pub(crate) fn resolve(
         Some(c) => vec!["-c".into(), c.display().to_string()],
         None => vec![],
     };
-    let out = scrub_pip(cmd!(
-        sh,
-        "{python} -m pip install --dry-run --ignore-installed --only-binary :all: --disable-pip-version-check --report {report_path} -q {requires...} {constraint_args...}"
-    ), settings)
-    .quiet()
-    .ignore_status()
-    .output()
-    .map_err(|source| Pep517Error::Spawn {
-        what: "failed to run pip to resolve the build requirements".into(),
-        source,
-    })?;
-    if !out.status.success() {
-        return Err(Pep517Error::Resolve {
+    run_pip(
+        cmd!(
+            sh,
+            "{python} -m pip install --dry-run --ignore-installed --only-binary :all: --disable-pip-version-check --report {report_path} -q {requires...} {constraint_args...}"
+        ),
+        settings,
+        "failed to run pip to resolve the build requirements",
+        |output| Pep517Error::Resolve {
             requires: requires.to_vec(),
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        });
-    }
+            output,
+        },
+    )?;
     let report = std::fs::read(&report_path).map_err(|source| Pep517Error::NoReport { source })?;
     let report: serde_json::Value =
         serde_json::from_slice(&report).map_err(|source| Pep517Error::BadReport { source })?;
@@ -222,31 +240,22 @@ fn fetch(settings: &Settings<'_>, lock: &Lock) -> Result<Vec<(Package, PathBuf)>
         std::fs::write(&req_file, reqs).map_err(Pep517Error::io("write", &req_file))?;
         let dest = tmp.path().join("files");
         let sh = shell()?;
-        let out = scrub_pip(cmd!(
-            sh,
-            "{python} -m pip download --no-deps --only-binary :all: --require-hashes --disable-pip-version-check -q -d {dest} -r {req_file}"
-        ), settings)
-        .quiet()
-        .ignore_status()
-        .output()
-        .map_err(|source| Pep517Error::Spawn {
-            what: "failed to run pip to download the locked build requirements".into(),
-            source,
-        })?;
-        if !out.status.success() {
-            let names: Vec<String> = missing
-                .iter()
-                .map(|p| format!("{} {}", p.name, p.version))
-                .collect();
-            return Err(Pep517Error::Download {
-                packages: names.join(", "),
-                output: format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ),
-            });
-        }
+        run_pip(
+            cmd!(
+                sh,
+                "{python} -m pip download --no-deps --only-binary :all: --require-hashes --disable-pip-version-check -q -d {dest} -r {req_file}"
+            ),
+            settings,
+            "failed to run pip to download the locked build requirements",
+            |output| Pep517Error::Download {
+                packages: missing
+                    .iter()
+                    .map(|p| format!("{} {}", p.name, p.version))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                output,
+            },
+        )?;
         for p in &missing {
             let got = dest.join(&p.filename);
             if !got.is_file() {

@@ -15,6 +15,7 @@ pub mod statement;
 pub use dsse::{DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE, Signature, Verified, pae};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use statement::{
-    BUILD_TYPE, Dependency, PREDICATE_TYPE, ParsedStatement, ParsedSubject, ProvenanceInput,
-    STATEMENT_TYPE, Signing, SigningKind, StatementError, Subject, parse_statement, statement_json,
+    BUILD_TYPE, BuildParameters, Dependency, PREDICATE_TYPE, ParsedStatement, ParsedSubject,
+    ProvenanceInput, STATEMENT_TYPE, Signing, SigningKind, StatementError, Subject,
+    parse_statement, statement_json,
 };

@@ -95,11 +95,10 @@ pub struct Signing {
     pub keyid: Option<String>,
 }
 
-/// Everything the provenance says, as plain values.
+/// What the build was asked to do: the predicate's `externalParameters`
+/// and `internalParameters`, the same values written and read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvenanceInput {
-    /// Every artifact of the release.
-    pub subjects: Vec<Subject>,
+pub struct BuildParameters {
     // externalParameters
     pub project: String,
     pub version: String,
@@ -111,6 +110,14 @@ pub struct ProvenanceInput {
     pub compression: BTreeMap<String, String>,
     pub pins: BTreeMap<String, String>,
     pub signing: Signing,
+}
+
+/// Everything the provenance says, as plain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceInput {
+    /// Every artifact of the release.
+    pub subjects: Vec<Subject>,
+    pub parameters: BuildParameters,
     // resolvedDependencies: the source commit first (as `gitCommit`), then
     // `dependencies` in the order given (none of which may carry a
     // `gitCommit` digest).
@@ -127,18 +134,19 @@ pub struct ProvenanceInput {
 /// The statement's bytes: the in-toto Statement v1 for `input`, compact,
 /// keys sorted at every level.
 pub fn statement_json(input: &ProvenanceInput) -> Vec<u8> {
+    let parameters = &input.parameters;
     let subjects: Vec<Value> = input
         .subjects
         .iter()
         .map(|s| json!({"name": s.name, "digest": {"sha256": s.sha256, "sha512": s.sha512}}))
         .collect();
     let mut signing = Map::new();
-    signing.insert("kind".into(), input.signing.kind.as_str().into());
-    if let Some(keyid) = &input.signing.keyid {
+    signing.insert("kind".into(), parameters.signing.kind.as_str().into());
+    if let Some(keyid) = &parameters.signing.keyid {
         signing.insert("keyid".into(), keyid.as_str().into());
     }
     let mut dependencies = vec![json!({
-        "uri": format!("git+{}@{}", input.source_repository, input.source_ref),
+        "uri": format!("git+{}@{}", parameters.source_repository, parameters.source_ref),
         "digest": {"gitCommit": input.source_commit},
     })];
     dependencies.extend(input.dependencies.iter().map(dependency_json));
@@ -150,16 +158,16 @@ pub fn statement_json(input: &ProvenanceInput) -> Vec<u8> {
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
                 "externalParameters": {
-                    "project": input.project,
-                    "version": input.version,
-                    "sourceRepository": input.source_repository,
-                    "sourceRef": input.source_ref,
-                    "mode": input.mode,
+                    "project": parameters.project,
+                    "version": parameters.version,
+                    "sourceRepository": parameters.source_repository,
+                    "sourceRef": parameters.source_ref,
+                    "mode": parameters.mode,
                 },
                 "internalParameters": {
-                    "epoch": input.epoch,
-                    "compression": input.compression,
-                    "pins": input.pins,
+                    "epoch": parameters.epoch,
+                    "compression": parameters.compression,
+                    "pins": parameters.pins,
                     "signing": signing,
                 },
                 "resolvedDependencies": dependencies,
@@ -220,15 +228,7 @@ pub struct ParsedSubject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedStatement {
     pub subjects: Vec<ParsedSubject>,
-    pub project: String,
-    pub version: String,
-    pub source_repository: String,
-    pub source_ref: String,
-    pub mode: BuildMode,
-    pub epoch: u64,
-    pub compression: BTreeMap<String, String>,
-    pub pins: BTreeMap<String, String>,
-    pub signing: Signing,
+    pub parameters: BuildParameters,
     /// The `gitCommit` of the one resolved dependency that has one.
     pub source_commit: Option<String>,
     /// The other resolved dependencies, in order.
@@ -456,24 +456,26 @@ pub fn parse_statement(bytes: &[u8]) -> Result<ParsedStatement, StatementError> 
     let metadata = run.obj("metadata")?;
     Ok(ParsedStatement {
         subjects,
-        project: external.string("project")?,
-        version: external.string("version")?,
-        source_repository: external.string("sourceRepository")?,
-        source_ref: external.string("sourceRef")?,
-        mode: {
-            let found = external.string("mode")?;
-            found.parse().map_err(|_| StatementError::WrongValue {
-                field: external.field("mode"),
-                expected: "\"native\" or \"backend\"".into(),
-                found,
-            })?
-        },
-        epoch: internal.u64("epoch")?,
-        compression: internal.string_map("compression")?,
-        pins: internal.string_map("pins")?,
-        signing: Signing {
-            kind,
-            keyid: signing.opt_string("keyid")?,
+        parameters: BuildParameters {
+            project: external.string("project")?,
+            version: external.string("version")?,
+            source_repository: external.string("sourceRepository")?,
+            source_ref: external.string("sourceRef")?,
+            mode: {
+                let found = external.string("mode")?;
+                found.parse().map_err(|_| StatementError::WrongValue {
+                    field: external.field("mode"),
+                    expected: "\"native\" or \"backend\"".into(),
+                    found,
+                })?
+            },
+            epoch: internal.u64("epoch")?,
+            compression: internal.string_map("compression")?,
+            pins: internal.string_map("pins")?,
+            signing: Signing {
+                kind,
+                keyid: signing.opt_string("keyid")?,
+            },
         },
         source_commit: source.map(|(_, commit)| commit),
         dependencies,

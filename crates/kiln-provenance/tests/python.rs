@@ -13,8 +13,8 @@
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)]
 
 use kiln_provenance::{
-    Envelope, IN_TOTO_PAYLOAD_TYPE, PrivateKey, ProvenanceInput, Signing, SigningKind, Subject,
-    dsse, statement_json,
+    BuildParameters, Envelope, IN_TOTO_PAYLOAD_TYPE, PrivateKey, ProvenanceInput, Signing,
+    SigningKind, Subject, dsse, statement_json,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,17 +42,19 @@ fn statement(version: &str) -> Vec<u8> {
             sha256: "1".repeat(64),
             sha512: "2".repeat(128),
         }],
-        project: "demo".into(),
-        version: version.into(),
-        source_repository: "https://example.com/demo".into(),
-        source_ref: format!("refs/tags/v{version}"),
-        mode: kiln_names::BuildMode::Native,
-        epoch: 1_700_000_000,
-        compression: BTreeMap::new(),
-        pins: BTreeMap::new(),
-        signing: Signing {
-            kind: SigningKind::Key,
-            keyid: None,
+        parameters: BuildParameters {
+            project: "demo".into(),
+            version: version.into(),
+            source_repository: "https://example.com/demo".into(),
+            source_ref: format!("refs/tags/v{version}"),
+            mode: kiln_names::BuildMode::Native,
+            epoch: 1_700_000_000,
+            compression: BTreeMap::new(),
+            pins: BTreeMap::new(),
+            signing: Signing {
+                kind: SigningKind::Key,
+                keyid: None,
+            },
         },
         source_commit: "3".repeat(40),
         dependencies: Vec::new(),

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use kiln_provenance::{
-    BUILD_TYPE, Dependency, PREDICATE_TYPE, ProvenanceInput, STATEMENT_TYPE, Signing, SigningKind,
-    StatementError, Subject, parse_statement, statement_json,
+    BUILD_TYPE, BuildParameters, Dependency, PREDICATE_TYPE, ProvenanceInput, STATEMENT_TYPE,
+    Signing, SigningKind, StatementError, Subject, parse_statement, statement_json,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -32,20 +32,24 @@ fn input() -> ProvenanceInput {
                 sha512: "d".repeat(128),
             },
         ],
-        project: "kiln-sums".into(),
-        version: "1.0.0".into(),
-        source_repository: "https://github.com/kiln-dev/kiln".into(),
-        source_ref: "refs/tags/kiln-sums-v1.0.0".into(),
-        mode: kiln_names::BuildMode::Native,
-        epoch: 1_700_000_000,
-        compression: map(&[
-            ("gzip", "level 9, pigz-style chunks"),
-            ("zip", "deflate level 9"),
-        ]),
-        pins: map(&[("rust", "1.95.0"), ("miniz_oxide", "0.9.1")]),
-        signing: Signing {
-            kind: SigningKind::DevelopmentKey,
-            keyid: Some("e403be6111e269369d96a317e7e35eb6d4f3027f54293094035709159b7f48a8".into()),
+        parameters: BuildParameters {
+            project: "kiln-sums".into(),
+            version: "1.0.0".into(),
+            source_repository: "https://github.com/kiln-dev/kiln".into(),
+            source_ref: "refs/tags/kiln-sums-v1.0.0".into(),
+            mode: kiln_names::BuildMode::Native,
+            epoch: 1_700_000_000,
+            compression: map(&[
+                ("gzip", "level 9, pigz-style chunks"),
+                ("zip", "deflate level 9"),
+            ]),
+            pins: map(&[("rust", "1.95.0"), ("miniz_oxide", "0.9.1")]),
+            signing: Signing {
+                kind: SigningKind::DevelopmentKey,
+                keyid: Some(
+                    "e403be6111e269369d96a317e7e35eb6d4f3027f54293094035709159b7f48a8".into(),
+                ),
+            },
         },
         source_commit: "0123456789abcdef0123456789abcdef01234567".into(),
         dependencies: vec![
@@ -112,7 +116,7 @@ fn equal_inputs_give_equal_bytes() {
     assert_eq!(a, b);
     // Map insertion order cannot matter: BTreeMaps, and sorted output.
     let mut reordered = input();
-    reordered.pins = [("rust", "1.95.0"), ("miniz_oxide", "0.9.1")]
+    reordered.parameters.pins = [("rust", "1.95.0"), ("miniz_oxide", "0.9.1")]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
@@ -157,7 +161,7 @@ fn keys_are_sorted_at_every_depth_and_the_output_is_compact() {
     assert!(!text.contains(": ") && !text.contains(", \"") && !text.contains('\n'));
     // Non-ASCII is written as UTF-8, not escaped.
     let mut unicode = input();
-    unicode.project = "kiln-säms".into();
+    unicode.parameters.project = "kiln-säms".into();
     let text = String::from_utf8(statement_json(&unicode)).unwrap();
     assert!(text.contains("\"project\":\"kiln-säms\""));
 }
@@ -205,15 +209,7 @@ fn parse_round_trip() {
             .collect::<Vec<_>>(),
         subjects
     );
-    assert_eq!(parsed.project, input.project);
-    assert_eq!(parsed.version, input.version);
-    assert_eq!(parsed.source_repository, input.source_repository);
-    assert_eq!(parsed.source_ref, input.source_ref);
-    assert_eq!(parsed.mode, input.mode);
-    assert_eq!(parsed.epoch, input.epoch);
-    assert_eq!(parsed.compression, input.compression);
-    assert_eq!(parsed.pins, input.pins);
-    assert_eq!(parsed.signing, input.signing);
+    assert_eq!(parsed.parameters, input.parameters);
     assert_eq!(
         parsed.source_commit.as_deref(),
         Some(input.source_commit.as_str())
@@ -232,9 +228,9 @@ fn parse_round_trip() {
     ] {
         for keyid in [None, Some("k".to_owned())] {
             let mut other = input.clone();
-            other.signing = Signing { kind, keyid };
+            other.parameters.signing = Signing { kind, keyid };
             let parsed = parse_statement(&statement_json(&other)).unwrap();
-            assert_eq!(parsed.signing, other.signing);
+            assert_eq!(parsed.parameters.signing, other.parameters.signing);
         }
     }
 }
