@@ -37,6 +37,7 @@ use std::path::PathBuf;
 
 use checks::{
     Keyless, NO_POLICY, check_provenance, compare, pin_differences, published_statements,
+    rebuild_against_record,
 };
 use sources::{Source, clean_checkout, fetch_optional, obtain};
 
@@ -256,42 +257,22 @@ impl Verify {
         let expected: BTreeMap<String, Expected> = match &record {
             Some(r) => {
                 // The rebuild against the record.
-                for (file, d) in &r.artifacts {
-                    let status = match rebuilt.get(file) {
-                        None => Status::Missing(format!(
-                            "the record lists {file}, the rebuild did not produce it"
-                        )),
-                        Some(a)
-                            if a.digests.sha256_hex() == d.sha256 && a.digests.size == d.size =>
-                        {
-                            Status::Match
-                        }
-                        Some(a) => Status::Differs {
+                let digests: BTreeMap<String, Expected> = rebuilt
+                    .iter()
+                    .map(|(f, a)| {
+                        let e = Expected {
                             sha256: a.digests.sha256_hex(),
-                            explanation: Err(format!(
-                                "the rebuild has sha256 {} ({} bytes), the record {} ({} bytes); give a published copy (--against, --index) to see what differs",
-                                a.digests.sha256_hex(),
-                                a.digests.size,
-                                d.sha256,
-                                d.size
-                            )),
-                        },
-                    };
+                            size: a.digests.size,
+                        };
+                        (f.clone(), e)
+                    })
+                    .collect();
+                for (artifact, status) in rebuild_against_record(&r.artifacts, &digests) {
                     checks.push(Check {
                         source: "rebuild".into(),
                         source_kind: "rebuild",
-                        artifact: file.clone(),
+                        artifact,
                         status,
-                    });
-                }
-                for file in rebuilt.keys().filter(|f| !r.artifacts.contains_key(*f)) {
-                    checks.push(Check {
-                        source: "rebuild".into(),
-                        source_kind: "rebuild",
-                        artifact: file.clone(),
-                        status: Status::Failed(format!(
-                            "the rebuild produced {file}, which the record does not list"
-                        )),
                     });
                 }
                 r.artifacts

@@ -2,6 +2,7 @@
 //! and each published copy from a directory, a URL or an index, obtained
 //! as a local file (or the reason it could not be had) without opening it.
 
+use super::checks::index_statement;
 use super::{Expected, Status};
 use crate::fetch::{self, FetchError};
 use anyhow::{Context, Result, bail};
@@ -149,14 +150,7 @@ pub(super) fn obtain(
                 // The index's own statement of the digest: it must be the
                 // record's, whatever the download turns out to be.
                 if let Some(stated) = &entry.sha256 {
-                    let status = if stated.eq_ignore_ascii_case(&want.sha256) {
-                        Status::Match
-                    } else {
-                        Status::Disagrees(format!(
-                            "the index page {} links {file} with sha256 {stated}; the record says {}",
-                            page.url, want.sha256
-                        ))
-                    };
+                    let status = index_statement(&page.url, file, stated, want);
                     statements.push((format!("{file} (sha256 on the index page)"), status));
                 }
                 out.insert(file.clone(), download(&entry.url, dir, file, want));
