@@ -679,7 +679,7 @@ fn workflows_call_only_xtask_commands_and_flags_that_exist() {
 }
 
 #[test]
-fn the_workflows_do_what_issue_6_asks() {
+fn the_workflows_test_release_sign_publish_and_verify() {
     let files: BTreeMap<String, Workflow> = workflow_files()
         .into_iter()
         .map(|(n, t)| (n.clone(), parse(&n, &t)))
