@@ -148,3 +148,33 @@ pub fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Durat
         peak_kib,
     }
 }
+
+/// The committed record of the bundled example `kiln-sums 0.1.0`.
+pub fn example_record() -> String {
+    std::fs::read_to_string(crate::common::root().join("release/records/kiln-sums/0.1.0.distinfo"))
+        .unwrap()
+}
+
+/// Builds the bundled example into `out` at the epoch its committed record
+/// names, so what is built matches the record; returns the record.
+pub fn build_example_as_recorded(out: &Path) -> String {
+    let record = example_record();
+    let epoch = record
+        .lines()
+        .find_map(|l| l.strip_prefix("EPOCH = "))
+        .unwrap()
+        .to_string();
+    let built = run(
+        &crate::common::root(),
+        &[
+            "build",
+            "examples/kiln-sums",
+            "--out",
+            out.to_str().unwrap(),
+            "--source-date-epoch",
+            &epoch,
+        ],
+    );
+    assert_eq!(built.code, Some(0), "build failed: {}", built.stderr);
+    record
+}

@@ -41,27 +41,7 @@ fn verify(extra: &[&str], env: &[(&str, &str)], deadline: Duration) -> harness::
 /// The bundled example built as the record says (its epoch), so a copy
 /// served from here matches the record.
 fn built(out: &Path) -> Vec<(&'static str, Vec<u8>)> {
-    let record = std::fs::read_to_string(
-        root().join(format!("release/records/{PROJECT}/{VERSION}.distinfo")),
-    )
-    .unwrap();
-    let epoch = record
-        .lines()
-        .find_map(|l| l.strip_prefix("EPOCH = "))
-        .unwrap()
-        .to_string();
-    let built = harness::run(
-        &root(),
-        &[
-            "build",
-            "examples/kiln-sums",
-            "--out",
-            out.to_str().unwrap(),
-            "--source-date-epoch",
-            &epoch,
-        ],
-    );
-    assert_eq!(built.code, Some(0), "build failed: {}", built.stderr);
+    harness::build_example_as_recorded(out);
     [WHEEL, SDIST]
         .into_iter()
         .map(|f| (f, std::fs::read(out.join(f)).unwrap()))

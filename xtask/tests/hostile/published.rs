@@ -35,33 +35,11 @@ fn verify_against(dir: &Path) -> harness::Outcome {
     )
 }
 
-fn committed_record() -> String {
-    std::fs::read_to_string(root().join(format!("release/records/{PROJECT}/{VERSION}.distinfo")))
-        .unwrap()
-}
-
 /// A directory holding the artifacts built as the record says, and the
 /// record's own `SHA256SUMS` and `.distinfo`, as `release` publishes them.
 fn published() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let record = committed_record();
-    let epoch = record
-        .lines()
-        .find_map(|l| l.strip_prefix("EPOCH = "))
-        .unwrap()
-        .to_string();
-    let built = harness::run(
-        &root(),
-        &[
-            "build",
-            "examples/kiln-sums",
-            "--out",
-            dir.path().to_str().unwrap(),
-            "--source-date-epoch",
-            &epoch,
-        ],
-    );
-    assert_eq!(built.code, Some(0), "build failed: {}", built.stderr);
+    let record = harness::build_example_as_recorded(dir.path());
     let sums: String = record
         .lines()
         .filter_map(|l| l.strip_prefix("SHA256 ("))
