@@ -64,17 +64,34 @@ pub(super) fn published_statements(
     checks
 }
 
+/// A published file's text: what could not be read, or is not UTF-8,
+/// fails the check naming `file`.
+fn published_text(bytes: Result<Vec<u8>, String>, file: &str) -> Result<String, Status> {
+    bytes
+        .and_then(|b| String::from_utf8(b).map_err(|_| format!("{file}: not UTF-8")))
+        .map_err(Status::Failed)
+}
+
+/// A statement agrees with the record when nothing was found wrong;
+/// otherwise it disagrees, one problem a line.
+fn agreement(problems: Vec<String>) -> Status {
+    if problems.is_empty() {
+        Status::Match
+    } else {
+        Status::Disagrees(problems.join("\n"))
+    }
+}
+
 const SUMS: &str = "SHA256SUMS";
 
 pub(super) fn check_sums(
     bytes: Result<Vec<u8>, String>,
     expected: &BTreeMap<String, Expected>,
 ) -> Status {
-    let text =
-        match bytes.and_then(|b| String::from_utf8(b).map_err(|_| format!("{SUMS}: not UTF-8"))) {
-            Ok(text) => text,
-            Err(e) => return Status::Failed(e),
-        };
+    let text = match published_text(bytes, SUMS) {
+        Ok(text) => text,
+        Err(failed) => return failed,
+    };
     let lines = match kiln_record::parse_sha256sums(SUMS, &text) {
         Ok(lines) => lines,
         Err(e) => return Status::Disagrees(e.to_string()),
@@ -92,11 +109,7 @@ pub(super) fn check_sums(
             })
         })
         .collect();
-    if problems.is_empty() {
-        Status::Match
-    } else {
-        Status::Disagrees(problems.join("\n"))
-    }
+    agreement(problems)
 }
 
 /// A published `.distinfo` must be the record: every digest and size of
@@ -107,11 +120,10 @@ pub(super) fn check_distinfo(
     record: Option<&Record>,
     expected: &BTreeMap<String, Expected>,
 ) -> Status {
-    let text =
-        match bytes.and_then(|b| String::from_utf8(b).map_err(|_| format!("{file}: not UTF-8"))) {
-            Ok(text) => text,
-            Err(e) => return Status::Failed(e),
-        };
+    let text = match published_text(bytes, file) {
+        Ok(text) => text,
+        Err(failed) => return failed,
+    };
     let published = match Record::parse(file, &text) {
         Ok(r) => r,
         Err(e) => return Status::Disagrees(e.to_string()),
@@ -220,11 +232,7 @@ pub(super) fn check_distinfo(
             }
         }
     }
-    if problems.is_empty() {
-        Status::Match
-    } else {
-        Status::Disagrees(problems.join("\n"))
-    }
+    agreement(problems)
 }
 
 /// Whether a copy's digests are the expected ones: the sha256 and the size.
@@ -391,12 +399,9 @@ pub(super) fn check_provenance(
         }
         Source::Index(_) => return Status::Missing("an index carries no provenance".into()),
     };
-    let text = match read_capped(&path, PROVENANCE_MAX) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(_) => return Status::Failed(format!("{file}: not UTF-8")),
-        },
-        Err(e) => return Status::Failed(e),
+    let text = match published_text(read_capped(&path, PROVENANCE_MAX), file) {
+        Ok(text) => text,
+        Err(failed) => return failed,
     };
     match crate::provenance::check(&text, trusted, expected, commit) {
         Ok(_) => Status::Match,
