@@ -16,10 +16,14 @@
 
 mod bench;
 pub mod validate;
+mod wheelhouse;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
+};
+pub use wheelhouse::{
+    VerifyWheelhouseReport, WheelhouseDifference, WheelhouseReport, WheelhouseWheel,
 };
 
 use std::borrow::Cow;
@@ -83,6 +87,8 @@ pub enum Report {
     Diff(DiffCommandReport),
     Normalize(NormalizeReport),
     Bench(BenchReport),
+    Wheelhouse(WheelhouseReport),
+    VerifyWheelhouse(VerifyWheelhouseReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -98,6 +104,7 @@ pub enum Command {
     Normalize,
     Ci,
     Bench,
+    Wheelhouse,
 }
 
 /// What went wrong, printed instead of a report when a command fails
