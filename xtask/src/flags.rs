@@ -45,6 +45,10 @@ pub enum Command {
     /// generated projects, backend mode on the real-world corpus; and the
     /// time and peak memory of diff and normalize.
     Bench(Bench),
+    /// Build the wheels of a hash-pinned requirements file from their
+    /// sdists, twice each, into a signed wheelhouse pip installs with
+    /// --require-hashes.
+    Wheelhouse(Wheelhouse),
 }
 
 #[derive(Debug, Parser)]
@@ -182,6 +186,11 @@ pub struct Verify {
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Verify a wheelhouse made by `cargo xtask wheelhouse` instead of a
+    /// release: rebuild it from its sources.txt and locks (sdists from
+    /// --index, default PyPI) and compare every file and the statement.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["project", "version", "git_ref", "against", "faithful"])]
+    pub wheelhouse: Option<PathBuf>,
 }
 
 /// Compare two artifacts. Exit 0 identical, 1 different (same content in
@@ -269,6 +278,36 @@ pub struct Bench {
     /// default: every sdist of the corpus.
     #[arg(long = "project", value_name = "NAME")]
     pub projects: Vec<String>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Build a wheelhouse: for each `name==version --hash=sha256:<hex>` of
+/// REQUIREMENTS, fetch the sdist from the index (its sha256 checked before
+/// it is opened), lock its build requirements, build its wheel twice under
+/// different conditions and compare; then write DIR with the wheels,
+/// requirements.txt (the wheels by hash), sources.txt, the locks,
+/// SHA256SUMS, wheelhouse.distinfo and the signed statement, in one step.
+/// Exit 0 all reproducible, 1 a hash mismatch or a wheel that varies, 2
+/// bad input.
+#[derive(Debug, Parser)]
+pub struct Wheelhouse {
+    /// The hash-pinned requirements file (sdists' sha256).
+    pub requirements: PathBuf,
+    /// The wheelhouse directory (replaced as a whole).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The simple index (PEP 503 HTML or PEP 691 JSON) the sdists come from.
+    #[arg(long, value_name = "URL", default_value = "https://pypi.org/simple/")]
+    pub index: String,
+    /// Sign the statement with this ed25519 private key (PKCS#8 PEM, 0600).
+    /// Default: this checkout's development key, labelled as such.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_sign")]
+    pub key: Option<PathBuf>,
+    /// Write no statement.
+    #[arg(long)]
+    pub no_sign: bool,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

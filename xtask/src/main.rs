@@ -28,6 +28,8 @@ mod sign;
 #[cfg(test)]
 mod tidy;
 mod verify;
+mod wheelhouse;
+mod wheels;
 
 use clap::Parser;
 use kiln_report::ErrorKind;
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         flags::Command::Normalize(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
+        flags::Command::Wheelhouse(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -131,6 +134,7 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Normalize(c) => (C::Normalize, c.json),
         flags::Command::Ci(_) => (C::Ci, false),
         flags::Command::Bench(c) => (C::Bench, c.json),
+        flags::Command::Wheelhouse(c) => (C::Wheelhouse, c.json),
     }
 }
 
