@@ -27,9 +27,8 @@ impl Wheelhouse {
             kiln_wheelhouse::MAX_REQUIREMENTS_SIZE,
             "the requirements file",
         )?;
-        let text = String::from_utf8(text).map_err(|_| {
-            anyhow::anyhow!("the requirements file {file}: not UTF-8 text")
-        })?;
+        let text = String::from_utf8(text)
+            .map_err(|_| anyhow::anyhow!("the requirements file {file}: not UTF-8 text"))?;
         let requirements = kiln_wheelhouse::parse(&file, &text)?;
         refuse_foreign_out(&self.out)?;
         let signer = self.signer(&root)?;
@@ -60,7 +59,9 @@ impl Wheelhouse {
                     index: self.index.clone(),
                     signing: Signing {
                         kind: match &signer {
-                            Signer::Key { development: true, .. } => SigningKind::DevelopmentKey,
+                            Signer::Key {
+                                development: true, ..
+                            } => SigningKind::DevelopmentKey,
                             _ => SigningKind::Key,
                         },
                         keyid: Some(key.public_key().keyid()),
@@ -71,11 +72,8 @@ impl Wheelhouse {
                     finished_on: crate::sign::rfc3339(crate::sign::now_seconds()),
                 };
                 let statement = kiln_wheelhouse::statement_json(&house, &facts);
-                let envelope = kiln_provenance::dsse::sign(
-                    crate::provenance::PAYLOAD_TYPE,
-                    &statement,
-                    key,
-                );
+                let envelope =
+                    kiln_provenance::dsse::sign(crate::provenance::PAYLOAD_TYPE, &statement, key);
                 let path = staging.dir().join(kiln_wheelhouse::STATEMENT);
                 std::fs::write(&path, envelope.to_json_line())?;
             }
@@ -117,29 +115,31 @@ impl Wheelhouse {
 
     fn summarize(&self, wheels: &[BuiltWheel], signer: &Signer, published: bool) {
         if self.json {
-            report::json(kiln_report::Report::Wheelhouse(kiln_report::WheelhouseReport {
-                schema: kiln_report::Version,
-                requirements: self.requirements.clone(),
-                out: self.out.clone(),
-                published,
-                index: self.index.clone(),
-                signing: signer.label(),
-                wheels: wheels
-                    .iter()
-                    .map(|w| kiln_report::WheelhouseWheel {
-                        name: w.entry.name.normalized().to_string(),
-                        version: w.entry.version.clone(),
-                        sdist: w.entry.sdist_filename.clone(),
-                        sdist_sha256: w.entry.sdist_sha256.clone(),
-                        epoch: w.entry.epoch.seconds(),
-                        wheel: w.entry.wheel_filename.clone(),
-                        wheel_sha256: w.entry.wheel.sha256_hex(),
-                        size: w.entry.wheel.size,
-                        reproducible: w.difference.is_none(),
-                        difference: w.difference.clone(),
-                    })
-                    .collect(),
-            }));
+            report::json(kiln_report::Report::Wheelhouse(
+                kiln_report::WheelhouseReport {
+                    schema: kiln_report::Version,
+                    requirements: self.requirements.clone(),
+                    out: self.out.clone(),
+                    published,
+                    index: self.index.clone(),
+                    signing: signer.label(),
+                    wheels: wheels
+                        .iter()
+                        .map(|w| kiln_report::WheelhouseWheel {
+                            name: w.entry.name.normalized().to_string(),
+                            version: w.entry.version.clone(),
+                            sdist: w.entry.sdist_filename.clone(),
+                            sdist_sha256: w.entry.sdist_sha256.clone(),
+                            epoch: w.entry.epoch.seconds(),
+                            wheel: w.entry.wheel_filename.clone(),
+                            wheel_sha256: w.entry.wheel.sha256_hex(),
+                            size: w.entry.wheel.size,
+                            reproducible: w.difference.is_none(),
+                            difference: w.difference.clone(),
+                        })
+                        .collect(),
+                },
+            ));
         }
         let rows: Vec<Vec<String>> = wheels
             .iter()
@@ -155,7 +155,10 @@ impl Wheelhouse {
                 ]
             })
             .collect();
-        report::eprint(&report::table(&["wheel", "size", "sha256", "second build"], &rows));
+        report::eprint(&report::table(
+            &["wheel", "size", "sha256", "second build"],
+            &rows,
+        ));
         for w in wheels {
             if let Some(d) = &w.difference {
                 report::eprint(&format!("{}: {d}", w.entry.wheel_filename));
@@ -182,8 +185,10 @@ fn refuse_foreign_out(out: &Path) -> Result<()> {
     if !meta.is_dir() {
         bail!("--out {}: not a directory", out.display());
     }
-    let mut entries = std::fs::read_dir(out)?.peekable();
-    if entries.peek().is_none() || out.join(kiln_wheelhouse::DISTINFO).is_file() {
+    // Only whether it is empty: the order does not matter.
+    #[allow(clippy::disallowed_methods)]
+    let empty = std::fs::read_dir(out)?.next().is_none();
+    if empty || out.join(kiln_wheelhouse::DISTINFO).is_file() {
         return Ok(());
     }
     bail!(

@@ -54,8 +54,8 @@ pub struct BuiltWheel {
 
 /// A regular file of at most `limit` bytes, read whole; `what` names it.
 pub fn read_small(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("{what} {}: cannot read it", path.display()))?;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("{what} {}: cannot read it", path.display()))?;
     if !meta.is_file() {
         bail!("{what} {}: not a regular file", path.display());
     }
@@ -92,8 +92,14 @@ pub fn build_all(
             requirement.pin()
         ));
         let dir = scratch.path().join(format!("{i}"));
-        let wheel = build_one(options, staging, &dir, requirement)
-            .with_context(|| format!("{} ({}:{})", requirement.pin(), options.file, requirement.line))?;
+        let wheel = build_one(options, staging, &dir, requirement).with_context(|| {
+            format!(
+                "{} ({}:{})",
+                requirement.pin(),
+                options.file,
+                requirement.line
+            )
+        })?;
         built.push(wheel);
     }
     // The scratch directory goes with the staging directory's scratch.
@@ -112,7 +118,12 @@ fn build_one(
         kiln_wheelhouse::is_sdist_of(requirement, f)
     })?
     .with_context(|| format!("the project is not on the index {}", options.index))?;
-    let names: Vec<&str> = page.listing.files.iter().map(|f| f.filename.as_str()).collect();
+    let names: Vec<&str> = page
+        .listing
+        .files
+        .iter()
+        .map(|f| f.filename.as_str())
+        .collect();
     let filename = kiln_wheelhouse::choose(requirement, &names)?.to_string();
     let Some(file) = page.listing.files.iter().find(|f| f.filename == filename) else {
         bail!("{filename}: vanished from the page");
@@ -156,7 +167,8 @@ fn build_one(
     let lock_path = dir.join("build.lock.toml");
     std::fs::write(&lock_path, &lock_text)
         .with_context(|| format!("failed to write {}", lock_path.display()))?;
-    let lock = kiln_pep517::read_lock(&lock_path).with_context(|| format!("the lock {lock_name}"))?;
+    let lock =
+        kiln_pep517::read_lock(&lock_path).with_context(|| format!("the lock {lock_name}"))?;
 
     let built = build_project(
         &top,
@@ -178,11 +190,18 @@ fn build_one(
             built.version
         );
     }
-    let Some(wheel) = built.artifacts.iter().find(|a| a.kind == ArtifactKind::Wheel) else {
+    let Some(wheel) = built
+        .artifacts
+        .iter()
+        .find(|a| a.kind == ArtifactKind::Wheel)
+    else {
         bail!("the build made no wheel");
     };
     let difference = if options.twice {
-        report::step(&format!("building {} again, elsewhere, to compare", wheel.filename));
+        report::step(&format!(
+            "building {} again, elsewhere, to compare",
+            wheel.filename
+        ));
         let outcomes = crate::reproduce::reproduce(
             options.root,
             staging,
@@ -222,7 +241,11 @@ fn build_one(
 
 /// Write the wheelhouse's files but the statement into `dir`: the wheels,
 /// the locks, requirements.txt, sources.txt, SHA256SUMS and the record.
-pub fn write_house(dir: &Path, house: &kiln_wheelhouse::Wheelhouse, wheels: &[BuiltWheel]) -> Result<()> {
+pub fn write_house(
+    dir: &Path,
+    house: &kiln_wheelhouse::Wheelhouse,
+    wheels: &[BuiltWheel],
+) -> Result<()> {
     let write = |rel: &str, bytes: &[u8]| -> Result<()> {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -240,7 +263,10 @@ pub fn write_house(dir: &Path, house: &kiln_wheelhouse::Wheelhouse, wheels: &[Bu
             &w.entry.lock,
         )?;
     }
-    write(kiln_wheelhouse::REQUIREMENTS, house.requirements_txt().as_bytes())?;
+    write(
+        kiln_wheelhouse::REQUIREMENTS,
+        house.requirements_txt().as_bytes(),
+    )?;
     write(kiln_wheelhouse::SOURCES, house.sources_txt().as_bytes())?;
     write(kiln_wheelhouse::SHA256SUMS, house.sha256sums().as_bytes())?;
     write(kiln_wheelhouse::DISTINFO, house.distinfo().as_bytes())?;

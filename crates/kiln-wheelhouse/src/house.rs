@@ -269,7 +269,10 @@ pub(crate) mod tests {
         );
         let record = Record::parse(DISTINFO, &w.distinfo()).unwrap();
         assert_eq!(record.artifacts.len(), 6);
-        assert_eq!(record.build_requires["six"].split(' ').next(), Some("1.17.0"));
+        assert_eq!(
+            record.build_requires["six"].split(' ').next(),
+            Some("1.17.0")
+        );
         assert_eq!(
             w.subjects().keys().collect::<Vec<_>>(),
             [

@@ -265,7 +265,10 @@ mod tests {
     #[test]
     fn bad_lines_are_refused_naming_the_line_and_the_fix() {
         let e = err(&format!("six==1.17.0 --hash=sha256:{A}\nidna==3.10\n"));
-        assert!(e.contains("reqs.txt:2") && e.contains("idna has no --hash"), "{e}");
+        assert!(
+            e.contains("reqs.txt:2") && e.contains("idna has no --hash"),
+            "{e}"
+        );
         assert!(e.contains("pip hash"), "{e}");
         let e = err(&format!("idna>=3 --hash=sha256:{A}\n"));
         assert!(e.contains("reqs.txt:1") && e.contains("not pinned"), "{e}");
@@ -284,7 +287,10 @@ mod tests {
         let e = err(&format!(
             "idna==3.10 --hash=sha256:{A}\nIDNA==3.10 --hash=sha256:{A}\n"
         ));
-        assert!(e.contains("reqs.txt:2") && e.contains("pinned twice"), "{e}");
+        assert!(
+            e.contains("reqs.txt:2") && e.contains("pinned twice"),
+            "{e}"
+        );
         let e = err("# nothing\n\n");
         assert!(e.contains("no requirement"), "{e}");
         let e = err(&format!("../x==1 --hash=sha256:{A}\n"));
@@ -298,8 +304,14 @@ mod tests {
             version: v.into(),
             sha256: h.into(),
         };
-        let a = render(&["head"], &[pin("Six", "1.17.0", A), pin("click", "8.5.1", B)]);
-        let b = render(&["head"], &[pin("click", "8.5.1", B), pin("Six", "1.17.0", A)]);
+        let a = render(
+            &["head"],
+            &[pin("Six", "1.17.0", A), pin("click", "8.5.1", B)],
+        );
+        let b = render(
+            &["head"],
+            &[pin("click", "8.5.1", B), pin("Six", "1.17.0", A)],
+        );
         assert_eq!(a, b);
         assert_eq!(
             a,

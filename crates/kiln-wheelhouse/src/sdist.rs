@@ -182,15 +182,28 @@ mod tests {
         ];
         assert_eq!(choose(&r, &files).unwrap(), "zope_interface-7.0.tar.gz");
         let e = choose(&r, &files[..1]).unwrap_err().to_string();
-        assert!(e.contains("Zope.Interface==7.0") && e.contains("no sdist"), "{e}");
-        let e = choose(&r, &["zope.interface-7.0.tar.gz", "zope_interface-7.0.tar.gz"])
-            .unwrap_err()
-            .to_string();
+        assert!(
+            e.contains("Zope.Interface==7.0") && e.contains("no sdist"),
+            "{e}"
+        );
+        let e = choose(
+            &r,
+            &["zope.interface-7.0.tar.gz", "zope_interface-7.0.tar.gz"],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("more than one sdist"), "{e}");
     }
 
     fn tar_gz(members: &[(&str, &[u8])], mtime: u64) -> Vec<u8> {
-        let mut w = TarGzWriter::new(Vec::new(), mtime, Deflate { level: 6, gzip_chunk_size: 1 << 20 });
+        let mut w = TarGzWriter::new(
+            Vec::new(),
+            mtime,
+            Deflate {
+                level: 6,
+                gzip_chunk_size: 1 << 20,
+            },
+        );
         for (path, data) in members {
             w.add_file(path, data, false).unwrap();
         }
@@ -200,7 +213,10 @@ mod tests {
     #[test]
     fn epoch_and_unpack() {
         let bytes = tar_gz(
-            &[("demo-1.0/PKG-INFO", b"Name: demo\n"), ("demo-1.0/a/b.py", b"x = 1\n")],
+            &[
+                ("demo-1.0/PKG-INFO", b"Name: demo\n"),
+                ("demo-1.0/a/b.py", b"x = 1\n"),
+            ],
             1_700_000_000,
         );
         let sdist = Sdist::read("demo-1.0.tar.gz", &bytes).unwrap();
@@ -219,7 +235,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("outside the top-level directory"), "{e}");
-        let e = Sdist::read("x.tar.gz", b"not gzip").unwrap_err().to_string();
+        let e = Sdist::read("x.tar.gz", b"not gzip")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.tar.gz"), "{e}");
     }
 }

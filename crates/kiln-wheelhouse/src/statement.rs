@@ -151,7 +151,10 @@ pub fn check_subjects(
     for (path, wanted) in [
         (&["_type"][..], STATEMENT_TYPE),
         (&["predicateType"][..], PREDICATE_TYPE),
-        (&["predicate", "buildDefinition", "buildType"][..], BUILD_TYPE),
+        (
+            &["predicate", "buildDefinition", "buildType"][..],
+            BUILD_TYPE,
+        ),
     ] {
         let found = field(&value, path);
         if found.as_deref() != Some(wanted) {
@@ -187,9 +190,7 @@ pub fn check_subjects(
         }
     }
     if let Some(missing) = expected.keys().find(|n| !seen.contains_key(*n)) {
-        return Err(bad(format!(
-            "{missing} is not among the signed subjects"
-        )));
+        return Err(bad(format!("{missing} is not among the signed subjects")));
     }
     Ok(())
 }
@@ -223,13 +224,19 @@ mod tests {
         assert_eq!(bytes, statement_json(&reversed, &facts()));
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("\"pkg:pypi/click@8.5.1\""), "{text}");
-        assert!(text.contains("\"file:locks/six-1.17.0.lock.toml\""), "{text}");
+        assert!(
+            text.contains("\"file:locks/six-1.17.0.lock.toml\""),
+            "{text}"
+        );
         assert_eq!(text.matches("pkg:pypi/flit-core@3.12.0").count(), 1);
         let subjects = house.subjects();
         check_subjects(&bytes, &subjects).unwrap();
 
         let mut swapped = subjects.clone();
-        swapped.insert(REQUIREMENTS.into(), Digests::of_bytes(b"other requirements"));
+        swapped.insert(
+            REQUIREMENTS.into(),
+            Digests::of_bytes(b"other requirements"),
+        );
         let e = check_subjects(&bytes, &swapped).unwrap_err().to_string();
         assert!(e.contains("subject requirements.txt has sha256"), "{e}");
         let mut more = subjects.clone();
@@ -240,7 +247,9 @@ mod tests {
         fewer.remove(REQUIREMENTS);
         let e = check_subjects(&bytes, &fewer).unwrap_err().to_string();
         assert!(e.contains("requirements.txt is not a file"), "{e}");
-        let e = check_subjects(b"{\"_type\": 1}", &subjects).unwrap_err().to_string();
+        let e = check_subjects(b"{\"_type\": 1}", &subjects)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a wheelhouse statement"), "{e}");
     }
 }

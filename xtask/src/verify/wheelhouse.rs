@@ -39,8 +39,13 @@ impl Verify {
         }
         let sources_path = dir.join(SOURCES);
         let file = sources_path.display().to_string();
-        let text = read_small(&sources_path, kiln_wheelhouse::MAX_REQUIREMENTS_SIZE, "the sources file")?;
-        let text = String::from_utf8(text).map_err(|_| anyhow::anyhow!("{file}: not UTF-8 text"))?;
+        let text = read_small(
+            &sources_path,
+            kiln_wheelhouse::MAX_REQUIREMENTS_SIZE,
+            "the sources file",
+        )?;
+        let text =
+            String::from_utf8(text).map_err(|_| anyhow::anyhow!("{file}: not UTF-8 text"))?;
         let sources = kiln_wheelhouse::parse(&file, &text)?;
 
         let tmp = tempfile::tempdir().context("failed to create a directory for the rebuild")?;
@@ -63,12 +68,21 @@ impl Verify {
             .into_iter()
             .map(|(n, d)| (n, d.sha256_hex()))
             .collect();
-        for (name, text) in [(SHA256SUMS, house.sha256sums()), (DISTINFO, house.distinfo())] {
-            rebuilt.insert(name.to_string(), Digests::of_bytes(text.as_bytes()).sha256_hex());
+        for (name, text) in [
+            (SHA256SUMS, house.sha256sums()),
+            (DISTINFO, house.distinfo()),
+        ] {
+            rebuilt.insert(
+                name.to_string(),
+                Digests::of_bytes(text.as_bytes()).sha256_hex(),
+            );
         }
         let published = published_files(dir)?;
         let differences = kiln_wheelhouse::compare(
-            &published.iter().map(|(n, d)| (n.clone(), d.sha256_hex())).collect(),
+            &published
+                .iter()
+                .map(|(n, d)| (n.clone(), d.sha256_hex()))
+                .collect(),
             &rebuilt,
         );
         let (statement, statement_ok) = check_statement(&root, dir, &published);
@@ -96,18 +110,29 @@ impl Verify {
             .iter()
             .map(|d| vec![d.file.clone(), report::bad(&d.what)])
             .collect();
-        let matched = published.len() - differences.iter().filter(|d| published.contains_key(&d.file)).count();
+        let matched = published.len()
+            - differences
+                .iter()
+                .filter(|d| published.contains_key(&d.file))
+                .count();
         rows.push(vec![
             format!("{matched} file(s)"),
             report::ok("match the rebuild"),
         ]);
         rows.push(vec![
             STATEMENT.to_string(),
-            if statement_ok { report::ok(&statement) } else { report::bad(&statement) },
+            if statement_ok {
+                report::ok(&statement)
+            } else {
+                report::bad(&statement)
+            },
         ]);
         report::eprint(&report::table(&["file", "verdict"], &rows));
         if !verified {
-            let mut named: Vec<String> = differences.iter().map(|d| format!("{} {}", d.file, d.what)).collect();
+            let mut named: Vec<String> = differences
+                .iter()
+                .map(|d| format!("{} {}", d.file, d.what))
+                .collect();
             if !statement_ok {
                 named.push(format!("{STATEMENT}: {statement}"));
             }
@@ -130,9 +155,17 @@ impl Verify {
 /// of nothing, so it cannot match.
 fn published_files(dir: &Path) -> Result<BTreeMap<String, Digests>> {
     let mut files = BTreeMap::new();
-    for entry in WalkDir::new(dir).min_depth(1).max_depth(2).sort_by_file_name() {
+    for entry in WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(2)
+        .sort_by_file_name()
+    {
         let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
-        let rel = entry.path().strip_prefix(dir)?.to_string_lossy().into_owned();
+        let rel = entry
+            .path()
+            .strip_prefix(dir)?
+            .to_string_lossy()
+            .into_owned();
         let in_locks = entry.depth() == 2 && rel.starts_with(&format!("{LOCKS_DIR}/"));
         if entry.file_type().is_dir() && entry.depth() == 1 && rel == LOCKS_DIR {
             continue;
@@ -153,7 +186,11 @@ fn published_files(dir: &Path) -> Result<BTreeMap<String, Digests>> {
 /// The statement's verdict and whether it passes: absent (unsigned) passes
 /// with a note; present, it must verify and cover exactly DIR's wheels and
 /// requirements.txt.
-fn check_statement(root: &Path, dir: &Path, published: &BTreeMap<String, Digests>) -> (String, bool) {
+fn check_statement(
+    root: &Path,
+    dir: &Path,
+    published: &BTreeMap<String, Digests>,
+) -> (String, bool) {
     let path = dir.join(STATEMENT);
     if !path.exists() {
         report::warn(&format!("{}: unsigned (no {STATEMENT})", dir.display()));
@@ -171,7 +208,8 @@ fn check_statement(root: &Path, dir: &Path, published: &BTreeMap<String, Digests
         let keys: Vec<_> = trusted.iter().map(|(k, _)| k.clone()).collect();
         let mut signers = Vec::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let envelope = Envelope::parse(line).map_err(|e| anyhow::anyhow!("not a DSSE envelope: {e}"))?;
+            let envelope =
+                Envelope::parse(line).map_err(|e| anyhow::anyhow!("not a DSSE envelope: {e}"))?;
             let verified = envelope
                 .verify_in_toto(&keys)
                 .map_err(|e| anyhow::anyhow!("signature check failed: {e}"))?;
