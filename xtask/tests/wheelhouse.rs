@@ -31,9 +31,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `cargo xtask ARGS` in `dir` under `umask`.
+/// `cargo xtask ARGS` in `dir` under `umask`; under umask 077, also with
+/// one worker thread, another time zone and locale.
 fn xtask(dir: &Path, umask: &str, args: &[&str]) -> Output {
-    Command::new("sh")
+    let mut command = Command::new("sh");
+    if umask == "077" {
+        command
+            .env("RAYON_NUM_THREADS", "1")
+            .env("TZ", "Pacific/Chatham")
+            .env("LC_ALL", "C");
+    }
+    command
         .arg("-c")
         .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_xtask"))
@@ -365,6 +373,20 @@ fn bad_input_names_the_requirement_and_leaves_dir_as_it_was() {
     );
     assert_eq!(code(&o), 0, "{}", common::text(&o));
     let before = files(&t.join("house"));
+    // A directory that is not a wheelhouse is never replaced.
+    fs::create_dir(t.join("mine")).unwrap();
+    fs::write(t.join("mine/notes.txt"), "keep me").unwrap();
+    let o = xtask(
+        t,
+        "022",
+        &["wheelhouse", "good.txt", "--out", "mine", "--index", &index],
+    );
+    assert_eq!(code(&o), 2, "{}", common::text(&o));
+    assert!(common::text(&o).contains("not a wheelhouse"));
+    assert_eq!(
+        fs::read_to_string(t.join("mine/notes.txt")).unwrap(),
+        "keep me"
+    );
 
     let run = |reqs: &str| {
         fs::write(t.join("r.txt"), reqs).unwrap();
