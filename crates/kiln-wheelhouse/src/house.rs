@@ -119,10 +119,24 @@ impl Wheelhouse {
     /// The statement's subjects: the wheels and `requirements.txt`, so
     /// neither can be swapped after signing.
     pub fn subjects(&self) -> BTreeMap<String, Digests> {
-        self.files()
+        signed_files(&self.files())
+    }
+
+    /// Every file of the directory but the statement, by name, with its
+    /// sha256 (hex): what a published copy is compared with.
+    pub fn listing(&self) -> BTreeMap<String, String> {
+        let mut listing: BTreeMap<String, String> = self
+            .files()
             .into_iter()
-            .filter(|(name, _)| name == REQUIREMENTS || name.ends_with(".whl"))
-            .collect()
+            .map(|(n, d)| (n, d.sha256_hex()))
+            .collect();
+        for (name, text) in [(SHA256SUMS, self.sha256sums()), (DISTINFO, self.distinfo())] {
+            listing.insert(
+                name.to_string(),
+                Digests::of_bytes(text.as_bytes()).sha256_hex(),
+            );
+        }
+        listing
     }
 
     /// `SHA256SUMS` of [`Wheelhouse::files`].
@@ -171,6 +185,18 @@ impl Wheelhouse {
         };
         record.render()
     }
+}
+
+/// Which of a wheelhouse's files (relative name → digests) the statement
+/// signs: `requirements.txt` and the wheels at the top level.
+pub fn signed_files(files: &BTreeMap<String, Digests>) -> BTreeMap<String, Digests> {
+    files
+        .iter()
+        .filter(|(name, _)| {
+            name.as_str() == REQUIREMENTS || (name.ends_with(".whl") && !name.contains('/'))
+        })
+        .map(|(n, d)| (n.clone(), d.clone()))
+        .collect()
 }
 
 /// How one file of a wheelhouse compares with the rebuild's.
@@ -266,6 +292,12 @@ pub(crate) mod tests {
                 "six-1.17.0-py3-none-any.whl",
                 "sources.txt"
             ]
+        );
+        let listing = w.listing();
+        assert_eq!(listing.len(), 8);
+        assert_eq!(
+            listing[SHA256SUMS],
+            Digests::of_bytes(sums.as_bytes()).sha256_hex()
         );
         let record = Record::parse(DISTINFO, &w.distinfo()).unwrap();
         assert_eq!(record.artifacts.len(), 6);

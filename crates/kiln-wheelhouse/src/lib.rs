@@ -18,7 +18,7 @@ mod statement;
 
 pub use house::{
     DISTINFO, Difference, Entry, LOCKS_DIR, REQUIREMENTS, SHA256SUMS, SOURCES, STATEMENT,
-    Wheelhouse, compare, lock_file,
+    Wheelhouse, compare, lock_file, signed_files,
 };
 pub use requirements::{MAX_REQUIREMENTS_SIZE, Pinned, Requirement, parse, render};
 pub use sdist::{Sdist, choose, is_sdist_of};

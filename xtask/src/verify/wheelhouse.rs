@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use kiln_digest::Digests;
 use kiln_fs::publish::Staging;
 use kiln_provenance::Envelope;
-use kiln_wheelhouse::{DISTINFO, LOCKS_DIR, REQUIREMENTS, SHA256SUMS, SOURCES, STATEMENT};
+use kiln_wheelhouse::{DISTINFO, LOCKS_DIR, SOURCES, STATEMENT};
 use std::collections::BTreeMap;
 use std::path::Path;
 use walkdir::WalkDir;
@@ -63,20 +63,7 @@ impl Verify {
             entries: wheels.iter().map(|w| w.entry.clone()).collect(),
             pins: pins.flat.clone(),
         };
-        let mut rebuilt: BTreeMap<String, String> = house
-            .files()
-            .into_iter()
-            .map(|(n, d)| (n, d.sha256_hex()))
-            .collect();
-        for (name, text) in [
-            (SHA256SUMS, house.sha256sums()),
-            (DISTINFO, house.distinfo()),
-        ] {
-            rebuilt.insert(
-                name.to_string(),
-                Digests::of_bytes(text.as_bytes()).sha256_hex(),
-            );
-        }
+        let rebuilt = house.listing();
         let published = published_files(dir)?;
         let differences = kiln_wheelhouse::compare(
             &published
@@ -196,11 +183,7 @@ fn check_statement(
         report::warn(&format!("{}: unsigned (no {STATEMENT})", dir.display()));
         return (format!("unsigned (no {STATEMENT})"), true);
     }
-    let expected: BTreeMap<String, Digests> = published
-        .iter()
-        .filter(|(n, _)| n.as_str() == REQUIREMENTS || (n.ends_with(".whl") && !n.contains('/')))
-        .map(|(n, d)| (n.clone(), d.clone()))
-        .collect();
+    let expected = kiln_wheelhouse::signed_files(published);
     let result = (|| -> Result<String> {
         let text = String::from_utf8(read_small(&path, STATEMENT_MAX, "the statement")?)
             .map_err(|_| anyhow::anyhow!("not UTF-8 text"))?;
