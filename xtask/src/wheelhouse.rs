@@ -105,7 +105,13 @@ impl Wheelhouse {
                 path: path.clone(),
             });
         }
-        let (key, path, _) = crate::sign::development_key(root)?;
+        let (key, path, created) = crate::sign::development_key(root)?;
+        if created {
+            report::warn(&format!(
+                "no signing key given: created a development key at {} (its signatures verify on this machine only; use --key)",
+                path.display()
+            ));
+        }
         Ok(Signer::Key {
             key: Box::new(key),
             development: true,

@@ -163,8 +163,9 @@ fn test_sdist(name: &str, marker: Option<&str>) -> (String, Vec<u8>) {
     (format!("{base}.tar.gz"), w.finish().unwrap())
 }
 
-/// A simple index of these sdists (one project each), JSON pages too.
-fn serve(sdists: &[(String, Vec<u8>)]) -> (tempfile::TempDir, http::Server) {
+/// A simple index of these sdists (one project each): PEP 503 HTML pages,
+/// and PEP 691 JSON ones too with `json`.
+fn serve(sdists: &[(String, Vec<u8>)], json: bool) -> (tempfile::TempDir, http::Server) {
     let root = tempfile::tempdir().unwrap();
     for (filename, bytes) in sdists {
         let project = filename.rsplit_once('-').unwrap().0;
@@ -172,7 +173,7 @@ fn serve(sdists: &[(String, Vec<u8>)]) -> (tempfile::TempDir, http::Server) {
             root.path(),
             project,
             &[(filename.as_str(), bytes.as_slice())],
-            true,
+            json,
         );
     }
     let server = http::Server::start(root.path());
@@ -191,7 +192,7 @@ fn requirement(filename: &str, bytes: &[u8]) -> String {
 #[test]
 fn offline_wheelhouse_has_pinned_bytes_and_verifies() {
     let sdists = [test_sdist("alpha", None), test_sdist("beta", None)];
-    let (_index, server) = serve(&sdists);
+    let (_index, server) = serve(&sdists, true);
     let index = server.url("/simple/");
     let reqs: String = sdists.iter().map(|(f, b)| requirement(f, b)).collect();
     let mut built = Vec::new();
@@ -301,6 +302,17 @@ fn offline_wheelhouse_has_pinned_bytes_and_verifies() {
         "beta-1.0-py3-none-any.whl"
     );
     assert!(common::text(&o).contains("subject beta-1.0-py3-none-any.whl has sha256"));
+    let o = xtask(
+        dir,
+        "022",
+        &["verify", "--wheelhouse", "house", "--index", &index],
+    );
+    assert_eq!(code(&o), 1, "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("beta-1.0-py3-none-any.whl:\n"),
+        "the differing wheel is explained: {}",
+        common::text(&o)
+    );
 }
 
 const ALPHA_WHEEL_SHA256: &str = "2843632e015beaebe4783b0bbca95b06a0fb3993af6702eb0410918af5eedbe1";
@@ -314,7 +326,7 @@ fn a_wheel_that_varies_is_named_with_its_member_and_nothing_is_written() {
         test_sdist("steady", None),
         test_sdist("flaky", Some("RANDOM")),
     ];
-    let (_index, server) = serve(&sdists);
+    let (_index, server) = serve(&sdists, true);
     let tmp = tempfile::tempdir().unwrap();
     let reqs: String = sdists.iter().map(|(f, b)| requirement(f, b)).collect();
     fs::write(tmp.path().join("r.txt"), reqs).unwrap();
@@ -353,7 +365,7 @@ fn a_wheel_that_varies_is_named_with_its_member_and_nothing_is_written() {
 fn bad_input_names_the_requirement_and_leaves_dir_as_it_was() {
     let good = test_sdist("good", None);
     let broken = test_sdist("broken", Some("FAIL"));
-    let (_index, server) = serve(&[good.clone(), broken.clone()]);
+    let (_index, server) = serve(&[good.clone(), broken.clone()], true);
     let index = server.url("/simple/");
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
@@ -493,7 +505,7 @@ fn corpus_wheelhouse_reproduces_installs_and_verifies() {
         ));
         sdists.push((file.filename.clone(), bytes));
     }
-    let (_index, server) = serve(&sdists);
+    let (_index, server) = serve(&sdists, false);
     let index = server.url("/simple/");
     let mut runs = Vec::new();
     for (umask, depth) in [("022", "one"), ("077", "two/deeper")] {

@@ -115,6 +115,9 @@ impl Verify {
             },
         ]);
         report::eprint(&report::table(&["file", "verdict"], &rows));
+        if !self.json {
+            explain_wheels(dir, &differences, &wheels);
+        }
         if !verified {
             let mut named: Vec<String> = differences
                 .iter()
@@ -134,6 +137,35 @@ impl Verify {
             dir.display()
         ));
         Ok(())
+    }
+}
+
+/// For each wheel of DIR that differs from the rebuild's, what differs
+/// (the diff engine's bounded readers; the published wheel is opened only
+/// because its digest did not match).
+fn explain_wheels(
+    dir: &Path,
+    differences: &[kiln_wheelhouse::Difference],
+    wheels: &[crate::wheels::BuiltWheel],
+) {
+    for d in differences {
+        let Some(rebuilt) = wheels.iter().find(|w| w.entry.wheel_filename == d.file) else {
+            continue;
+        };
+        let published = dir.join(&d.file);
+        if !published.is_file() {
+            continue;
+        }
+        let explained = kiln_diff::diff_files(
+            &published,
+            &rebuilt.path,
+            "published",
+            "rebuilt",
+            &kiln_diff::DiffOptions::default(),
+        )
+        .map(|r| r.render())
+        .unwrap_or_else(|e| format!("(cannot compare them: {e})"));
+        report::eprint(&format!("{}:\n{explained}\n", d.file));
     }
 }
 
