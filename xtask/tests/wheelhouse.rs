@@ -10,7 +10,9 @@
 //!   passes, and fails naming the file once a wheel or requirements.txt is
 //!   altered. Network: the locks resolve build requirements on PyPI.
 //! - Offline, with a tiny in-tree test backend (no build requirement to
-//!   download): the wheelhouse of fixed sdists has pinned bytes; a backend
+//!   download): the wheelhouse of fixed sdists has pinned bytes, and verify
+//!   fails naming the file for a removed statement, an added wheel, a
+//!   sources.txt pinning another sdist and an altered wheel; a backend
 //!   whose output varies is reported not reproducible with the member that
 //!   varies, and nothing is written; an unhashed requirement, a hash
 //!   mismatch (stated by the index, or only in the bytes served) and an
@@ -277,6 +279,54 @@ fn offline_wheelhouse_has_pinned_bytes_and_verifies() {
     );
     assert_eq!(code(&o), 0, "{}", common::text(&o));
     assert!(common::text(&o).contains("signed by this checkout's development key"));
+    // Copies of it, each altered in one way, each failing verify naming why.
+    let altered = |name: &str, change: &dyn Fn(&Path)| -> String {
+        let copy = dir.join(name);
+        let status = Command::new("cp")
+            .arg("-R")
+            .arg(&house)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        change(&copy);
+        let o = xtask(
+            dir,
+            "022",
+            &["verify", "--wheelhouse", name, "--index", &index],
+        );
+        assert_eq!(code(&o), 1, "{name}: {}", common::text(&o));
+        common::text(&o)
+    };
+    let text = altered("unsigned", &|d| {
+        fs::remove_file(d.join("wheelhouse.intoto.jsonl")).unwrap()
+    });
+    assert!(text.contains("wheelhouse.intoto.jsonl: missing"), "{text}");
+    let text = altered("added", &|d| {
+        fs::copy(
+            d.join("alpha-1.0-py3-none-any.whl"),
+            d.join("evil-1.0-py3-none-any.whl"),
+        )
+        .unwrap();
+    });
+    assert!(
+        text.contains("evil-1.0-py3-none-any.whl is not part of the rebuilt"),
+        "{text}"
+    );
+    assert!(
+        text.contains("evil-1.0-py3-none-any.whl is not among the signed subjects"),
+        "{text}"
+    );
+    let text = altered("resourced", &|d| {
+        let sources = fs::read_to_string(d.join("sources.txt")).unwrap();
+        let at = sources.find("--hash=sha256:").unwrap() + "--hash=sha256:".len();
+        let changed = format!("{}{}", &sources[..at], "0".repeat(64)) + &sources[at + 64..];
+        fs::write(d.join("sources.txt"), changed).unwrap();
+    });
+    assert!(
+        text.contains("alpha==1.0") && text.contains("hash mismatch"),
+        "{text}"
+    );
     let wheel = house.join("beta-1.0-py3-none-any.whl");
     let mut bytes = fs::read(&wheel).unwrap();
     let last = bytes.len() - 30;

@@ -58,7 +58,7 @@ pub struct VerifyWheelhouseReport {
     pub verified: bool,
     /// The files that differ from the rebuild, and how.
     pub differences: Vec<WheelhouseDifference>,
-    /// `signed by …`, `unsigned`, or why the statement failed.
+    /// `signed by …`, `missing`, or why the statement failed.
     pub statement: String,
 }
 

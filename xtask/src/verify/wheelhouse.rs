@@ -202,8 +202,9 @@ fn published_files(dir: &Path) -> Result<BTreeMap<String, Digests>> {
     Ok(files)
 }
 
-/// The statement's verdict and whether it passes: absent (unsigned) passes
-/// with a note; present, it must verify and cover exactly DIR's wheels and
+/// The statement's verdict and whether it passes: it must be there (a
+/// wheelhouse made with --no-sign does not verify: nothing says who made
+/// it), verify with a trusted key and cover exactly DIR's wheels and
 /// requirements.txt.
 fn check_statement(
     root: &Path,
@@ -212,8 +213,12 @@ fn check_statement(
 ) -> (String, bool) {
     let path = dir.join(STATEMENT);
     if !path.exists() {
-        report::warn(&format!("{}: unsigned (no {STATEMENT})", dir.display()));
-        return (format!("unsigned (no {STATEMENT})"), true);
+        return (
+            format!(
+                "missing: the wheelhouse is unsigned (made with --no-sign, or {STATEMENT} was removed)"
+            ),
+            false,
+        );
     }
     let expected = kiln_wheelhouse::signed_files(published);
     let result = (|| -> Result<String> {
