@@ -301,6 +301,11 @@ pub struct Wheelhouse {
     /// The simple index (PEP 503 HTML or PEP 691 JSON) the sdists come from.
     #[arg(long, value_name = "URL", default_value = "https://pypi.org/simple/")]
     pub index: String,
+    /// A pip constraints file for the build requirements every lock is
+    /// resolved with (e.g. `setuptools==75.8.0` to build with the backend
+    /// the publishers used); default: the newest that satisfy each sdist.
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
     /// Sign the statement with this ed25519 private key (PKCS#8 PEM, 0600).
     /// Default: this checkout's development key, labelled as such.
     #[arg(long, value_name = "PATH", conflicts_with = "no_sign")]

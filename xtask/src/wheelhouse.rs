@@ -31,6 +31,12 @@ impl Wheelhouse {
             .map_err(|_| anyhow::anyhow!("the requirements file {file}: not UTF-8 text"))?;
         let requirements = kiln_wheelhouse::parse(&file, &text)?;
         refuse_foreign_out(&self.out)?;
+        // pip reads it from a directory of its own: an absolute path.
+        let constraints = match &self.constraints {
+            Some(c) if c.is_file() => Some(std::fs::canonicalize(c)?),
+            Some(c) => bail!("--constraints {}: no such file", c.display()),
+            None => None,
+        };
         let signer = self.signer(&root)?;
         let started = crate::sign::now_seconds();
 
@@ -42,6 +48,7 @@ impl Wheelhouse {
             file: &file,
             locks_from: None,
             twice: true,
+            constraints: constraints.as_deref(),
         };
         let wheels = build_all(&options, &staging, &requirements)?;
         let house = kiln_wheelhouse::Wheelhouse {

@@ -6,8 +6,9 @@
 //! the pinned version, downloaded (size-capped) and its sha256 checked
 //! against the requirement **before** anything opens it; unpacked with
 //! `kiln-wheelhouse`'s bounded reader; its build requirements locked
-//! (`kiln-pep517`'s resolution, the newest versions today: the index's
-//! upload times are not consulted) or, when verifying, the published lock;
+//! (`kiln-pep517`'s resolution under the user's pip constraints, if any,
+//! else the newest versions today: the index's upload times are not yet
+//! consulted) or, when verifying, the published lock;
 //! the wheel built in backend mode (`engine.rs`) with the sdist's epoch and
 //! canonicalized; and, when asked, built again by `reproduce.rs` from a
 //! perturbed copy under umask 077, the bytes compared.
@@ -41,6 +42,8 @@ pub struct Options<'a> {
     pub locks_from: Option<&'a Path>,
     /// Build each wheel a second time, under variation, and compare.
     pub twice: bool,
+    /// pip constraints for resolving new locks.
+    pub constraints: Option<&'a Path>,
 }
 
 /// One wheel as built: its entry in the wheelhouse, where its bytes are,
@@ -159,7 +162,7 @@ fn build_one(
     let lock_name = kiln_wheelhouse::lock_file(&requirement.name, &requirement.version);
     let lock_text = match options.locks_from {
         Some(house) => read_small(&house.join(&lock_name), MAX_LOCK, "the lock")?,
-        None => crate::engine::resolve_lock(options.root, &top, options.pins, None)
+        None => crate::engine::resolve_lock(options.root, &top, options.pins, options.constraints)
             .context("cannot lock its build requirements")?
             .render()
             .into_bytes(),

@@ -645,3 +645,44 @@ fn corpus_wheelhouse_reproduces_installs_and_verifies() {
         "{text}"
     );
 }
+
+#[test]
+fn constraints_pin_what_every_lock_resolves() {
+    let manifest = Manifest::committed().unwrap();
+    let file = manifest.get("six", Kind::Sdist).unwrap();
+    let bytes = corpus_cache().read(file).unwrap();
+    let (_index, server) = serve(&[(file.filename.clone(), bytes)], false);
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("r.txt"),
+        format!("six==1.17.0 --hash=sha256:{}\n", file.sha256),
+    )
+    .unwrap();
+    // The backend six 1.17.0 was published with (its wheel's Generator).
+    fs::write(t.join("c.txt"), "setuptools==75.6.0\n").unwrap();
+    let index = server.url("/simple/");
+    let args = [
+        "wheelhouse",
+        "r.txt",
+        "--out",
+        "wh",
+        "--index",
+        &index,
+        "--no-sign",
+    ];
+    let o = xtask(
+        t,
+        "022",
+        &[&args[..], &["--constraints", "missing.txt"]].concat(),
+    );
+    assert_eq!(code(&o), 2, "{}", common::text(&o));
+    assert!(common::text(&o).contains("--constraints missing.txt: no such file"));
+    let o = xtask(t, "022", &[&args[..], &["--constraints", "c.txt"]].concat());
+    assert_eq!(code(&o), 0, "{}", common::text(&o));
+    let lock = fs::read_to_string(t.join("wh/locks/six-1.17.0.lock.toml")).unwrap();
+    assert!(
+        lock.contains("name = \"setuptools\"\nversion = \"75.6.0\""),
+        "{lock}"
+    );
+}

@@ -57,6 +57,7 @@ impl Verify {
             file: &file,
             locks_from: Some(dir),
             twice: false,
+            constraints: None,
         };
         let wheels = build_all(&options, &staging, &sources)?;
         let house = kiln_wheelhouse::Wheelhouse {
