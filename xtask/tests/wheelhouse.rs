@@ -18,6 +18,8 @@
 //!   mismatch (stated by the index, or only in the bytes served) and an
 //!   sdist that does not build are errors naming the requirement, leaving
 //!   the previous DIR untouched and no staging debris beside it.
+//! - `--constraints` pins what every lock resolves (six with the
+//!   setuptools it was published with; network).
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
 

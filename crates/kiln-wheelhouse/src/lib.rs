@@ -21,7 +21,7 @@ pub use house::{
     Wheelhouse, compare, lock_file, signed_files,
 };
 pub use requirements::{MAX_REQUIREMENTS_SIZE, Pinned, Requirement, parse, render};
-pub use sdist::{Sdist, choose, is_sdist_of};
+pub use sdist::{LATEST_EPOCH, Sdist, choose, is_sdist_of};
 pub use statement::{BUILD_TYPE, RunFacts, check_subjects, statement_json};
 
 use std::path::PathBuf;

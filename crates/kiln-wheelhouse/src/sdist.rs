@@ -57,6 +57,9 @@ pub fn choose<'a>(
     }
 }
 
+/// The latest epoch a zip's DOS time can hold: 2107-12-31T23:59:58Z.
+pub const LATEST_EPOCH: u64 = 4_354_819_198;
+
 /// The sdist, read with kiln-archive's bounded reader.
 #[derive(Debug)]
 pub struct Sdist {
@@ -79,7 +82,9 @@ impl Sdist {
         })
     }
 
-    /// The newest mtime of a regular member, clamped to 1980-01-01.
+    /// The newest mtime of a regular member, clamped to what a wheel's zip
+    /// can hold: 1980-01-01 to [`LATEST_EPOCH`] (a hostile sdist's far
+    /// future cannot make the build fail after the fact).
     pub fn epoch(&self) -> Epoch {
         let newest = self
             .archive
@@ -88,8 +93,9 @@ impl Sdist {
             .filter(|m| m.kind == TarKind::File)
             .map(|m| m.mtime)
             .max()
-            .unwrap_or(0);
-        Epoch::clamped(i64::try_from(newest).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+            .min(LATEST_EPOCH);
+        Epoch::clamped(i64::try_from(newest).unwrap_or(0))
     }
 
     /// Write the regular members under `dest` (which must not exist yet),
@@ -228,6 +234,10 @@ mod tests {
         let old = tar_gz(&[("demo-1.0/PKG-INFO", b"")], 5);
         let sdist = Sdist::read("demo-1.0.tar.gz", &old).unwrap();
         assert_eq!(sdist.epoch(), Epoch::MIN);
+        let future = tar_gz(&[("demo-1.0/PKG-INFO", b"")], 1 << 40);
+        let sdist = Sdist::read("demo-1.0.tar.gz", &future).unwrap();
+        assert_eq!(sdist.epoch().seconds(), LATEST_EPOCH);
+        kiln_archive::dos_date_time(LATEST_EPOCH).unwrap();
         let two = tar_gz(&[("a-1/x", b""), ("b-1/y", b"")], 5);
         let e = Sdist::read("a-1.tar.gz", &two)
             .unwrap()
