@@ -10,12 +10,14 @@
 
 pub mod download;
 pub mod index;
+pub mod sites;
 
 pub use download::{
     DEADLINE, DEADLINE_SETTING, FetchError, Fetched, MIN_RATE, MIN_RATE_SETTING, Pace, RATE_WINDOW,
     WINDOW_SETTING, download, get_text,
 };
 pub use index::{Page, PageError, project_files};
+pub use sites::{Attempt, Outcome, Skip, fetch_from_sites};
 
 /// The test HTTP server, shared by the unit tests of both modules.
 #[cfg(test)]
