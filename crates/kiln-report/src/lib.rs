@@ -15,11 +15,16 @@
 //! record.
 
 mod bench;
+mod distfiles;
 pub mod validate;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
+};
+pub use distfiles::{
+    ClassificationKind, DistfileClassification, DistfileMismatch, DistfileResult, DistfileStatus,
+    DistfilesAction, DistfilesReport, SiteAttempt, SiteResult,
 };
 
 use std::borrow::Cow;
@@ -83,6 +88,7 @@ pub enum Report {
     Diff(DiffCommandReport),
     Normalize(NormalizeReport),
     Bench(BenchReport),
+    Distfiles(DistfilesReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -98,6 +104,7 @@ pub enum Command {
     Normalize,
     Ci,
     Bench,
+    Distfiles,
 }
 
 /// What went wrong, printed instead of a report when a command fails
