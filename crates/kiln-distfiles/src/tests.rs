@@ -72,7 +72,7 @@ fn bad_lines_are_named_by_file_and_line() {
         (format!("SHA256 (x = {sha}\n"), 1),
         ("garbage\n".to_string(), 1),
         (format!("{OPENBSD}Size (y) = 3 bytes\n"), 3),
-        (format!("SIZE (x) = 1\n$NetBSD$\n"), 2),
+        ("SIZE (x) = 1\n$NetBSD$\n".to_string(), 2),
         ("Size (x) = 3\n".to_string(), 1),
         ("WHIRLPOOL (x) = \x1b[2J\n".to_string(), 1),
     ] {

@@ -106,7 +106,7 @@ pub enum SiteResult {
 
 /// A file that fails its distinfo, explained.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DistfileMismatch {
     /// Hex, of the file that failed.
     pub sha256: String,
@@ -120,7 +120,7 @@ pub struct DistfileMismatch {
 
 /// The diff engine's answer, next to the good copy.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DistfileClassification {
     pub kind: ClassificationKind,
     /// The container differences (`compression`, `timestamps`, `member
