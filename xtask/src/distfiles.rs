@@ -86,93 +86,117 @@ impl DistfilesFetch {
             .with_context(|| format!("{}: cannot write", self.cache.display()))?;
         let mut files = Vec::new();
         for (index, (name, entry)) in distinfo.entries.iter().enumerate() {
-            let mut result = DistfileResult {
-                name: name.clone(),
-                status: DistfileStatus::Failed,
-                path: None,
-                size: entry.size,
-                sha256: None,
-                sites: Vec::new(),
-                mismatch: None,
-                note: None,
-            };
-            if !entry.is_checkable() {
-                result.status = DistfileStatus::NotChecked;
-                result.note = Some(
-                    "no size, or no digest kiln computes (SHA256, SHA512, BLAKE2s): a patch entry, not fetched".into(),
-                );
-                files.push(result);
-                continue;
-            }
-            let mut good = None;
-            match cache.lookup(name, entry)? {
-                Some((path, d, true)) => {
-                    result.status = DistfileStatus::Cached;
-                    result.sha256 = Some(d.sha256_hex());
-                    result.path = Some(path.display().to_string());
-                    files.push(result);
-                    continue;
-                }
-                Some((path, d, false)) => {
-                    let kept = cache.reject(&path, name, &d)?;
-                    result.note = Some(format!(
-                        "the cached copy no longer matched the distinfo: moved to {}, fetched again",
-                        kept.display()
-                    ));
-                }
-                None => {}
-            }
             let dir = scratch.path().join(index.to_string());
-            std::fs::create_dir(&dir)?;
-            let limit = entry
-                .size
-                .unwrap_or(0)
-                .saturating_mul(2)
-                .saturating_add(1 << 20);
-            let attempts = fetch_from_sites(&self.sites, base_name(name), &dir, limit, pace, |d| {
-                entry.matches(d)
-            });
-            for attempt in attempts {
-                let mut site = SiteAttempt {
-                    site: attempt.site,
-                    url: attempt.url,
-                    result: SiteResult::Skipped,
-                    skipped: None,
-                    message: None,
-                    mismatch: None,
-                };
-                match attempt.outcome {
-                    Outcome::Skipped { skip, message } => {
-                        site.skipped = Some(skip.label().to_string());
-                        site.message = Some(message);
-                    }
-                    Outcome::Complete { path, digests } if entry.matches(&digests) => {
+            files.push(self.fetch_one(&cache, &dir, name, entry, pace)?);
+        }
+        self.finish(&distinfo, files)
+    }
+
+    /// One distfile: the cache, then the sites; the report's entry.
+    fn fetch_one(
+        &self,
+        cache: &Cache,
+        dir: &Path,
+        name: &str,
+        entry: &Entry,
+        pace: kiln_fetch::Pace,
+    ) -> Result<DistfileResult> {
+        let mut result = DistfileResult {
+            name: name.to_string(),
+            status: DistfileStatus::Failed,
+            path: None,
+            size: entry.size,
+            sha256: None,
+            sites: Vec::new(),
+            mismatch: None,
+            note: None,
+        };
+        if !entry.is_checkable() {
+            result.status = DistfileStatus::NotChecked;
+            result.note = Some(
+                "no size, or no digest kiln computes (SHA256, SHA512, BLAKE2s): a patch entry, not fetched".into(),
+            );
+            return Ok(result);
+        }
+        let mut good = None;
+        match cache.lookup(name, entry)? {
+            Some((path, d, true)) => {
+                result.status = DistfileStatus::Cached;
+                result.sha256 = Some(d.sha256_hex());
+                result.path = Some(path.display().to_string());
+                if !self.all_sites {
+                    return Ok(result);
+                }
+                good = Some(path);
+            }
+            Some((path, d, false)) => {
+                let kept = cache.reject(&path, name, &d)?;
+                result.note = Some(format!(
+                    "the cached copy no longer matched the distinfo: moved to {}, fetched again",
+                    kept.display()
+                ));
+            }
+            None => {}
+        }
+        std::fs::create_dir(dir)?;
+        let limit = entry
+            .size
+            .unwrap_or(0)
+            .saturating_mul(2)
+            .saturating_add(1 << 20);
+        // With --all-sites every site is asked, to audit the mirrors.
+        let attempts = fetch_from_sites(&self.sites, base_name(name), dir, limit, pace, |d| {
+            !self.all_sites && entry.matches(d)
+        });
+        for attempt in attempts {
+            let mut site = SiteAttempt {
+                site: attempt.site,
+                url: attempt.url,
+                result: SiteResult::Skipped,
+                skipped: None,
+                message: None,
+                mismatch: None,
+            };
+            match attempt.outcome {
+                Outcome::Skipped { skip, message } => {
+                    site.skipped = Some(skip.label().to_string());
+                    site.message = Some(message);
+                }
+                Outcome::Complete { path, digests } if entry.matches(&digests) => {
+                    site.result = SiteResult::Good;
+                    if good.is_some() {
+                        // Another good copy: the one kept is enough.
+                        let _ = std::fs::remove_file(&path);
+                    } else {
                         let stored = cache.store(&path, name, &digests, entry)?;
-                        site.result = SiteResult::Good;
                         result.status = DistfileStatus::Fetched;
                         result.sha256 = Some(digests.sha256_hex());
                         result.path = Some(stored.display().to_string());
                         good = Some(stored);
                     }
-                    Outcome::Complete { path, digests } => {
-                        let kept = cache.reject(&path, name, &digests)?;
-                        site.result = SiteResult::Mismatch;
-                        site.mismatch = Some(mismatch(entry, &digests, &kept));
-                    }
                 }
-                result.sites.push(site);
-            }
-            if let Some(good) = &good {
-                for site in &mut result.sites {
-                    if let Some(m) = &mut site.mismatch
-                        && let Some(kept) = &m.kept_at
-                    {
-                        m.classification = show::classify(name, good, Path::new(kept), &site.url);
-                    }
+                Outcome::Complete { path, digests } => {
+                    let kept = cache.reject(&path, name, &digests)?;
+                    site.result = SiteResult::Mismatch;
+                    site.mismatch = Some(mismatch(entry, &digests, &kept));
                 }
             }
-            files.push(result);
+            result.sites.push(site);
         }
+        if let Some(good) = &good {
+            for site in &mut result.sites {
+                if let Some(m) = &mut site.mismatch
+                    && let Some(kept) = &m.kept_at
+                {
+                    m.classification = show::classify(name, good, Path::new(kept), &site.url);
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// The report, printed; the exit status.
+    fn finish(&self, distinfo: &Distinfo, files: Vec<DistfileResult>) -> Result<()> {
         let failed = files
             .iter()
             .filter(|f| f.status == DistfileStatus::Failed)

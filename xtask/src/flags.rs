@@ -309,6 +309,11 @@ pub struct DistfilesFetch {
     /// The cache directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub cache: PathBuf,
+    /// Ask every site, even when the cache or an earlier site gave a
+    /// good copy: each file a site serves is checked, and each that fails
+    /// is classified against the good copy (auditing the mirrors).
+    #[arg(long)]
+    pub all_sites: bool,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

@@ -263,6 +263,44 @@ fn fetch_skips_bad_sites_classifies_mismatches_and_caches_only_the_checked_file(
     assert!(text(&out).contains("cached"));
     assert_eq!(server.requests().len(), before);
 
+    // --all-sites audits the mirrors: the cached good copy is kept, every
+    // site is asked, and the re-rolled one is explained against it.
+    let (regzip_url, good_url) = (server.url("/regzip/"), server.url("/good/"));
+    let out = xtask(
+        work.path(),
+        &[
+            "distfiles",
+            "fetch",
+            "distinfo",
+            "--cache",
+            "cache",
+            "--all-sites",
+            "--json",
+            "--site",
+            &regzip_url,
+            "--site",
+            &good_url,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json(&out);
+    let file = &report["files"][0];
+    assert_eq!(file["status"], "cached");
+    let classification = &file["sites"][0]["mismatch"]["classification"];
+    assert_eq!(classification["kind"], "re-rolled", "{classification:#}");
+    assert!(
+        classification["compared-with"]
+            .as_str()
+            .unwrap()
+            .contains(&good_sha)
+    );
+    assert_eq!(file["sites"][1]["result"], "good");
+    assert_eq!(files_under(&cache).len(), 3 + 3);
+    assert_eq!(
+        std::fs::read(cache.join(format!("sha256/{good_sha}/{NAME}"))).unwrap(),
+        t.good
+    );
+
     // makesum over the re-rolled file: refused (exit 1) with the
     // classification against the cached copy; --update applies it.
     std::fs::write(work.path().join(NAME), &t.regzip).unwrap();

@@ -441,6 +441,35 @@ mod tests {
     }
 
     #[test]
+    fn a_dripping_site_is_skipped_as_slow_for_the_next() {
+        let bytes = vec![5u8; 20_000];
+        let root = tempfile::tempdir().unwrap();
+        site(root.path(), "slow", NAME, &bytes);
+        site(root.path(), "fast", NAME, &bytes);
+        let server = Server::start(root.path());
+        server.set(
+            &format!("/slow/{NAME}"),
+            Override::Drip {
+                chunk: 1,
+                pause: std::time::Duration::from_millis(20),
+            },
+        );
+        let pace = Pace {
+            deadline: std::time::Duration::from_secs(60),
+            min_rate: 1000,
+            window: std::time::Duration::from_millis(500),
+        };
+        let out = tempfile::tempdir().unwrap();
+        let sites = [server.url("/slow/"), server.url("/fast/")];
+        let attempts = fetch_from_sites(&sites, NAME, out.path(), 1 << 20, pace, |_| true);
+        assert!(
+            matches!(&attempts[0].outcome, Outcome::Skipped { skip: Skip::Slow, message } if message.contains("minimum rate")),
+            "{attempts:?}"
+        );
+        assert!(matches!(attempts[1].outcome, Outcome::Complete { .. }));
+    }
+
+    #[test]
     fn file_urls_append_one_encoded_segment() {
         assert_eq!(
             file_url("https://a.example/pub/", "x y#1.tar.gz").unwrap(),
