@@ -401,3 +401,61 @@ fn a_malformed_distinfo_is_bad_input_naming_the_line() {
     assert!(text(&out).contains("distinfo:2:"), "{}", text(&out));
     assert!(!work.path().join("c").exists() || files_under(&work.path().join("c")).is_empty());
 }
+
+#[test]
+fn memory_stays_flat_in_the_distfile_size() {
+    const SIZE: usize = 64 << 20;
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut x = 0x9e37_79b9_u32;
+    let bytes: Vec<u8> = (0..SIZE)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    std::fs::write(root.path().join("big-1.0.tar.gz"), &bytes).unwrap();
+    let out = makesum(
+        root.path(),
+        &[
+            "big-1.0.tar.gz",
+            "--format",
+            "openbsd",
+            "--out",
+            &work.path().join("distinfo").display().to_string(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let server = Server::start(root.path());
+    let peak_file = work.path().join("peak");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "distfiles",
+            "fetch",
+            "distinfo",
+            "--cache",
+            "cache",
+            "--site",
+            &server.url("/"),
+        ])
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .env("KILN_PEAK_RSS_FILE", &peak_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let sha = sha256_hex(&bytes);
+    drop(bytes);
+    let cached = work
+        .path()
+        .join(format!("cache/sha256/{sha}/big-1.0.tar.gz"));
+    assert_eq!(std::fs::metadata(&cached).unwrap().len(), SIZE as u64);
+    let peak = std::fs::read_to_string(&peak_file).unwrap();
+    let kb: u64 = peak.trim().trim_end_matches("kB").trim().parse().unwrap();
+    assert!(
+        kb < 48 * 1024,
+        "peak RSS {kb} kB for a {SIZE}-byte distfile"
+    );
+}
