@@ -18,7 +18,7 @@ mod show;
 use crate::flags::{Distfiles, DistfilesAction, DistfilesFetch};
 use crate::{Mismatch, fetch, report};
 use anyhow::{Context as _, Result, bail};
-use kiln_distfiles::cache::base_name;
+use kiln_distfiles::cache::{base_name, expand_site};
 use kiln_distfiles::{Cache, Distinfo, Entry};
 use kiln_fetch::{Outcome, fetch_from_sites};
 use kiln_report::{
@@ -144,10 +144,28 @@ impl DistfilesFetch {
             .unwrap_or(0)
             .saturating_mul(2)
             .saturating_add(1 << 20);
+        let (sites, unusable): (Vec<_>, Vec<_>) = self
+            .sites
+            .iter()
+            .map(|site| (site, expand_site(site, entry)))
+            .partition(|(_, expanded)| expanded.is_some());
+        let sites: Vec<String> = sites.into_iter().filter_map(|(_, e)| e).collect();
         // With --all-sites every site is asked, to audit the mirrors.
-        let attempts = fetch_from_sites(&self.sites, base_name(name), dir, limit, pace, |d| {
+        let attempts = fetch_from_sites(&sites, base_name(name), dir, limit, pace, |d| {
             !self.all_sites && entry.matches(d)
         });
+        for (site, _) in unusable {
+            result.sites.push(SiteAttempt {
+                site: site.clone(),
+                url: site.clone(),
+                result: SiteResult::Skipped,
+                skipped: Some("bad-url".to_string()),
+                message: Some(format!(
+                    "{site} names a digest the distinfo does not state for {name}: not asked"
+                )),
+                mismatch: None,
+            });
+        }
         for attempt in attempts {
             let mut site = SiteAttempt {
                 site: attempt.site,

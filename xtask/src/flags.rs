@@ -303,7 +303,9 @@ pub struct DistfilesFetch {
     /// The distinfo, in kiln's, OpenBSD's or NetBSD's syntax.
     pub distinfo: PathBuf,
     /// A master site or mirror (repeatable, tried in order): the file's
-    /// name is appended to it.
+    /// name is appended to it. `{sha256}`, `{sha512}` or `{blake2s}` in it
+    /// is replaced by the file's digest, so another kiln cache served over
+    /// HTTP is a site: `https://mirror/distfiles/sha256/{sha256}/`.
     #[arg(long = "site", value_name = "URL", required = true)]
     pub sites: Vec<String>,
     /// The cache directory (created if missing).

@@ -301,6 +301,28 @@ fn fetch_skips_bad_sites_classifies_mismatches_and_caches_only_the_checked_file(
         t.good
     );
 
+    // The cache is a mirror as it is: served over HTTP, it is a site by
+    // digest for another cache.
+    let mirror = Server::start(&cache);
+    let by_digest = mirror.url("/sha256/{sha256}/");
+    let out = xtask(
+        work.path(),
+        &[
+            "distfiles",
+            "fetch",
+            "distinfo",
+            "--cache",
+            "cache2",
+            "--site",
+            &by_digest,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(work.path().join(format!("cache2/sha256/{good_sha}/{NAME}"))).unwrap(),
+        t.good
+    );
+
     // makesum over the re-rolled file: refused (exit 1) with the
     // classification against the cached copy; --update applies it.
     std::fs::write(work.path().join(NAME), &t.regzip).unwrap();

@@ -28,6 +28,24 @@ pub fn base_name(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
+/// A site URL for one entry: `{sha256}`, `{sha512}` and `{blake2s}` are
+/// replaced with the entry's digests in hex, so a kiln cache served over
+/// HTTP is a site (`https://mirror/distfiles/sha256/{sha256}/`). `None`
+/// when the site names a digest the entry does not state.
+pub fn expand_site(site: &str, entry: &Entry) -> Option<String> {
+    let mut out = site.to_string();
+    for (key, digest) in [
+        ("{sha256}", entry.sha256.as_ref().map(|d| &d[..])),
+        ("{sha512}", entry.sha512.as_ref().map(|d| &d[..])),
+        ("{blake2s}", entry.blake2s.as_ref().map(|d| &d[..])),
+    ] {
+        if out.contains(key) {
+            out = out.replace(key, &hex(digest?));
+        }
+    }
+    Some(out)
+}
+
 impl Cache {
     pub fn new(root: &Path) -> Cache {
         Cache {

@@ -262,3 +262,18 @@ fn mismatches_are_classified_with_the_diff_engine() {
     assert_eq!(c.verdict, Verdict::Unreadable);
     assert!(c.reason.unwrap().contains("tar.gz"));
 }
+
+#[test]
+fn sites_name_a_kiln_cache_by_digest() {
+    let d = Digests::of_bytes(b"x");
+    let entry = makesum::entry_for(Format::NetBsd, &d);
+    assert_eq!(
+        cache::expand_site("http://m/sha512/{sha512}/", &entry).unwrap(),
+        format!("http://m/sha512/{}/", hex(&d.sha512))
+    );
+    assert_eq!(cache::expand_site("http://m/{sha256}/", &entry), None);
+    assert_eq!(
+        cache::expand_site("http://m/", &entry).unwrap(),
+        "http://m/"
+    );
+}
