@@ -399,6 +399,40 @@ fn makesum_output_is_a_pure_function_of_the_files() {
 }
 
 #[test]
+fn makesum_refuses_what_is_not_a_file_and_a_syntax_change() {
+    let work = tempfile::tempdir().unwrap();
+    let fifo = work.path().join("pipe.tar.gz");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = makesum(work.path(), &["pipe.tar.gz"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+    std::fs::write(work.path().join("a.tgz"), b"a").unwrap();
+    let out = makesum(
+        work.path(),
+        &["a.tgz", "--format", "netbsd", "--out", "distinfo"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = makesum(
+        work.path(),
+        &["a.tgz", "--format", "openbsd", "--out", "distinfo"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("netbsd syntax"), "{}", text(&out));
+    // The same file again: unchanged, exit 0, the same bytes.
+    let before = std::fs::read(work.path().join("distinfo")).unwrap();
+    let out = makesum(work.path(), &["a.tgz", "--out", "distinfo"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("unchanged"), "{}", text(&out));
+    assert_eq!(std::fs::read(work.path().join("distinfo")).unwrap(), before);
+}
+
+#[test]
 fn a_malformed_distinfo_is_bad_input_naming_the_line() {
     let work = tempfile::tempdir().unwrap();
     let line = "SIZE (x.tar.gz) = 12 bytes";

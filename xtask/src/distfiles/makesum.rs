@@ -55,6 +55,12 @@ impl DistfilesMakesum {
             if files.iter().any(|(n, _): &(String, Digests)| *n == name) {
                 bail!("{}: a second file named {name}", path.display());
             }
+            // A FIFO or a device would block or never end: regular files only.
+            let meta = std::fs::metadata(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            if !meta.is_file() {
+                bail!("{}: not a regular file", path.display());
+            }
             files.push((name, Digests::of_file(path)?));
         }
         let cache = self.cache.as_deref().map(Cache::new);
