@@ -206,6 +206,9 @@ fn fetch_one(
     let mut reader = response.into_body().into_reader();
     let mut hasher = MultiHasher::default();
     let mut buf = vec![0u8; CHUNK];
+    // The first bytes, however the reads split them, tell an HTML page.
+    let mut head = Vec::with_capacity(SNIFF);
+    let mut sniffed = html_ok;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -230,13 +233,15 @@ fn fetch_one(
             }
         };
         pacer.advance(n).map_err(|e| (skip_of(&e), e.to_string()))?;
-        if hasher.size() == 0 && !html_ok && looks_like_html(&buf[..n]) {
-            return Err((
-                Skip::Html,
-                format!(
-                    "{url} served an HTML page instead of the file: an error or landing page; not kept"
-                ),
-            ));
+        if !sniffed {
+            let take = n.min(SNIFF - head.len());
+            head.extend_from_slice(&buf[..take]);
+            if head.len() == SNIFF {
+                sniffed = true;
+                if looks_like_html(&head) {
+                    return Err(html_page(url));
+                }
+            }
         }
         if hasher.size() + n as u64 > limit {
             return Err((
@@ -253,6 +258,9 @@ fn fetch_one(
                 format!("could not write {}: {e}", path.display()),
             )
         })?;
+    }
+    if !sniffed && looks_like_html(&head) {
+        return Err(html_page(url));
     }
     if let Some(length) = announced
         && hasher.size() != length
@@ -272,6 +280,18 @@ fn fetch_one(
         )
     })?;
     Ok(hasher.finish())
+}
+
+/// How many first bytes are looked at to tell an HTML page.
+const SNIFF: usize = 64;
+
+fn html_page(url: &str) -> (Skip, String) {
+    (
+        Skip::Html,
+        format!(
+            "{url} served an HTML page instead of the file: an error or landing page; not kept"
+        ),
+    )
 }
 
 fn skip_of(e: &FetchError) -> Skip {
@@ -416,6 +436,37 @@ mod tests {
                 ..
             }
         ));
+        // A page is told by its first bytes however the reads split them,
+        // and a short one too.
+        for page in [&b"  <HTML><body>gone</body></html>"[..], b"<html>"] {
+            std::fs::write(root.path().join("a").join(NAME), page).unwrap();
+            server.set(
+                &format!("/a/{NAME}"),
+                Override::Drip {
+                    chunk: 1,
+                    pause: std::time::Duration::from_millis(1),
+                },
+            );
+            let attempts = fetch_from_sites(
+                &[server.url("/a")],
+                NAME,
+                out.path(),
+                1 << 20,
+                Pace::default(),
+                |_| true,
+            );
+            assert!(
+                matches!(
+                    attempts[0].outcome,
+                    Outcome::Skipped {
+                        skip: Skip::Html,
+                        ..
+                    }
+                ),
+                "{attempts:?}"
+            );
+        }
+        std::fs::write(root.path().join("a").join(NAME), [7u8; 5000]).unwrap();
         server.set(&format!("/a/{NAME}"), Override::NoContentLength);
         let attempts = fetch_from_sites(
             &[server.url("/a")],
