@@ -78,15 +78,15 @@ impl DistfilesFetch {
         std::fs::create_dir_all(&self.cache)
             .with_context(|| format!("{}: cannot create the cache", self.cache.display()))?;
         let cache = Cache::new(&self.cache);
-        // Downloads land here, on the cache's filesystem, and enter the
-        // cache by rename only once checked; it goes away with the run.
-        let scratch = tempfile::Builder::new()
-            .prefix(".kiln-distfiles-")
-            .tempdir_in(&self.cache)
+        // Downloads land in a locked staging directory on the cache's
+        // filesystem and enter the cache by rename only once checked; it
+        // goes away with the run, and what a killed run left is removed by
+        // the next (kiln_fs::publish::clean_stale). It is never published.
+        let scratch = kiln_fs::publish::Staging::beside(&self.cache.join("sha256"))
             .with_context(|| format!("{}: cannot write", self.cache.display()))?;
         let mut files = Vec::new();
         for (index, (name, entry)) in distinfo.entries.iter().enumerate() {
-            let dir = scratch.path().join(index.to_string());
+            let dir = scratch.scratch().join(format!("file-{index}"));
             files.push(self.fetch_one(&cache, &dir, name, entry, pace)?);
         }
         self.finish(&distinfo, files)

@@ -245,7 +245,11 @@ fn fetch_skips_bad_sites_classifies_mismatches_and_caches_only_the_checked_file(
             .to_string()
     );
 
-    // Again: the cache answers, no site is asked, exit 0.
+    // Again: the cache answers, no site is asked, exit 0; what a killed
+    // run left (an unlocked staging directory) is removed.
+    let stale = cache.join(".kiln-staging-killed");
+    std::fs::create_dir_all(stale.join("file-0")).unwrap();
+    std::fs::write(stale.join("file-0/site-1"), b"half a download").unwrap();
     let before = server.requests().len();
     let out = xtask(
         work.path(),
@@ -262,6 +266,7 @@ fn fetch_skips_bad_sites_classifies_mismatches_and_caches_only_the_checked_file(
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("cached"));
     assert_eq!(server.requests().len(), before);
+    assert!(!stale.exists());
 
     // --all-sites audits the mirrors: the cached good copy is kept, every
     // site is asked, and the re-rolled one is explained against it.
