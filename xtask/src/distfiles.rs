@@ -153,7 +153,7 @@ impl DistfilesFetch {
         // With --all-sites every site is asked, to audit the mirrors.
         let attempts = fetch_from_sites(&sites, base_name(name), dir, limit, pace, |d| {
             !self.all_sites && entry.matches(d)
-        });
+        })?;
         for (site, _) in unusable {
             result.sites.push(SiteAttempt {
                 site: site.clone(),

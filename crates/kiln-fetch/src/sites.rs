@@ -96,7 +96,8 @@ pub fn file_url(site: &str, name: &str) -> Result<String, FetchError> {
 /// such names), reading at most `limit` bytes of a body. After each
 /// complete body `accept` is asked about its digests; the first it accepts
 /// ends the loop. Every site tried is in the answer, in order; a skipped
-/// site leaves no file.
+/// site leaves no file. A file that cannot be written here (a full disk)
+/// is an error, not a skipped site.
 pub fn fetch_from_sites(
     sites: &[String],
     name: &str,
@@ -104,7 +105,7 @@ pub fn fetch_from_sites(
     limit: u64,
     pace: Pace,
     mut accept: impl FnMut(&Digests) -> bool,
-) -> Vec<Attempt> {
+) -> Result<Vec<Attempt>, FetchError> {
     let mut attempts = Vec::new();
     for (index, site) in sites.iter().enumerate() {
         let (url, outcome) = match file_url(site, name) {
@@ -119,9 +120,13 @@ pub fn fetch_from_sites(
                 let path = dir.join(format!("site-{}", index + 1));
                 let outcome = match fetch_one(&url, name, &path, limit, pace) {
                     Ok(digests) => Outcome::Complete { path, digests },
-                    Err((skip, message)) => {
+                    Err(Failure::Site(skip, message)) => {
                         let _ = std::fs::remove_file(&path);
                         Outcome::Skipped { skip, message }
+                    }
+                    Err(Failure::Local(e)) => {
+                        let _ = std::fs::remove_file(&path);
+                        return Err(e);
                     }
                 };
                 (url, outcome)
@@ -137,7 +142,7 @@ pub fn fetch_from_sites(
             break;
         }
     }
-    attempts
+    Ok(attempts)
 }
 
 /// Whether `name` is itself a web page (then HTML is what was asked for).
@@ -164,7 +169,7 @@ fn fetch_one(
     path: &Path,
     limit: u64,
     pace: Pace,
-) -> Result<Digests, (Skip, String)> {
+) -> Result<Digests, Failure> {
     let mut pacer = Pacer::start(url, pace);
     let response = get(url, "*/*", &pacer).map_err(|e| (skip_of(&e), e.to_string()))?;
     let html_ok = wants_html(name);
@@ -175,7 +180,7 @@ fn fetch_one(
         .unwrap_or("")
         .to_ascii_lowercase();
     if !html_ok && content_type.starts_with("text/html") {
-        return Err((
+        return Err(Failure::Site(
             Skip::Html,
             format!(
                 "{url} served an HTML page ({content_type}) instead of the file: an error or landing page; not read"
@@ -186,7 +191,7 @@ fn fetch_one(
     if let Some(length) = announced
         && length > limit
     {
-        return Err((
+        return Err(Failure::Site(
             Skip::TooLarge,
             format!(
                 "{url} announced {length} bytes, over the limit of {limit}: not read (is it the right file?)"
@@ -197,12 +202,7 @@ fn fetch_one(
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(|e| {
-            (
-                Skip::Down,
-                format!("could not create {}: {e}", path.display()),
-            )
-        })?;
+        .map_err(|e| local(url, path, e))?;
     let mut reader = response.into_body().into_reader();
     let mut hasher = MultiHasher::default();
     let mut buf = vec![0u8; CHUNK];
@@ -229,7 +229,8 @@ fn fetch_one(
                         ),
                     ),
                     other => (skip_of(&other), other.to_string()),
-                });
+                }
+                .into());
             }
         };
         pacer.advance(n).map_err(|e| (skip_of(&e), e.to_string()))?;
@@ -239,12 +240,12 @@ fn fetch_one(
             if head.len() == SNIFF {
                 sniffed = true;
                 if looks_like_html(&head) {
-                    return Err(html_page(url));
+                    return Err(html_page(url).into());
                 }
             }
         }
         if hasher.size() + n as u64 > limit {
-            return Err((
+            return Err(Failure::Site(
                 Skip::TooLarge,
                 format!(
                     "{url} sent more than {limit} bytes: stopped reading (is it the right file?)"
@@ -252,20 +253,15 @@ fn fetch_one(
             ));
         }
         hasher.update(&buf[..n]);
-        file.write_all(&buf[..n]).map_err(|e| {
-            (
-                Skip::Down,
-                format!("could not write {}: {e}", path.display()),
-            )
-        })?;
+        file.write_all(&buf[..n]).map_err(|e| local(url, path, e))?;
     }
     if !sniffed && looks_like_html(&head) {
-        return Err(html_page(url));
+        return Err(html_page(url).into());
     }
     if let Some(length) = announced
         && hasher.size() != length
     {
-        return Err((
+        return Err(Failure::Site(
             Skip::Truncated,
             format!(
                 "{url} ended after {} of {length} bytes: the body was cut short",
@@ -273,13 +269,31 @@ fn fetch_one(
             ),
         ));
     }
-    file.flush().and_then(|()| file.sync_all()).map_err(|e| {
-        (
-            Skip::Down,
-            format!("could not write {}: {e}", path.display()),
-        )
-    })?;
+    file.flush()
+        .and_then(|()| file.sync_all())
+        .map_err(|e| local(url, path, e))?;
     Ok(hasher.finish())
+}
+
+/// Why one site's fetch stopped: the site (skip it for the next), or this
+/// machine (a file that cannot be written: stop everything).
+enum Failure {
+    Site(Skip, String),
+    Local(FetchError),
+}
+
+impl From<(Skip, String)> for Failure {
+    fn from((skip, message): (Skip, String)) -> Self {
+        Failure::Site(skip, message)
+    }
+}
+
+fn local(url: &str, path: &Path, error: std::io::Error) -> Failure {
+    Failure::Local(FetchError::Io {
+        url: url.to_string(),
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// How many first bytes are looked at to tell an HTML page.
@@ -362,7 +376,8 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let attempts = fetch_from_sites(&sites, NAME, out.path(), 1 << 20, Pace::default(), |d| {
             *d == want
-        });
+        })
+        .unwrap();
         let skips: Vec<Option<Skip>> = attempts
             .iter()
             .map(|a| match &a.outcome {
@@ -428,7 +443,8 @@ mod tests {
             1 << 20,
             Pace::default(),
             |_| true,
-        );
+        )
+        .unwrap();
         assert!(matches!(
             attempts[0].outcome,
             Outcome::Skipped {
@@ -454,7 +470,8 @@ mod tests {
                 1 << 20,
                 Pace::default(),
                 |_| true,
-            );
+            )
+            .unwrap();
             assert!(
                 matches!(
                     attempts[0].outcome,
@@ -475,7 +492,8 @@ mod tests {
             4999,
             Pace::default(),
             |_| true,
-        );
+        )
+        .unwrap();
         assert!(
             matches!(
                 attempts[0].outcome,
@@ -512,12 +530,26 @@ mod tests {
         };
         let out = tempfile::tempdir().unwrap();
         let sites = [server.url("/slow/"), server.url("/fast/")];
-        let attempts = fetch_from_sites(&sites, NAME, out.path(), 1 << 20, pace, |_| true);
+        let attempts = fetch_from_sites(&sites, NAME, out.path(), 1 << 20, pace, |_| true).unwrap();
         assert!(
             matches!(&attempts[0].outcome, Outcome::Skipped { skip: Skip::Slow, message } if message.contains("minimum rate")),
             "{attempts:?}"
         );
         assert!(matches!(attempts[1].outcome, Outcome::Complete { .. }));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_here_stops_everything() {
+        let root = tempfile::tempdir().unwrap();
+        site(root.path(), "a", NAME, b"bytes");
+        let server = Server::start(root.path());
+        let out = tempfile::tempdir().unwrap();
+        let missing = out.path().join("missing");
+        let sites = [server.url("/a/"), server.url("/a/")];
+        let err = fetch_from_sites(&sites, NAME, &missing, 1 << 20, Pace::default(), |_| true)
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Io { .. }), "{err}");
+        assert_eq!(server.requests().len(), 1, "no second site is asked");
     }
 
     #[test]
