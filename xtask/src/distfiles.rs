@@ -74,6 +74,9 @@ fn mismatch(entry: &Entry, d: &kiln_digest::Digests, kept_at: &Path) -> Distfile
 impl DistfilesFetch {
     fn run(self) -> Result<()> {
         let distinfo = read_distinfo(&self.distinfo)?;
+        if distinfo.entries.is_empty() {
+            bail!("{}: lists no distfile", self.distinfo.display());
+        }
         let pace = fetch::pace()?;
         std::fs::create_dir_all(&self.cache)
             .with_context(|| format!("{}: cannot create the cache", self.cache.display()))?;

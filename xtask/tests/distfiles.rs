@@ -461,6 +461,30 @@ fn a_malformed_distinfo_is_bad_input_naming_the_line() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("distinfo:2:"), "{}", text(&out));
     assert!(!work.path().join("c").exists() || files_under(&work.path().join("c")).is_empty());
+    // With --json the error is one JSON object naming the command.
+    std::fs::write(work.path().join("empty"), "# nothing\n").unwrap();
+    let out = xtask(
+        work.path(),
+        &[
+            "distfiles",
+            "fetch",
+            "empty",
+            "--cache",
+            "c",
+            "--site",
+            "http://127.0.0.1:9/",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let error = json(&out);
+    assert_eq!(error["command"], "distfiles");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lists no distfile")
+    );
 }
 
 #[test]
