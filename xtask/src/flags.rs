@@ -327,6 +327,7 @@ pub enum DistinfoFormat {
     Kiln,
     Openbsd,
     Netbsd,
+    Freebsd,
 }
 
 #[derive(Debug, Parser)]

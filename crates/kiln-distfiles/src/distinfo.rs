@@ -8,9 +8,13 @@
 //! - **NetBSD** (pkgsrc): a `$NetBSD$` line, a blank line, then per file
 //!   `BLAKE2s (file) = <hex>`, `SHA512 (file) = <hex>`, `Size (file) = N
 //!   bytes`; patches carry a `SHA1` line, kept as it is.
+//! - **FreeBSD**: `TIMESTAMP = N`, then per file `SHA256 (file) = <hex>`
+//!   and `SIZE (file) = N` (told by its `TIMESTAMP` line; without one it
+//!   reads as kiln's syntax).
 //!
 //! The syntax is told from the file itself (a base64 digest is OpenBSD's,
-//! `Size … bytes` or `$NetBSD` pkgsrc's, release fields kiln's). Every line
+//! `Size … bytes` or `$NetBSD` pkgsrc's, `TIMESTAMP` FreeBSD's, release
+//! fields kiln's). Every line
 //! must parse: a line that does not is an error naming the file and line,
 //! never skipped. Digests of other algorithms (`SHA1`, `RMD160`, `MD5`)
 //! are kept for rendering and never trusted.
@@ -28,6 +32,7 @@ pub enum Format {
     Kiln,
     OpenBsd,
     NetBsd,
+    FreeBsd,
 }
 
 impl Format {
@@ -36,6 +41,7 @@ impl Format {
             Format::Kiln => "kiln",
             Format::OpenBsd => "openbsd",
             Format::NetBsd => "netbsd",
+            Format::FreeBsd => "freebsd",
         }
     }
 }
@@ -113,6 +119,8 @@ pub struct Distinfo {
     pub entries: BTreeMap<String, Entry>,
     /// The `$NetBSD…$` line, as read.
     pub rcs_id: Option<String>,
+    /// FreeBSD's `TIMESTAMP = N`, as read (kept, never made up).
+    pub timestamp: Option<u64>,
     /// A kiln release record (its artifacts are `entries`).
     pub record: Option<Record>,
 }
@@ -124,6 +132,7 @@ impl Distinfo {
             format,
             entries: BTreeMap::new(),
             rcs_id: None,
+            timestamp: None,
             record: None,
         }
     }
@@ -133,6 +142,7 @@ impl Distinfo {
         let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
         let mut format: Option<(Format, usize)> = None;
         let mut rcs_id = None;
+        let mut timestamp = None;
         let mut release_fields = false;
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
@@ -172,6 +182,16 @@ impl Distinfo {
                 .split_once(" = ")
                 .ok_or_else(|| bad("expected `ALGO (file) = value`"))?;
             let Some((algo, rest)) = key.split_once(" (") else {
+                if key == "TIMESTAMP" {
+                    evidence(Format::FreeBsd)?;
+                    let seconds = value
+                        .parse()
+                        .map_err(|_| bad("TIMESTAMP must be a number of seconds"))?;
+                    if timestamp.replace(seconds).is_some() {
+                        return Err(bad("a second TIMESTAMP"));
+                    }
+                    continue;
+                }
                 // A release record's own fields: kiln-record reads them below.
                 if key.bytes().all(|b| b.is_ascii_uppercase() || b == b'-') && !key.is_empty() {
                     evidence(Format::Kiln)?;
@@ -262,6 +282,7 @@ impl Distinfo {
             format,
             entries,
             rcs_id,
+            timestamp,
             record,
         })
     }
@@ -325,6 +346,22 @@ impl Distinfo {
                     }
                 }
                 for (name, e) in &self.entries {
+                    if let Some(size) = e.size {
+                        line(&mut out, "SIZE", name, &size.to_string());
+                    }
+                }
+            }
+            Format::FreeBsd => {
+                if let Some(seconds) = self.timestamp {
+                    let _ = writeln!(out, "TIMESTAMP = {seconds}");
+                }
+                for (name, e) in &self.entries {
+                    if let Some(d) = e.sha256 {
+                        line(&mut out, "SHA256", name, &hex(&d));
+                    }
+                    for (algo, value) in &e.others {
+                        line(&mut out, algo, name, value);
+                    }
                     if let Some(size) = e.size {
                         line(&mut out, "SIZE", name, &size.to_string());
                     }

@@ -1,8 +1,8 @@
 //! Distfiles: the upstream release tarballs ports and distributions fetch,
 //! check against a committed `distinfo` and keep in their own caches.
 //!
-//! `distinfo` reads and writes the three syntaxes (kiln's, OpenBSD's,
-//! NetBSD's); `cache` is the content-addressed cache a file enters only
+//! `distinfo` reads and writes the syntaxes (kiln's, OpenBSD's, NetBSD's,
+//! FreeBSD's); `cache` is the content-addressed cache a file enters only
 //! once every digest its distinfo states was checked; `classify` explains
 //! a file that fails them next to the good copy, with `kiln-diff`'s
 //! engine: `re-rolled` (only the container differs, named), `content-changed`

@@ -28,7 +28,7 @@ pub fn entry_for(format: Format, d: &Digests) -> Entry {
     let mut entry = Entry::from_digests(d);
     match format {
         Format::Kiln => {}
-        Format::OpenBsd => {
+        Format::OpenBsd | Format::FreeBsd => {
             entry.sha512 = None;
             entry.blake2s = None;
         }

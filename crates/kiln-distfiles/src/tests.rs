@@ -49,6 +49,21 @@ fn netbsd_syntax_parses_and_renders_back() {
 }
 
 #[test]
+fn freebsd_syntax_parses_and_renders_back() {
+    let text = format!(
+        "TIMESTAMP = 1641833619\nSHA256 (you-myapp-1.2.19_GH0.tar.gz) = {}\nSIZE (you-myapp-1.2.19_GH0.tar.gz) = 103806\n",
+        "37".repeat(32)
+    );
+    let d = Distinfo::parse("distinfo", &text).unwrap();
+    assert_eq!(d.format, Format::FreeBsd);
+    assert_eq!(d.timestamp, Some(1_641_833_619));
+    assert_eq!(d.entries["you-myapp-1.2.19_GH0.tar.gz"].size, Some(103_806));
+    assert_eq!(d.render().unwrap(), text);
+    let err = Distinfo::parse("distinfo", &format!("{text}$NetBSD$\n")).unwrap_err();
+    assert!(err.to_string().starts_with("distinfo:4:"), "{err}");
+}
+
+#[test]
 fn kilns_own_release_record_round_trips() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../release/records/kiln-sums/0.1.0.distinfo");

@@ -19,7 +19,7 @@ pub struct DistfilesReport {
     pub action: DistfilesAction,
     /// The distinfo read (fetch) or written (makesum; null when printed).
     pub distinfo: Option<String>,
-    /// Its syntax: `kiln`, `openbsd` or `netbsd`.
+    /// Its syntax: `kiln`, `openbsd`, `netbsd` or `freebsd`.
     pub format: String,
     /// The cache directory, when one was used.
     pub cache: Option<String>,

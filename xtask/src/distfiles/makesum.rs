@@ -23,6 +23,7 @@ fn format_of(f: DistinfoFormat) -> Format {
         DistinfoFormat::Kiln => Format::Kiln,
         DistinfoFormat::Openbsd => Format::OpenBsd,
         DistinfoFormat::Netbsd => Format::NetBsd,
+        DistinfoFormat::Freebsd => Format::FreeBsd,
     }
 }
 
