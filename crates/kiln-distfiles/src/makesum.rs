@@ -44,10 +44,20 @@ pub fn plan(existing: &Distinfo, files: &[(String, Digests)]) -> Vec<Change> {
         .map(|(name, d)| match existing.entries.get(name) {
             None => Change::Added,
             Some(old) if old.is_checkable() && old.matches(d) => Change::Unchanged,
-            Some(old) => Change::Changed {
+            Some(old) if old.is_checkable() => Change::Changed {
                 old: old.clone(),
                 disagreements: old.disagreements(d),
             },
+            Some(old) => {
+                let stated: Vec<&str> = old.others.iter().map(|(a, _)| a.as_str()).collect();
+                Change::Changed {
+                    old: old.clone(),
+                    disagreements: vec![format!(
+                        "the entry states no size and digest kiln computes (it has: {}), so kiln cannot tell whether the file changed",
+                        if stated.is_empty() { "nothing".to_string() } else { stated.join(", ") }
+                    )],
+                }
+            }
         })
         .collect()
 }

@@ -46,6 +46,16 @@ fn netbsd_syntax_parses_and_renders_back() {
     assert!(!patch.is_checkable());
     assert_eq!(patch.others[0].0, "SHA1");
     assert_eq!(d.render().unwrap(), NETBSD);
+    // A patch entry cannot be checked: a file for it is a change to
+    // explain, never silently "unchanged".
+    let plan = makesum::plan(
+        &d,
+        &[("patch-configure.ac".into(), Digests::of_bytes(b"x"))],
+    );
+    assert!(
+        matches!(&plan[0], makesum::Change::Changed { disagreements, .. } if disagreements[0].contains("SHA1")),
+        "{plan:?}"
+    );
 }
 
 #[test]
