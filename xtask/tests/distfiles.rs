@@ -544,3 +544,57 @@ fn memory_stays_flat_in_the_distfile_size() {
         "peak RSS {kb} kB for a {SIZE}-byte distfile"
     );
 }
+
+#[test]
+fn a_stalling_site_is_cut_off_at_the_pace_and_skipped_as_slow() {
+    let t = tarballs();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join(NAME), &t.good).unwrap();
+    let out = makesum(
+        work.path(),
+        &[NAME, "--format", "netbsd", "--out", "distinfo"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let root = tempfile::tempdir().unwrap();
+    for dir in ["drip", "good"] {
+        std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        std::fs::write(root.path().join(dir).join(NAME), &t.good).unwrap();
+    }
+    let server = Server::start(root.path());
+    server.set(
+        &format!("/drip/{NAME}"),
+        Override::Drip {
+            chunk: 1,
+            pause: std::time::Duration::from_millis(50),
+        },
+    );
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "distfiles",
+            "fetch",
+            "distinfo",
+            "--cache",
+            "cache",
+            "--json",
+        ])
+        .args([
+            "--site",
+            &server.url("/drip/"),
+            "--site",
+            &server.url("/good/"),
+        ])
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .env("KILN_FETCH_MIN_RATE", "1000")
+        .env("KILN_FETCH_RATE_WINDOW_SECS", "0.5")
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = json(&out);
+    let sites = &report["files"][0]["sites"];
+    assert_eq!(sites[0]["skipped"], "slow", "{sites:#}");
+    assert_eq!(sites[1]["result"], "good");
+    assert_eq!(report["format"], "netbsd");
+}
