@@ -49,6 +49,10 @@ pub enum Command {
     /// sdists, twice each, into a signed wheelhouse pip installs with
     /// --require-hashes.
     Wheelhouse(Wheelhouse),
+    /// Fetch the distfiles a distinfo lists into a checked,
+    /// content-addressed cache, explaining every file that fails it; or
+    /// write a distinfo from files (makesum).
+    Distfiles(Distfiles),
 }
 
 #[derive(Debug, Parser)]
@@ -313,6 +317,81 @@ pub struct Wheelhouse {
     /// Write no statement.
     #[arg(long)]
     pub no_sign: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct Distfiles {
+    #[command(subcommand)]
+    pub action: DistfilesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DistfilesAction {
+    /// Fetch each distfile of DISTINFO from the sites in order, check its
+    /// size and every digest before anything else touches it, and keep it
+    /// in the cache. Exit 0 all cached, 1 a file failed its distinfo (each
+    /// classified: re-rolled, content-changed, unreadable) or none could be
+    /// fetched, 2 bad input.
+    Fetch(DistfilesFetch),
+    /// Write or update a distinfo from files. An entry whose digests would
+    /// change is refused (exit 1) unless --update, and either way the
+    /// change is classified against the cached old copy.
+    Makesum(DistfilesMakesum),
+}
+
+#[derive(Debug, Parser)]
+pub struct DistfilesFetch {
+    /// The distinfo, in kiln's, OpenBSD's or NetBSD's syntax.
+    pub distinfo: PathBuf,
+    /// A master site or mirror (repeatable, tried in order): the file's
+    /// name is appended to it. `{sha256}`, `{sha512}` or `{blake2s}` in it
+    /// is replaced by the file's digest, so another kiln cache served over
+    /// HTTP is a site: `https://mirror/distfiles/sha256/{sha256}/`.
+    #[arg(long = "site", value_name = "URL", required = true)]
+    pub sites: Vec<String>,
+    /// The cache directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub cache: PathBuf,
+    /// Ask every site, even when the cache or an earlier site gave a
+    /// good copy: each file a site serves is checked, and each that fails
+    /// is classified against the good copy (auditing the mirrors).
+    #[arg(long)]
+    pub all_sites: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A distinfo syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DistinfoFormat {
+    Kiln,
+    Openbsd,
+    Netbsd,
+    Freebsd,
+}
+
+#[derive(Debug, Parser)]
+pub struct DistfilesMakesum {
+    /// The distfiles (each entered under its file name).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The syntax (default: the existing --out file's, else kiln).
+    #[arg(long, value_enum)]
+    pub format: Option<DistinfoFormat>,
+    /// The distinfo to write or update (default: print it on stdout).
+    #[arg(long, value_name = "DISTINFO")]
+    pub out: Option<PathBuf>,
+    /// Replace an entry whose digests differ (the change is still
+    /// classified and printed).
+    #[arg(long)]
+    pub update: bool,
+    /// The fetch cache holding the old copies, to classify a change with.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

@@ -11,6 +11,7 @@ mod build;
 mod ci;
 mod config;
 mod diff;
+mod distfiles;
 mod engine;
 mod epoch;
 mod fetch;
@@ -91,6 +92,7 @@ fn main() -> ExitCode {
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
         flags::Command::Wheelhouse(cmd) => cmd.run(),
+        flags::Command::Distfiles(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -135,6 +137,7 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Ci(_) => (C::Ci, false),
         flags::Command::Bench(c) => (C::Bench, c.json),
         flags::Command::Wheelhouse(c) => (C::Wheelhouse, c.json),
+        flags::Command::Distfiles(c) => (C::Distfiles, c.json()),
     }
 }
 

@@ -85,6 +85,8 @@ fn layer(name: &str) -> usize {
         "kiln-corpus" => 3,
         // Every command's --json report: above kiln-diff, whose report it embeds.
         "kiln-report" => 4,
+        // Distfiles: distinfo syntaxes, the cache and the classification over kiln-diff.
+        "kiln-distfiles" => 4,
         "xtask" => 5,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
@@ -299,6 +301,7 @@ const COMMANDS: &[&str] = &[
     "ci",
     "bench",
     "wheelhouse",
+    "distfiles",
 ];
 
 /// The top-level modules `text` names as `crate::X` (in paths and in

@@ -180,7 +180,7 @@ fn seconds(name: &'static str, value: &str) -> Result<Duration, FetchError> {
 }
 
 /// Enforces a [`Pace`] on one request, read after read.
-struct Pacer<'a> {
+pub(crate) struct Pacer<'a> {
     url: &'a str,
     pace: Pace,
     start: Instant,
@@ -190,7 +190,7 @@ struct Pacer<'a> {
 
 impl<'a> Pacer<'a> {
     #[allow(clippy::disallowed_methods)] // The deadline of a download is wall time.
-    fn start(url: &'a str, pace: Pace) -> Self {
+    pub(crate) fn start(url: &'a str, pace: Pace) -> Self {
         let now = Instant::now();
         Pacer {
             url,
@@ -204,7 +204,7 @@ impl<'a> Pacer<'a> {
     /// Counts `n` more bytes; an error once past the deadline, or when a
     /// window ends with fewer bytes than the minimum rate asks for.
     #[allow(clippy::disallowed_methods)] // The deadline of a download is wall time.
-    fn advance(&mut self, n: usize) -> Result<(), FetchError> {
+    pub(crate) fn advance(&mut self, n: usize) -> Result<(), FetchError> {
         let now = Instant::now();
         if now.duration_since(self.start) > self.pace.deadline {
             return Err(self.deadline());
@@ -237,7 +237,7 @@ impl<'a> Pacer<'a> {
     /// A read error, as the deadline or the minimum rate when that is what
     /// stopped it (a read waits at most one rate window, see [`agent`]).
     #[allow(clippy::disallowed_methods)] // The rate of a download is wall time.
-    fn read_failed(&self, err: &std::io::Error) -> FetchError {
+    pub(crate) fn read_failed(&self, err: &std::io::Error) -> FetchError {
         match err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
             Some(ureq::Error::Timeout(ureq::Timeout::Global)) => self.deadline(),
             Some(ureq::Error::Timeout(_)) if self.pace.min_rate > 0 => FetchError::TooSlow {
@@ -261,7 +261,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Silence allowed between two reads of the body; a slow but steady large
 /// download is never cut off.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// GET `url` into a new file `file_name` under `dir` (a private temporary
 /// directory the caller owns), streaming and hashing as it goes, and stop
@@ -423,7 +423,7 @@ fn stream_into(
 /// Sends the GET and maps a final non-2xx status to an error. The agent's
 /// global timeout is the pace's deadline, so a server stalling the head, a
 /// redirect or a read is cut off there too.
-fn get(
+pub(crate) fn get(
     url: &str,
     accept: &str,
     pacer: &Pacer<'_>,
@@ -474,7 +474,7 @@ fn agent(pace: &Pace) -> ureq::Agent {
     ureq::Agent::new_with_config(config)
 }
 
-fn check_url(url: &str) -> Result<(), FetchError> {
+pub(crate) fn check_url(url: &str) -> Result<(), FetchError> {
     let bad = |message: &str| FetchError::BadUrl {
         url: url.to_string(),
         message: message.to_string(),

@@ -15,12 +15,17 @@
 //! record.
 
 mod bench;
+mod distfiles;
 pub mod validate;
 mod wheelhouse;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
+};
+pub use distfiles::{
+    ClassificationKind, DistfileClassification, DistfileMismatch, DistfileResult, DistfileStatus,
+    DistfilesAction, DistfilesReport, SiteAttempt, SiteResult,
 };
 pub use wheelhouse::{
     VerifyWheelhouseReport, WheelhouseDifference, WheelhouseReport, WheelhouseWheel,
@@ -89,6 +94,7 @@ pub enum Report {
     Bench(BenchReport),
     Wheelhouse(WheelhouseReport),
     VerifyWheelhouse(VerifyWheelhouseReport),
+    Distfiles(DistfilesReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -105,6 +111,7 @@ pub enum Command {
     Ci,
     Bench,
     Wheelhouse,
+    Distfiles,
 }
 
 /// What went wrong, printed instead of a report when a command fails
