@@ -33,9 +33,8 @@ impl Cache {
         }
     }
 
-    /// A download kiln's downloader cannot make (it trusts only the
-    /// bundled Mozilla roots) is tried again trusting the certificates of
-    /// the PEM bundle `roots`, when given. kiln's tests pass
+    /// Downloads trust the certificates of the PEM bundle `roots`, when
+    /// given, besides the bundled Mozilla roots. kiln's tests pass
     /// `$SSL_CERT_FILE`, for machines whose TLS a proxy intercepts.
     pub fn trusting(mut self, roots: Option<PathBuf>) -> Cache {
         self.roots = roots;
@@ -251,13 +250,16 @@ mod tests {
 
         let e = cache
             .read_with(&file(), |url, _, _, _| {
-                Err(CorpusError::Download {
+                Err(CorpusError::Fetch {
                     url: url.into(),
-                    message: "offline".into(),
+                    source: kiln_fetch::FetchError::Network {
+                        url: url.into(),
+                        message: "offline".into(),
+                    },
                 })
             })
             .unwrap_err();
-        assert!(e.to_string().contains("offline"), "{e}");
+        assert!(matches!(e, CorpusError::Fetch { .. }), "{e}");
         assert!(entries(&tmp.path().join("wheel")).is_empty());
     }
 }

@@ -46,8 +46,6 @@ pub enum CorpusError {
         #[source]
         source: kiln_fetch::FetchError,
     },
-    #[error("could not download {url} into the corpus cache: {message}")]
-    Download { url: String, message: String },
     #[error(
         "{url}: {what} has {got_size} bytes of sha256 {got_sha256}, but the corpus manifest pins {size} bytes of sha256 {sha256}; the file was not used"
     )]

@@ -3,7 +3,8 @@
 //!
 //! Both follow redirects (GitHub release downloads redirect to a CDN), speak
 //! http and https (rustls with the bundled Mozilla roots, so no system
-//! OpenSSL or trust store), set timeouts on every phase, and stop at a size
+//! OpenSSL or trust store, plus any [`ExtraRoots`] the caller passes to
+//! [`download_with`]), set timeouts on every phase, and stop at a size
 //! limit so a wrong or hostile server cannot fill the disk or the memory.
 //! Time is bounded too, whatever the server does: each request (redirects,
 //! head and body together) has an overall deadline, and a body must arrive
@@ -26,6 +27,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use ureq::ResponseExt as _;
+
+use crate::ExtraRoots;
 
 /// A file downloaded into the caller's directory, with what was hashed on
 /// the way in.
@@ -66,6 +69,10 @@ pub enum FetchError {
         "refusing to save {url} as {file_name:?}: a download's file name must be a single path component (no '/', '\\', NUL, '.' or '..')"
     )]
     BadFileName { url: String, file_name: String },
+    #[error(
+        "the CA bundle {bundle} cannot be trusted for downloads: {message}; name a PEM file of certificates"
+    )]
+    Roots { bundle: String, message: String },
     #[error(
         "{url} did not finish within {} seconds, the deadline of one download ({DEADLINE_SETTING}): stopped; the server is stalling or far too slow, try again later",
         secs(limit)
@@ -275,6 +282,18 @@ pub fn download(
     max_size: u64,
     pace: Pace,
 ) -> Result<Fetched, FetchError> {
+    download_with(url, dir, file_name, max_size, pace, &ExtraRoots::default())
+}
+
+/// [`download`], trusting `roots` besides the bundled Mozilla roots.
+pub fn download_with(
+    url: &str,
+    dir: &Path,
+    file_name: &str,
+    max_size: u64,
+    pace: Pace,
+    roots: &ExtraRoots,
+) -> Result<Fetched, FetchError> {
     check_url(url)?;
     if !is_plain_file_name(file_name) {
         return Err(FetchError::BadFileName {
@@ -283,7 +302,7 @@ pub fn download(
         });
     }
     let mut pacer = Pacer::start(url, pace);
-    let response = get(url, "*/*", &pacer)?;
+    let response = get(url, "*/*", &pacer, roots)?;
     if let Some(length) = response.body().content_length()
         && length > max_size
     {
@@ -331,7 +350,7 @@ pub fn get_text(
 ) -> Result<(String, String, String), FetchError> {
     check_url(url)?;
     let mut pacer = Pacer::start(url, pace);
-    let response = get(url, accept, &pacer)?;
+    let response = get(url, accept, &pacer, &ExtraRoots::default())?;
     let too_large = || FetchError::TooLarge {
         url: url.to_string(),
         limit: max_size,
@@ -427,8 +446,9 @@ fn get(
     url: &str,
     accept: &str,
     pacer: &Pacer<'_>,
+    roots: &ExtraRoots,
 ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
-    let response = agent(&pacer.pace)
+    let response = agent(&pacer.pace, roots)
         .get(url)
         .header("Accept", accept)
         .call()
@@ -452,14 +472,19 @@ fn get(
 /// The agent for one request under `pace`: its deadline is the global
 /// timeout, and with a minimum rate no single read may wait longer than a
 /// rate window (a silent window is under any rate), so a stalled body is
-/// cut off there rather than at [`READ_TIMEOUT`].
-fn agent(pace: &Pace) -> ureq::Agent {
+/// cut off there rather than at [`READ_TIMEOUT`]. It trusts the bundled
+/// Mozilla roots and `roots`.
+fn agent(pace: &Pace, roots: &ExtraRoots) -> ureq::Agent {
     let per_read = if pace.min_rate > 0 {
         READ_TIMEOUT.min(pace.window)
     } else {
         READ_TIMEOUT
     };
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(roots.root_certs())
+        .build();
     let config = ureq::Agent::config_builder()
+        .tls_config(tls)
         .timeout_global(Some(pace.deadline))
         // Statuses are ours to map (404 is an answer, not a failure).
         .http_status_as_error(false)
