@@ -889,20 +889,25 @@ mod tests {
         }
     }
 
+    /// `bytes` served as the wheel, dripped `chunk` bytes every `pause`:
+    /// the server (with its root), the wheel's URL, and an empty
+    /// directory to download into.
+    fn dripping(
+        bytes: &[u8],
+        chunk: usize,
+        pause: Duration,
+    ) -> ((tempfile::TempDir, Server), String, tempfile::TempDir) {
+        let (root, server) = served(&[(WHEEL, bytes)]);
+        server.set(&format!("/files/{WHEEL}"), Override::Drip { chunk, pause });
+        let url = server.url(&format!("/files/{WHEEL}"));
+        ((root, server), url, tempfile::tempdir().unwrap())
+    }
+
     #[test]
     #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
     fn a_dripping_server_is_cut_off_at_the_minimum_rate() {
         let bytes = payload(10_000);
-        let (_root, server) = served(&[(WHEEL, &bytes)]);
-        server.set(
-            &format!("/files/{WHEEL}"),
-            Override::Drip {
-                chunk: 1,
-                pause: Duration::from_millis(20),
-            },
-        );
-        let out = tempfile::tempdir().unwrap();
-        let url = server.url(&format!("/files/{WHEEL}"));
+        let (_served, url, out) = dripping(&bytes, 1, Duration::from_millis(20));
         let start = Instant::now();
         let err = download(&url, out.path(), WHEEL, 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
         assert!(
@@ -929,16 +934,7 @@ mod tests {
     #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
     fn a_steady_but_endless_download_is_cut_off_at_the_deadline() {
         let bytes = payload(200_000);
-        let (_root, server) = served(&[(WHEEL, &bytes)]);
-        server.set(
-            &format!("/files/{WHEEL}"),
-            Override::Drip {
-                chunk: 1000,
-                pause: Duration::from_millis(10),
-            },
-        );
-        let out = tempfile::tempdir().unwrap();
-        let url = server.url(&format!("/files/{WHEEL}"));
+        let ((_root, server), url, out) = dripping(&bytes, 1000, Duration::from_millis(10));
         let start = Instant::now();
         let err = download(&url, out.path(), WHEEL, 1 << 20, quick(700, 10, 200)).unwrap_err();
         let took = start.elapsed();
@@ -971,16 +967,7 @@ mod tests {
         // Nothing arrives for 2 s: with a 0.5 s window the wait ends at the
         // window, not at the 60 s per-read timeout.
         let bytes = payload(100);
-        let (_root, server) = served(&[(WHEEL, &bytes)]);
-        server.set(
-            &format!("/files/{WHEEL}"),
-            Override::Drip {
-                chunk: 100,
-                pause: Duration::from_secs(2),
-            },
-        );
-        let out = tempfile::tempdir().unwrap();
-        let url = server.url(&format!("/files/{WHEEL}"));
+        let (_served, url, out) = dripping(&bytes, 100, Duration::from_secs(2));
         let start = Instant::now();
         let err = download(&url, out.path(), WHEEL, 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
         assert!(
