@@ -114,15 +114,7 @@ fn foreign_sdist(members: &[Member]) -> Vec<u8> {
     dir(&mut b, "./pkg-1.0/pkg/");
     dir(&mut b, "./pkg-1.0/an-empty-dir/");
     for (i, (p, d, x)) in members.iter().rev().enumerate() {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(if *x { 0o750 } else { 0o640 });
-        h.set_size(d.len() as u64);
-        h.set_mtime(1_600_000_000 + i as u64);
-        h.set_uid(501);
-        h.set_gid(20);
-        h.set_username("bob").unwrap();
-        h.set_groupname("staff").unwrap();
+        let mut h = foreign::foreign_tar_header(i, d.len() as u64, *x);
         b.append_data(&mut h, format!("./{p}"), &d[..]).unwrap();
     }
     let tar = b.into_inner().unwrap();

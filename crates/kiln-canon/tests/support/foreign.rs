@@ -1,8 +1,10 @@
-//! A zip as another tool would write the same members: the members in
-//! reverse order after the directory entries, stored and deflated in
-//! turn, a 2021 timestamp, group-writable modes, an Info-ZIP extended
-//! timestamp on every third member and an archive comment; every byte of
-//! the container differs from kiln's canonical one, the content does not.
+//! Archives as another tool would write the same members. A zip: the
+//! members in reverse order after the directory entries, stored and
+//! deflated in turn, a 2021 timestamp, group-writable modes, an Info-ZIP
+//! extended timestamp on every third member and an archive comment. A
+//! tar member's header: GNU format, other modes, owner and mtimes. Every
+//! byte of the container differs from kiln's canonical one, the content
+//! does not.
 //!
 //! Included with `#[path]` by the tests of kiln-canon (which must rewrite
 //! it) and kiln-diff (which must name each difference).
@@ -40,4 +42,20 @@ pub fn foreign_zip(dirs: &[&str], members: &[(String, Vec<u8>, bool)]) -> Vec<u8
     }
     z.set_comment("made by some other tool").unwrap();
     z.finish().unwrap().into_inner()
+}
+
+/// The header another tool might write for the `i`-th member it packs, of
+/// `size` bytes: GNU format, mode 0750 or 0640, a mtime a second apart per
+/// member, owned by bob:staff (501:20).
+pub fn foreign_tar_header(i: usize, size: u64, executable: bool) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(if executable { 0o750 } else { 0o640 });
+    h.set_size(size);
+    h.set_mtime(1_600_000_000 + i as u64);
+    h.set_uid(501);
+    h.set_gid(20);
+    h.set_username("bob").unwrap();
+    h.set_groupname("staff").unwrap();
+    h
 }
