@@ -660,11 +660,9 @@ fn member_differences_lists_what_varies() {
 /// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
 /// intercepts TLS.
 fn corpus_cache() -> Cache {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus");
     #[allow(clippy::disallowed_methods)] // the test run's settings
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
-    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+    Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 /// The path of a corpus file, downloaded on first use and checked against

@@ -18,7 +18,7 @@ mod cache;
 mod download;
 mod manifest;
 
-pub use cache::Cache;
+pub use cache::{CACHE_SETTING, Cache, ROOTS_SETTING};
 pub use manifest::{CorpusFile, Kind, Manifest};
 
 use std::path::PathBuf;

@@ -1206,11 +1206,9 @@ fn json_is_kebab_case_and_stable() {
 /// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
 /// intercepts TLS.
 fn corpus_cache() -> Cache {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus");
     #[allow(clippy::disallowed_methods)] // the test run's settings
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
-    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+    Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 /// The paths of the corpus files of `kind`, downloaded on first use and
