@@ -1,7 +1,8 @@
 //! `release/release.toml`: the projects this repository releases.
 
 pub use crate::layout::RELEASE_TOML;
-use anyhow::{Context, Result, bail};
+use crate::located::Located;
+use anyhow::Result;
 use kiln_names::BuildMode;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -83,10 +84,15 @@ impl ProjectConfig {
         match &self.epoch {
             toml::Value::String(s) if s == "git-commit" => Ok(EpochPolicy::GitCommit),
             toml::Value::Integer(n) => Ok(EpochPolicy::Fixed(*n)),
-            other => bail!(
-                "{RELEASE_TOML}: project {:?}: `epoch` is {other}; use \"git-commit\" or a number of seconds",
-                self.name
-            ),
+            other => Err(Located::at(
+                RELEASE_TOML,
+                format!(
+                    "{RELEASE_TOML}: project {:?}: `epoch` is {other}; use \"git-commit\" or a number of seconds",
+                    self.name
+                ),
+            )
+            .field("epoch")
+            .into()),
         }
     }
 }
@@ -102,25 +108,30 @@ impl ReleaseConfig {
 
     /// Parse and check release.toml's text.
     pub fn parse(text: &str) -> Result<Self> {
-        let config: ReleaseConfig =
-            toml::from_str(text).map_err(|e| anyhow::anyhow!("{RELEASE_TOML}: {e}"))?;
+        let config: ReleaseConfig = toml::from_str(text)
+            .map_err(|e| Located::at(RELEASE_TOML, format!("{RELEASE_TOML}: {e}")))?;
         if config.projects.is_empty() {
-            bail!("{RELEASE_TOML}: no [[project]] tables: add one per project to release");
+            return Err(Located::at(
+                RELEASE_TOML,
+                format!("{RELEASE_TOML}: no [[project]] tables: add one per project to release"),
+            )
+            .field("project")
+            .into());
         }
         for p in &config.projects {
             if !p.tag.contains("{version}") {
-                bail!(
+                let message = format!(
                     "{RELEASE_TOML}: project {:?}: tag = {:?} must contain {{version}}",
-                    p.name,
-                    p.tag
+                    p.name, p.tag
                 );
+                return Err(Located::at(RELEASE_TOML, message).field("tag").into());
             }
             if p.path.is_absolute() || p.path.components().any(|c| c.as_os_str() == "..") {
-                bail!(
+                let message = format!(
                     "{RELEASE_TOML}: project {:?}: path {:?} must be relative to the repository, without `..`",
-                    p.name,
-                    p.path
+                    p.name, p.path
                 );
+                return Err(Located::at(RELEASE_TOML, message).field("path").into());
             }
             p.epoch_policy()?;
         }
@@ -139,12 +150,13 @@ impl ReleaseConfig {
                     .iter()
                     .find(|p| &p.name == n)
                     .cloned()
-                    .with_context(|| {
+                    .ok_or_else(|| {
                         let known: Vec<_> = self.projects.iter().map(|p| p.name.as_str()).collect();
-                        format!(
+                        let message = format!(
                             "--project {n:?}: no such project in {RELEASE_TOML} (known: {})",
                             known.join(", ")
-                        )
+                        );
+                        Located::at(RELEASE_TOML, message).field("--project").into()
                     })
             })
             .collect()
@@ -175,5 +187,24 @@ mod tests {
             e.starts_with(RELEASE_TOML) && e.contains("line 4") && e.contains("`backend`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn errors_name_release_toml_and_the_field() {
+        let cases = [
+            (project("native").replace("v{version}", "v1"), "tag"),
+            (
+                project("native").replace("examples/demo", "../demo"),
+                "path",
+            ),
+            (format!("{}epoch = 1.5\n", project("native")), "epoch"),
+            ("# no projects\n".to_owned(), "project"),
+        ];
+        for (text, field) in cases {
+            let e = ReleaseConfig::parse(&text).unwrap_err();
+            let at = crate::located::locate(&e);
+            assert_eq!(at.path.as_deref(), Some(RELEASE_TOML), "{e}");
+            assert_eq!(at.field.as_deref(), Some(field), "{e}");
+        }
     }
 }

@@ -10,6 +10,7 @@
 use crate::config::ReleaseConfig;
 use crate::engine::{default_lock_path, resolve_lock};
 use crate::flags::Lock;
+use crate::located::Located;
 use crate::pins::Pins;
 use crate::{project_root, report};
 use anyhow::{Result, bail};
@@ -29,7 +30,8 @@ impl Lock {
             }
         };
         if !dir.is_dir() {
-            bail!("{}: no such project directory", dir.display());
+            let message = format!("{}: no such project directory", dir.display());
+            return Err(Located::at(&dir, message).into());
         }
         let lock_path = match (&self.lock, &self.project) {
             (Some(lock), _) => lock.clone(),
@@ -39,7 +41,8 @@ impl Lock {
         if let Some(c) = &self.constraints
             && !c.is_file()
         {
-            bail!("{}: no such constraints file", c.display());
+            let message = format!("{}: no such constraints file", c.display());
+            return Err(Located::at(c, message).field("--constraints").into());
         }
         let lock = resolve_lock(&root, &dir, &pins, self.constraints.as_deref())?;
         let text = lock.render();

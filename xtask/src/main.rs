@@ -18,6 +18,7 @@ mod fetch;
 mod keygen;
 mod keyless;
 mod layout;
+mod located;
 mod lock;
 mod normalize;
 mod pins;
@@ -106,7 +107,7 @@ fn main() -> ExitCode {
             let message = format!("{err:#}");
             report::error(&message);
             if json {
-                json_error(Some(command), kind, &message);
+                json_error(Some(command), kind, &message, located::locate(&err));
             }
             ExitCode::from(kind.exit_code())
         }
@@ -115,11 +116,17 @@ fn main() -> ExitCode {
 
 /// With `--json`, an error is a JSON object on stdout too (unless the
 /// command's report is already there); the human line stays on stderr.
-fn json_error(command: Option<kiln_report::Command>, kind: ErrorKind, message: &str) {
+/// Its `path` and `field` are what the typed errors in the chain name.
+fn json_error(
+    command: Option<kiln_report::Command>,
+    kind: ErrorKind,
+    message: &str,
+    at: located::Location,
+) {
     report::json_error(kiln_report::ErrorReport {
         schema: kiln_report::Version,
         command,
-        error: kiln_report::Error::from_message(kind, message),
+        error: kiln_report::Error::located(kind, message, at.path, at.field),
     });
 }
 

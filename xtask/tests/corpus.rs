@@ -33,10 +33,8 @@ const BACKEND_VERSION_FIELDS: &[&str] = &["Metadata-Version", "Dynamic", "Licens
 /// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
 /// intercepts TLS.
 fn corpus_cache() -> Cache {
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus"));
-    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus");
+    Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 /// The path of `project`'s file of `kind`, downloaded on first use and

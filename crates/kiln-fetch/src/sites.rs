@@ -171,7 +171,8 @@ fn fetch_one(
     pace: Pace,
 ) -> Result<Digests, Failure> {
     let mut pacer = Pacer::start(url, pace);
-    let response = get(url, "*/*", &pacer).map_err(|e| (skip_of(&e), e.to_string()))?;
+    let response = get(url, "*/*", &pacer, &crate::ExtraRoots::default())
+        .map_err(|e| (skip_of(&e), e.to_string()))?;
     let html_ok = wants_html(name);
     let content_type = response
         .headers()
@@ -314,9 +315,10 @@ fn skip_of(e: &FetchError) -> Skip {
         FetchError::TooLarge { .. } => Skip::TooLarge,
         FetchError::Deadline { .. } | FetchError::TooSlow { .. } => Skip::Slow,
         FetchError::BadUrl { .. } | FetchError::BadFileName { .. } => Skip::BadUrl,
-        FetchError::Network { .. } | FetchError::Io { .. } | FetchError::Setting { .. } => {
-            Skip::Down
-        }
+        FetchError::Network { .. }
+        | FetchError::Io { .. }
+        | FetchError::Setting { .. }
+        | FetchError::Roots { .. } => Skip::Down,
     }
 }
 
