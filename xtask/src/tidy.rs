@@ -74,6 +74,8 @@ fn layer(name: &str) -> usize {
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance"
         | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
+        // TUF metadata over kiln-provenance's ed25519 keys: an engine.
+        "kiln-tuf" => 2,
         // The edge crates (network, Sigstore, git): above the formats they
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,

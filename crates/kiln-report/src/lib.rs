@@ -98,6 +98,7 @@ pub enum Command {
     Normalize,
     Ci,
     Bench,
+    Tuf,
 }
 
 /// What went wrong, printed instead of a report when a command fails
