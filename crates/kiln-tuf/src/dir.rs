@@ -33,7 +33,8 @@ pub fn scan(dir: &Path) -> Result<BTreeMap<String, TargetFile>, TufError> {
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            !(e.depth() == 1 && name == METADATA) && !name.starts_with(".kiln-")
+            let metadata = e.depth() == 1 && name == METADATA;
+            !(metadata || name.starts_with(".kiln-"))
         });
     for entry in walk {
         let entry = entry.map_err(|e| TufError::Io {

@@ -320,7 +320,7 @@ fn parse_envelope(bytes: &[u8], role: &str) -> Result<Envelope, TufError> {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
