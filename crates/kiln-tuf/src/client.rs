@@ -80,6 +80,11 @@ impl Client {
         Ok(client)
     }
 
+    /// A targets role as verified in this refresh, if it was loaded.
+    pub fn role(&self, name: &str) -> Option<&Targets> {
+        self.targets.get(name)
+    }
+
     /// The trusted root.
     pub fn root(&self) -> &Root {
         &self.root
@@ -255,7 +260,7 @@ impl Client {
             if visited > MAX_DELEGATIONS {
                 break;
             }
-            let Some(current) = self.targets.get(&role).cloned() else {
+            let Some(current) = self.targets.get(&role) else {
                 continue;
             };
             if let Some(file) = current.targets.get(path) {
@@ -264,25 +269,35 @@ impl Client {
             let Some(delegations) = &current.delegations else {
                 continue;
             };
-            let mut next = Vec::new();
+            // The matching delegations (in order, up to a terminating one)
+            // and the keys they name, without copying the whole list.
+            let mut matched = Vec::new();
             for d in &delegations.roles {
                 let matches = match (&d.path_hash_prefixes, &d.paths) {
                     (Some(prefixes), _) => prefixes.iter().any(|p| hash.starts_with(p.as_str())),
                     (None, Some(patterns)) => patterns.iter().any(|p| glob(p, path)),
                     (None, None) => false,
                 };
-                if !matches {
-                    continue;
+                if matches {
+                    let keys: BTreeMap<String, Key> = d
+                        .keyids
+                        .iter()
+                        .filter_map(|id| Some((id.clone(), delegations.keys.get(id)?.clone())))
+                        .collect();
+                    let trusted = RoleKeys {
+                        keyids: d.keyids.clone(),
+                        threshold: d.threshold,
+                    };
+                    matched.push((d.name.clone(), keys, trusted));
+                    if d.terminating {
+                        break;
+                    }
                 }
-                let trusted = RoleKeys {
-                    keyids: d.keyids.clone(),
-                    threshold: d.threshold,
-                };
-                self.update_targets(&d.name, Some((&delegations.keys, trusted)), fetch)?;
-                next.push(d.name.clone());
-                if d.terminating {
-                    break;
-                }
+            }
+            let mut next = Vec::new();
+            for (name, keys, trusted) in matched {
+                self.update_targets(&name, Some((&keys, trusted)), fetch)?;
+                next.push(name);
             }
             stack.extend(next.into_iter().rev());
         }

@@ -34,10 +34,16 @@ pub fn verify_tree(dir: &Path, trusted_root: &[u8], now: u64) -> Result<Verified
     for i in 0..layout.count() {
         let name = layout.name(i);
         let bin: &Targets = &repo.bin[i as usize];
-        // The client checks the signature, version and expiry of the bin
-        // the first listed path (or any path of its prefixes) leads to.
+        // The client verifies the bin (signature by the key `bins`
+        // delegates to, the version snapshot lists, expiry) when it looks
+        // up any path of it; what it verified must be what is on disk.
         if let Some(path) = bin.targets.keys().next() {
             client.target(path, &mut fetch)?;
+            if client.role(&name) != Some(bin) {
+                return Err(TufError::Digest {
+                    what: format!("metadata of {name}"),
+                });
+            }
         }
         for (path, file) in &bin.targets {
             if layout.index(path) != i {
@@ -45,10 +51,6 @@ pub fn verify_tree(dir: &Path, trusted_root: &[u8], now: u64) -> Result<Verified
                     role: name.clone(),
                     path: path.clone(),
                 });
-            }
-            let trusted = client.target(path, &mut fetch)?;
-            if &trusted != file {
-                return Err(TufError::Digest { what: path.clone() });
             }
             let bytes =
                 fetch(path, file.length)?.ok_or(TufError::Missing { what: path.clone() })?;
