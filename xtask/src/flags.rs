@@ -315,6 +315,9 @@ pub struct TufRepoArgs {
     /// Sign as of this time, in seconds since 1970 (default: now).
     #[arg(long, value_name = "SECONDS")]
     pub now: Option<u64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Parser)]
@@ -345,7 +348,8 @@ pub struct TufTimestamp {
 pub struct TufRotate {
     #[command(flatten)]
     pub repo: TufRepoArgs,
-    /// The role whose key is replaced: root, targets, snapshot or timestamp.
+    /// The role whose key is replaced: root, targets, snapshot, timestamp
+    /// or bins.
     #[arg(long, value_name = "ROLE")]
     pub role: String,
 }
@@ -361,6 +365,9 @@ pub struct TufVerify {
     /// Verify as of this time, in seconds since 1970 (default: now).
     #[arg(long, value_name = "SECONDS")]
     pub now: Option<u64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Parser)]
@@ -383,4 +390,21 @@ pub struct TufFetch {
     /// Check expiry as of this time, in seconds since 1970 (default: now).
     #[arg(long, value_name = "SECONDS")]
     pub now: Option<u64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Tuf {
+    /// Whether `--json` was given to the subcommand.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            TufCommand::Init(c) => c.repo.json,
+            TufCommand::Add(c) => c.repo.json,
+            TufCommand::Timestamp(c) => c.repo.json,
+            TufCommand::Rotate(c) => c.repo.json,
+            TufCommand::Verify(c) => c.json,
+            TufCommand::Fetch(c) => c.json,
+        }
+    }
 }

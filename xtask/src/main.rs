@@ -28,6 +28,7 @@ mod sign;
 #[cfg(test)]
 mod tidy;
 mod tuf;
+mod tuf_keys;
 mod verify;
 
 use clap::Parser;
@@ -133,7 +134,7 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Normalize(c) => (C::Normalize, c.json),
         flags::Command::Ci(_) => (C::Ci, false),
         flags::Command::Bench(c) => (C::Bench, c.json),
-        flags::Command::Tuf(_) => (C::Tuf, false),
+        flags::Command::Tuf(c) => (C::Tuf, c.json()),
     }
 }
 

@@ -298,6 +298,7 @@ const COMMANDS: &[&str] = &[
     "normalize",
     "ci",
     "bench",
+    "tuf",
 ];
 
 /// The top-level modules `text` names as `crate::X` (in paths and in

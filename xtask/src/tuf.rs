@@ -1,150 +1,84 @@
 //! `cargo xtask tuf …`: TUF metadata for a mirror directory, over
-//! `kiln-tuf`. This module reads the clock ("now", unless `--now`), the
-//! key directory and the network (through `kiln-fetch`) and hands plain
-//! values to the library; a refusal by the TUF checks is a [`Mismatch`]
-//! (exit 1), anything else bad input (exit 2).
+//! `kiln-tuf`: init, add, timestamp, rotate and verify here, the client
+//! (`fetch`) in `tuf/fetch.rs`. The key directory, the clock and the
+//! refusal-to-exit-status mapping are `tuf_keys.rs`'s.
 
-use crate::Mismatch;
-use crate::flags::{Tuf, TufCommand, TufFetch, TufRepoArgs};
+mod fetch;
+
+use crate::flags::{Tuf, TufCommand, TufRepoArgs};
 use crate::report;
-use crate::sign::{random_seed, read_private_key, write_private_key};
+use crate::sign::{random_seed, write_private_key};
+use crate::tuf_keys::{
+    Online, check_outside, key_path, make_missing, now, read_all, refusal, update_targets,
+};
 use anyhow::{Context as _, Result, bail};
 use kiln_provenance::PrivateKey;
-use kiln_tuf::{Expiry, Keys, TufError, dir};
+use kiln_report::{TufOperation, TufReport};
+use kiln_tuf::{Expiry, Repository, dir};
 use std::path::{Path, PathBuf};
 
-/// The five keys of a key directory, as `tuf init` names them.
-const KEY_FILES: [&str; 5] = ["root", "targets", "snapshot", "timestamp", "bins"];
+/// A report with what every operation fills in.
+fn report_of(operation: TufOperation, repository: &Path, repo: &Repository) -> TufReport {
+    TufReport {
+        schema: kiln_report::Version,
+        operation,
+        repository: repository.display().to_string(),
+        written: Vec::new(),
+        root_version: repo.root.version,
+        timestamp_version: Some(repo.timestamp.0.version),
+        snapshot_version: Some(repo.snapshot.0.version),
+        bins: None,
+        targets: None,
+        rotated: None,
+        downloaded: None,
+    }
+}
 
-/// A library error, marked as a verification failure when it is one.
-fn refusal(e: TufError) -> anyhow::Error {
-    if e.is_refusal() {
-        anyhow::Error::new(Mismatch(format!("TUF verification failed: {e}")))
+/// Prints `report` as JSON, or its summary line.
+fn print(report: TufReport, json: bool, summary: &str) {
+    if json {
+        report::json(kiln_report::Report::Tuf(report));
     } else {
-        anyhow::Error::new(e)
+        report::step(summary);
     }
-}
-
-fn now(flag: Option<u64>) -> u64 {
-    flag.unwrap_or_else(crate::sign::now_seconds)
-}
-
-fn key_path(keys: &Path, role: &str) -> PathBuf {
-    keys.join(format!("{role}.pem"))
-}
-
-/// The key directory may not be inside the mirror: keys are never served.
-fn check_key_dir(args: &TufRepoArgs) -> Result<()> {
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    if canon(&args.keys).starts_with(canon(&args.dir)) {
-        bail!(
-            "--keys {} is inside the mirror {}: keys must never be served; keep them elsewhere",
-            args.keys.display(),
-            args.dir.display()
-        );
-    }
-    Ok(())
-}
-
-fn read_keys(keys: &Path) -> Result<Keys> {
-    let read = |role: &str| read_private_key(&key_path(keys, role));
-    Ok(Keys {
-        root: read("root")?,
-        targets: read("targets")?,
-        snapshot: read("snapshot")?,
-        timestamp: read("timestamp")?,
-        bins: read("bins")?,
-    })
 }
 
 impl Tuf {
     pub fn run(self) -> Result<()> {
         let expiry = Expiry::default();
         match self.command {
-            TufCommand::Init(cmd) => {
-                let args = &cmd.repo;
-                std::fs::create_dir_all(&args.dir)
-                    .with_context(|| format!("cannot create {}", args.dir.display()))?;
-                check_key_dir(args)?;
-                if dir::read_metadata(&args.dir, "1.root.json", 1)
-                    .map(|f| f.is_some())
-                    .unwrap_or(true)
-                {
-                    bail!(
-                        "{}: already a TUF repository (metadata/1.root.json exists); use `tuf add` or `tuf rotate`",
-                        args.dir.display()
-                    );
-                }
-                std::fs::create_dir_all(&args.keys)
-                    .with_context(|| format!("cannot create {}", args.keys.display()))?;
-                for role in KEY_FILES {
-                    let path = key_path(&args.keys, role);
-                    if !path.exists() {
-                        write_private_key(&path, &PrivateKey::from_seed(random_seed()?))?;
-                        report::step(&format!("made the {role} key {}", path.display()));
-                    }
-                }
-                let keys = read_keys(&args.keys)?;
-                let targets = dir::scan(&args.dir).map_err(refusal)?;
-                let (_, files) =
-                    kiln_tuf::Repository::init(&targets, cmd.bins, &keys, now(args.now), expiry)
-                        .map_err(refusal)?;
-                dir::write(&args.dir, &files).map_err(refusal)?;
-                report::step(&format!(
-                    "signed {} target(s) of {} in {} bins: {} metadata files in {}",
-                    targets.len(),
-                    args.dir.display(),
-                    cmd.bins,
-                    files.len(),
-                    args.dir.join(dir::METADATA).display()
-                ));
-            }
+            TufCommand::Init(cmd) => init(&cmd.repo, cmd.bins, expiry),
             TufCommand::Add(cmd) => {
                 let args = &cmd.repo;
-                check_key_dir(args)?;
-                let read = |role: &str| read_private_key(&key_path(&args.keys, role));
-                let (snapshot, timestamp, bins) =
-                    (read("snapshot")?, read("timestamp")?, read("bins")?);
-                let keys = kiln_tuf::OnlineKeys {
-                    snapshot: &snapshot,
-                    timestamp: &timestamp,
-                    bins: &bins,
-                };
-                let written = dir::update(&args.dir, &cmd.paths, keys, now(args.now), expiry)
-                    .map_err(refusal)?;
-                report::step(&format!(
-                    "re-signed {} metadata file(s): {}",
-                    written.len(),
-                    written.join(", ")
-                ));
+                let (repo, written) =
+                    update_targets(&args.dir, &args.keys, &cmd.paths, now(args.now))?;
+                let mut r = report_of(TufOperation::Add, &args.dir, &repo);
+                r.written = written;
+                let line = format!("re-signed {}", r.written.join(", "));
+                print(r, args.json, &line);
+                Ok(())
             }
             TufCommand::Timestamp(cmd) => {
                 let args = &cmd.repo;
-                check_key_dir(args)?;
-                let read = |role: &str| read_private_key(&key_path(&args.keys, role));
-                let (snapshot, timestamp, bins) =
-                    (read("snapshot")?, read("timestamp")?, read("bins")?);
-                let keys = kiln_tuf::OnlineKeys {
-                    snapshot: &snapshot,
-                    timestamp: &timestamp,
-                    bins: &bins,
-                };
+                check_outside(&args.keys, &args.dir)?;
+                let online = Online::read(&args.keys)?;
                 let mut repo = dir::load(&args.dir).map_err(refusal)?;
                 let files = repo
-                    .refresh_timestamp(keys, now(args.now), expiry)
+                    .refresh_timestamp(online.keys(), now(args.now), expiry)
                     .map_err(refusal)?;
                 dir::write(&args.dir, &files).map_err(refusal)?;
-                report::step(&format!(
-                    "signed timestamp version {}",
-                    repo.timestamp.0.version
-                ));
+                let mut r = report_of(TufOperation::Timestamp, &args.dir, &repo);
+                r.written = files.into_iter().map(|(name, _)| name).collect();
+                let line = format!("signed timestamp version {}", repo.timestamp.0.version);
+                print(r, args.json, &line);
+                Ok(())
             }
-            TufCommand::Rotate(cmd) => rotate(&cmd.repo, &cmd.role, expiry)?,
+            TufCommand::Rotate(cmd) => rotate(&cmd.repo, &cmd.role, expiry),
             TufCommand::Verify(cmd) => {
                 let root = std::fs::read(&cmd.root)
                     .with_context(|| format!("--root {}: cannot read it", cmd.root.display()))?;
                 let v = kiln_tuf::verify_tree(&cmd.dir, &root, now(cmd.now)).map_err(refusal)?;
-                report::step(&format!(
+                let line = format!(
                     "{}: root v{}, timestamp v{}, snapshot v{}, {} bins, {} targets: all verified",
                     cmd.dir.display(),
                     v.root_version,
@@ -152,35 +86,93 @@ impl Tuf {
                     v.snapshot_version,
                     v.bins,
                     v.targets
-                ));
+                );
+                let r = TufReport {
+                    schema: kiln_report::Version,
+                    operation: TufOperation::Verify,
+                    repository: cmd.dir.display().to_string(),
+                    written: Vec::new(),
+                    root_version: v.root_version,
+                    timestamp_version: Some(v.timestamp_version),
+                    snapshot_version: Some(v.snapshot_version),
+                    bins: Some(v.bins as u64),
+                    targets: Some(v.targets as u64),
+                    rotated: None,
+                    downloaded: None,
+                };
+                print(r, cmd.json, &line);
+                Ok(())
             }
-            TufCommand::Fetch(cmd) => fetch(&cmd)?,
+            TufCommand::Fetch(cmd) => fetch::run(&cmd),
         }
-        Ok(())
     }
 }
 
-/// A new key for `role`: root N+1 (and the role re-signed); the old key is
-/// kept as `ROLE.pem.N`, the new one becomes `ROLE.pem` only after the
-/// metadata is written (staged as `ROLE.pem.next` until then).
-fn rotate(args: &TufRepoArgs, role: &str, expiry: Expiry) -> Result<()> {
-    check_key_dir(args)?;
-    if !["root", "targets", "snapshot", "timestamp"].contains(&role) {
-        bail!("--role {role}: rotate root, targets, snapshot or timestamp");
+/// Root v1 and every role at version 1 over what the directory holds.
+fn init(args: &TufRepoArgs, bins: u32, expiry: Expiry) -> Result<()> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    check_outside(&args.keys, &args.dir)?;
+    if dir::read_metadata(&args.dir, "1.root.json", 1)
+        .map(|f| f.is_some())
+        .unwrap_or(true)
+    {
+        bail!(
+            "{}: already a TUF repository (metadata/1.root.json exists); use `tuf add`, `tuf timestamp` or `tuf rotate`",
+            args.dir.display()
+        );
     }
-    let keys = read_keys(&args.keys)?;
+    std::fs::create_dir_all(&args.keys)
+        .with_context(|| format!("cannot create {}", args.keys.display()))?;
+    for path in make_missing(&args.keys)? {
+        report::step(&format!("made the key {} (mode 0600)", path.display()));
+    }
+    let keys = read_all(&args.keys)?;
+    let targets = dir::scan(&args.dir).map_err(refusal)?;
+    let (repo, files) =
+        Repository::init(&targets, bins, &keys, now(args.now), expiry).map_err(refusal)?;
+    dir::write(&args.dir, &files).map_err(refusal)?;
+    let mut r = report_of(TufOperation::Init, &args.dir, &repo);
+    r.bins = Some(u64::from(bins));
+    r.targets = Some(targets.len() as u64);
+    r.written = files.into_iter().map(|(name, _)| name).collect();
+    let line = format!(
+        "signed {} target(s) of {} in {bins} bins: {} metadata files in {}",
+        targets.len(),
+        args.dir.display(),
+        r.written.len(),
+        args.dir.join(dir::METADATA).display()
+    );
+    print(r, args.json, &line);
+    Ok(())
+}
+
+/// The first `ROLE.pem.N` (N = 1, 2, …) that does not exist.
+fn archive_path(keys: &Path, role: &str) -> PathBuf {
+    (1..)
+        .map(|n| keys.join(format!("{role}.pem.{n}")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| keys.join(format!("{role}.pem.old")))
+}
+
+/// A new key for `role`; the old key is kept as `ROLE.pem.N`, the new one
+/// becomes `ROLE.pem` only after the metadata is written (staged as
+/// `ROLE.pem.next` until then, so a crash never loses the key in use).
+fn rotate(args: &TufRepoArgs, role: &str, expiry: Expiry) -> Result<()> {
+    check_outside(&args.keys, &args.dir)?;
+    if !["root", "targets", "snapshot", "timestamp", "bins"].contains(&role) {
+        bail!("--role {role}: rotate root, targets, snapshot, timestamp or bins");
+    }
+    let keys = read_all(&args.keys)?;
     let mut repo = dir::load(&args.dir).map_err(refusal)?;
-    let old_version = repo.root.version;
     let current = key_path(&args.keys, role);
     let staged = args.keys.join(format!("{role}.pem.next"));
-    let archived = args.keys.join(format!("{role}.pem.{old_version}"));
-    for path in [&staged, &archived] {
-        if path.exists() {
-            bail!(
-                "{} exists: a rotation was interrupted; move it away first",
-                path.display()
-            );
-        }
+    let archived = archive_path(&args.keys, role);
+    if staged.exists() {
+        bail!(
+            "{} exists: a rotation was interrupted; check which key the metadata names, then move it away",
+            staged.display()
+        );
     }
     let new_key = PrivateKey::from_seed(random_seed()?);
     write_private_key(&staged, &new_key)?;
@@ -196,82 +188,15 @@ fn rotate(args: &TufRepoArgs, role: &str, expiry: Expiry) -> Result<()> {
                 current.display()
             )
         })?;
-    report::step(&format!(
+    let mut r = report_of(TufOperation::Rotate, &args.dir, &repo);
+    r.rotated = Some(role.to_string());
+    r.written = files.into_iter().map(|(name, _)| name).collect();
+    let line = format!(
         "root version {}: the {role} key is new ({}); the old one is kept as {}",
         repo.root.version,
         current.display(),
         archived.display()
-    ));
-    Ok(())
-}
-
-/// The client: trusted state in STATE, metadata and the target over HTTP
-/// through kiln-fetch (each request capped at what the client allows).
-fn fetch(cmd: &TufFetch) -> Result<()> {
-    std::fs::create_dir_all(&cmd.state)
-        .with_context(|| format!("cannot create {}", cmd.state.display()))?;
-    let local = |name: &str, max: u64| dir::read_capped(&cmd.state.join(name), name, max);
-    let root = match local("root.json", kiln_tuf::client::ROOT_MAX).map_err(refusal)? {
-        Some(bytes) => bytes,
-        None => std::fs::read(&cmd.root)
-            .with_context(|| format!("--root {}: cannot read it", cmd.root.display()))?,
-    };
-    let timestamp = local("timestamp.json", kiln_tuf::client::TIMESTAMP_MAX).map_err(refusal)?;
-    let snapshot = local("snapshot.json", kiln_tuf::client::SNAPSHOT_MAX).map_err(refusal)?;
-    let mut client = kiln_tuf::Client::new(
-        &root,
-        timestamp.as_deref(),
-        snapshot.as_deref(),
-        now(cmd.now),
-    )
-    .map_err(refusal)?;
-    let pace = crate::fetch::pace()?;
-    let scratch = tempfile::tempdir().context("cannot make a temporary directory")?;
-    let base = cmd.url.trim_end_matches('/').to_string();
-    let mut count = 0u32;
-    let mut get = |path: &str, max: u64| -> Result<Option<Vec<u8>>, TufError> {
-        count += 1;
-        let url = format!("{base}/{path}");
-        match kiln_fetch::download(&url, scratch.path(), &format!("{count}"), max, pace) {
-            Ok(fetched) => std::fs::read(&fetched.path)
-                .map(Some)
-                .map_err(|error| TufError::Io {
-                    path: fetched.path.clone(),
-                    error,
-                }),
-            Err(kiln_fetch::FetchError::NotFound { .. }) => Ok(None),
-            Err(kiln_fetch::FetchError::TooLarge { limit, .. }) => Err(TufError::TooLarge {
-                what: path.to_string(),
-                limit,
-            }),
-            Err(e) => Err(TufError::Fetch {
-                what: path.to_string(),
-                message: e.to_string(),
-            }),
-        }
-    };
-    let result = client.refresh(&mut get);
-    // What was verified is kept even when a later step refused.
-    for (name, bytes) in client.files() {
-        kiln_fs::publish::write_atomic(&cmd.state.join(name), bytes)?;
-    }
-    result.map_err(refusal)?;
-    report::step(&format!(
-        "refreshed from {base}: root v{}",
-        client.root().version
-    ));
-    if let Some(target) = &cmd.target {
-        let bytes = client.download(target, &mut get).map_err(refusal)?;
-        let out = match &cmd.out {
-            Some(out) => out.clone(),
-            None => PathBuf::from(target.rsplit('/').next().unwrap_or(target)),
-        };
-        kiln_fs::publish::write_atomic(&out, &bytes)?;
-        report::step(&format!(
-            "{target}: {} bytes, length and sha256 as signed, written to {}",
-            bytes.len(),
-            out.display()
-        ));
-    }
+    );
+    print(r, args.json, &line);
     Ok(())
 }

@@ -197,16 +197,21 @@ fn clients_refresh_download_and_follow_a_root_rotation() {
     // A release re-signs only its bins, snapshot and timestamp.
     mirror.release();
     clients.accept(NEW);
-    // Root v2 with a new root key, v3 with a new timestamp key: clients
-    // holding v1 walk the chain.
-    mirror.run(&["rotate", "--role", "root"]);
-    mirror.run(&["rotate", "--role", "timestamp"]);
-    clients.accept(WHEEL);
+    // Root v2 with a new root key, v3 to v5 with new timestamp, snapshot
+    // and targets keys, then a new bins key (targets re-signed, no new
+    // root): clients holding v1 walk the chain.
+    for role in ["root", "timestamp", "snapshot", "targets", "bins"] {
+        mirror.run(&["rotate", "--role", role]);
+        clients.accept(WHEEL);
+    }
+    clients.accept(NEW);
     if let Some((_, out)) = clients.python("-") {
-        assert!(out.contains("ok root=3"), "{out}");
+        assert!(out.contains("ok root=5"), "{out}");
     }
     let state = fs::read(mirror.tmp.path().join("kiln-state/root.json")).unwrap();
-    assert_eq!(state, fs::read(mirror.meta("3.root.json")).unwrap());
+    assert_eq!(state, fs::read(mirror.meta("5.root.json")).unwrap());
+    // The old keys are kept beside the new ones.
+    assert!(mirror.keys.join("bins.pem.1").exists());
     // The whole tree verifies offline from root v1.
     let o = xtask(
         mirror.tmp.path(),
@@ -219,7 +224,106 @@ fn clients_refresh_download_and_follow_a_root_rotation() {
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("root v3"), "{}", text(&o));
+    assert!(text(&o).contains("root v5"), "{}", text(&o));
+}
+
+#[test]
+fn json_reports_say_what_was_written_and_verified() {
+    let mirror = Mirror::new();
+    fs::write(mirror.dir.join(NEW), b"PK fake wheel demo 1.1").unwrap();
+    let (dir, keys) = (mirror.dir.to_str().unwrap(), mirror.keys.to_str().unwrap());
+    let o = xtask(
+        mirror.tmp.path(),
+        &["tuf", "add", dir, "--keys", keys, NEW, "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let r = common::report(&o);
+    assert_eq!(r["command"], "tuf");
+    assert_eq!(r["operation"], "add");
+    let bin = mirror.bin_of(NEW);
+    assert_eq!(
+        r["written"],
+        serde_json::json!([format!("2.{bin}.json"), "2.snapshot.json", "timestamp.json"])
+    );
+    let root = mirror.root.to_str().unwrap();
+    let o = xtask(
+        mirror.tmp.path(),
+        &["tuf", "verify", dir, "--root", root, "--json"],
+    );
+    let r = common::report(&o);
+    assert_eq!(
+        (r["bins"].as_u64(), r["targets"].as_u64()),
+        (Some(16), Some(6))
+    );
+    // A refusal is exit 1 and an error object naming the file.
+    fs::write(mirror.dir.join(NEW), b"PK evil").unwrap();
+    let o = xtask(
+        mirror.tmp.path(),
+        &["tuf", "verify", dir, "--root", root, "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = common::report(&o);
+    assert!(r["error"]["message"].as_str().unwrap().contains(NEW), "{r}");
+}
+
+#[test]
+fn signing_twice_under_other_conditions_gives_the_same_bytes() {
+    let a = Mirror::new();
+    let b = tempfile::tempdir().unwrap();
+    // Same files, same keys, same time; another place, another umask.
+    let dir = b.path().join("elsewhere/mirror");
+    fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(&a.dir)
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    fs::remove_dir_all(dir.join("metadata")).unwrap();
+    let keys = b.path().join("keys");
+    let copy = Command::new("cp")
+        .arg("-rp")
+        .arg(&a.keys)
+        .arg(&keys)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let now = "1800000000";
+    for (d, k) in [(&a.dir, &a.keys), (&dir, &keys)] {
+        fs::remove_dir_all(d.join("metadata")).ok();
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg("umask 077; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "tuf",
+                "init",
+                d.to_str().unwrap(),
+                "--keys",
+                k.to_str().unwrap(),
+            ])
+            .args(["--bins", "16", "--now", now])
+            .current_dir(if d == &dir { b.path() } else { a.tmp.path() })
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let read = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = fs::read_dir(d.join("metadata"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    assert_eq!(read(&a.dir), read(&dir));
 }
 
 #[test]

@@ -15,12 +15,15 @@
 //! record.
 
 mod bench;
+mod tuf;
 pub mod validate;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
 };
+
+pub use tuf::{TufDownload, TufOperation, TufReport};
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -83,6 +86,7 @@ pub enum Report {
     Diff(DiffCommandReport),
     Normalize(NormalizeReport),
     Bench(BenchReport),
+    Tuf(TufReport),
 }
 
 /// The commands, as `"command"` names them.

@@ -227,17 +227,18 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), TufError> {
 /// "These targets changed": re-sign only the bins `paths` (relative to
 /// `dir`, files added, replaced or removed) fall in, then snapshot and
 /// timestamp, and write them. What `mirror --tuf-keys` calls after
-/// publishing files. Returns the metadata files written.
+/// publishing files. Returns the repository as it now is and the
+/// metadata files written, in order.
 pub fn update(
     dir: &Path,
     paths: &[String],
     keys: OnlineKeys<'_>,
     now: u64,
     expiry: Expiry,
-) -> Result<Vec<String>, TufError> {
+) -> Result<(Repository, Vec<String>), TufError> {
     let changed = changes(dir, paths)?;
     let mut repo = load(dir)?;
     let files = repo.update(&changed, keys, now, expiry)?;
     write(dir, &files)?;
-    Ok(files.into_iter().map(|(name, _)| name).collect())
+    Ok((repo, files.into_iter().map(|(name, _)| name).collect()))
 }

@@ -303,7 +303,8 @@ impl Repository {
     /// the current root key and, when root's key is the one replaced, the
     /// new one as well (the client checks both thresholds). A new targets,
     /// snapshot or timestamp key re-signs its role, then snapshot and
-    /// timestamp, so the repository is consistent under the new root.
+    /// timestamp, so the repository is consistent under the new root. A
+    /// new `bins` key needs no new root: targets delegates to it.
     pub fn rotate(
         &mut self,
         role: &str,
@@ -312,6 +313,9 @@ impl Repository {
         now: u64,
         expiry: Expiry,
     ) -> Result<Files, TufError> {
+        if role == "bins" {
+            return self.rotate_bins(new_key, keys, now, expiry);
+        }
         let Some(old) = self.root.roles.get(role).cloned() else {
             return Err(TufError::Role {
                 role: role.to_string(),
@@ -374,6 +378,67 @@ impl Repository {
             }
             _ => {}
         }
+        Ok(files)
+    }
+
+    /// A new key for `bins` and every bin: targets re-signed (its
+    /// delegation names the new key), then `bins` and every bin under the
+    /// new key, snapshot and timestamp. Root is unchanged.
+    fn rotate_bins(
+        &mut self,
+        new_key: &PrivateKey,
+        keys: &Keys,
+        now: u64,
+        expiry: Expiry,
+    ) -> Result<Files, TufError> {
+        let (new_keys, new_role) = one_key(new_key);
+        let mut files = Vec::new();
+        for (role, signer, lifetime) in [
+            ("targets", &keys.targets, expiry.targets),
+            ("bins", new_key, expiry.bins),
+        ] {
+            let meta = if role == "targets" {
+                &mut self.targets
+            } else {
+                &mut self.bins
+            };
+            if let Some(d) = meta.delegations.as_mut() {
+                d.keys = new_keys.clone();
+                for r in &mut d.roles {
+                    r.keyids = new_role.keyids.clone();
+                    r.threshold = 1;
+                }
+            }
+            meta.version += 1;
+            meta.expires = time::format(now + lifetime);
+            files.push((
+                format!("{}.{role}.json", meta.version),
+                metadata::sign(meta, &[signer], role)?,
+            ));
+            self.snapshot
+                .0
+                .meta
+                .insert(format!("{role}.json"), version_only(meta.version));
+        }
+        let layout = self.layout()?;
+        for (i, bin) in self.bin.iter_mut().enumerate() {
+            let name = layout.name(i as u32);
+            bin.version += 1;
+            bin.expires = time::format(now + expiry.bins);
+            files.push((
+                format!("{}.{name}.json", bin.version),
+                metadata::sign(bin, &[new_key], &name)?,
+            ));
+            self.snapshot
+                .0
+                .meta
+                .insert(format!("{name}.json"), version_only(bin.version));
+        }
+        let online = OnlineKeys {
+            bins: new_key,
+            ..keys.online()
+        };
+        files.extend(self.snapshot_and_timestamp(online, now, expiry)?);
         Ok(files)
     }
 

@@ -93,7 +93,7 @@ fn a_change_re_signs_only_its_bins_then_snapshot_and_timestamp() {
     fs::write(d.path().join(path), "new").unwrap();
     fs::remove_file(d.path().join("files/b-2.0.tar.gz")).unwrap();
     let k = keys();
-    let written = dir::update(
+    let (_, written) = dir::update(
         d.path(),
         &[path.to_string(), "files/b-2.0.tar.gz".to_string()],
         k.online(),

@@ -1,0 +1,114 @@
+//! The TUF key directory of a mirror (`root.pem`, `targets.pem`,
+//! `snapshot.pem`, `timestamp.pem`, `bins.pem`: PKCS#8 PEM, mode 0600),
+//! shared by the `tuf` command and by whatever else re-signs the mirror
+//! (`mirror --tuf-keys KEYDIR` calls [`update_targets`]): reading the
+//! keys, making the missing ones, keeping them out of the mirror, the
+//! clock, and turning the library's refusals into a [`Mismatch`].
+
+use crate::Mismatch;
+use crate::sign::{random_seed, read_private_key, write_private_key};
+use anyhow::{Result, bail};
+use kiln_provenance::PrivateKey;
+use kiln_tuf::{Expiry, Keys, OnlineKeys, TufError};
+use std::path::{Path, PathBuf};
+
+/// The five keys of a key directory.
+pub const KEY_FILES: [&str; 5] = ["root", "targets", "snapshot", "timestamp", "bins"];
+
+pub fn key_path(keys: &Path, role: &str) -> PathBuf {
+    keys.join(format!("{role}.pem"))
+}
+
+/// A library error, marked as a verification failure (exit 1) when it is one.
+pub fn refusal(e: TufError) -> anyhow::Error {
+    if e.is_refusal() {
+        anyhow::Error::new(Mismatch(format!("TUF verification failed: {e}")))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// `--now`, else the clock, in seconds since 1970.
+pub fn now(flag: Option<u64>) -> u64 {
+    flag.unwrap_or_else(crate::sign::now_seconds)
+}
+
+/// The key directory may not be inside the mirror: keys are never served.
+pub fn check_outside(keys: &Path, dir: &Path) -> Result<()> {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if canon(keys).starts_with(canon(dir)) {
+        bail!(
+            "--keys {} is inside the mirror {}: keys must never be served; keep them elsewhere",
+            keys.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Makes each missing key of `keys` from the OS's randomness; the paths made.
+pub fn make_missing(keys: &Path) -> Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    for role in KEY_FILES {
+        let path = key_path(keys, role);
+        if !path.exists() {
+            write_private_key(&path, &PrivateKey::from_seed(random_seed()?))?;
+            made.push(path);
+        }
+    }
+    Ok(made)
+}
+
+/// All five keys (init and rotation).
+pub fn read_all(keys: &Path) -> Result<Keys> {
+    let read = |role: &str| read_private_key(&key_path(keys, role));
+    Ok(Keys {
+        root: read("root")?,
+        targets: read("targets")?,
+        snapshot: read("snapshot")?,
+        timestamp: read("timestamp")?,
+        bins: read("bins")?,
+    })
+}
+
+/// The online keys: all that adding targets or a new timestamp needs.
+#[derive(Debug)]
+pub struct Online {
+    snapshot: PrivateKey,
+    timestamp: PrivateKey,
+    bins: PrivateKey,
+}
+
+impl Online {
+    pub fn read(keys: &Path) -> Result<Online> {
+        let read = |role: &str| read_private_key(&key_path(keys, role));
+        Ok(Online {
+            snapshot: read("snapshot")?,
+            timestamp: read("timestamp")?,
+            bins: read("bins")?,
+        })
+    }
+
+    pub fn keys(&self) -> OnlineKeys<'_> {
+        OnlineKeys {
+            snapshot: &self.snapshot,
+            timestamp: &self.timestamp,
+            bins: &self.bins,
+        }
+    }
+}
+
+/// The targets `paths` (relative to the mirror `dir`) were added, replaced
+/// or removed: re-sign their bins, then snapshot and timestamp, with the
+/// online keys of `keys`, as of `now`. Returns the repository as it now is
+/// and the metadata files written, in order (`timestamp.json` last).
+pub fn update_targets(
+    dir: &Path,
+    keys: &Path,
+    paths: &[String],
+    now: u64,
+) -> Result<(kiln_tuf::Repository, Vec<String>)> {
+    check_outside(keys, dir)?;
+    let online = Online::read(keys)?;
+    kiln_tuf::dir::update(dir, paths, online.keys(), now, Expiry::default()).map_err(refusal)
+}
