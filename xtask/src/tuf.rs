@@ -62,6 +62,7 @@ impl Tuf {
                 let args = &cmd.repo;
                 check_outside(&args.keys, &args.dir)?;
                 let online = Online::read(&args.keys)?;
+                let _lock = dir::lock(&args.dir).map_err(refusal)?;
                 let mut repo = dir::load(&args.dir).map_err(refusal)?;
                 let files = repo
                     .refresh_timestamp(online.keys(), now(args.now), expiry)
@@ -113,6 +114,7 @@ fn init(args: &TufRepoArgs, bins: u32, expiry: Expiry) -> Result<()> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     check_outside(&args.keys, &args.dir)?;
+    let _lock = dir::lock(&args.dir).map_err(refusal)?;
     if dir::read_metadata(&args.dir, "1.root.json", 1)
         .map(|f| f.is_some())
         .unwrap_or(true)
@@ -164,6 +166,7 @@ fn rotate(args: &TufRepoArgs, role: &str, expiry: Expiry) -> Result<()> {
         bail!("--role {role}: rotate root, targets, snapshot, timestamp or bins");
     }
     let keys = read_all(&args.keys)?;
+    let _lock = dir::lock(&args.dir).map_err(refusal)?;
     let mut repo = dir::load(&args.dir).map_err(refusal)?;
     let current = key_path(&args.keys, role);
     let staged = args.keys.join(format!("{role}.pem.next"));

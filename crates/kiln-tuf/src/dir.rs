@@ -210,12 +210,44 @@ pub fn load(dir: &Path) -> Result<Repository, TufError> {
     })
 }
 
-/// Writes `files` into `metadata/` in order, each atomically.
+/// The lock file every writer of a repository holds (`.kiln-` names are
+/// never targets).
+pub const LOCK: &str = ".kiln-tuf.lock";
+
+/// Takes the repository's writer lock (an exclusive `flock` on
+/// `DIR/.kiln-tuf.lock`, waiting for another writer to finish): two
+/// writers that both read version N would both write N+1. Released when
+/// the returned file is dropped.
+pub fn lock(dir: &Path) -> Result<std::fs::File, TufError> {
+    let path = dir.join(LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    file.lock().map_err(io(&path))?;
+    Ok(file)
+}
+
+/// Writes `files` into `metadata/` in order, each atomically. A versioned
+/// file (`N.role.json`) is never changed once written: one that exists
+/// with other bytes is an error (another writer, or a version reused), and
+/// nothing after it is written.
 pub fn write(dir: &Path, files: &Files) -> Result<(), TufError> {
     let meta: PathBuf = dir.join(METADATA);
     std::fs::create_dir_all(&meta).map_err(io(&meta))?;
     for (name, bytes) in files {
         let path = meta.join(name);
+        if name != "timestamp.json"
+            && let Ok(existing) = std::fs::symlink_metadata(&path)
+        {
+            let same = existing.len() == bytes.len() as u64
+                && read_capped(&path, name, existing.len())?.as_ref() == Some(bytes);
+            if !same {
+                return Err(TufError::Exists { file: name.clone() });
+            }
+        }
         kiln_fs::publish::write_atomic(&path, bytes).map_err(|e| TufError::Io {
             path: path.clone(),
             error: std::io::Error::other(e.to_string()),
@@ -236,6 +268,7 @@ pub fn update(
     now: u64,
     expiry: Expiry,
 ) -> Result<(Repository, Vec<String>), TufError> {
+    let _lock = lock(dir)?;
     let changed = changes(dir, paths)?;
     let mut repo = load(dir)?;
     let files = repo.update(&changed, keys, now, expiry)?;

@@ -79,6 +79,10 @@ pub enum TufError {
     NotRegular { path: String },
     #[error("{what}: {message}")]
     Fetch { what: String, message: String },
+    #[error(
+        "metadata/{file} exists with other bytes: a versioned file is never rewritten (another writer, or metadata out of step)"
+    )]
+    Exists { file: String },
     #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,

@@ -284,17 +284,44 @@ impl Repository {
         Ok(files)
     }
 
-    /// A new timestamp (and a new snapshot too if the current one would
-    /// expire before the new timestamp does).
+    /// A new timestamp; and a new snapshot too if the current one would
+    /// expire before the new timestamp does, or if a bin (or `bins`)
+    /// would expire within a snapshot's lifetime, which is then re-signed
+    /// with the online bins key. Top-level targets and root are offline:
+    /// they are re-signed by `rotate` or a new `init`, never here.
     pub fn refresh_timestamp(
         &mut self,
         keys: OnlineKeys<'_>,
         now: u64,
         expiry: Expiry,
     ) -> Result<Files, TufError> {
+        let soon = |expires: &str| time::parse(expires).unwrap_or(0) < now + expiry.snapshot;
+        let layout = self.layout()?;
+        let mut files = Vec::new();
+        let mut stale = Vec::new();
+        if soon(&self.bins.expires) {
+            stale.push(("bins".to_string(), &mut self.bins));
+        }
+        for (i, bin) in self.bin.iter_mut().enumerate() {
+            if soon(&bin.expires) {
+                stale.push((layout.name(i as u32), bin));
+            }
+        }
+        let mut versions = Vec::new();
+        for (name, role) in stale {
+            role.version += 1;
+            role.expires = time::format(now + expiry.bins);
+            files.push((
+                format!("{}.{name}.json", role.version),
+                metadata::sign(role, &[keys.bins], &name)?,
+            ));
+            versions.push((format!("{name}.json"), version_only(role.version)));
+        }
         let snapshot_expires = time::parse(&self.snapshot.0.expires).unwrap_or(0);
-        if snapshot_expires < now + expiry.timestamp {
-            return self.snapshot_and_timestamp(keys, now, expiry);
+        if !files.is_empty() || snapshot_expires < now + expiry.timestamp {
+            self.snapshot.0.meta.extend(versions);
+            files.extend(self.snapshot_and_timestamp(keys, now, expiry)?);
+            return Ok(files);
         }
         Ok(vec![self.timestamp_file(keys, now, expiry)?])
     }

@@ -192,3 +192,67 @@ fn bad_bin_counts_and_target_paths_are_bad_input() {
     let err = Repository::init(&targets, 4, &k, NOW, Expiry::default()).unwrap_err();
     assert!(matches!(err, TufError::TargetPath { .. }), "{err}");
 }
+
+#[test]
+fn a_timestamp_refresh_re_signs_bins_about_to_expire_and_nothing_else() {
+    let d = tempfile::tempdir().unwrap();
+    tree(d.path(), false);
+    let targets = dir::scan(d.path()).unwrap();
+    let expiry = Expiry {
+        bins: 10 * 86_400,
+        ..Expiry::default()
+    };
+    let k = keys();
+    let (mut repo, _) = Repository::init(&targets, 4, &k, NOW, expiry).unwrap();
+    let files = repo
+        .refresh_timestamp(k.online(), NOW + 3600, expiry)
+        .unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["timestamp.json"]);
+    // Five days on, the bins (ten days) would expire within a snapshot's
+    // seven: all are re-signed with the online key, then snapshot and timestamp.
+    let files = repo
+        .refresh_timestamp(k.online(), NOW + 5 * 86_400, expiry)
+        .unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "2.bins.json",
+            "2.bin-0.json",
+            "2.bin-4.json",
+            "2.bin-8.json",
+            "2.bin-c.json",
+            "2.snapshot.json",
+            "timestamp.json"
+        ]
+    );
+}
+
+#[test]
+fn a_versioned_file_is_never_rewritten_and_the_timestamp_waits() {
+    let d = tempfile::tempdir().unwrap();
+    tree(d.path(), false);
+    init(d.path(), 4);
+    let before = fs::read(d.path().join("metadata/timestamp.json")).unwrap();
+    // Another writer's 2.snapshot.json is already there.
+    fs::write(d.path().join("metadata/2.snapshot.json"), "{}").unwrap();
+    fs::write(d.path().join("files/c-1.0.tar.gz"), "c").unwrap();
+    let k = keys();
+    let err = dir::update(
+        d.path(),
+        &["files/c-1.0.tar.gz".to_string()],
+        k.online(),
+        NOW,
+        Expiry::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, TufError::Exists { ref file } if file == "2.snapshot.json"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(d.path().join("metadata/timestamp.json")).unwrap(),
+        before
+    );
+}
