@@ -445,6 +445,37 @@ fn endless_data_is_refused() {
     server.set("/metadata/timestamp.json", Override::NoContentLength);
     let mut clients = Clients::new(&mirror, &server);
     clients.refuse("-", "DownloadLengthMismatchError", "endless data");
+    // A target that goes on past its signed length.
+    let genuine = fs::read(mirror.dir.join(WHEEL)).unwrap();
+    fs::write(
+        mirror.meta("timestamp.json"),
+        fs::read(mirror.meta("timestamp.json"))
+            .unwrap()
+            .trim_ascii_end(),
+    )
+    .unwrap();
+    let mut endless = genuine.clone();
+    endless.resize(4 << 20, b'x');
+    fs::write(mirror.dir.join(WHEEL), endless).unwrap();
+    server.set(&format!("/{WHEEL}"), Override::NoContentLength);
+    clients.refuse(WHEEL, "DownloadLengthMismatchError", "endless data");
+}
+
+#[test]
+fn a_target_no_metadata_signs_is_refused() {
+    let mirror = Mirror::new();
+    fs::write(
+        mirror.dir.join("files/smuggled-1.0-py3-none-any.whl"),
+        b"PK",
+    )
+    .unwrap();
+    let server = Server::start(&mirror.dir);
+    let mut clients = Clients::new(&mirror, &server);
+    clients.refuse(
+        "files/smuggled-1.0-py3-none-any.whl",
+        "UnknownTarget",
+        "not a target signed",
+    );
 }
 
 /// Now, in seconds since 1970 (what the commands default to).
