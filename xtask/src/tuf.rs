@@ -50,11 +50,21 @@ impl Tuf {
             TufCommand::Init(cmd) => init(&cmd.repo, cmd.bins, expiry),
             TufCommand::Add(cmd) => {
                 let args = &cmd.repo;
-                let (repo, written) =
-                    update_targets(&args.dir, &args.keys, &cmd.paths, now(args.now))?;
-                let mut r = report_of(TufOperation::Add, &args.dir, &repo);
-                r.written = written;
-                let line = format!("re-signed {}", r.written.join(", "));
+                let u = update_targets(&args.dir, &args.keys, &cmd.paths, now(args.now))?;
+                let line = format!("re-signed {}", u.written.join(", "));
+                let r = TufReport {
+                    schema: kiln_report::Version,
+                    operation: TufOperation::Add,
+                    repository: args.dir.display().to_string(),
+                    written: u.written,
+                    root_version: u.root_version,
+                    timestamp_version: Some(u.timestamp_version),
+                    snapshot_version: Some(u.snapshot_version),
+                    bins: None,
+                    targets: None,
+                    rotated: None,
+                    downloaded: None,
+                };
                 print(r, args.json, &line);
                 Ok(())
             }

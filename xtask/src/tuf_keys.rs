@@ -100,15 +100,15 @@ impl Online {
 
 /// The targets `paths` (relative to the mirror `dir`) were added, replaced
 /// or removed: re-sign their bins, then snapshot and timestamp, with the
-/// online keys of `keys`, as of `now`. Returns the repository as it now is
-/// and the metadata files written, in order (`timestamp.json` last).
+/// online keys of `keys`, as of `now`. Returns the metadata files written,
+/// in order (`timestamp.json` last), and the versions now current.
 pub fn update_targets(
     dir: &Path,
     keys: &Path,
     paths: &[String],
     now: u64,
-) -> Result<(kiln_tuf::Repository, Vec<String>)> {
+) -> Result<kiln_tuf::Updated> {
     check_outside(keys, dir)?;
     let online = Online::read(keys)?;
-    kiln_tuf::dir::update(dir, paths, online.keys(), now, Expiry::default()).map_err(refusal)
+    kiln_tuf::update(dir, paths, online.keys(), now, Expiry::default()).map_err(refusal)
 }

@@ -7,7 +7,7 @@
 //! repository.
 
 use crate::metadata::{self, Root, Snapshot, TargetFile, Targets, Timestamp};
-use crate::repo::{Expiry, Files, OnlineKeys, Repository, check_path};
+use crate::repo::{Files, Repository, check_path};
 use crate::{TufError, client};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -254,24 +254,4 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), TufError> {
         })?;
     }
     Ok(())
-}
-
-/// "These targets changed": re-sign only the bins `paths` (relative to
-/// `dir`, files added, replaced or removed) fall in, then snapshot and
-/// timestamp, and write them. What `mirror --tuf-keys` calls after
-/// publishing files. Returns the repository as it now is and the
-/// metadata files written, in order.
-pub fn update(
-    dir: &Path,
-    paths: &[String],
-    keys: OnlineKeys<'_>,
-    now: u64,
-    expiry: Expiry,
-) -> Result<(Repository, Vec<String>), TufError> {
-    let _lock = lock(dir)?;
-    let changed = changes(dir, paths)?;
-    let mut repo = load(dir)?;
-    let files = repo.update(&changed, keys, now, expiry)?;
-    write(dir, &files)?;
-    Ok((repo, files.into_iter().map(|(name, _)| name).collect()))
 }

@@ -2,12 +2,14 @@
 //! snapshot, timestamp) with PEP 458 hashed-bin delegations and consistent
 //! snapshots, signed with ed25519 over canonical JSON; the repository's
 //! operations (init, re-signing only the bins a change touches, a new
-//! timestamp, key rotation by a new root); the client's update workflow
+//! timestamp, key rotation by a new root; adding targets on disk reading
+//! only the bins they touch); the client's update workflow
 //! over a bounded fetch callback; and offline verification of a tree.
 //!
 //! No clock, no environment, no network: "now", expiry periods, keys and
 //! the fetch are the caller's.
 
+pub mod add;
 pub mod bins;
 pub mod canonical;
 pub mod client;
@@ -17,6 +19,7 @@ pub mod repo;
 pub mod time;
 pub mod verify;
 
+pub use add::{Updated, update};
 pub use bins::Bins;
 pub use client::Client;
 pub use metadata::TargetFile;

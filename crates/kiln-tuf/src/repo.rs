@@ -256,12 +256,7 @@ impl Repository {
         for (path, file) in changes {
             check_path(path)?;
             let i = layout.index(path);
-            let bin = &mut self.bin[i as usize];
-            let changed = match file {
-                Some(file) => bin.targets.insert(path.clone(), file.clone()).as_ref() != Some(file),
-                None => bin.targets.remove(path).is_some(),
-            };
-            if changed {
+            if apply(&mut self.bin[i as usize], path, file.as_ref()) {
                 touched.insert(i);
             }
         }
@@ -269,12 +264,7 @@ impl Repository {
         for i in touched {
             let name = layout.name(i);
             let bin = &mut self.bin[i as usize];
-            bin.version += 1;
-            bin.expires = time::format(now + expiry.bins);
-            files.push((
-                format!("{}.{name}.json", bin.version),
-                metadata::sign(bin, &[keys.bins], &name)?,
-            ));
+            files.push(sign_bin(bin, &name, keys.bins, now, expiry)?);
             self.snapshot
                 .0
                 .meta
@@ -475,25 +465,7 @@ impl Repository {
         now: u64,
         expiry: Expiry,
     ) -> Result<Files, TufError> {
-        self.snapshot.0.version += 1;
-        self.snapshot.0.expires = time::format(now + expiry.snapshot);
-        let snapshot = metadata::sign(&self.snapshot, &[keys.snapshot], "snapshot")?;
-        let described = TargetFile::of_bytes(&snapshot);
-        self.timestamp.0.meta = BTreeMap::from([(
-            "snapshot.json".to_string(),
-            MetaFile {
-                version: self.snapshot.0.version,
-                length: Some(described.length),
-                hashes: Some(described.hashes),
-            },
-        )]);
-        Ok(vec![
-            (
-                format!("{}.snapshot.json", self.snapshot.0.version),
-                snapshot,
-            ),
-            self.timestamp_file(keys, now, expiry)?,
-        ])
+        sign_snapshot_and_timestamp(&mut self.snapshot, &mut self.timestamp, keys, now, expiry)
     }
 
     fn timestamp_file(
@@ -502,16 +474,76 @@ impl Repository {
         now: u64,
         expiry: Expiry,
     ) -> Result<(String, Vec<u8>), TufError> {
-        self.timestamp.0.version += 1;
-        self.timestamp.0.expires = time::format(now + expiry.timestamp);
-        Ok((
-            "timestamp.json".to_string(),
-            metadata::sign(&self.timestamp, &[keys.timestamp], "timestamp")?,
-        ))
+        sign_timestamp(&mut self.timestamp, keys, now, expiry)
     }
 }
 
-fn version_only(version: u64) -> MetaFile {
+/// Sets (`Some`) or removes (`None`) target `path` in `bin`; whether that
+/// changed it.
+pub(crate) fn apply(bin: &mut Targets, path: &str, file: Option<&TargetFile>) -> bool {
+    match file {
+        Some(file) => bin.targets.insert(path.to_string(), file.clone()).as_ref() != Some(file),
+        None => bin.targets.remove(path).is_some(),
+    }
+}
+
+/// The next version of bin `name`, signed by the bins key.
+pub(crate) fn sign_bin(
+    bin: &mut Targets,
+    name: &str,
+    key: &PrivateKey,
+    now: u64,
+    expiry: Expiry,
+) -> Result<(String, Vec<u8>), TufError> {
+    bin.version += 1;
+    bin.expires = time::format(now + expiry.bins);
+    Ok((
+        format!("{}.{name}.json", bin.version),
+        metadata::sign(bin, &[key], name)?,
+    ))
+}
+
+/// The next snapshot (as `snapshot.meta` now says) and the timestamp naming it.
+pub(crate) fn sign_snapshot_and_timestamp(
+    snapshot: &mut Snapshot,
+    timestamp: &mut Timestamp,
+    keys: OnlineKeys<'_>,
+    now: u64,
+    expiry: Expiry,
+) -> Result<Files, TufError> {
+    snapshot.0.version += 1;
+    snapshot.0.expires = time::format(now + expiry.snapshot);
+    let bytes = metadata::sign(snapshot, &[keys.snapshot], "snapshot")?;
+    let described = TargetFile::of_bytes(&bytes);
+    timestamp.0.meta = BTreeMap::from([(
+        "snapshot.json".to_string(),
+        MetaFile {
+            version: snapshot.0.version,
+            length: Some(described.length),
+            hashes: Some(described.hashes),
+        },
+    )]);
+    Ok(vec![
+        (format!("{}.snapshot.json", snapshot.0.version), bytes),
+        sign_timestamp(timestamp, keys, now, expiry)?,
+    ])
+}
+
+fn sign_timestamp(
+    timestamp: &mut Timestamp,
+    keys: OnlineKeys<'_>,
+    now: u64,
+    expiry: Expiry,
+) -> Result<(String, Vec<u8>), TufError> {
+    timestamp.0.version += 1;
+    timestamp.0.expires = time::format(now + expiry.timestamp);
+    Ok((
+        "timestamp.json".to_string(),
+        metadata::sign(timestamp, &[keys.timestamp], "timestamp")?,
+    ))
+}
+
+pub(crate) fn version_only(version: u64) -> MetaFile {
     MetaFile {
         version,
         length: None,

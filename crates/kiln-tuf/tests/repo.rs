@@ -93,14 +93,22 @@ fn a_change_re_signs_only_its_bins_then_snapshot_and_timestamp() {
     fs::write(d.path().join(path), "new").unwrap();
     fs::remove_file(d.path().join("files/b-2.0.tar.gz")).unwrap();
     let k = keys();
-    let (_, written) = dir::update(
+    // What the whole repository, read into memory, would sign.
+    let paths = [path.to_string(), "files/b-2.0.tar.gz".to_string()];
+    let mut whole = dir::load(d.path()).unwrap();
+    let changed = dir::changes(d.path(), &paths).unwrap();
+    let whole = whole
+        .update(&changed, k.online(), NOW + 60, Expiry::default())
+        .unwrap();
+    let written = kiln_tuf::update(
         d.path(),
         &[path.to_string(), "files/b-2.0.tar.gz".to_string()],
         k.online(),
         NOW + 60,
         Expiry::default(),
     )
-    .unwrap();
+    .unwrap()
+    .written;
     let layout = repo.layout().unwrap();
     let mut expected: Vec<String> = [path, "files/b-2.0.tar.gz"]
         .iter()
@@ -110,6 +118,14 @@ fn a_change_re_signs_only_its_bins_then_snapshot_and_timestamp() {
     expected.dedup();
     expected.extend(["2.snapshot.json".to_string(), "timestamp.json".to_string()]);
     assert_eq!(written, expected);
+    // Reading only the bins touched gives the same bytes.
+    for (name, bytes) in &whole {
+        assert_eq!(
+            &fs::read(d.path().join("metadata").join(name)).unwrap(),
+            bytes,
+            "{name}"
+        );
+    }
     let root = fs::read(d.path().join("metadata/1.root.json")).unwrap();
     let v = verify_tree(d.path(), &root, NOW + 120).unwrap();
     assert_eq!((v.targets, v.bins, v.snapshot_version), (4, 256, 2));
@@ -239,7 +255,7 @@ fn a_versioned_file_is_never_rewritten_and_the_timestamp_waits() {
     fs::write(d.path().join("metadata/2.snapshot.json"), "{}").unwrap();
     fs::write(d.path().join("files/c-1.0.tar.gz"), "c").unwrap();
     let k = keys();
-    let err = dir::update(
+    let err = kiln_tuf::update(
         d.path(),
         &["files/c-1.0.tar.gz".to_string()],
         k.online(),
