@@ -125,10 +125,7 @@ fn init(args: &TufRepoArgs, bins: u32, expiry: Expiry) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     check_outside(&args.keys, &args.dir)?;
     let _lock = dir::lock(&args.dir).map_err(refusal)?;
-    if dir::read_metadata(&args.dir, "1.root.json", 1)
-        .map(|f| f.is_some())
-        .unwrap_or(true)
-    {
+    if args.dir.join(dir::METADATA).join("1.root.json").exists() {
         bail!(
             "{}: already a TUF repository (metadata/1.root.json exists); use `tuf add`, `tuf timestamp` or `tuf rotate`",
             args.dir.display()
