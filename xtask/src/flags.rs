@@ -318,6 +318,13 @@ pub struct TufRepoArgs {
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The offline root key (default: KEYDIR/root.pem); init and rotate only.
+    #[arg(long, value_name = "FILE")]
+    pub root_key: Option<PathBuf>,
+    /// The offline targets key (default: KEYDIR/targets.pem); init and
+    /// rotate only.
+    #[arg(long, value_name = "FILE")]
+    pub targets_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Parser)]

@@ -8,9 +8,7 @@ mod fetch;
 use crate::flags::{Tuf, TufCommand, TufRepoArgs};
 use crate::report;
 use crate::sign::{random_seed, write_private_key};
-use crate::tuf_keys::{
-    Online, check_outside, key_path, make_missing, now, read_all, refusal, update_targets,
-};
+use crate::tuf_keys::{KeyFiles, Online, check_outside, now, refusal, update_targets};
 use anyhow::{Context as _, Result, bail};
 use kiln_provenance::PrivateKey;
 use kiln_report::{TufOperation, TufReport};
@@ -123,7 +121,8 @@ impl Tuf {
 fn init(args: &TufRepoArgs, bins: u32, expiry: Expiry) -> Result<()> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
-    check_outside(&args.keys, &args.dir)?;
+    let files = key_files(args);
+    files.check_outside(&args.dir)?;
     let _lock = dir::lock(&args.dir).map_err(refusal)?;
     if args.dir.join(dir::METADATA).join("1.root.json").exists() {
         bail!(
@@ -133,10 +132,10 @@ fn init(args: &TufRepoArgs, bins: u32, expiry: Expiry) -> Result<()> {
     }
     std::fs::create_dir_all(&args.keys)
         .with_context(|| format!("cannot create {}", args.keys.display()))?;
-    for path in make_missing(&args.keys)? {
+    for path in files.make_missing()? {
         report::step(&format!("made the key {} (mode 0600)", path.display()));
     }
-    let keys = read_all(&args.keys)?;
+    let keys = files.read_all()?;
     let targets = dir::scan(&args.dir).map_err(refusal)?;
     let (repo, files) =
         Repository::init(&targets, bins, &keys, now(args.now), expiry).map_err(refusal)?;
@@ -156,28 +155,39 @@ fn init(args: &TufRepoArgs, bins: u32, expiry: Expiry) -> Result<()> {
     Ok(())
 }
 
-/// The first `ROLE.pem.N` (N = 1, 2, …) that does not exist.
-fn archive_path(keys: &Path, role: &str) -> PathBuf {
-    (1..)
-        .map(|n| keys.join(format!("{role}.pem.{n}")))
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| keys.join(format!("{role}.pem.old")))
+/// The key files `args` name.
+fn key_files(args: &TufRepoArgs) -> KeyFiles {
+    KeyFiles::new(
+        &args.keys,
+        args.root_key.as_deref(),
+        args.targets_key.as_deref(),
+    )
 }
 
-/// A new key for `role`; the old key is kept as `ROLE.pem.N`, the new one
-/// becomes `ROLE.pem` only after the metadata is written (staged as
-/// `ROLE.pem.next` until then, so a crash never loses the key in use).
+/// A new key for `role`; the old key is kept beside it as `FILE.N` (the
+/// first free N), the new one takes its file only after the metadata is
+/// written (staged as `FILE.next` until then, so a crash never loses the
+/// key in use).
 fn rotate(args: &TufRepoArgs, role: &str, expiry: Expiry) -> Result<()> {
-    check_outside(&args.keys, &args.dir)?;
+    let key_files = key_files(args);
+    key_files.check_outside(&args.dir)?;
     if !["root", "targets", "snapshot", "timestamp", "bins"].contains(&role) {
         bail!("--role {role}: rotate root, targets, snapshot, timestamp or bins");
     }
-    let keys = read_all(&args.keys)?;
+    let keys = key_files.read_all()?;
     let _lock = dir::lock(&args.dir).map_err(refusal)?;
     let mut repo = dir::load(&args.dir).map_err(refusal)?;
-    let current = key_path(&args.keys, role);
-    let staged = args.keys.join(format!("{role}.pem.next"));
-    let archived = archive_path(&args.keys, role);
+    let current = key_files.path(role);
+    let beside = |suffix: &str| {
+        let mut p = current.clone().into_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    let staged = beside(".next");
+    let archived = (1..)
+        .map(|n| beside(&format!(".{n}")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| beside(".old"));
     if staged.exists() {
         bail!(
             "{} exists: a rotation was interrupted; check which key the metadata names, then move it away",

@@ -46,29 +46,70 @@ pub fn check_outside(keys: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Makes each missing key of `keys` from the OS's randomness; the paths made.
-pub fn make_missing(keys: &Path) -> Result<Vec<PathBuf>> {
-    let mut made = Vec::new();
-    for role in KEY_FILES {
-        let path = key_path(keys, role);
-        if !path.exists() {
-            write_private_key(&path, &PrivateKey::from_seed(random_seed()?))?;
-            made.push(path);
-        }
-    }
-    Ok(made)
+/// Where each of the five keys is: `KEYDIR/ROLE.pem`, except the offline
+/// root and targets keys when their own files are given (say, on a
+/// removable disk), so that KEYDIR on the mirror's host holds only the
+/// online keys.
+#[derive(Debug, Clone)]
+pub struct KeyFiles {
+    paths: [(String, PathBuf); 5],
 }
 
-/// All five keys (init and rotation).
-pub fn read_all(keys: &Path) -> Result<Keys> {
-    let read = |role: &str| read_private_key(&key_path(keys, role));
-    Ok(Keys {
-        root: read("root")?,
-        targets: read("targets")?,
-        snapshot: read("snapshot")?,
-        timestamp: read("timestamp")?,
-        bins: read("bins")?,
-    })
+impl KeyFiles {
+    pub fn new(keys: &Path, root: Option<&Path>, targets: Option<&Path>) -> KeyFiles {
+        let path = |role: &str| match (role, root, targets) {
+            ("root", Some(p), _) | ("targets", _, Some(p)) => p.to_path_buf(),
+            _ => key_path(keys, role),
+        };
+        KeyFiles {
+            paths: KEY_FILES.map(|role| (role.to_string(), path(role))),
+        }
+    }
+
+    /// The file of `role`'s key.
+    pub fn path(&self, role: &str) -> PathBuf {
+        self.paths
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| PathBuf::from(format!("{role}.pem")))
+    }
+
+    /// None of the key files may be inside the mirror.
+    pub fn check_outside(&self, dir: &Path) -> Result<()> {
+        for (_, path) in &self.paths {
+            let parent = path.parent().unwrap_or(Path::new("."));
+            check_outside(parent, dir)?;
+        }
+        Ok(())
+    }
+
+    /// Makes each missing key from the OS's randomness; the paths made.
+    pub fn make_missing(&self) -> Result<Vec<PathBuf>> {
+        let mut made = Vec::new();
+        for (_, path) in &self.paths {
+            if !path.exists() {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                write_private_key(path, &PrivateKey::from_seed(random_seed()?))?;
+                made.push(path.clone());
+            }
+        }
+        Ok(made)
+    }
+
+    /// All five keys (init and rotation).
+    pub fn read_all(&self) -> Result<Keys> {
+        let read = |role: &str| read_private_key(&self.path(role));
+        Ok(Keys {
+            root: read("root")?,
+            targets: read("targets")?,
+            snapshot: read("snapshot")?,
+            timestamp: read("timestamp")?,
+            bins: read("bins")?,
+        })
+    }
 }
 
 /// The online keys: all that adding targets or a new timestamp needs.

@@ -523,3 +523,63 @@ fn concurrent_writers_take_turns_and_the_tree_verifies() {
     assert_eq!(r["targets"].as_u64(), Some(9), "{r}");
     assert_eq!(r["timestamp_version"].as_u64(), Some(9), "{r}");
 }
+
+#[test]
+fn offline_keys_can_live_apart_from_the_online_key_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mirror");
+    fs::create_dir_all(dir.join("files")).unwrap();
+    fs::write(dir.join(WHEEL), b"PK fake wheel demo 1.0").unwrap();
+    let online = tmp.path().join("online");
+    let (root_key, targets_key) = (
+        tmp.path().join("usb/root.pem"),
+        tmp.path().join("usb/t.pem"),
+    );
+    let offline = [
+        "--root-key",
+        root_key.to_str().unwrap(),
+        "--targets-key",
+        targets_key.to_str().unwrap(),
+    ];
+    let (d, k) = (dir.to_str().unwrap(), online.to_str().unwrap());
+    let o = xtask(
+        tmp.path(),
+        &[&["tuf", "init", d, "--keys", k], &offline[..]].concat(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(root_key.exists() && targets_key.exists());
+    assert!(!online.join("root.pem").exists() && !online.join("targets.pem").exists());
+    // Online work needs only the online directory.
+    fs::write(dir.join(NEW), b"PK fake wheel demo 1.1").unwrap();
+    let o = xtask(tmp.path(), &["tuf", "add", d, "--keys", k, NEW]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Rotating the root key reads and replaces the offline file.
+    let o = xtask(
+        tmp.path(),
+        &[
+            &["tuf", "rotate", d, "--keys", k, "--role", "root"],
+            &offline[..],
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tmp.path().join("usb/root.pem.1").exists());
+    let root = dir.join("metadata/1.root.json");
+    let o = xtask(
+        tmp.path(),
+        &["tuf", "verify", d, "--root", root.to_str().unwrap()],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("root v2"),
+        "{}",
+        text(&o)
+    );
+    // Keys inside the mirror are refused.
+    let inside = dir.join("keys");
+    let o = xtask(
+        tmp.path(),
+        &["tuf", "timestamp", d, "--keys", inside.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("never be served"), "{}", text(&o));
+}
