@@ -349,14 +349,26 @@ pub fn check_file(
     length: Option<u64>,
     hashes: Option<&BTreeMap<String, String>>,
 ) -> Result<(), TufError> {
+    let digests = kiln_digest::Digests::of_bytes(bytes);
+    check_digests(what, bytes.len() as u64, &digests, length, hashes)
+}
+
+/// [`check_file`] for a file hashed as it was streamed (a large target
+/// is never held in memory): its size and digests.
+pub fn check_digests(
+    what: &str,
+    size: u64,
+    digests: &kiln_digest::Digests,
+    length: Option<u64>,
+    hashes: Option<&BTreeMap<String, String>>,
+) -> Result<(), TufError> {
     let bad = || TufError::Digest {
         what: what.to_string(),
     };
-    if length.is_some_and(|l| l != bytes.len() as u64) {
+    if length.is_some_and(|l| l != size) {
         return Err(bad());
     }
     if let Some(hashes) = hashes {
-        let digests = kiln_digest::Digests::of_bytes(bytes);
         let mut checked = 0;
         for (alg, expected) in hashes {
             let actual = match alg.as_str() {

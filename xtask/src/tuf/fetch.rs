@@ -67,22 +67,19 @@ pub fn run(cmd: &TufFetch) -> Result<()> {
     )];
     let mut downloaded = None;
     if let Some(target) = &cmd.target {
-        let bytes = client.download(target, &mut get).map_err(refusal)?;
         let out = match &cmd.out {
             Some(out) => out.clone(),
             None => PathBuf::from(target.rsplit('/').next().unwrap_or(target)),
         };
-        kiln_fs::publish::write_atomic(&out, &bytes)?;
+        let (size, sha256) = download_target(&mut client, &mut get, &base, target, &out, pace)?;
         lines.push(format!(
-            "{}: {} bytes, length and sha256 as signed, written to {}",
-            target,
-            bytes.len(),
+            "{target}: {size} bytes, length and sha256 as signed, written to {}",
             out.display()
         ));
         downloaded = Some(TufDownload {
             target: target.clone(),
-            length: bytes.len() as u64,
-            sha256: kiln_digest::hex(&kiln_digest::sha256(&bytes)),
+            length: size,
+            sha256,
             written_to: out,
         });
     }
@@ -106,4 +103,55 @@ pub fn run(cmd: &TufFetch) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Resolves `target` through the delegations, then streams it into a
+/// temporary directory beside `out` (at most its signed length, hashed as
+/// it is read: a large wheel is never held in memory), checks it and
+/// renames it into place. Its size and sha256.
+fn download_target(
+    client: &mut kiln_tuf::Client,
+    get: &mut client::Fetch<'_>,
+    base: &str,
+    target: &str,
+    out: &std::path::Path,
+    pace: kiln_fetch::Pace,
+) -> Result<(u64, String)> {
+    let file = client.target(target, get).map_err(refusal)?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix(".kiln-tmp-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot make a temporary directory in {}", parent.display()))?;
+    let url = format!("{base}/{target}");
+    let fetched = match kiln_fetch::download(&url, scratch.path(), "target", file.length, pace) {
+        Ok(fetched) => fetched,
+        Err(kiln_fetch::FetchError::TooLarge { limit, .. }) => {
+            return Err(refusal(TufError::TooLarge {
+                what: target.to_string(),
+                limit,
+            }));
+        }
+        Err(kiln_fetch::FetchError::NotFound { .. }) => {
+            return Err(refusal(TufError::Missing {
+                what: target.to_string(),
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let digests = kiln_digest::Digests::of_file(&fetched.path)?;
+    client::check_digests(
+        target,
+        fetched.size,
+        &digests,
+        Some(file.length),
+        Some(&file.hashes),
+    )
+    .map_err(refusal)?;
+    std::fs::rename(&fetched.path, out)
+        .with_context(|| format!("cannot move the download to {}", out.display()))?;
+    Ok((fetched.size, digests.sha256_hex()))
 }
