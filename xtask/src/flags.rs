@@ -53,6 +53,9 @@ pub enum Command {
     /// content-addressed cache, explaining every file that fails it; or
     /// write a distinfo from files (makesum).
     Distfiles(Distfiles),
+    /// TUF metadata for a mirror directory: init, add, timestamp, rotate,
+    /// verify, and a client that fetches through it.
+    Tuf(Tuf),
 }
 
 #[derive(Debug, Parser)]
@@ -395,4 +398,143 @@ pub struct DistfilesMakesum {
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct Tuf {
+    #[command(subcommand)]
+    pub command: TufCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TufCommand {
+    /// Create root v1 and sign every file DIR holds (creating any missing
+    /// key of KEYDIR: root.pem, targets.pem, snapshot.pem, timestamp.pem,
+    /// bins.pem).
+    Init(TufInit),
+    /// Targets added, replaced or removed: re-sign only their bins, then
+    /// snapshot and timestamp (online keys only).
+    Add(TufAdd),
+    /// Sign a new timestamp (and snapshot, if it would expire first).
+    Timestamp(TufTimestamp),
+    /// Replace a role's key by a new one: root version N+1, signed by the
+    /// old root key (and the new one when root's key is replaced).
+    Rotate(TufRotate),
+    /// Verify DIR's whole metadata tree and every target offline, from a
+    /// trusted root.
+    Verify(TufVerify),
+    /// A TUF client: refresh from URL and download a target, every check made.
+    Fetch(TufFetch),
+}
+
+#[derive(Debug, Parser)]
+pub struct TufRepoArgs {
+    /// The mirror directory (metadata in DIR/metadata).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The key directory (outside DIR).
+    #[arg(long, value_name = "KEYDIR")]
+    pub keys: PathBuf,
+    /// Sign as of this time, in seconds since 1970 (default: now).
+    #[arg(long, value_name = "SECONDS")]
+    pub now: Option<u64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The offline root key (default: KEYDIR/root.pem); init and rotate only.
+    #[arg(long, value_name = "FILE")]
+    pub root_key: Option<PathBuf>,
+    /// The offline targets key (default: KEYDIR/targets.pem); init and
+    /// rotate only.
+    #[arg(long, value_name = "FILE")]
+    pub targets_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Parser)]
+pub struct TufInit {
+    #[command(flatten)]
+    pub repo: TufRepoArgs,
+    /// Hashed bins: a power of two from 1 to 65536.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub bins: u32,
+}
+
+#[derive(Debug, Parser)]
+pub struct TufAdd {
+    #[command(flatten)]
+    pub repo: TufRepoArgs,
+    /// Target paths relative to DIR (e.g. files/x.whl, simple/x/index.html).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Parser)]
+pub struct TufTimestamp {
+    #[command(flatten)]
+    pub repo: TufRepoArgs,
+}
+
+#[derive(Debug, Parser)]
+pub struct TufRotate {
+    #[command(flatten)]
+    pub repo: TufRepoArgs,
+    /// The role whose key is replaced: root, targets, snapshot, timestamp
+    /// or bins.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+}
+
+#[derive(Debug, Parser)]
+pub struct TufVerify {
+    /// The mirror directory.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The root to trust (e.g. a copy of 1.root.json kept apart).
+    #[arg(long, value_name = "FILE")]
+    pub root: PathBuf,
+    /// Verify as of this time, in seconds since 1970 (default: now).
+    #[arg(long, value_name = "SECONDS")]
+    pub now: Option<u64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct TufFetch {
+    /// The repository's base URL (metadata at URL/metadata/).
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The root to trust on first use (later runs trust STATE/root.json).
+    #[arg(long, value_name = "FILE")]
+    pub root: PathBuf,
+    /// Where the client keeps the metadata it trusts between runs.
+    #[arg(long, value_name = "STATE")]
+    pub state: PathBuf,
+    /// A target to download (e.g. files/x.whl); without it, refresh only.
+    #[arg(long, value_name = "PATH")]
+    pub target: Option<String>,
+    /// Where to write the target (default: its file name, here).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Check expiry as of this time, in seconds since 1970 (default: now).
+    #[arg(long, value_name = "SECONDS")]
+    pub now: Option<u64>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Tuf {
+    /// Whether `--json` was given to the subcommand.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            TufCommand::Init(c) => c.repo.json,
+            TufCommand::Add(c) => c.repo.json,
+            TufCommand::Timestamp(c) => c.repo.json,
+            TufCommand::Rotate(c) => c.repo.json,
+            TufCommand::Verify(c) => c.json,
+            TufCommand::Fetch(c) => c.json,
+        }
+    }
 }

@@ -29,6 +29,8 @@ mod reproduce;
 mod sign;
 #[cfg(test)]
 mod tidy;
+mod tuf;
+mod tuf_keys;
 mod verify;
 mod wheelhouse;
 mod wheels;
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         flags::Command::Bench(cmd) => cmd.run(),
         flags::Command::Wheelhouse(cmd) => cmd.run(),
         flags::Command::Distfiles(cmd) => cmd.run(),
+        flags::Command::Tuf(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -145,6 +148,7 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Bench(c) => (C::Bench, c.json),
         flags::Command::Wheelhouse(c) => (C::Wheelhouse, c.json),
         flags::Command::Distfiles(c) => (C::Distfiles, c.json()),
+        flags::Command::Tuf(c) => (C::Tuf, c.json()),
     }
 }
 

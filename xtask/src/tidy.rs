@@ -76,6 +76,8 @@ fn layer(name: &str) -> usize {
         "kiln-native" | "kiln-canon" => 2,
         // The wheelhouse's decisions: formats and archives, no edge.
         "kiln-wheelhouse" => 2,
+        // TUF metadata over kiln-provenance's ed25519 keys: an engine.
+        "kiln-tuf" => 2,
         // The edge crates (network, Sigstore, git): above the formats they
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,
@@ -302,6 +304,7 @@ const COMMANDS: &[&str] = &[
     "bench",
     "wheelhouse",
     "distfiles",
+    "tuf",
 ];
 
 /// The top-level modules `text` names as `crate::X` (in paths and in

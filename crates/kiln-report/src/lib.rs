@@ -16,6 +16,7 @@
 
 mod bench;
 mod distfiles;
+mod tuf;
 pub mod validate;
 mod wheelhouse;
 
@@ -30,6 +31,8 @@ pub use distfiles::{
 pub use wheelhouse::{
     VerifyWheelhouseReport, WheelhouseDifference, WheelhouseReport, WheelhouseWheel,
 };
+
+pub use tuf::{TufDownload, TufOperation, TufReport};
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -95,6 +98,7 @@ pub enum Report {
     Wheelhouse(WheelhouseReport),
     VerifyWheelhouse(VerifyWheelhouseReport),
     Distfiles(DistfilesReport),
+    Tuf(TufReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -112,6 +116,7 @@ pub enum Command {
     Bench,
     Wheelhouse,
     Distfiles,
+    Tuf,
 }
 
 /// What went wrong, printed instead of a report when a command fails
