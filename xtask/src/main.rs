@@ -18,12 +18,14 @@ mod keygen;
 mod keyless;
 mod layout;
 mod lock;
+mod mirror;
 mod normalize;
 mod pins;
 mod provenance;
 mod release;
 mod report;
 mod reproduce;
+mod serve;
 mod sign;
 #[cfg(test)]
 mod tidy;
@@ -88,6 +90,8 @@ fn main() -> ExitCode {
         flags::Command::Normalize(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
+        flags::Command::Mirror(cmd) => cmd.run(),
+        flags::Command::Serve(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -131,6 +135,8 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Normalize(c) => (C::Normalize, c.json),
         flags::Command::Ci(_) => (C::Ci, false),
         flags::Command::Bench(c) => (C::Bench, c.json),
+        flags::Command::Mirror(c) => (C::Mirror, c.json),
+        flags::Command::Serve(_) => (C::Serve, false),
     }
 }
 

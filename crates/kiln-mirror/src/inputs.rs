@@ -50,12 +50,13 @@ pub fn read_sums_dir(dir: &Path) -> Result<Vec<Checked>, MirrorError> {
         path: sums_path.clone(),
         reason: "not UTF-8".into(),
     })?;
-    let lines = kiln_record::parse_sha256sums(&sums_path.display().to_string(), &text).map_err(
-        |e| MirrorError::Input {
-            path: sums_path.clone(),
-            reason: e.to_string(),
-        },
-    )?;
+    let lines =
+        kiln_record::parse_sha256sums(&sums_path.display().to_string(), &text).map_err(|e| {
+            MirrorError::Input {
+                path: sums_path.clone(),
+                reason: e.to_string(),
+            }
+        })?;
     let mut present = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
         .min_depth(1)
@@ -75,7 +76,10 @@ pub fn read_sums_dir(dir: &Path) -> Result<Vec<Checked>, MirrorError> {
         if !lines.iter().any(|l| &l.file == name) {
             return Err(MirrorError::Input {
                 path: dir.join(name),
-                reason: format!("not listed in {}: nothing vouches for it", sums_path.display()),
+                reason: format!(
+                    "not listed in {}: nothing vouches for it",
+                    sums_path.display()
+                ),
             });
         }
     }
@@ -84,7 +88,10 @@ pub fn read_sums_dir(dir: &Path) -> Result<Vec<Checked>, MirrorError> {
         if line.file.contains('/') || line.file.starts_with('.') {
             return Err(MirrorError::Input {
                 path: sums_path.clone(),
-                reason: format!("line {} names {:?}, not a file of the directory", line.line, line.file),
+                reason: format!(
+                    "line {} names {:?}, not a file of the directory",
+                    line.line, line.file
+                ),
             });
         }
         let path = dir.join(&line.file);
@@ -93,7 +100,12 @@ pub fn read_sums_dir(dir: &Path) -> Result<Vec<Checked>, MirrorError> {
         if sha256 != line.sha256 {
             return Err(MirrorError::Digest {
                 file: path.display().to_string(),
-                expected: format!("{} ({} line {})", line.sha256, sums_path.display(), line.line),
+                expected: format!(
+                    "{} ({} line {})",
+                    line.sha256,
+                    sums_path.display(),
+                    line.line
+                ),
                 actual: sha256,
             });
         }

@@ -12,12 +12,11 @@ use crate::recompress::check_wheel_record;
 /// The METADATA of the wheel `filename` (whose bytes the caller has
 /// already checked against its stated sha256), after its RECORD verified.
 pub fn wheel_metadata(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, MirrorError> {
-    let wheel = read_zip(filename, bytes, &Limits::default()).map_err(|source| {
-        MirrorError::Archive {
+    let wheel =
+        read_zip(filename, bytes, &Limits::default()).map_err(|source| MirrorError::Archive {
             file: filename.to_string(),
             source,
-        }
-    })?;
+        })?;
     let files: Vec<&ZipMember> = wheel
         .members
         .iter()

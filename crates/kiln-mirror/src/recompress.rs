@@ -139,7 +139,10 @@ pub(crate) fn check_wheel_record(
         .map(|m| m.data.as_slice())
         .unwrap_or_default();
     let problems = record_problems(filename, &digests, record_bytes, &mut |path| {
-        let data = files.iter().find(|m| m.path == path).map(|m| m.data.as_slice());
+        let data = files
+            .iter()
+            .find(|m| m.path == path)
+            .map(|m| m.data.as_slice());
         Ok(kiln_digest::Digests::of_bytes(data.unwrap_or_default()).sha512)
     })
     .map_err(|e| MirrorError::Metadata {
@@ -278,7 +281,8 @@ fn prove(
             .unwrap_or_default()
     };
     let (old_record, new_record) = (find(original), find(&new_files));
-    if other_lines(&old_record, &[wheel_path, record]) != other_lines(&new_record, &[wheel_path, record])
+    if other_lines(&old_record, &[wheel_path, record])
+        != other_lines(&new_record, &[wheel_path, record])
     {
         return Err(fail(
             record,

@@ -52,7 +52,11 @@ pub struct Entry {
 impl Entry {
     /// A file whose bytes the caller checked against their stated sha256:
     /// a wheel's RECORD is verified and its METADATA taken.
-    pub fn distribution(filename: &str, bytes: Vec<u8>, sha256: &str) -> Result<Entry, MirrorError> {
+    pub fn distribution(
+        filename: &str,
+        bytes: Vec<u8>,
+        sha256: &str,
+    ) -> Result<Entry, MirrorError> {
         project_and_version(filename)?;
         let metadata = if filename.ends_with(".whl") {
             Some(wheel_metadata(filename, &bytes)?)
@@ -176,7 +180,9 @@ impl Mirror {
                 ("index.json", kiln_index::project_json(page)),
             ] {
                 if write_if_changed(&dir.join(file), text.as_bytes())? {
-                    published.pages_written.push(format!("simple/{project}/{file}"));
+                    published
+                        .pages_written
+                        .push(format!("simple/{project}/{file}"));
                 }
             }
         }

@@ -78,7 +78,8 @@ pub fn write_zip(
             file: archive.to_string(),
             reason: format!("{}: {e}", m.path),
         })?;
-        let offset = u32::try_from(out.len()).map_err(|_| too_big(m.path, "an offset past 4 GiB"))?;
+        let offset =
+            u32::try_from(out.len()).map_err(|_| too_big(m.path, "an offset past 4 GiB"))?;
         let size = u32::try_from(m.data.len()).map_err(|_| too_big(m.path, "4 GiB"))?;
         let csize = u32::try_from(data.len()).map_err(|_| too_big(m.path, "4 GiB"))?;
         let name_len = u16::try_from(m.path.len()).map_err(|_| too_big(m.path, "a long name"))?;

@@ -15,12 +15,15 @@
 //! record.
 
 mod bench;
+mod mirror;
 pub mod validate;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
 };
+
+pub use mirror::{MirrorFile, MirrorOriginal, MirrorReport, MirrorSource};
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -83,6 +86,7 @@ pub enum Report {
     Diff(DiffCommandReport),
     Normalize(NormalizeReport),
     Bench(BenchReport),
+    Mirror(MirrorReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -98,6 +102,8 @@ pub enum Command {
     Normalize,
     Ci,
     Bench,
+    Mirror,
+    Serve,
 }
 
 /// What went wrong, printed instead of a report when a command fails
