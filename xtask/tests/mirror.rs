@@ -1,0 +1,500 @@
+//! `mirror` and `serve` end to end, through the real binary: pip installs
+//! from the mirror over a real 127.0.0.1 server with `--require-hashes`
+//! (and from a `file://` URL of the static tree), prefers the build-tagged
+//! recompressed wheel, and reads its PEP 658 `.metadata` before the wheel;
+//! the recompressed wheel installs to the same tree as the publisher's
+//! (RECORD and WHEEL aside); the pages are byte-identical across runs
+//! under another umask, path, directory order and thread count, and
+//! pinned; adding a release rewrites only its pages and the root; a
+//! tampered file (against SHA256SUMS, or against the `#sha256=` of an
+//! upstream URL on a real server) and a wheel whose RECORD lies are
+//! refused with exit 1, naming the file and the member, leaving nothing
+//! in the mirror.
+
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
+
+#[path = "support/common.rs"]
+mod common;
+#[path = "../../crates/kiln-fetch/tests/support/http.rs"]
+mod http;
+
+use kiln_archive::{ArchiveWriter, Deflate, ZipWriter};
+use kiln_corpus::{Cache, Kind, Manifest};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+const SIX: &str = "six-1.17.0-py2.py3-none-any.whl";
+const SIX_TAGGED: &str = "six-1.17.0-1-py2.py3-none-any.whl";
+
+fn corpus_wheel(project: &str) -> PathBuf {
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = var("KILN_CORPUS_CACHE")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus"));
+    let manifest = Manifest::committed().unwrap();
+    Cache::new(dir)
+        .trusting(var("SSL_CERT_FILE"))
+        .path(manifest.get(project, Kind::Wheel).unwrap())
+        .unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    kiln_digest::hex(&kiln_digest::sha256(bytes))
+}
+
+/// A wheelhouse in `dir` holding copies of `wheels`, with its SHA256SUMS.
+fn wheelhouse(dir: &Path, wheels: &[PathBuf]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut sums = String::new();
+    for wheel in wheels {
+        let name = wheel.file_name().unwrap().to_str().unwrap();
+        let bytes = std::fs::read(wheel).unwrap();
+        std::fs::write(dir.join(name), &bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
+    }
+    std::fs::write(dir.join("SHA256SUMS"), sums).unwrap();
+}
+
+/// `xtask ARGS` under `umask` with `threads` rayon threads.
+fn xtask(dir: &Path, umask: &str, threads: &str, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env("RAYON_NUM_THREADS", threads)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn mirror(dir: &Path, args: &[&str]) -> Output {
+    xtask(dir, "022", "2", &[&["mirror"], args].concat())
+}
+
+/// Every file under `root`, relative, with its bytes.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.push((rel, std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn pages_are_a_pure_function_of_the_files_and_pinned() {
+    let six = corpus_wheel("six");
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("deeper/path/b");
+    // The same inputs, written in another order under another name.
+    wheelhouse(&a.join("wh"), std::slice::from_ref(&six));
+    wheelhouse(&b.join("wh"), std::slice::from_ref(&six));
+    let six_a = six.to_str().unwrap();
+    let first = xtask(
+        &a,
+        "022",
+        "1",
+        &[
+            "mirror",
+            "--out",
+            "m",
+            "--wheelhouse",
+            "wh",
+            "--recompress",
+            six_a,
+        ],
+    );
+    assert!(first.status.success(), "{}", common::text(&first));
+    let second = xtask(
+        &b,
+        "077",
+        "2",
+        &[
+            "mirror",
+            "--out",
+            "m",
+            "--recompress",
+            six_a,
+            "--wheelhouse",
+            "wh",
+        ],
+    );
+    assert!(second.status.success(), "{}", common::text(&second));
+    let (ta, tb) = (tree(&a.join("m")), tree(&b.join("m")));
+    assert_eq!(
+        ta.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        tb.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for ((path, x), (_, y)) in ta.iter().zip(&tb) {
+        assert!(x == y, "{path} differs between the two runs");
+    }
+    let pinned = |path: &str| {
+        let bytes = &ta.iter().find(|(p, _)| p == path).unwrap().1;
+        sha256_hex(bytes)
+    };
+    assert_eq!(
+        pinned(&format!("files/{SIX_TAGGED}")),
+        "a3b07f3d3601308d416a1294dbc7d6ea21bb82a6eb2608b965a13355450a73c7"
+    );
+    assert_eq!(
+        pinned("simple/six/index.html"),
+        "5ef73585b05b5ca03023a6be55d79a5ac9b25c5fc450a41d9e438ca4820d6d15"
+    );
+    assert_eq!(
+        pinned("simple/six/index.json"),
+        "da8b30448def95ea6c0990b67ecac4c7e374ea121c8d13fd19af34ff29aad2ed"
+    );
+    assert_eq!(
+        pinned("simple/index.json"),
+        "c90ca60791653991a685b7127dfcb0ca3e63015f82f7b1a40b2062e72879a2e6"
+    );
+
+    // Adding a release rewrites that project's pages and the root only.
+    let idna = corpus_wheel("idna");
+    wheelhouse(&a.join("wh2"), &[idna]);
+    let added = xtask(
+        &a,
+        "022",
+        "2",
+        &["mirror", "--out", "m", "--wheelhouse", "wh2", "--json"],
+    );
+    assert!(added.status.success(), "{}", common::text(&added));
+    let report = common::report(&added);
+    assert_eq!(
+        report["pages_written"],
+        serde_json::json!([
+            "simple/idna/index.html",
+            "simple/idna/index.json",
+            "simple/index.html",
+            "simple/index.json"
+        ])
+    );
+    // And the same inputs again change nothing.
+    let again = xtask(
+        &a,
+        "022",
+        "2",
+        &["mirror", "--out", "m", "--wheelhouse", "wh2", "--json"],
+    );
+    assert_eq!(
+        common::report(&again)["pages_written"],
+        serde_json::json!([])
+    );
+}
+
+/// A wheel whose RECORD gives `pkg/__init__.py` the wrong digest.
+fn lying_wheel(path: &Path) {
+    let mut zip = ZipWriter::new(
+        Vec::new(),
+        315_532_800,
+        Deflate {
+            level: 6,
+            gzip_chunk_size: 1 << 20,
+        },
+    )
+    .unwrap();
+    let init = b"x = 1\n";
+    let metadata = b"Metadata-Version: 2.1\nName: liar\nVersion: 1.0\n";
+    let wheel = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
+    let row = |p: &str, d: &[u8]| {
+        format!(
+            "{p},sha256={},{}\n",
+            kiln_digest::urlsafe_b64_nopad(&kiln_digest::sha256(d)),
+            d.len()
+        )
+    };
+    let record = format!(
+        "{}{}{}liar-1.0.dist-info/RECORD,,\n",
+        row("liar/__init__.py", b"x = 2\n"),
+        row("liar-1.0.dist-info/METADATA", metadata),
+        row("liar-1.0.dist-info/WHEEL", wheel),
+    );
+    zip.add_file("liar/__init__.py", init, false).unwrap();
+    zip.add_file("liar-1.0.dist-info/METADATA", metadata, false)
+        .unwrap();
+    zip.add_file("liar-1.0.dist-info/WHEEL", wheel, false)
+        .unwrap();
+    zip.add_file("liar-1.0.dist-info/RECORD", record.as_bytes(), false)
+        .unwrap();
+    std::fs::write(path, zip.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn tampered_files_and_lying_records_are_refused_leaving_nothing() {
+    let six = corpus_wheel("six");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+
+    // A wheelhouse file that is not what its SHA256SUMS says.
+    wheelhouse(&dir.join("wh"), std::slice::from_ref(&six));
+    let mut bytes = std::fs::read(dir.join("wh").join(SIX)).unwrap();
+    let last = bytes.len() - 30;
+    bytes[last] ^= 1;
+    std::fs::write(dir.join("wh").join(SIX), &bytes).unwrap();
+    let out = mirror(dir, &["--out", "m", "--wheelhouse", "wh"]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(common::text(&out).contains(SIX), "{}", common::text(&out));
+    assert!(!dir.join("m/files").exists() || tree(&dir.join("m")).is_empty());
+
+    // An upstream URL whose bytes disagree with its #sha256=, served for real.
+    let served = dir.join("upstream");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::write(served.join(SIX), &bytes).unwrap();
+    let server = http::Server::start(&served);
+    let url = format!(
+        "{}#sha256={}",
+        server.url(&format!("/{SIX}")),
+        sha256_hex(&std::fs::read(&six).unwrap())
+    );
+    let out = mirror(dir, &["--out", "m", "--recompress", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("refusing it unopened"),
+        "{}",
+        common::text(&out)
+    );
+
+    // A wheel whose RECORD lies about a member.
+    let liar = dir.join("liar-1.0-py3-none-any.whl");
+    lying_wheel(&liar);
+    let out = mirror(dir, &["--out", "m", "--recompress", liar.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("liar/__init__.py"),
+        "{}",
+        common::text(&out)
+    );
+    assert!(!dir.join("m/files").exists() || tree(&dir.join("m")).is_empty());
+
+    // A build tag that is no build tag is bad input.
+    let out = mirror(
+        dir,
+        &[
+            "--out",
+            "m",
+            "--recompress",
+            six.to_str().unwrap(),
+            "--build-tag",
+            "x1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+}
+
+/// `serve DIR --port 0` in the background, its stderr collected.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Serving {
+    fn start(dir: &Path) -> Serving {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["serve", dir.to_str().unwrap(), "--port", "0"])
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first.split(" at ").nth(1).unwrap().trim().to_string();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Serving { child, url, log }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pip(python: &Path, args: &[&str]) -> Output {
+    Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+            "--isolated",
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The installed files, dist-info's RECORD, WHEEL and the installer's own
+/// files aside (WHEEL differs by its `Build:` line, by design).
+fn installed(root: &Path) -> Vec<(String, Vec<u8>)> {
+    tree(root)
+        .into_iter()
+        .filter(|(p, _)| {
+            let installer_own = [
+                "RECORD",
+                "WHEEL",
+                "INSTALLER",
+                "REQUESTED",
+                "direct_url.json",
+            ];
+            !(p.contains(".dist-info/")
+                && installer_own.iter().any(|f| p.ends_with(&format!("/{f}"))))
+                && !p.contains("__pycache__")
+        })
+        .collect()
+}
+
+#[test]
+fn pip_installs_the_build_tagged_wheel_from_the_served_mirror() {
+    let Some(python) = common::python("pip install from the mirror") else {
+        return;
+    };
+    let six = corpus_wheel("six");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    wheelhouse(&dir.join("wh"), std::slice::from_ref(&six));
+    let out = mirror(
+        dir,
+        &[
+            "--out",
+            "m",
+            "--wheelhouse",
+            "wh",
+            "--recompress",
+            six.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report = common::report(&out);
+    let files = report["files"].as_array().unwrap();
+    let tagged = files.iter().find(|f| f["filename"] == SIX_TAGGED).unwrap();
+    let original = sha256_hex(&std::fs::read(&six).unwrap());
+    assert_eq!(tagged["original"]["sha256"], original.as_str());
+    let requirements = dir.join("requirements.txt");
+    std::fs::write(
+        &requirements,
+        format!(
+            "six==1.17.0 --hash=sha256:{original} --hash=sha256:{}\n",
+            tagged["sha256"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+
+    let server = Serving::start(&dir.join("m"));
+    let target = dir.join("from-http");
+    let out = pip(
+        &python,
+        &[
+            "install",
+            "--index-url",
+            &server.url,
+            "--require-hashes",
+            "-r",
+            requirements.to_str().unwrap(),
+            "--target",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let tagged_only = |log: &[String]| {
+        let at = |suffix: &str| {
+            log.iter()
+                .position(|l| l.starts_with(&format!("GET /files/{suffix} 200")))
+        };
+        assert!(
+            at(SIX_TAGGED).is_some(),
+            "pip did not fetch the tagged wheel:\n{}",
+            log.join("\n")
+        );
+        assert!(
+            at(SIX).is_none(),
+            "pip fetched the untagged wheel:\n{}",
+            log.join("\n")
+        );
+        (at(&format!("{SIX_TAGGED}.metadata")), at(SIX_TAGGED))
+    };
+    tagged_only(&server.log.lock().unwrap().clone());
+    // pip reads PEP 658 metadata only when it does not check hashes.
+    server.log.lock().unwrap().clear();
+    let resolved = dir.join("resolved");
+    let out = pip(
+        &python,
+        &[
+            "install",
+            "--index-url",
+            &server.url,
+            "--target",
+            resolved.to_str().unwrap(),
+            "six==1.17.0",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let log = server.log.lock().unwrap().clone();
+    let (metadata, wheel) = tagged_only(&log);
+    assert!(
+        metadata.is_some() && metadata < wheel,
+        "expected the .metadata before the wheel:\n{}",
+        log.join("\n")
+    );
+    drop(server);
+
+    // The static tree through file://, and the publisher's wheel itself.
+    let from_file = dir.join("from-file");
+    let index = format!("file://{}/", dir.join("m/simple").display());
+    let out = pip(
+        &python,
+        &[
+            "install",
+            "--index-url",
+            &index,
+            "--require-hashes",
+            "-r",
+            requirements.to_str().unwrap(),
+            "--target",
+            from_file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let from_original = dir.join("from-original");
+    let out = pip(
+        &python,
+        &[
+            "install",
+            "--no-index",
+            "--no-deps",
+            "--target",
+            from_original.to_str().unwrap(),
+            six.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let wheel_file =
+        |root: &Path| std::fs::read_to_string(root.join("six-1.17.0.dist-info/WHEEL")).unwrap();
+    assert!(
+        wheel_file(&target).contains("Build: 1"),
+        "pip did not install the tagged wheel"
+    );
+    assert!(!wheel_file(&from_original).contains("Build:"));
+    assert_eq!(installed(&target), installed(&from_original));
+    assert_eq!(installed(&from_file), installed(&from_original));
+}
