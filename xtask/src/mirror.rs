@@ -100,7 +100,7 @@ fn download_checked(url: &str, dir: &Path, name: &str, sha256: &str) -> Result<V
         ))
         .into());
     }
-    Ok(kiln_mirror::read_regular(&fetched.path, MAX_DOWNLOAD).map_err(lift)?)
+    kiln_mirror::read_regular(&fetched.path, MAX_DOWNLOAD).map_err(lift)
 }
 
 fn url_file_name(url: &str) -> Result<String> {

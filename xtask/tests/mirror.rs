@@ -356,9 +356,9 @@ fn installed(root: &Path) -> Vec<(String, Vec<u8>)> {
                 "REQUESTED",
                 "direct_url.json",
             ];
-            !(p.contains(".dist-info/")
-                && installer_own.iter().any(|f| p.ends_with(&format!("/{f}"))))
-                && !p.contains("__pycache__")
+            let own = p.contains(".dist-info/")
+                && installer_own.iter().any(|f| p.ends_with(&format!("/{f}")));
+            !own && !p.contains("__pycache__")
         })
         .collect()
 }
