@@ -343,8 +343,9 @@ fn pip(python: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The installed files, dist-info's RECORD, WHEEL and the installer's own
-/// files aside (WHEEL differs by its `Build:` line, by design).
+/// The installed files, dist-info's RECORD, WHEEL and the installers' own
+/// files aside (WHEEL differs by its `Build:` line, by design; uv adds
+/// `uv_cache.json` with times in it).
 fn installed(root: &Path) -> Vec<(String, Vec<u8>)> {
     tree(root)
         .into_iter()
@@ -355,6 +356,7 @@ fn installed(root: &Path) -> Vec<(String, Vec<u8>)> {
                 "INSTALLER",
                 "REQUESTED",
                 "direct_url.json",
+                "uv_cache.json",
             ];
             let own = p.contains(".dist-info/")
                 && installer_own.iter().any(|f| p.ends_with(&format!("/{f}")));
@@ -497,4 +499,233 @@ fn pip_installs_the_build_tagged_wheel_from_the_served_mirror() {
     assert!(!wheel_file(&from_original).contains("Build:"));
     assert_eq!(installed(&target), installed(&from_original));
     assert_eq!(installed(&from_file), installed(&from_original));
+}
+
+/// uv beside the test Python (`xtask/python/requirements.txt` installs
+/// it); without it the uv half skips, unless `KILN_REQUIRE_PYTHON` is set.
+fn uv(python: &Path) -> Option<PathBuf> {
+    let uv = python.parent().unwrap().join("uv");
+    if uv.is_file() {
+        return Some(uv);
+    }
+    assert!(
+        std::env::var_os("KILN_REQUIRE_PYTHON").is_none(),
+        "no uv beside {}: install xtask/python/requirements.txt",
+        python.display()
+    );
+    eprintln!("skipping the uv half: no uv beside {}", python.display());
+    None
+}
+
+/// `uv pip install` of one wheel file into `target`, for `python`
+/// (another Python version for a wheel built for it).
+fn uv_install(
+    uv: &Path,
+    python: &Path,
+    wheel: &Path,
+    target: &Path,
+    version: Option<&str>,
+) -> Output {
+    let mut cmd = Command::new(uv);
+    cmd.args([
+        "pip",
+        "install",
+        "--no-deps",
+        "--offline",
+        "--no-cache",
+        "--python",
+    ])
+    .arg(python)
+    .arg("--target")
+    .arg(target);
+    if let Some(version) = version {
+        cmd.args([
+            "--python-version",
+            version,
+            "--python-platform",
+            "x86_64-manylinux_2_28",
+        ]);
+    }
+    cmd.arg(wheel).env("UV_NO_PROGRESS", "1").output().unwrap()
+}
+
+fn pip_install(python: &Path, wheel: &Path, target: &Path, version: Option<&str>) -> Output {
+    let target = target.to_str().unwrap();
+    let mut args = vec!["install", "--no-deps", "--no-index", "--target", target];
+    if let Some(version) = version {
+        args.extend(["--python-version", version, "--only-binary=:all:"]);
+        args.extend([
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--implementation",
+            "cp",
+        ]);
+    }
+    args.push(wheel.to_str().unwrap());
+    pip(python, &args)
+}
+
+#[test]
+fn recompressed_corpus_wheels_are_smaller_and_install_the_same_files() {
+    let manifest = Manifest::committed().unwrap();
+    let wheels: Vec<PathBuf> = manifest
+        .files(Kind::Wheel)
+        .iter()
+        .map(|f| corpus_wheel(&f.project))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["--out", "m", "--json"];
+    for wheel in &wheels {
+        args.extend(["--recompress", wheel.to_str().unwrap()]);
+    }
+    let started = std::time::Instant::now();
+    let out = mirror(dir, &args);
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report = common::report(&out);
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), wheels.len());
+    let (mut before, mut after, mut inflated) = (0u64, 0u64, 0u64);
+    eprintln!(
+        "{:<60} {:>10} {:>10} {:>8} {:>6}",
+        "wheel", "publisher", "mirror", "saved", "%"
+    );
+    for file in files {
+        let old = file["original"]["size"].as_u64().unwrap();
+        let new = file["size"].as_u64().unwrap();
+        let name = file["original"]["filename"].as_str().unwrap();
+        eprintln!(
+            "{name:<60} {old:>10} {new:>10} {:>8} {:>5.1}%",
+            old as i64 - new as i64,
+            100.0 * (old as f64 - new as f64) / old as f64
+        );
+        assert!(
+            new < old,
+            "{name}: the recompressed wheel is not smaller ({new} >= {old})"
+        );
+        let archive = kiln_archive::read_zip(
+            name,
+            &std::fs::read(wheels.iter().find(|w| w.ends_with(name)).unwrap()).unwrap(),
+            &kiln_archive::Limits::default(),
+        )
+        .unwrap();
+        inflated += archive
+            .members
+            .iter()
+            .map(|m| m.data.len() as u64)
+            .sum::<u64>();
+        before += old;
+        after += new;
+    }
+    eprintln!(
+        "{:<60} {before:>10} {after:>10} {:>8} {:>5.1}%",
+        "total",
+        before - after,
+        100.0 * (before - after) as f64 / before as f64
+    );
+    eprintln!(
+        "{seconds:.1} s for {:.2} MB of wheels ({:.2} MB inflated): {:.1} s per MB of wheel, {:.1} s per MB inflated",
+        before as f64 / 1e6,
+        inflated as f64 / 1e6,
+        seconds / (before as f64 / 1e6),
+        seconds / (inflated as f64 / 1e6)
+    );
+
+    let Some(python) = common::python("installing the recompressed corpus wheels") else {
+        return;
+    };
+    let uv = uv(&python);
+    for file in files {
+        let name = file["original"]["filename"].as_str().unwrap();
+        let original = wheels.iter().find(|w| w.ends_with(name)).unwrap();
+        let recompressed = dir.join("m/files").join(file["filename"].as_str().unwrap());
+        // The one compiled wheel of the corpus is for CPython 3.12.
+        let version = name.contains("-cp312-").then_some("3.12");
+        for (tool, install) in [
+            (
+                "pip",
+                &(|w: &Path, t: &Path| pip_install(&python, w, t, version))
+                    as &dyn Fn(&Path, &Path) -> Output,
+            ),
+            ("uv", &|w: &Path, t: &Path| {
+                uv_install(uv.as_deref().unwrap(), &python, w, t, version)
+            }),
+        ] {
+            if tool == "uv" && uv.is_none() {
+                continue;
+            }
+            let (a, b) = (
+                dir.join(format!("{tool}-a-{name}")),
+                dir.join(format!("{tool}-b-{name}")),
+            );
+            for (wheel, target) in [(original.as_path(), &a), (recompressed.as_path(), &b)] {
+                let out = install(wheel, target);
+                assert!(
+                    out.status.success(),
+                    "{tool} install {}: {}",
+                    wheel.display(),
+                    common::text(&out)
+                );
+            }
+            let (x, y) = (installed(&a), installed(&b));
+            assert!(!x.is_empty());
+            assert_eq!(
+                x.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                y.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                "{tool}: {name} installs other files recompressed"
+            );
+            assert!(x == y, "{tool}: {name} installs other bytes recompressed");
+        }
+    }
+}
+
+#[test]
+fn uv_installs_the_build_tagged_wheel_from_the_served_mirror() {
+    let Some(python) = common::python("uv pip install from the mirror") else {
+        return;
+    };
+    let Some(uv) = uv(&python) else {
+        return;
+    };
+    let six = corpus_wheel("six");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    wheelhouse(&dir.join("wh"), std::slice::from_ref(&six));
+    let out = mirror(
+        dir,
+        &[
+            "--out",
+            "m",
+            "--wheelhouse",
+            "wh",
+            "--recompress",
+            six.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let server = Serving::start(&dir.join("m"));
+    let target = dir.join("t");
+    let out = Command::new(&uv)
+        .args(["pip", "install", "--no-cache", "--python"])
+        .arg(&python)
+        .args(["--index-url", &server.url, "--target"])
+        .arg(&target)
+        .arg("six==1.17.0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with(&format!("GET /files/{SIX_TAGGED} 200"))),
+        "uv did not fetch the tagged wheel:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        !log.iter()
+            .any(|l| l.starts_with(&format!("GET /files/{SIX} ")))
+    );
+    let wheel = std::fs::read_to_string(target.join("six-1.17.0.dist-info/WHEEL")).unwrap();
+    assert!(wheel.contains("Build: 1"));
 }
