@@ -729,3 +729,119 @@ fn uv_installs_the_build_tagged_wheel_from_the_served_mirror() {
     let wheel = std::fs::read_to_string(target.join("six-1.17.0.dist-info/WHEEL")).unwrap();
     assert!(wheel.contains("Build: 1"));
 }
+
+/// An upstream index in `dir`: `project`'s page listing `files` (name,
+/// bytes, stated sha256, yanked), served as JSON (and HTML).
+fn upstream_project(dir: &Path, project: &str, files: &[(&str, &[u8], String, bool)]) {
+    let page = kiln_index::ProjectPage {
+        name: project.into(),
+        versions: Vec::new(),
+        files: files
+            .iter()
+            .map(|(name, bytes, sha256, yanked)| {
+                std::fs::create_dir_all(dir.join("files")).unwrap();
+                std::fs::write(dir.join("files").join(name), bytes).unwrap();
+                kiln_index::PageFile {
+                    filename: name.to_string(),
+                    href: kiln_index::files_href(name),
+                    sha256: sha256.clone(),
+                    size: bytes.len() as u64,
+                    requires_python: None,
+                    core_metadata_sha256: None,
+                    upload_time: None,
+                    yanked: if *yanked {
+                        kiln_index::Yank::Yes("broken".into())
+                    } else {
+                        kiln_index::Yank::No
+                    },
+                }
+            })
+            .collect(),
+    };
+    let at = dir.join("simple").join(project);
+    std::fs::create_dir_all(&at).unwrap();
+    std::fs::write(at.join("index.json"), kiln_index::project_json(&page)).unwrap();
+    std::fs::write(at.join("index.html"), kiln_index::project_html(&page)).unwrap();
+}
+
+#[test]
+fn recompressing_from_an_index_keeps_yanking_shadows_and_checks_hashes_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let up = dir.join("upstream");
+    let six = std::fs::read(corpus_wheel("six")).unwrap();
+    let tuf = std::fs::read(corpus_wheel("tuf")).unwrap();
+    let tuf_name = "tuf-7.0.1-py3-none-any.whl";
+    // six: upstream publishes the build-tagged name itself (the shadow rule).
+    upstream_project(
+        &up,
+        "six",
+        &[
+            (SIX, &six, sha256_hex(&six), false),
+            (SIX_TAGGED, &six, sha256_hex(&six), false),
+        ],
+    );
+    // tuf: yanked upstream, so yanked in the mirror.
+    upstream_project(&up, "tuf", &[(tuf_name, &tuf, sha256_hex(&tuf), true)]);
+    let server = http::Server::start(&up);
+    let index = server.url("/simple/");
+    let args = [
+        "--out",
+        "m",
+        "--recompress-from-index",
+        &index,
+        "--project",
+        "six==1.17.0",
+        "--project",
+        "tuf==7.0.1",
+        "--json",
+    ];
+    let out = mirror(dir, &args);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report = common::report(&out);
+    assert_eq!(report["shadowed"], serde_json::json!([SIX_TAGGED]));
+    assert!(common::text(&out).contains("serving upstream's"));
+    let six_page = std::fs::read_to_string(dir.join("m/simple/six/index.json")).unwrap();
+    let six_page: serde_json::Value = serde_json::from_str(&six_page).unwrap();
+    assert_eq!(six_page["files"].as_array().unwrap().len(), 1);
+    assert_eq!(six_page["files"][0]["filename"], SIX_TAGGED);
+    assert_eq!(
+        six_page["files"][0]["hashes"]["sha256"],
+        sha256_hex(&six).as_str()
+    );
+    let tuf_page = std::fs::read_to_string(dir.join("m/simple/tuf/index.json")).unwrap();
+    let tuf_page: serde_json::Value = serde_json::from_str(&tuf_page).unwrap();
+    assert_eq!(
+        tuf_page["files"][0]["filename"],
+        "tuf-7.0.1-1-py3-none-any.whl"
+    );
+    assert_eq!(tuf_page["files"][0]["yanked"], true);
+    assert_eq!(tuf_page["versions"], serde_json::json!(["7.0.1"]));
+    let html = std::fs::read_to_string(dir.join("m/simple/tuf/index.html")).unwrap();
+    assert!(html.contains("data-yanked=\"\""), "{html}");
+
+    // An index whose sha256 disagrees with the file: refused unopened, nothing written.
+    let bad = dir.join("bad");
+    let wrong = sha256_hex(b"something else");
+    upstream_project(&bad, "tuf", &[(tuf_name, &tuf, wrong, false)]);
+    let bad_server = http::Server::start(&bad);
+    let bad_index = bad_server.url("/simple/");
+    let out = mirror(
+        dir,
+        &[
+            "--out",
+            "m2",
+            "--recompress-from-index",
+            &bad_index,
+            "--project",
+            "tuf==7.0.1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("refusing it unopened"),
+        "{}",
+        common::text(&out)
+    );
+    assert!(!dir.join("m2").exists() || tree(&dir.join("m2")).is_empty());
+}
