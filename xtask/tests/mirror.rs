@@ -845,3 +845,78 @@ fn recompressing_from_an_index_keeps_yanking_shadows_and_checks_hashes_first() {
     );
     assert!(!dir.join("m2").exists() || tree(&dir.join("m2")).is_empty());
 }
+
+#[test]
+fn a_release_directory_is_mirrored_with_its_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let dist = dir.join("dist");
+    let project = common::root().join("examples/kiln-sums");
+    let out = common::xtask(
+        dir,
+        &[
+            "build",
+            project.to_str().unwrap(),
+            "--out",
+            dist.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let mut sums = String::new();
+    for name in ["kiln_sums-0.1.0-py3-none-any.whl", "kiln_sums-0.1.0.tar.gz"] {
+        sums.push_str(&format!(
+            "{}  {name}\n",
+            sha256_hex(&std::fs::read(dist.join(name)).unwrap())
+        ));
+    }
+    std::fs::write(dist.join("SHA256SUMS"), sums).unwrap();
+    // What else a release directory holds is not for the index.
+    std::fs::write(
+        dist.join("kiln-sums-0.1.0.distinfo"),
+        "PROJECT = kiln-sums\n",
+    )
+    .unwrap();
+    let out = mirror(dir, &["--out", "m", "--from", "dist", "--json"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report = common::report(&out);
+    assert_eq!(report["files"].as_array().unwrap().len(), 2);
+    assert!(
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["source"] == "release")
+    );
+    let page: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("m/simple/kiln-sums/index.json")).unwrap(),
+    )
+    .unwrap();
+    let files = page["files"].as_array().unwrap();
+    let sdist = files
+        .iter()
+        .find(|f| f["filename"] == "kiln_sums-0.1.0.tar.gz")
+        .unwrap();
+    let wheel = files
+        .iter()
+        .find(|f| f["filename"] == "kiln_sums-0.1.0-py3-none-any.whl")
+        .unwrap();
+    assert!(sdist["requires-python"].is_string(), "{sdist}");
+    assert_eq!(sdist["requires-python"], wheel["requires-python"]);
+    assert_eq!(sdist["core-metadata"], false);
+    let metadata =
+        std::fs::read(dir.join("m/files/kiln_sums-0.1.0-py3-none-any.whl.metadata")).unwrap();
+    assert_eq!(
+        wheel["core-metadata"]["sha256"],
+        sha256_hex(&metadata).as_str()
+    );
+    assert!(
+        String::from_utf8(metadata)
+            .unwrap()
+            .contains("Name: kiln-sums")
+    );
+    assert_eq!(page["versions"], serde_json::json!(["0.1.0"]));
+    let root: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m/simple/index.json")).unwrap())
+            .unwrap();
+    assert_eq!(root["projects"], serde_json::json!([{"name": "kiln-sums"}]));
+}

@@ -24,7 +24,7 @@ mod tree;
 mod zip;
 
 pub use inputs::{Checked, MAX_FILE, read_regular, read_sums_dir};
-pub use metadata::{requires_python, wheel_metadata};
+pub use metadata::{requires_python, sdist_pkg_info, wheel_metadata};
 pub use name::{WheelName, build_tag_key, check_build_tag, normalize, project_and_version};
 pub use recompress::{Recompressed, recompress};
 pub use tree::{Entry, Mirror, Published};

@@ -4,7 +4,7 @@
 //! pages repeat from it. The wheel's RECORD is checked first: the mirror
 //! serves no wheel whose RECORD lies.
 
-use kiln_archive::{Limits, ZipKind, ZipMember, read_zip};
+use kiln_archive::{Limits, TarKind, ZipKind, ZipMember, read_zip, visit_tar_gz};
 
 use crate::MirrorError;
 use crate::recompress::check_wheel_record;
@@ -32,6 +32,39 @@ pub fn wheel_metadata(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, MirrorErr
             file: filename.to_string(),
             reason: format!("no {metadata}"),
         })
+}
+
+/// The largest `PKG-INFO` read from an sdist.
+const MAX_PKG_INFO: u64 = 16 << 20;
+
+/// An sdist's `{name}-{version}/PKG-INFO` (its core metadata), read through
+/// the bounded tar reader; `None` if it has none at the top.
+pub fn sdist_pkg_info(filename: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>, MirrorError> {
+    let mut found = None;
+    visit_tar_gz(filename, bytes, &Limits::default(), &mut |member, data| {
+        let top_level = member.path.split('/').count() == 2;
+        if found.is_none()
+            && member.kind == TarKind::File
+            && top_level
+            && member.path.ends_with("/PKG-INFO")
+            && member.size <= MAX_PKG_INFO
+        {
+            let mut text = Vec::new();
+            data.read_to_end(&mut text)
+                .map_err(|source| kiln_archive::ArchiveError::Read {
+                    archive: filename.to_string(),
+                    entry: member.path.clone(),
+                    source,
+                })?;
+            found = Some(text);
+        }
+        Ok(())
+    })
+    .map_err(|source| MirrorError::Archive {
+        file: filename.to_string(),
+        source,
+    })?;
+    Ok(found)
 }
 
 /// The `Requires-Python` header of core metadata, if any (the headers end

@@ -7,6 +7,7 @@
 //! DIR/files/<file>.metadata                  a wheel's core metadata (PEP 658)
 //! DIR/files/<file>.original.sha256           a recompressed wheel's original: `<sha256>  <name>`
 //! DIR/files/<file>.yanked                    a yanked file's reason (PEP 592)
+//! DIR/files/<sdist>.requires-python          an sdist's Requires-Python, from PKG-INFO
 //! ```
 //!
 //! The files under `files/` are the mirror's state: a run adds files to
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 use kiln_index::{PageFile, ProjectPage, Yank};
 
 use crate::inputs::{MAX_FILE, read_regular};
-use crate::metadata::{requires_python, wheel_metadata};
+use crate::metadata::{requires_python, sdist_pkg_info, wheel_metadata};
 use crate::name::project_and_version;
 use crate::recompress::Recompressed;
 use crate::{MirrorError, sha256_hex};
@@ -34,6 +35,7 @@ use crate::{MirrorError, sha256_hex};
 const METADATA: &str = ".metadata";
 const ORIGINAL: &str = ".original.sha256";
 const YANKED: &str = ".yanked";
+const REQUIRES_PYTHON: &str = ".requires-python";
 
 /// A file for the mirror, checked and ready to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,9 @@ pub struct Entry {
     pub sha256: String,
     /// A wheel's core metadata (PEP 658).
     pub metadata: Option<Vec<u8>>,
+    /// An sdist's `Requires-Python`, from its PKG-INFO (an sdist gets no
+    /// `.metadata` file: its PKG-INFO may leave fields dynamic).
+    pub requires_python: Option<String>,
     /// Yanked, with this reason.
     pub yanked: Option<String>,
     /// A recompressed wheel's original: (sha256, file name).
@@ -58,16 +63,18 @@ impl Entry {
         sha256: &str,
     ) -> Result<Entry, MirrorError> {
         project_and_version(filename)?;
-        let metadata = if filename.ends_with(".whl") {
-            Some(wheel_metadata(filename, &bytes)?)
+        let (metadata, requires_python) = if filename.ends_with(".whl") {
+            (Some(wheel_metadata(filename, &bytes)?), None)
         } else {
-            None
+            let pkg_info = sdist_pkg_info(filename, &bytes)?;
+            (None, pkg_info.as_deref().and_then(requires_python))
         };
         Ok(Entry {
             filename: filename.to_string(),
             sha256: sha256.to_string(),
             bytes,
             metadata,
+            requires_python,
             yanked: None,
             original: None,
         })
@@ -217,6 +224,9 @@ fn write_entry(files_dir: &Path, entry: &Entry) -> Result<(), MirrorError> {
     if let Some(reason) = &entry.yanked {
         write_atomic(&at(YANKED), reason.as_bytes())?;
     }
+    if let Some(requires) = &entry.requires_python {
+        write_atomic(&at(REQUIRES_PYTHON), requires.as_bytes())?;
+    }
     if let Some((sha256, name)) = &entry.original {
         write_atomic(&at(ORIGINAL), format!("{sha256}  {name}\n").as_bytes())?;
     }
@@ -236,7 +246,11 @@ fn listing_of(entry: &Entry) -> Listed {
         sha256: entry.sha256.clone(),
         size: entry.bytes.len() as u64,
         metadata_sha256: entry.metadata.as_deref().map(sha256_hex),
-        requires_python: entry.metadata.as_deref().and_then(requires_python),
+        requires_python: entry
+            .metadata
+            .as_deref()
+            .and_then(requires_python)
+            .or_else(|| entry.requires_python.clone()),
         yanked: entry.yanked.clone(),
     }
 }
@@ -266,7 +280,9 @@ fn read_listed(files_dir: &Path) -> Result<BTreeMap<String, Listed>, MirrorError
                 sha256: sha256_hex(&bytes),
                 size: bytes.len() as u64,
                 metadata_sha256: metadata.as_deref().map(sha256_hex),
-                requires_python: metadata.as_deref().and_then(requires_python),
+                requires_python: metadata.as_deref().and_then(requires_python).or_else(|| {
+                    sidecar(REQUIRES_PYTHON).map(|r| String::from_utf8_lossy(&r).trim().to_string())
+                }),
                 yanked: sidecar(YANKED).map(|r| String::from_utf8_lossy(&r).trim().to_string()),
             },
         );
