@@ -9,13 +9,17 @@ use kiln_mirror::{Entry, Mirror, MirrorError, Zopfli};
 use kiln_report::{MirrorFile, MirrorOriginal, MirrorReport, MirrorSource};
 use std::path::Path;
 
-use crate::{Mismatch, fetch, flags, report};
+use crate::{Mismatch, flags, report};
+
+mod upstream;
+
+use upstream::{download_checked, from_index, url_file_name};
 
 /// Wheels fetched from upstream are at most this large.
-const MAX_DOWNLOAD: u64 = kiln_mirror::MAX_FILE;
+pub(super) const MAX_DOWNLOAD: u64 = kiln_mirror::MAX_FILE;
 
 /// A proof failure becomes a `Mismatch` (exit 1); anything else is bad input.
-fn lift(e: MirrorError) -> anyhow::Error {
+pub(super) fn lift(e: MirrorError) -> anyhow::Error {
     if e.is_proof_failure() {
         anyhow::Error::new(Mismatch(e.to_string()))
     } else {
@@ -44,11 +48,11 @@ fn zopfli_pin(root: &Path) -> Result<Zopfli> {
     })
 }
 
-struct Run {
+pub(super) struct Run {
     mirror: Mirror,
     files: Vec<MirrorFile>,
-    shadowed: Vec<String>,
-    tag: String,
+    pub(super) shadowed: Vec<String>,
+    pub(super) tag: String,
     zopfli: Zopfli,
 }
 
@@ -72,7 +76,13 @@ impl Run {
 
     /// Recompresses `bytes` (already checked against `sha256` by the
     /// caller, and again here before parsing).
-    fn recompress(&mut self, name: &str, bytes: &[u8], sha256: &str, yanked: bool) -> Result<()> {
+    pub(super) fn recompress(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        yanked: bool,
+    ) -> Result<()> {
         let wheel =
             kiln_mirror::recompress(name, bytes, sha256, &self.tag, self.zopfli).map_err(lift)?;
         let original = MirrorOriginal {
@@ -86,30 +96,6 @@ impl Run {
         }
         self.add(entry, MirrorSource::Recompressed, Some(original))
     }
-}
-
-/// Downloads `url` into `dir` and checks it against `sha256` before
-/// returning its bytes.
-fn download_checked(url: &str, dir: &Path, name: &str, sha256: &str) -> Result<Vec<u8>> {
-    let fetched = fetch::download(url, dir, name, MAX_DOWNLOAD)
-        .with_context(|| format!("could not download {url}"))?;
-    let actual = kiln_digest::hex(&fetched.sha256);
-    if actual != sha256.to_ascii_lowercase() {
-        return Err(Mismatch(format!(
-            "{url}: sha256 {actual}, but the index states {sha256}: refusing it unopened"
-        ))
-        .into());
-    }
-    kiln_mirror::read_regular(&fetched.path, MAX_DOWNLOAD).map_err(lift)
-}
-
-fn url_file_name(url: &str) -> Result<String> {
-    let path = url.split(['#', '?']).next().unwrap_or("");
-    let name = path.rsplit('/').next().unwrap_or("");
-    if name.is_empty() {
-        bail!("{url}: the URL names no file");
-    }
-    Ok(name.to_string())
 }
 
 impl flags::Mirror {
@@ -200,62 +186,6 @@ impl flags::Mirror {
         }
         Ok(())
     }
-}
-
-/// `--recompress-from-index URL --project NAME==VERSION`: every wheel of
-/// that release, unless upstream already has the build-tagged name.
-fn from_index(run: &mut Run, index: &str, spec: &str, dir: &Path) -> Result<()> {
-    let Some((name, version)) = spec.split_once("==") else {
-        bail!("--project {spec:?}: expected NAME==VERSION");
-    };
-    let page = fetch::project_files(index, name, kiln_index::all)?
-        .with_context(|| format!("{name} is not on the index {index}"))?;
-    let upstream: Vec<String> = page
-        .listing
-        .files
-        .iter()
-        .map(|f| f.filename.clone())
-        .collect();
-    let mut found = false;
-    for file in &page.listing.files {
-        let Ok(wheel) = kiln_mirror::WheelName::parse(&file.filename) else {
-            continue;
-        };
-        if wheel.version != version
-            || kiln_mirror::normalize(&wheel.distribution) != kiln_mirror::normalize(name)
-        {
-            continue;
-        }
-        // A wheel that already carries the mirror's tag is no original.
-        if wheel.build.as_deref() == Some(run.tag.as_str()) {
-            continue;
-        }
-        found = true;
-        let sha256 = file.sha256.clone().with_context(|| {
-            format!(
-                "{}: the index gives no sha256 for {}: refusing to fetch it unchecked",
-                page.url, file.filename
-            )
-        })?;
-        let ours = wheel.with_build(&run.tag);
-        if let Some(theirs) = kiln_mirror::shadowing(&ours, &upstream) {
-            let other = page.listing.files.iter().find(|f| &f.filename == theirs);
-            let (url, their_sha) = other
-                .and_then(|f| Some((f.url.clone(), f.sha256.clone()?)))
-                .with_context(|| format!("{}: the index gives no sha256 for {theirs}", page.url))?;
-            let bytes = download_checked(&url, dir, theirs, &their_sha)?;
-            let entry = Entry::distribution(theirs, bytes, &their_sha).map_err(lift)?;
-            run.shadowed.push(ours);
-            run.add(entry, MirrorSource::Upstream, None)?;
-            continue;
-        }
-        let bytes = download_checked(&file.url, dir, &file.filename, &sha256)?;
-        run.recompress(&file.filename, &bytes, &sha256, file.yanked)?;
-    }
-    if !found {
-        bail!("{}: no wheel of {name} {version}", page.url);
-    }
-    Ok(())
 }
 
 fn print_table(files: &[MirrorFile]) {
