@@ -5,7 +5,7 @@
 //! the thread count and pinned; a file of the mirror never replaced by
 //! other bytes.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)] // mkfifo(1): libc::mkfifo would need unsafe; a listing sorted here
 
 use kiln_archive::{ArchiveWriter, Deflate, Limits, ZipWriter, read_zip};
 use kiln_mirror::{Entry, Mirror, MirrorError, Zopfli, recompress, sha256_hex};
@@ -173,4 +173,61 @@ fn a_mirror_file_is_never_replaced_by_other_bytes() {
         std::fs::read(tmp.path().join("files").join(NAME)).unwrap(),
         original
     );
+}
+
+#[test]
+fn files_are_complete_before_any_page_names_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = wheel(false);
+    let sha = sha256_hex(&original);
+    // A project directory that cannot be made: publishing stops at the pages.
+    std::fs::create_dir_all(tmp.path().join("simple")).unwrap();
+    std::fs::write(tmp.path().join("simple/demo"), "in the way").unwrap();
+    let mut mirror = Mirror::new(tmp.path());
+    mirror
+        .add(Entry::distribution(NAME, original.clone(), &sha).unwrap())
+        .unwrap();
+    assert!(mirror.publish().is_err());
+    // The file and its metadata are whole; no page lists anything yet.
+    assert_eq!(
+        std::fs::read(tmp.path().join("files").join(NAME)).unwrap(),
+        original
+    );
+    assert!(tmp.path().join(format!("files/{NAME}.metadata")).is_file());
+    assert!(!tmp.path().join("simple/index.html").exists());
+    // Nothing temporary is left beside them.
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path().join("files"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    // Once the obstacle is gone, the next run lists the file.
+    std::fs::remove_file(tmp.path().join("simple/demo")).unwrap();
+    let published = Mirror::new(tmp.path()).publish().unwrap();
+    assert_eq!(published.files, 1);
+    assert!(
+        std::fs::read_to_string(tmp.path().join("simple/demo/index.html"))
+            .unwrap()
+            .contains(NAME)
+    );
+}
+
+#[test]
+fn a_fifo_in_a_wheelhouse_is_refused_without_blocking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("x-1.0-py3-none-any.whl");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::write(
+        tmp.path().join("SHA256SUMS"),
+        format!("{}  x-1.0-py3-none-any.whl\n", sha256_hex(b"")),
+    )
+    .unwrap();
+    let e = kiln_mirror::read_sums_dir(tmp.path()).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    assert!(!e.is_proof_failure());
 }
