@@ -920,3 +920,97 @@ fn a_release_directory_is_mirrored_with_its_metadata() {
             .unwrap();
     assert_eq!(root["projects"], serde_json::json!([{"name": "kiln-sums"}]));
 }
+
+/// Every page of the mirror at `root` lists only files that are there,
+/// whole (size and sha256 as listed), with their `.metadata` when it
+/// says so.
+fn assert_consistent(root: &Path) {
+    let simple = root.join("simple");
+    if !simple.exists() {
+        return;
+    }
+    for entry in walkdir::WalkDir::new(&simple)
+        .min_depth(2)
+        .max_depth(2)
+        .sort_by_file_name()
+    {
+        let entry = entry.unwrap();
+        if entry.file_name() != "index.json" {
+            continue;
+        }
+        let page: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+        for file in page["files"].as_array().unwrap() {
+            let name = file["filename"].as_str().unwrap();
+            let bytes = std::fs::read(root.join("files").join(name)).unwrap_or_else(|e| {
+                panic!(
+                    "{} lists {name}, which is not there: {e}",
+                    entry.path().display()
+                )
+            });
+            assert_eq!(file["size"].as_u64().unwrap(), bytes.len() as u64, "{name}");
+            assert_eq!(
+                file["hashes"]["sha256"].as_str().unwrap(),
+                sha256_hex(&bytes),
+                "{name}"
+            );
+            if let Some(sha) = file["core-metadata"]["sha256"].as_str() {
+                let metadata =
+                    std::fs::read(root.join("files").join(format!("{name}.metadata"))).unwrap();
+                assert_eq!(sha, sha256_hex(&metadata), "{name}.metadata");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_mirror_killed_at_any_point_never_shows_a_page_listing_a_missing_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    wheelhouse(&dir.join("first"), &[corpus_wheel("idna")]);
+    let out = mirror(dir, &["--out", "m", "--wheelhouse", "first"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let wheels = [
+        corpus_wheel("six"),
+        corpus_wheel("tuf"),
+        corpus_wheel("click"),
+    ];
+    wheelhouse(&dir.join("second"), &wheels);
+    let (six, tuf) = (wheels[0].to_str().unwrap(), wheels[1].to_str().unwrap());
+    let args = [
+        "mirror",
+        "--out",
+        "m",
+        "--wheelhouse",
+        "second",
+        "--recompress",
+        six,
+        "--recompress",
+        tuf,
+    ];
+    for millis in [20, 80, 200, 400, 700, 1000, 1500, 2500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert_consistent(&dir.join("m"));
+    }
+    let out = xtask(dir, "022", "2", &args);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert_consistent(&dir.join("m"));
+    let left: Vec<_> = tree(&dir.join("m"))
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.split('/').any(|s| s.starts_with(".kiln")))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("m/simple/index.json")).unwrap()).unwrap();
+    assert_eq!(root["projects"].as_array().unwrap().len(), 4);
+}
