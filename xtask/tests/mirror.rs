@@ -820,6 +820,31 @@ fn recompressing_from_an_index_keeps_yanking_shadows_and_checks_hashes_first() {
     let html = std::fs::read_to_string(dir.join("m/simple/tuf/index.html")).unwrap();
     assert!(html.contains("data-yanked=\"\""), "{html}");
 
+    // A URL with the right #sha256= is fetched, checked and recompressed.
+    let url = format!(
+        "{}#sha256={}",
+        server.url(&format!("/files/{SIX}")),
+        sha256_hex(&six)
+    );
+    let out = mirror(dir, &["--out", "m3", "--recompress", &url]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(dir.join("m3/files").join(SIX_TAGGED).is_file());
+    let out = mirror(
+        dir,
+        &[
+            "--out",
+            "m3",
+            "--recompress",
+            &server.url(&format!("/files/{SIX}")),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a URL without #sha256= is refused: {}",
+        common::text(&out)
+    );
+
     // An index whose sha256 disagrees with the file: refused unopened, nothing written.
     let bad = dir.join("bad");
     let wrong = sha256_hex(b"something else");
