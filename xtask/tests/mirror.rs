@@ -343,7 +343,7 @@ fn pip(python: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The installed files, dist-info's RECORD, WHEEL and the installers' own
+/// The installed files (their executable bit in the name), dist-info's RECORD, WHEEL and the installers' own
 /// files aside (WHEEL differs by its `Build:` line, by design; uv adds
 /// `uv_cache.json` with times in it).
 fn installed(root: &Path) -> Vec<(String, Vec<u8>)> {
@@ -361,6 +361,19 @@ fn installed(root: &Path) -> Vec<(String, Vec<u8>)> {
             let own = p.contains(".dist-info/")
                 && installer_own.iter().any(|f| p.ends_with(&format!("/{f}")));
             !own && !p.contains("__pycache__")
+        })
+        .map(|(p, bytes)| {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(root.join(&p))
+                .unwrap()
+                .permissions()
+                .mode();
+            let p = if mode & 0o111 != 0 {
+                format!("{p} (executable)")
+            } else {
+                p
+            };
+            (p, bytes)
         })
         .collect()
 }
