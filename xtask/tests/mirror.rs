@@ -98,9 +98,20 @@ fn pages_are_a_pure_function_of_the_files_and_pinned() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
     let b = tmp.path().join("deeper/path/b");
-    // The same inputs, written in another order under another name.
-    wheelhouse(&a.join("wh"), std::slice::from_ref(&six));
-    wheelhouse(&b.join("wh"), std::slice::from_ref(&six));
+    // The same inputs, written in another order, with other mtimes, under
+    // another absolute path.
+    let tuf = corpus_wheel("tuf");
+    wheelhouse(&a.join("wh"), &[six.clone(), tuf.clone()]);
+    wheelhouse(&b.join("wh"), &[tuf.clone(), six.clone()]);
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    for entry in walkdir::WalkDir::new(b.join("wh")).min_depth(1) {
+        let entry = entry.unwrap();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(entry.path())
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
     let six_a = six.to_str().unwrap();
     let first = xtask(
         &a,
@@ -157,8 +168,16 @@ fn pages_are_a_pure_function_of_the_files_and_pinned() {
         "da8b30448def95ea6c0990b67ecac4c7e374ea121c8d13fd19af34ff29aad2ed"
     );
     assert_eq!(
+        pinned(&format!("files/{SIX_TAGGED}.metadata")),
+        "562042078c2752549f6d8a7c86dbc5dd708088a7be6d80672ec7b07100b72468"
+    );
+    assert_eq!(
+        pinned("simple/tuf/index.json"),
+        "95976127a641c38f6277e95f143c407e88dae0343def610d53bae6f0c2e72fe1"
+    );
+    assert_eq!(
         pinned("simple/index.json"),
-        "c90ca60791653991a685b7127dfcb0ca3e63015f82f7b1a40b2062e72879a2e6"
+        "02b7d6c6cf189eb20f02d1bf9aef8e099e7918846c5ea93a9434780d88438262"
     );
 
     // Adding a release rewrites that project's pages and the root only.
