@@ -760,6 +760,33 @@ fn uv_installs_the_build_tagged_wheel_from_the_served_mirror() {
     );
     let wheel = std::fs::read_to_string(target.join("six-1.17.0.dist-info/WHEEL")).unwrap();
     assert!(wheel.contains("Build: 1"));
+
+    // With --require-hashes too, the tagged wheel's hash is what uv checks.
+    let tagged = sha256_hex(&std::fs::read(dir.join("m/files").join(SIX_TAGGED)).unwrap());
+    let requirements = dir.join("requirements.txt");
+    std::fs::write(
+        &requirements,
+        format!("six==1.17.0 --hash=sha256:{tagged}\n"),
+    )
+    .unwrap();
+    let hashed = dir.join("hashed");
+    let out = Command::new(&uv)
+        .args([
+            "pip",
+            "install",
+            "--no-cache",
+            "--require-hashes",
+            "--python",
+        ])
+        .arg(&python)
+        .args(["--index-url", &server.url, "--target"])
+        .arg(&hashed)
+        .arg("-r")
+        .arg(&requirements)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert_eq!(installed(&hashed), installed(&target));
 }
 
 /// An upstream index in `dir`: `project`'s page listing `files` (name,
