@@ -789,8 +789,11 @@ fn uv_installs_the_build_tagged_wheel_from_the_served_mirror() {
     assert_eq!(installed(&hashed), installed(&target));
 }
 
+const UPSTREAM_TIME: &str = "2024-05-06T07:08:09.123456Z";
+
 /// An upstream index in `dir`: `project`'s page listing `files` (name,
-/// bytes, stated sha256, yanked), served as JSON (and HTML).
+/// bytes, stated sha256, yanked; all uploaded at `UPSTREAM_TIME`), served
+/// as JSON (and HTML).
 fn upstream_project(dir: &Path, project: &str, files: &[(&str, &[u8], String, bool)]) {
     let page = kiln_index::ProjectPage {
         name: project.into(),
@@ -807,7 +810,7 @@ fn upstream_project(dir: &Path, project: &str, files: &[(&str, &[u8], String, bo
                     size: bytes.len() as u64,
                     requires_python: None,
                     core_metadata_sha256: None,
-                    upload_time: None,
+                    upload_time: Some(UPSTREAM_TIME.into()),
                     yanked: if *yanked {
                         kiln_index::Yank::Yes("broken".into())
                     } else {
@@ -875,6 +878,8 @@ fn recompressing_from_an_index_keeps_yanking_shadows_and_checks_hashes_first() {
         "tuf-7.0.1-1-py3-none-any.whl"
     );
     assert_eq!(tuf_page["files"][0]["yanked"], true);
+    assert_eq!(tuf_page["files"][0]["upload-time"], UPSTREAM_TIME);
+    assert_eq!(six_page["files"][0]["upload-time"], UPSTREAM_TIME);
     assert_eq!(tuf_page["versions"], serde_json::json!(["7.0.1"]));
     let html = std::fs::read_to_string(dir.join("m/simple/tuf/index.html")).unwrap();
     assert!(html.contains("data-yanked=\"\""), "{html}");

@@ -6,7 +6,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::{Collector, IndexError, Listing, page_base, resolve};
+use crate::{Collector, IndexError, Listing, is_upload_time, page_base, resolve};
 
 #[derive(serde::Deserialize, Default)]
 struct JsonMeta {
@@ -22,6 +22,10 @@ struct JsonFile {
     hashes: BTreeMap<String, String>,
     #[serde(default)]
     yanked: Option<Yanked>,
+    /// PEP 700; any JSON value is accepted here and only a well-formed
+    /// time kept.
+    #[serde(default, rename = "upload-time")]
+    upload_time: Option<serde_json::Value>,
 }
 
 /// PEP 592 in JSON: `false`/`true`, or a reason (any string means yanked).
@@ -87,6 +91,14 @@ pub fn parse_json(
         let sha256 = file.hashes.get("sha256").cloned().or(fragment_hash);
         let yanked = matches!(file.yanked, Some(Yanked::Flag(true) | Yanked::Reason(_)));
         collector.push(file.filename, url, sha256, yanked)?;
+        if let Some(kept) = collector.listing.files.last_mut() {
+            kept.upload_time = file
+                .upload_time
+                .as_ref()
+                .and_then(|t| t.as_str())
+                .filter(|t| is_upload_time(t))
+                .map(str::to_string);
+        }
     }
     Ok(collector.listing)
 }

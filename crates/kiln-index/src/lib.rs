@@ -49,6 +49,9 @@ pub struct IndexFile {
     /// `hashes.sha256` (JSON, falling back to the fragment).
     pub sha256: Option<String>,
     pub yanked: bool,
+    /// PEP 700's `upload-time` (JSON only), kept when it has the shape
+    /// `yyyy-mm-ddThh:mm:ss[.ffffff]Z`; anything else is left out.
+    pub upload_time: Option<String>,
 }
 
 /// What a page lists: the files the caller's filter kept, in page order,
@@ -224,6 +227,7 @@ impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
             url,
             sha256,
             yanked,
+            upload_time: None,
         });
         Ok(())
     }
@@ -289,3 +293,25 @@ pub(crate) fn last_segment(url: &str) -> String {
 mod tests;
 #[cfg(test)]
 mod write_tests;
+
+/// A PEP 700 upload time as the simple API writes it: `yyyy-mm-ddThh:mm:ss`,
+/// optional fraction, `Z`.
+pub(crate) fn is_upload_time(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b.last() == Some(&b'Z')
+        && (b.len() == 20 || (b[19] == b'.' && digits(20..b.len() - 1) && b.len() > 21))
+}

@@ -46,12 +46,14 @@ fn expected() -> Vec<IndexFile> {
             url: "http://127.0.0.1:8080/files/kiln_sums-0.0.9.tar.gz".into(),
             sha256: Some(SHA_B.into()),
             yanked: true,
+            upload_time: None,
         },
         IndexFile {
             filename: "kiln_sums-0.1.0+local-1-py3-none-any.whl".into(),
             url: "http://127.0.0.1:8080/files/kiln_sums-0.1.0%2Blocal-1-py3-none-any.whl".into(),
             sha256: Some(SHA_A.into()),
             yanked: false,
+            upload_time: None,
         },
     ]
 }
@@ -71,7 +73,9 @@ fn the_html_page_reads_back_through_the_parser() {
 fn the_json_page_reads_back_through_the_parser() {
     let json = project_json(&page());
     let listing = parse_page(PAGE_URL, "application/vnd.pypi.simple.v1+json", &json, all).unwrap();
-    assert_eq!(listing.files, expected());
+    let mut want = expected();
+    want[1].upload_time = Some("2025-01-02T03:04:05Z".into());
+    assert_eq!(listing.files, want);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(value["meta"]["api-version"], "1.1");
     assert_eq!(

@@ -8,6 +8,7 @@
 //! DIR/files/<file>.original.sha256           a recompressed wheel's original: `<sha256>  <name>`
 //! DIR/files/<file>.yanked                    a yanked file's reason (PEP 592)
 //! DIR/files/<sdist>.requires-python          an sdist's Requires-Python, from PKG-INFO
+//! DIR/files/<file>.upload-time              PEP 700 upload time, as upstream gave it
 //! ```
 //!
 //! The files under `files/` are the mirror's state: a run adds files to
@@ -36,6 +37,7 @@ const METADATA: &str = ".metadata";
 const ORIGINAL: &str = ".original.sha256";
 const YANKED: &str = ".yanked";
 const REQUIRES_PYTHON: &str = ".requires-python";
+const UPLOAD_TIME: &str = ".upload-time";
 
 /// A file for the mirror, checked and ready to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,10 @@ pub struct Entry {
     pub requires_python: Option<String>,
     /// Yanked, with this reason.
     pub yanked: Option<String>,
+    /// PEP 700: when the file was published, as its upstream index says
+    /// (a recompressed wheel carries its original's). The mirror never
+    /// invents one from the clock: the pages stay a function of the files.
+    pub upload_time: Option<String>,
     /// A recompressed wheel's original: (sha256, file name).
     pub original: Option<(String, String)>,
 }
@@ -76,6 +82,7 @@ impl Entry {
             metadata,
             requires_python,
             yanked: None,
+            upload_time: None,
             original: None,
         })
     }
@@ -96,6 +103,7 @@ struct Listed {
     metadata_sha256: Option<String>,
     requires_python: Option<String>,
     yanked: Option<String>,
+    upload_time: Option<String>,
 }
 
 /// What a publish did.
@@ -227,6 +235,9 @@ fn write_entry(files_dir: &Path, entry: &Entry) -> Result<(), MirrorError> {
     if let Some(requires) = &entry.requires_python {
         write_atomic(&at(REQUIRES_PYTHON), requires.as_bytes())?;
     }
+    if let Some(time) = &entry.upload_time {
+        write_atomic(&at(UPLOAD_TIME), time.as_bytes())?;
+    }
     if let Some((sha256, name)) = &entry.original {
         write_atomic(&at(ORIGINAL), format!("{sha256}  {name}\n").as_bytes())?;
     }
@@ -252,6 +263,7 @@ fn listing_of(entry: &Entry) -> Listed {
             .and_then(requires_python)
             .or_else(|| entry.requires_python.clone()),
         yanked: entry.yanked.clone(),
+        upload_time: entry.upload_time.clone(),
     }
 }
 
@@ -284,6 +296,8 @@ fn read_listed(files_dir: &Path) -> Result<BTreeMap<String, Listed>, MirrorError
                     sidecar(REQUIRES_PYTHON).map(|r| String::from_utf8_lossy(&r).trim().to_string())
                 }),
                 yanked: sidecar(YANKED).map(|r| String::from_utf8_lossy(&r).trim().to_string()),
+                upload_time: sidecar(UPLOAD_TIME)
+                    .map(|t| String::from_utf8_lossy(&t).trim().to_string()),
             },
         );
     }
@@ -311,7 +325,7 @@ fn group(listed: &BTreeMap<String, Listed>) -> Result<BTreeMap<String, ProjectPa
             size: file.size,
             requires_python: file.requires_python.clone(),
             core_metadata_sha256: file.metadata_sha256.clone(),
-            upload_time: None,
+            upload_time: file.upload_time.clone(),
             yanked: match &file.yanked {
                 Some(reason) => Yank::Yes(reason.clone()),
                 None => Yank::No,

@@ -75,13 +75,14 @@ impl Run {
     }
 
     /// Recompresses `bytes` (already checked against `sha256` by the
-    /// caller, and again here before parsing).
+    /// caller, and again here before parsing); `listed` is the original's
+    /// entry on its upstream index, whose yanking and upload time it keeps.
     pub(super) fn recompress(
         &mut self,
         name: &str,
         bytes: &[u8],
         sha256: &str,
-        yanked: bool,
+        listed: Option<&kiln_index::IndexFile>,
     ) -> Result<()> {
         let wheel =
             kiln_mirror::recompress(name, bytes, sha256, &self.tag, self.zopfli).map_err(lift)?;
@@ -91,8 +92,8 @@ impl Run {
             size: wheel.original_size,
         };
         let mut entry = Entry::recompressed(wheel).map_err(lift)?;
-        if yanked {
-            entry.yanked = Some(String::new());
+        if let Some(listed) = listed {
+            upstream::keep_listing(&mut entry, listed);
         }
         self.add(entry, MirrorSource::Recompressed, Some(original))
     }
@@ -141,13 +142,13 @@ impl flags::Mirror {
                     );
                 };
                 let bytes = download_checked(item, downloads.path(), &name, sha256)?;
-                run.recompress(&name, &bytes, sha256, false)?;
+                run.recompress(&name, &bytes, sha256, None)?;
             } else {
                 let path = Path::new(item);
                 let bytes = kiln_mirror::read_regular(path, MAX_DOWNLOAD).map_err(lift)?;
                 let name = url_file_name(item)?;
                 let sha256 = kiln_mirror::sha256_hex(&bytes);
-                run.recompress(&name, &bytes, &sha256, false)?;
+                run.recompress(&name, &bytes, &sha256, None)?;
             }
         }
         if let Some(index) = &self.recompress_from_index {

@@ -77,16 +77,28 @@ pub(super) fn from_index(run: &mut Run, index: &str, spec: &str, dir: &Path) -> 
                 .and_then(|f| Some((f.url.clone(), f.sha256.clone()?)))
                 .with_context(|| format!("{}: the index gives no sha256 for {theirs}", page.url))?;
             let bytes = download_checked(&url, dir, theirs, &their_sha)?;
-            let entry = Entry::distribution(theirs, bytes, &their_sha).map_err(lift)?;
+            let mut entry = Entry::distribution(theirs, bytes, &their_sha).map_err(lift)?;
+            if let Some(other) = other {
+                keep_listing(&mut entry, other);
+            }
             run.shadowed.push(ours);
             run.add(entry, MirrorSource::Upstream, None)?;
             continue;
         }
         let bytes = download_checked(&file.url, dir, &file.filename, &sha256)?;
-        run.recompress(&file.filename, &bytes, &sha256, file.yanked)?;
+        run.recompress(&file.filename, &bytes, &sha256, Some(file))?;
     }
     if !found {
         bail!("{}: no wheel of {name} {version}", page.url);
     }
     Ok(())
+}
+
+/// What the upstream index says of a file that the mirror keeps: yanked
+/// (PEP 592; the reason is not carried by the parser) and its upload time.
+pub(super) fn keep_listing(entry: &mut Entry, listed: &kiln_index::IndexFile) {
+    if listed.yanked {
+        entry.yanked = Some(String::new());
+    }
+    entry.upload_time = listed.upload_time.clone();
 }
