@@ -20,7 +20,9 @@
 //! renamed into place (`kiln_fs::publish::write_atomic`), files and their
 //! sidecars before any page names them, project pages before the root, so
 //! a reader never sees a page listing a file that is not there. A file of
-//! the same name with other bytes is refused, never replaced.
+//! the same name with other bytes is refused, never replaced. Runs on one
+//! tree publish one after the other (an exclusive lock on
+//! `DIR/.kiln-mirror.lock`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -34,6 +36,8 @@ use crate::recompress::Recompressed;
 use crate::{MirrorError, sha256_hex};
 
 const METADATA: &str = ".metadata";
+/// Held (flock) while a run publishes; hidden, so never served.
+const LOCK: &str = ".kiln-mirror.lock";
 const ORIGINAL: &str = ".original.sha256";
 const YANKED: &str = ".yanked";
 const REQUIRES_PYTHON: &str = ".requires-python";
@@ -164,6 +168,16 @@ impl Mirror {
         for dir in [&self.root, &files_dir, &simple] {
             std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         }
+        // One publisher at a time: a second run waits for the first, then
+        // sees its files (flock: released when the process ends, however).
+        let lock_path = self.root.join(LOCK);
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, e))?;
+        lock.lock().map_err(|e| io_err(&lock_path, e))?;
         for dir in [&files_dir, &simple] {
             kiln_fs::publish::clean_stale(dir).map_err(|e| io_err(dir, e))?;
         }
