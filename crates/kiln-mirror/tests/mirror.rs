@@ -231,3 +231,28 @@ fn a_fifo_in_a_wheelhouse_is_refused_without_blocking() {
     assert!(e.to_string().contains("not a regular file"), "{e}");
     assert!(!e.is_proof_failure());
 }
+
+#[test]
+fn a_second_run_waits_for_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = wheel(false);
+    let sha = sha256_hex(&original);
+    std::fs::create_dir_all(tmp.path()).unwrap();
+    let held = std::fs::File::create(tmp.path().join(".kiln-mirror.lock")).unwrap();
+    held.lock().unwrap();
+    let root = tmp.path().to_path_buf();
+    let run = std::thread::spawn(move || {
+        let mut mirror = Mirror::new(&root);
+        mirror
+            .add(Entry::distribution(NAME, original, &sha).unwrap())
+            .unwrap();
+        mirror.publish().unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !tmp.path().join("files").join(NAME).exists(),
+        "published under another run's lock"
+    );
+    held.unlock().unwrap();
+    assert_eq!(run.join().unwrap().added, [NAME]);
+}
