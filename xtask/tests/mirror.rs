@@ -877,12 +877,12 @@ fn recompressing_from_an_index_keeps_yanking_shadows_and_checks_hashes_first() {
         tuf_page["files"][0]["filename"],
         "tuf-7.0.1-1-py3-none-any.whl"
     );
-    assert_eq!(tuf_page["files"][0]["yanked"], true);
+    assert_eq!(tuf_page["files"][0]["yanked"], "broken");
     assert_eq!(tuf_page["files"][0]["upload-time"], UPSTREAM_TIME);
     assert_eq!(six_page["files"][0]["upload-time"], UPSTREAM_TIME);
     assert_eq!(tuf_page["versions"], serde_json::json!(["7.0.1"]));
     let html = std::fs::read_to_string(dir.join("m/simple/tuf/index.html")).unwrap();
-    assert!(html.contains("data-yanked=\"\""), "{html}");
+    assert!(html.contains("data-yanked=\"broken\""), "{html}");
 
     // A URL with the right #sha256= is fetched, checked and recompressed.
     let url = format!(

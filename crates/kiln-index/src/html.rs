@@ -2,7 +2,9 @@
 //! `<base>` are read, entities decoded, every byte looked at a fixed number
 //! of times.
 
-use crate::{Collector, IndexError, Listing, MAX_TEXT, last_segment, page_base, resolve};
+use crate::{
+    Collector, IndexError, Listing, MAX_TEXT, MAX_YANK_REASON, last_segment, page_base, resolve,
+};
 
 /// The files of a PEP 503 HTML project page served from `page_url` that
 /// `keep` wants by name: every `<a href>` (relative hrefs resolved against
@@ -104,7 +106,8 @@ const PHRASING: &[&str] = &[
 struct Anchor {
     /// The resolved URL and its fragment's sha256; `None` without `href`.
     link: Option<(String, Option<String>)>,
-    yanked: bool,
+    /// `data-yanked`'s value (capped), if present.
+    yanked: Option<String>,
     text: String,
 }
 
@@ -135,7 +138,8 @@ impl Anchor {
             text
         };
         if collector.offer(&filename)? {
-            collector.push(filename, url, sha256, self.yanked)?;
+            collector.push(filename, url, sha256, self.yanked.is_some())?;
+            collector.set_yank_reason(self.yanked);
         }
         Ok(())
     }
@@ -149,8 +153,9 @@ struct Tag {
     closing: bool,
     /// The first `href`, entities decoded (`""` for a bare attribute).
     href: Option<String>,
-    /// A `data-yanked` attribute is present (with any value).
-    yanked: bool,
+    /// The first `data-yanked` attribute's value, entities decoded and
+    /// capped at [`MAX_YANK_REASON`] bytes (`""` for a bare attribute).
+    yanked: Option<String>,
     /// Just past the closing `>`.
     end: usize,
 }
@@ -183,7 +188,7 @@ fn scan_tag(body: &str, start: usize) -> Scan {
         name: (name_start, i),
         closing,
         href: None,
-        yanked: false,
+        yanked: None,
         end: 0,
     };
     loop {
@@ -247,8 +252,12 @@ impl Tag {
             if self.href.is_none() {
                 self.href = Some(decode_entities(value));
             }
-        } else if attr.eq_ignore_ascii_case("data-yanked") {
-            self.yanked = true;
+        } else if attr.eq_ignore_ascii_case("data-yanked") && self.yanked.is_none() {
+            let mut end = value.len().min(MAX_YANK_REASON);
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.yanked = Some(decode_entities(&value[..end]));
         }
     }
 }

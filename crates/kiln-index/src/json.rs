@@ -6,7 +6,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::{Collector, IndexError, Listing, is_upload_time, page_base, resolve};
+use crate::{Collector, IndexError, Listing, MAX_YANK_REASON, is_upload_time, page_base, resolve};
 
 #[derive(serde::Deserialize, Default)]
 struct JsonMeta {
@@ -33,7 +33,7 @@ struct JsonFile {
 #[serde(untagged)]
 enum Yanked {
     Flag(bool),
-    Reason(#[allow(dead_code)] String),
+    Reason(String),
 }
 
 /// What streaming the JSON page gathers: the kept entries, unresolved
@@ -91,6 +91,16 @@ pub fn parse_json(
         let sha256 = file.hashes.get("sha256").cloned().or(fragment_hash);
         let yanked = matches!(file.yanked, Some(Yanked::Flag(true) | Yanked::Reason(_)));
         collector.push(file.filename, url, sha256, yanked)?;
+        collector.set_yank_reason(match file.yanked {
+            Some(Yanked::Reason(reason)) => {
+                let mut end = reason.len().min(MAX_YANK_REASON);
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                Some(reason[..end].to_string())
+            }
+            _ => None,
+        });
         if let Some(kept) = collector.listing.files.last_mut() {
             kept.upload_time = file
                 .upload_time

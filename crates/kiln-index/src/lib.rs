@@ -49,6 +49,9 @@ pub struct IndexFile {
     /// `hashes.sha256` (JSON, falling back to the fragment).
     pub sha256: Option<String>,
     pub yanked: bool,
+    /// PEP 592's reason, when the page gives a non-empty one (capped at
+    /// [`MAX_YANK_REASON`] bytes).
+    pub yank_reason: Option<String>,
     /// PEP 700's `upload-time` (JSON only), kept when it has the shape
     /// `yyyy-mm-ddThh:mm:ss[.ffffff]Z`; anything else is left out.
     pub upload_time: Option<String>,
@@ -73,6 +76,8 @@ pub const MAX_LINKS: usize = 1_000_000;
 pub const OTHERS_SHOWN: usize = 20;
 /// Anchor text kept per link; a file name is far shorter.
 pub(crate) const MAX_TEXT: usize = 64 * 1024;
+/// Bytes of a yank reason kept.
+pub const MAX_YANK_REASON: usize = 1024;
 
 /// Why a page (or an index URL) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,9 +232,17 @@ impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
             url,
             sha256,
             yanked,
+            yank_reason: None,
             upload_time: None,
         });
         Ok(())
+    }
+
+    /// The reason the file just pushed is yanked, if any (empty is none).
+    pub(crate) fn set_yank_reason(&mut self, reason: Option<String>) {
+        if let Some(file) = self.listing.files.last_mut() {
+            file.yank_reason = reason.filter(|r| !r.is_empty());
+        }
     }
 }
 

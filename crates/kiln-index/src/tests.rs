@@ -13,6 +13,7 @@ fn file(filename: &str, url: &str, sha256: Option<&str>, yanked: bool) -> IndexF
         url: url.into(),
         sha256: sha256.map(str::to_string),
         yanked,
+        yank_reason: None,
         upload_time: None,
     }
 }
@@ -41,6 +42,15 @@ fn pypi_html_lists_files_hashes_and_yanks() {
     let files = parse_html("https://pypi.org/simple/kiln-sums/", PYPI_HTML, all)
         .unwrap()
         .files;
+    let reasons: Vec<_> = files.iter().map(|f| f.yank_reason.as_deref()).collect();
+    assert_eq!(reasons, [None, None, Some("broken & superseded"), None]);
+    let files: Vec<IndexFile> = files
+        .into_iter()
+        .map(|f| IndexFile {
+            yank_reason: None,
+            ..f
+        })
+        .collect();
     assert_eq!(
         files,
         [
@@ -240,10 +250,13 @@ fn pypi_json_lists_files_hashes_and_yanks() {
         files[0].upload_time.as_deref(),
         Some("2025-11-20T10:00:00.000000Z")
     );
+    let reasons: Vec<_> = files.iter().map(|f| f.yank_reason.as_deref()).collect();
+    assert_eq!(reasons, [None, Some("broken build"), None, None]);
     let files: Vec<IndexFile> = files
         .into_iter()
         .map(|f| IndexFile {
             upload_time: None,
+            yank_reason: None,
             ..f
         })
         .collect();

@@ -46,6 +46,7 @@ fn expected() -> Vec<IndexFile> {
             url: "http://127.0.0.1:8080/files/kiln_sums-0.0.9.tar.gz".into(),
             sha256: Some(SHA_B.into()),
             yanked: true,
+            yank_reason: Some("broken & \"superseded\" <soon>".into()),
             upload_time: None,
         },
         IndexFile {
@@ -53,6 +54,7 @@ fn expected() -> Vec<IndexFile> {
             url: "http://127.0.0.1:8080/files/kiln_sums-0.1.0%2Blocal-1-py3-none-any.whl".into(),
             sha256: Some(SHA_A.into()),
             yanked: false,
+            yank_reason: None,
             upload_time: None,
         },
     ]

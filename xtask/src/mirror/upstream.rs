@@ -95,10 +95,10 @@ pub(super) fn from_index(run: &mut Run, index: &str, spec: &str, dir: &Path) -> 
 }
 
 /// What the upstream index says of a file that the mirror keeps: yanked
-/// (PEP 592; the reason is not carried by the parser) and its upload time.
+/// (PEP 592, with its reason) and its upload time (PEP 700).
 pub(super) fn keep_listing(entry: &mut Entry, listed: &kiln_index::IndexFile) {
     if listed.yanked {
-        entry.yanked = Some(String::new());
+        entry.yanked = Some(listed.yank_reason.clone().unwrap_or_default());
     }
     entry.upload_time = listed.upload_time.clone();
 }
