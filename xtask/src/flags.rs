@@ -56,6 +56,13 @@ pub enum Command {
     /// TUF metadata for a mirror directory: init, add, timestamp, rotate,
     /// verify, and a client that fetches through it.
     Tuf(Tuf),
+    /// Write a static, hash-pinned simple index (PEP 503 HTML and PEP 691
+    /// JSON, PEP 658 metadata) of releases, wheelhouses and recompressed
+    /// wheels that pip and uv install from.
+    Mirror(Mirror),
+    /// Serve a mirror directory over HTTP on 127.0.0.1, with PEP 691
+    /// content negotiation; every request is logged on stderr.
+    Serve(Serve),
 }
 
 #[derive(Debug, Parser)]
@@ -537,4 +544,48 @@ impl Tuf {
             TufCommand::Fetch(c) => c.json,
         }
     }
+}
+
+#[derive(Debug, Parser)]
+pub struct Mirror {
+    /// The mirror's directory (created; files already there are kept).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A kiln release's dist directory: every sdist and wheel, checked
+    /// against its SHA256SUMS (repeatable).
+    #[arg(long = "from", value_name = "DIST_DIR")]
+    pub from: Vec<PathBuf>,
+    /// A wheelhouse: its wheels, checked against its SHA256SUMS (repeatable).
+    #[arg(long = "wheelhouse", value_name = "DIR")]
+    pub wheelhouses: Vec<PathBuf>,
+    /// A publisher's wheel to recompress: a file, or a URL ending in
+    /// `#sha256=<hex>`, checked before it is opened (repeatable).
+    #[arg(long = "recompress", value_name = "FILE|URL")]
+    pub recompress: Vec<String>,
+    /// Recompress every wheel that this simple index lists for each
+    /// `--project`, each checked against the index's sha256.
+    #[arg(long, value_name = "URL", requires = "projects")]
+    pub recompress_from_index: Option<String>,
+    /// With --recompress-from-index: a project release (repeatable).
+    #[arg(
+        long = "project",
+        value_name = "NAME==VERSION",
+        requires = "recompress_from_index"
+    )]
+    pub projects: Vec<String>,
+    /// The build tag recompressed wheels get (starts with a digit).
+    #[arg(long, value_name = "TAG", default_value = "1")]
+    pub build_tag: String,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Parser)]
+pub struct Serve {
+    /// The mirror directory (`mirror --out`).
+    pub dir: PathBuf,
+    /// The port on 127.0.0.1 (0: any free port; the URL is printed).
+    #[arg(long, value_name = "N", default_value_t = 8000)]
+    pub port: u16,
 }

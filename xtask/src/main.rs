@@ -20,12 +20,14 @@ mod keyless;
 mod layout;
 mod located;
 mod lock;
+mod mirror;
 mod normalize;
 mod pins;
 mod provenance;
 mod release;
 mod report;
 mod reproduce;
+mod serve;
 mod sign;
 #[cfg(test)]
 mod tidy;
@@ -97,6 +99,8 @@ fn main() -> ExitCode {
         flags::Command::Wheelhouse(cmd) => cmd.run(),
         flags::Command::Distfiles(cmd) => cmd.run(),
         flags::Command::Tuf(cmd) => cmd.run(),
+        flags::Command::Mirror(cmd) => cmd.run(),
+        flags::Command::Serve(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -149,6 +153,8 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Wheelhouse(c) => (C::Wheelhouse, c.json),
         flags::Command::Distfiles(c) => (C::Distfiles, c.json()),
         flags::Command::Tuf(c) => (C::Tuf, c.json()),
+        flags::Command::Mirror(c) => (C::Mirror, c.json),
+        flags::Command::Serve(_) => (C::Serve, false),
     }
 }
 

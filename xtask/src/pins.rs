@@ -29,6 +29,11 @@ impl Pins {
             toml::from_str(text).map_err(|e| anyhow::anyhow!("{PINS_TOML}: {e}"))?;
         let mut flat = BTreeMap::new();
         for (section, value) in &table {
+            // The mirror's pins change the mirror's bytes, not a release's:
+            // `mirror` reads them itself, and release records leave them out.
+            if section == "mirror" {
+                continue;
+            }
             let Some(inner) = value.as_table() else {
                 bail!("{PINS_TOML}: `{section}` must be a table of pins");
             };

@@ -67,6 +67,25 @@ fn deflate_implementation_agrees_with_cargo_lock() {
     );
 }
 
+#[test]
+fn mirror_recompressor_agrees_with_cargo_lock() {
+    let pins = toml_file(&root().join("pinned-toolchain.toml"));
+    let lock = toml_file(&root().join("Cargo.lock"));
+    let pinned = pins["mirror"]["zopfli"].as_str().unwrap();
+    let locked: Vec<_> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str() == Some("zopfli"))
+        .map(|p| p["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        locked,
+        vec![pinned.to_string()],
+        "Cargo.lock must hold exactly the pinned zopfli"
+    );
+}
+
 /// The layers of ARCHITECTURE.md, bottom to top.
 fn layer(name: &str) -> usize {
     match name {
@@ -82,6 +101,10 @@ fn layer(name: &str) -> usize {
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,
         "kiln-diff" | "kiln-pep517" => 3,
+        // The mirror: over kiln-canon's RECORD check and the formats.
+        "kiln-mirror" => 3,
+        // The mirror's loopback HTTP server: a network edge.
+        "kiln-serve" => 2,
         // Test support: a dev-dependency of the libraries whose tests read
         // the real-world corpus, never their dependency (checked below).
         "kiln-corpus" => 3,
@@ -154,7 +177,7 @@ fn dependencies_point_down_and_format_crates_are_independent() {
 /// The crates besides xtask that may use the network (HTTP, Sigstore's
 /// services), and so depend on the crates that do. kiln-corpus downloads
 /// the pinned corpus for tests and the bench (no library depends on it).
-const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore", "kiln-corpus"];
+const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore", "kiln-corpus", "kiln-serve"];
 /// The crates besides xtask that may spawn processes.
 const PROCESS_EDGES: &[&str] = &["kiln-git", "kiln-pep517"];
 

@@ -16,6 +16,7 @@
 
 mod bench;
 mod distfiles;
+mod mirror;
 mod tuf;
 pub mod validate;
 mod wheelhouse;
@@ -33,6 +34,8 @@ pub use wheelhouse::{
 };
 
 pub use tuf::{TufDownload, TufOperation, TufReport};
+
+pub use mirror::{MirrorFile, MirrorOriginal, MirrorReport, MirrorSource};
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -99,6 +102,7 @@ pub enum Report {
     VerifyWheelhouse(VerifyWheelhouseReport),
     Distfiles(DistfilesReport),
     Tuf(TufReport),
+    Mirror(MirrorReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -117,6 +121,8 @@ pub enum Command {
     Wheelhouse,
     Distfiles,
     Tuf,
+    Mirror,
+    Serve,
 }
 
 /// What went wrong, printed instead of a report when a command fails
