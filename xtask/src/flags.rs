@@ -576,6 +576,11 @@ pub struct Mirror {
     /// The build tag recompressed wheels get (starts with a digit).
     #[arg(long, value_name = "TAG", default_value = "1")]
     pub build_tag: String,
+    /// Keep the mirror's TUF metadata (`tuf init DIR --keys KEYDIR` first)
+    /// current: the bins of the files and pages this run wrote are signed
+    /// again, then snapshot and timestamp, with KEYDIR's online keys.
+    #[arg(long, value_name = "KEYDIR")]
+    pub tuf_keys: Option<PathBuf>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

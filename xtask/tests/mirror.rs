@@ -1103,3 +1103,67 @@ fn a_mirror_killed_at_any_point_never_shows_a_page_listing_a_missing_file() {
         serde_json::from_slice(&std::fs::read(dir.join("m/simple/index.json")).unwrap()).unwrap();
     assert_eq!(root["projects"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_mirror_given_tuf_keys_keeps_its_metadata_signing_every_file_it_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    wheelhouse(&dir.join("one"), &[corpus_wheel("six")]);
+    wheelhouse(&dir.join("two"), &[corpus_wheel("idna")]);
+    wheelhouse(&dir.join("three"), &[corpus_wheel("click")]);
+    let tuf = |args: &[&str]| xtask(dir, "022", "2", &[&["tuf"], args].concat());
+
+    // Without metadata to keep current, --tuf-keys is bad input.
+    let out = mirror(
+        dir,
+        &["--out", "m", "--wheelhouse", "one", "--tuf-keys", "keys"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("tuf init"),
+        "{}",
+        common::text(&out)
+    );
+    assert!(!dir.join("m/files").exists(), "nothing is mirrored first");
+
+    let out = mirror(dir, &["--out", "m", "--wheelhouse", "one"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let out = tuf(&["init", "m", "--keys", "keys", "--bins", "16"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    std::fs::copy(dir.join("m/metadata/1.root.json"), dir.join("root.json")).unwrap();
+    let verify = || tuf(&["verify", "m", "--root", "root.json"]);
+    assert!(verify().status.success(), "{}", common::text(&verify()));
+
+    // A release added with the keys: its files, sidecars and pages are signed.
+    let out = mirror(
+        dir,
+        &["--out", "m", "--wheelhouse", "two", "--tuf-keys", "keys"],
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let out = verify();
+    assert!(out.status.success(), "{}", common::text(&out));
+    let idna = std::fs::read_dir(dir.join("m/files"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .find(|n| n.starts_with("idna-") && n.ends_with(".whl"))
+        .unwrap();
+    let bins = kiln_tuf::Bins::new(16).unwrap();
+    let bin = bins.name(bins.index(&format!("files/{idna}")));
+    let signed = std::fs::read_dir(dir.join("m/metadata"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.ends_with(&format!(".{bin}.json")))
+        .any(|n| {
+            std::fs::read_to_string(dir.join("m/metadata").join(n))
+                .unwrap()
+                .contains(&format!("files/{idna}"))
+        });
+    assert!(signed, "{idna} is a target of {bin}");
+
+    // The control: a release added without the keys leaves targets no
+    // metadata signs, and verify says so.
+    let out = mirror(dir, &["--out", "m", "--wheelhouse", "three"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+}

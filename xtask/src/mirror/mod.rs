@@ -113,6 +113,17 @@ impl flags::Mirror {
                 "nothing to mirror: give --from, --wheelhouse, --recompress or --recompress-from-index"
             );
         }
+        if let Some(keys) = &self.tuf_keys {
+            crate::tuf_keys::check_outside(keys, &self.out)?;
+            if !self.out.join("metadata/1.root.json").is_file() {
+                bail!(
+                    "--tuf-keys: {} has no TUF metadata (metadata/1.root.json); run `cargo xtask tuf init {} --keys {}` first",
+                    self.out.display(),
+                    self.out.display(),
+                    keys.display()
+                );
+            }
+        }
         let mut run = Run {
             mirror: Mirror::new(&self.out),
             files: Vec::new(),
@@ -161,6 +172,20 @@ impl flags::Mirror {
             file.added = published.added.contains(&file.filename);
         }
         print_table(&run.files);
+        if let Some(keys) = &self.tuf_keys {
+            let changed = tuf_targets(&self.out, &published)?;
+            let updated = crate::tuf_keys::update_targets(
+                &self.out,
+                keys,
+                &changed,
+                crate::tuf_keys::now(None),
+            )?;
+            report::eprint(&format!(
+                "TUF: {} targets signed again; {} metadata files written\n",
+                changed.len(),
+                updated.written.len()
+            ));
+        }
         for name in &run.shadowed {
             report::warn(&format!(
                 "{name}: upstream publishes a file of this name; serving upstream's, not the recompressed one"
@@ -221,4 +246,35 @@ fn print_table(files: &[MirrorFile]) {
         &["file", "source", "size", "original", "saved", "state"],
         &rows,
     ));
+}
+
+/// The TUF target paths this run changed: the pages written, and each
+/// added distribution file with the sidecars written beside it
+/// (`<file>.metadata`, `<file>.original.sha256`, ...).
+fn tuf_targets(out: &Path, published: &kiln_mirror::Published) -> Result<Vec<String>> {
+    let mut paths: Vec<String> = published.pages_written.clone();
+    if !published.added.is_empty() {
+        let files = out.join("files");
+        // Sorted below; the sidecars' names are the mirror library's own.
+        #[allow(clippy::disallowed_methods)]
+        let mut names: Vec<String> = std::fs::read_dir(&files)
+            .with_context(|| format!("could not list {}", files.display()))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        for name in names {
+            let ours = published.added.iter().any(|added| {
+                name == *added
+                    || name
+                        .strip_prefix(added.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            });
+            if ours {
+                paths.push(format!("files/{name}"));
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
 }
