@@ -45,7 +45,7 @@ pub struct BackendBuild {
     pub wheel: Vec<u8>,
 }
 
-fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
+pub(crate) fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
@@ -55,6 +55,18 @@ fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
 /// Build the sdist and the wheel of `request.dir` in the environment of
 /// its lock.
 pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<BackendBuild> {
+    build_with_epoch(settings, request, Some(request.epoch))
+}
+
+/// [`build`], with the SOURCE_DATE_EPOCH the backend sees given apart from
+/// the canonical epoch: `None` leaves it unset, as a publisher who never set
+/// it built (the backend's own default timestamps, the files' mtimes as the
+/// sdist records them).
+pub fn build_with_epoch(
+    settings: &Settings<'_>,
+    request: &BuildRequest<'_>,
+    source_date_epoch: Option<Epoch>,
+) -> Result<BackendBuild> {
     let BuildRequest {
         dir,
         build_system: bs,
@@ -95,7 +107,7 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
         env: &env_dir,
         backend: &bs.backend,
         backend_path: &bs.backend_path,
-        epoch,
+        epoch: source_date_epoch,
         scratch: scratch1.path(),
     };
     let check = |run: &HookRun, hook: &str| -> Result<()> {
@@ -165,7 +177,7 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
     })
 }
 
-type Check<'a> = dyn Fn(&HookRun, &str) -> Result<()> + 'a;
+pub(crate) type Check<'a> = dyn Fn(&HookRun, &str) -> Result<()> + 'a;
 
 /// build_sdist from a private copy of `dir`; returns (file name, bytes).
 fn build_sdist(hooks: &Hooks<'_>, dir: &Path, check: &Check<'_>) -> Result<(String, Vec<u8>)> {
@@ -180,14 +192,15 @@ fn build_sdist(hooks: &Hooks<'_>, dir: &Path, check: &Check<'_>) -> Result<(Stri
 }
 
 /// build_wheel from `sdist` unpacked (bounded) under `scratch/wheel-src`.
-fn build_wheel(
+pub(crate) fn build_wheel(
     hooks: &Hooks<'_>,
     scratch: &Path,
     sdist_name: &str,
     sdist: &[u8],
     check: &Check<'_>,
 ) -> Result<(String, Vec<u8>)> {
-    let top = unpack_sdist(sdist_name, sdist, &scratch.join("wheel-src"))?;
+    let keep_mtimes = hooks.epoch.is_none();
+    let top = unpack_sdist(sdist_name, sdist, &scratch.join("wheel-src"), keep_mtimes)?;
     let outdir = scratch.join("wheel-out");
     std::fs::create_dir_all(&outdir).map_err(Pep517Error::io("create", &outdir))?;
     let run = hooks.run("wheel", &top, Some(&outdir))?;
@@ -250,7 +263,7 @@ pub fn resolve_lock(
             env: &env_dir,
             backend: &bs.backend,
             backend_path: &bs.backend_path,
-            epoch,
+            epoch: Some(epoch),
             scratch: scratch.path(),
         };
         let mut grew = false;
@@ -277,7 +290,12 @@ pub fn resolve_lock(
             continue;
         }
         let (sdist_name, sdist) = build_sdist(&hooks, dir, &check_sdist)?;
-        let top = unpack_sdist(&sdist_name, &sdist, &scratch.path().join("wheel-src"))?;
+        let top = unpack_sdist(
+            &sdist_name,
+            &sdist,
+            &scratch.path().join("wheel-src"),
+            false,
+        )?;
         let wheel_req = hooks.run("requires-wheel", &top, None)?;
         check_sdist(&wheel_req, "get_requires_for_build_wheel")?;
         add(&wheel_req, &mut requires)?;

@@ -50,8 +50,15 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Unpack an sdist (bounded reader) into `dest`; returns its one top
-/// directory, where the wheel is built.
-pub(crate) fn unpack_sdist(name: &str, bytes: &[u8], dest: &Path) -> Result<PathBuf> {
+/// directory, where the wheel is built. With `keep_mtimes`, each file gets
+/// the modification time its member records, as pip's extraction does (a
+/// backend run without SOURCE_DATE_EPOCH dates the wheel's members by it).
+pub(crate) fn unpack_sdist(
+    name: &str,
+    bytes: &[u8],
+    dest: &Path,
+    keep_mtimes: bool,
+) -> Result<PathBuf> {
     let archive =
         read_tar_gz(name, bytes, &Limits::default()).map_err(|source| Pep517Error::Unpack {
             name: name.to_string(),
@@ -83,11 +90,33 @@ pub(crate) fn unpack_sdist(name: &str, bytes: &[u8], dest: &Path) -> Result<Path
             std::fs::create_dir_all(parent).map_err(Pep517Error::io("create", parent))?;
         }
         write_file(&target, &member.data, member.executable)?;
+        let mtime =
+            std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(member_mtime(member)));
+        if keep_mtimes && let Some(mtime) = mtime {
+            std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .and_then(|f| f.set_times(std::fs::FileTimes::new().set_modified(mtime)))
+                .map_err(Pep517Error::io("set the mtime of", &target))?;
+        }
     }
     let Some(top) = top else {
         return Err(layout("the sdist holds no file".into()));
     };
     Ok(dest.join(top))
+}
+
+/// A member's mtime in whole seconds: the pax `mtime` record's integer
+/// part when there is one (it may carry a fraction), else the header's.
+fn member_mtime(member: &kiln_archive::TarMember) -> u64 {
+    member
+        .pax
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "mtime")
+        .and_then(|(_, value)| std::str::from_utf8(value).ok())
+        .and_then(|v| v.split('.').next()?.parse::<u64>().ok())
+        .unwrap_or(member.mtime)
 }
 
 /// Name and Version from the wheel's METADATA.
