@@ -74,6 +74,8 @@ fn layer(name: &str) -> usize {
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance"
         | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
+        // What a publisher used, inferred from their files: an engine over kiln-archive.
+        "kiln-infer" => 2,
         // The edge crates (network, Sigstore, git): above the formats they
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,
