@@ -45,6 +45,10 @@ pub enum Command {
     /// generated projects, backend mode on the real-world corpus; and the
     /// time and peak memory of diff and normalize.
     Bench(Bench),
+    /// Rebuild anyone's release (an sdist, a project directory, or a git
+    /// repository at --ref) with the backend and epoch its publisher used,
+    /// inferred from the published files, and compare every published copy.
+    Rebuild(Rebuild),
 }
 
 #[derive(Debug, Parser)]
@@ -269,6 +273,45 @@ pub struct Bench {
     /// default: every sdist of the corpus.
     #[arg(long = "project", value_name = "NAME")]
     pub projects: Vec<String>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Rebuild a release not made by kiln and compare it with what was
+/// published. Exit 0 only if every published copy is byte-identical, 1 if
+/// any differs or a release of a --list fails, 2 bad input.
+#[derive(Debug, Parser)]
+pub struct Rebuild {
+    /// An sdist (.tar.gz file or http(s) URL): its wheel is built from it
+    /// as pip does; or a project directory; or a git repository with --ref.
+    #[arg(required_unless_present = "list")]
+    pub source: Option<String>,
+    /// The git ref to check out (cleanly) when SOURCE is a repository.
+    #[arg(long = "ref", value_name = "GITREF")]
+    pub git_ref: Option<String>,
+    /// Published copies: a directory holding the artifacts. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub against: Vec<PathBuf>,
+    /// A PyPI-compatible simple index to fetch the published copies from,
+    /// e.g. https://pypi.org/simple/. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub index: Vec<String>,
+    /// Write the rebuilt artifacts and the lock here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The SOURCE_DATE_EPOCH the backend sees, in seconds, or `unset`
+    /// (default: inferred from the published files).
+    #[arg(long, value_name = "N|unset")]
+    pub epoch: Option<String>,
+    /// pip constraints for the build requirements (default: the backend
+    /// and version the published wheel names).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+    /// A census: rebuild every SOURCE listed in FILE (one per line, `#`
+    /// comments) and print one row per release and the totals.
+    #[arg(long, value_name = "FILE", conflicts_with = "source")]
+    pub list: Option<PathBuf>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

@@ -21,6 +21,7 @@ mod lock;
 mod normalize;
 mod pins;
 mod provenance;
+mod rebuild;
 mod release;
 mod report;
 mod reproduce;
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
         flags::Command::Normalize(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
+        flags::Command::Rebuild(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -131,6 +133,7 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Normalize(c) => (C::Normalize, c.json),
         flags::Command::Ci(_) => (C::Ci, false),
         flags::Command::Bench(c) => (C::Bench, c.json),
+        flags::Command::Rebuild(c) => (C::Rebuild, c.json),
     }
 }
 

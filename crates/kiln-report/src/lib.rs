@@ -15,11 +15,17 @@
 //! record.
 
 mod bench;
+mod rebuild;
 pub mod validate;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
+};
+
+pub use rebuild::{
+    Inference, RebuildComparison, RebuildFailure, RebuildReport, RebuildTotals, RebuiltArtifact,
+    RebuiltRelease, ReleaseStatus,
 };
 
 use std::borrow::Cow;
@@ -83,6 +89,7 @@ pub enum Report {
     Diff(DiffCommandReport),
     Normalize(NormalizeReport),
     Bench(BenchReport),
+    Rebuild(RebuildReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -98,6 +105,7 @@ pub enum Command {
     Normalize,
     Ci,
     Bench,
+    Rebuild,
 }
 
 /// What went wrong, printed instead of a report when a command fails

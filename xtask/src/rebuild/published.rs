@@ -1,0 +1,134 @@
+//! Where `rebuild`'s published copies come from (`--against DIR`, `--index
+//! URL`) and how one compares with a rebuilt artifact: digests first, and
+//! only a mismatch is parsed, by kiln-diff's bounded readers.
+
+use crate::fetch;
+use anyhow::{Context, Result};
+use kiln_diff::{DiffOptions, Level, diff_files};
+use kiln_report::RebuildComparison;
+use std::path::{Path, PathBuf};
+
+/// Largest published file fetched or read (an sdist or wheel).
+pub const MAX_ARTIFACT: u64 = 1 << 30;
+
+/// One published file of the release, on disk.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Where it came from (path or URL), for the report.
+    pub label: String,
+    pub filename: String,
+    pub path: PathBuf,
+}
+
+/// PEP 503 normalization, with `-` as `_` (file names' spelling).
+fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('_') {
+                out.push('_');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The (normalized name, version) an sdist or wheel file name states.
+pub fn name_version(filename: &str) -> Option<(String, String)> {
+    if let Some(stem) = filename.strip_suffix(".tar.gz") {
+        let (name, version) = stem.rsplit_once('-')?;
+        return Some((normalize(name), version.to_string()));
+    }
+    let stem = filename.strip_suffix(".whl")?;
+    let mut parts = stem.split('-');
+    let (name, version) = (parts.next()?, parts.next()?);
+    Some((normalize(name), version.to_string()))
+}
+
+/// The files of `name` `version` in the `against` directories and on the
+/// `index`es (downloaded into `tmp`, size-capped).
+pub fn gather(
+    against: &[PathBuf],
+    index: &[String],
+    release: &(String, String),
+    project: &str,
+    tmp: &Path,
+) -> Result<Vec<Published>> {
+    let wanted = |f: &str| name_version(f).as_ref() == Some(release);
+    let mut found = Vec::new();
+    for dir in against {
+        if !dir.is_dir() {
+            anyhow::bail!("--against {}: no such directory", dir.display());
+        }
+        let walk = walkdir::WalkDir::new(dir)
+            .min_depth(1)
+            .max_depth(1)
+            .sort_by_file_name();
+        for entry in walk {
+            let entry =
+                entry.with_context(|| format!("--against {}: cannot list it", dir.display()))?;
+            let filename = entry.file_name().to_string_lossy().into_owned();
+            if !entry.file_type().is_file() || !wanted(&filename) {
+                continue;
+            }
+            let path = dir.join(&filename);
+            found.push(Published {
+                label: path.display().to_string(),
+                filename,
+                path,
+            });
+        }
+    }
+    for (i, url) in index.iter().enumerate() {
+        let Some(page) = fetch::project_files(url, project, |f| wanted(f))? else {
+            continue;
+        };
+        let dir = tmp.join(format!("index-{i}"));
+        std::fs::create_dir_all(&dir)?;
+        for file in page.listing.files.iter().filter(|f| !f.yanked) {
+            let fetched = fetch::download(&file.url, &dir, &file.filename, MAX_ARTIFACT)?;
+            if let Some(stated) = &file.sha256
+                && *stated != kiln_digest::hex(&fetched.sha256)
+            {
+                anyhow::bail!(
+                    "{}: the index states sha256 {stated}, the file served is {}",
+                    file.url,
+                    kiln_digest::hex(&fetched.sha256)
+                );
+            }
+            found.push(Published {
+                label: file.url.clone(),
+                filename: file.filename.clone(),
+                path: fetched.path,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// `published` against the rebuilt file at `ours` (sha256 `our_sha`):
+/// identical digests need no parsing.
+pub fn compare(published: &Published, ours: &Path, our_sha: &str) -> Result<RebuildComparison> {
+    let digests = kiln_digest::Digests::of_file(&published.path)?;
+    if kiln_digest::hex(&digests.sha256) == our_sha {
+        return Ok(RebuildComparison {
+            published: published.label.clone(),
+            level: Level::Identical,
+            diff: None,
+        });
+    }
+    let diff = diff_files(
+        &published.path,
+        ours,
+        &published.label,
+        &format!("rebuilt {}", published.filename),
+        &DiffOptions::default(),
+    )?;
+    Ok(RebuildComparison {
+        published: published.label.clone(),
+        level: diff.level,
+        diff: Some(Box::new(diff)),
+    })
+}
