@@ -42,6 +42,10 @@ impl Rebuild {
         {
             bail!("--constraints {}: no such file", c.display());
         }
+        if let Some(n) = self.epoch.as_deref().filter(|n| *n != "unset") {
+            n.parse::<i64>()
+                .with_context(|| format!("--epoch {n:?}: expected seconds or `unset`"))?;
+        }
         let mut releases = Vec::new();
         for source in &sources {
             match self.one(&root, &pins, source) {

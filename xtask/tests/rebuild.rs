@@ -1,0 +1,216 @@
+//! `rebuild` on real releases of the corpus (kiln-corpus's pinned files,
+//! downloaded once into `target/kiln-corpus/`), with no hand-written
+//! constraints: the backend and epoch are inferred from the published
+//! files. tuf 7.0.1's wheel, built from its sdist as pip does, must come
+//! out byte-identical to the published one (hatchling 1.32.0, unset
+//! epoch); a census of several releases must total them; bad input exits 2
+//! naming it, and a published copy that differs exits 1.
+//!
+//! Network: `lock` resolves the inferred backend with pip from PyPI (once:
+//! the hash-keyed cache under `target/kiln-cache` serves later runs).
+//! Needs python3.11 on PATH (the pin), as backend mode does.
+
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stderr)] // Tests spawn processes and read the environment.
+
+use kiln_corpus::{Cache, Kind, Manifest};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus_file(project: &str, kind: Kind) -> PathBuf {
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = var("KILN_CORPUS_CACHE")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus"));
+    let manifest = Manifest::committed().unwrap();
+    Cache::new(dir)
+        .trusting(var("SSL_CERT_FILE"))
+        .path(manifest.get(project, kind).unwrap())
+        .unwrap()
+}
+
+fn python_ok() -> bool {
+    match Command::new("python3.11").arg("--version").output() {
+        Ok(o) if o.status.success() => true,
+        _ if std::env::var_os("KILN_REQUIRE_PYTHON").is_some() => {
+            panic!("KILN_REQUIRE_PYTHON is set but python3.11 is not on PATH")
+        }
+        _ => {
+            eprintln!("skipping: rebuild needs python3.11 on PATH");
+            false
+        }
+    }
+}
+
+fn xtask(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A directory holding copies of `files`.
+fn published(dir: &Path, files: &[PathBuf]) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    for f in files {
+        fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+#[test]
+fn tuf_wheel_from_its_sdist_is_byte_identical_without_constraints() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let sdist = corpus_file("tuf", Kind::Sdist);
+    let wheel = corpus_file("tuf", Kind::Wheel);
+    let against = published(&t.join("pub"), &[sdist.clone(), wheel.clone()]);
+    let out = t.join("out");
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            sdist.to_str().unwrap(),
+            "--against",
+            against.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let release = &report["releases"][0];
+    assert_eq!(release["status"], "byte-identical", "{}", text(&o));
+    assert_eq!(release["backend"]["value"], "hatchling==1.32.0");
+    assert_eq!(release["backend"]["how"], "inferred");
+    assert_eq!(release["epoch"]["value"], "unset");
+    let name = wheel.file_name().unwrap();
+    assert_eq!(
+        fs::read(out.join(name)).unwrap(),
+        fs::read(&wheel).unwrap(),
+        "the rebuilt wheel is written to --out"
+    );
+    assert!(out.join("tuf-7.0.1.lock.toml").is_file());
+
+    // The same build with another epoch than the publisher's is not
+    // byte-identical: the inference is what made it so (exit 1).
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            sdist.to_str().unwrap(),
+            "--against",
+            against.to_str().unwrap(),
+            "--epoch",
+            "1700000000",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["releases"][0]["status"], "container-only");
+    assert_eq!(report["releases"][0]["epoch"]["how"], "given");
+}
+
+#[test]
+fn census_of_corpus_releases_with_totals() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let projects = ["tuf", "click", "six"];
+    let mut files = Vec::new();
+    let mut list = String::from("# a census\n");
+    for p in projects {
+        let s = corpus_file(p, Kind::Sdist);
+        list.push_str(&format!("{}\n", s.display()));
+        files.push(s);
+        files.push(corpus_file(p, Kind::Wheel));
+    }
+    // A release that cannot be built is a row, not the end.
+    let broken = t.join("broken-1.0.tar.gz");
+    fs::write(&broken, b"not a gzip stream").unwrap();
+    list.push_str(&format!("{}\n", broken.display()));
+    let against = published(&t.join("pub"), &files);
+    fs::write(t.join("list.txt"), list).unwrap();
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            "--list",
+            "list.txt",
+            "--against",
+            against.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let totals = &report["totals"];
+    eprintln!("{totals}");
+    assert_eq!(totals["releases"], 4);
+    // tuf (hatchling, unset) and click (flit_core, epoch 1793946343) are
+    // byte-identical; six's setuptools wheel dates its dist-info files by
+    // the build's clock: same content, timestamps differ.
+    assert_eq!(totals["byte_identical"], 2, "{}", text(&o));
+    assert_eq!(totals["container_only"], 1, "{}", text(&o));
+    assert_eq!(totals["failed"], 1);
+    assert_eq!(totals["failed_by_class"]["input"], 1);
+    let releases = report["releases"].as_array().unwrap();
+    assert_eq!(releases[1]["epoch"]["value"], "1793946343");
+    assert!(
+        releases[3]["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken-1.0.tar.gz")
+    );
+    // The human form: one row per release and the totals.
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            "--list",
+            "list.txt",
+            "--against",
+            against.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("4 release(s): 2 byte-identical, 1 container only, 0 content differs, 0 not compared, 1 failed to build (input 1)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let o = xtask(t, &["rebuild", "no-such-1.0.tar.gz"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no-such-1.0.tar.gz"), "{}", text(&o));
+    let o = xtask(t, &["rebuild", "x.tar.gz", "--epoch", "soon"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    fs::write(t.join("x-1.0.tar.gz"), b"junk").unwrap();
+    let o = xtask(t, &["rebuild", "x-1.0.tar.gz", "--epoch", "soon"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--epoch"), "{}", text(&o));
+    let o = xtask(t, &["rebuild", "--list", "missing.txt"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("missing.txt"), "{}", text(&o));
+}
