@@ -214,3 +214,70 @@ fn bad_input_exits_2_naming_it() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("missing.txt"), "{}", text(&o));
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .args([
+            "-c",
+            "user.name=kiln",
+            "-c",
+            "user.email=kiln@example.invalid",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", text(&o));
+}
+
+#[test]
+fn a_git_tag_released_with_the_backend_default_epoch_is_byte_identical() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let sdist = corpus_file("tuf", Kind::Sdist);
+    let wheel = corpus_file("tuf", Kind::Wheel);
+    // A repository holding what tuf's sdist was made from (its files but
+    // the generated PKG-INFO), tagged; more commits after the tag.
+    let o = Command::new("tar")
+        .arg("xzf")
+        .arg(&sdist)
+        .arg("-C")
+        .arg(t)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let repo = t.join("repo");
+    fs::rename(t.join("tuf-7.0.1"), &repo).unwrap();
+    fs::remove_file(repo.join("PKG-INFO")).unwrap();
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "release"]);
+    git(&repo, &["tag", "v7.0.1"]);
+    fs::write(repo.join("README.md"), "changed after the tag\n").unwrap();
+    git(&repo, &["commit", "-qam", "later"]);
+    let against = published(&t.join("pub"), &[sdist, wheel]);
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            "repo",
+            "--ref",
+            "v7.0.1",
+            "--against",
+            against.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let release = &report["releases"][0];
+    assert_eq!(release["epoch"]["value"], "unset");
+    let artifacts = release["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 2);
+    for a in artifacts {
+        assert_eq!(a["comparisons"][0]["level"], "identical", "{a}");
+    }
+}

@@ -19,7 +19,7 @@ use kiln_archive::Limits;
 use kiln_infer::{EpochValue, infer_backend, infer_epoch, sdist_times, wheel_times};
 use kiln_names::Epoch;
 use kiln_report::{Inference, RebuildFailure, RebuiltArtifact, RebuiltRelease, ReleaseStatus};
-use published::{MAX_ARTIFACT, Published, compare, gather, name_version};
+use published::{MAX_ARTIFACT, Published, compare, gather, name_version, published_version};
 use std::path::{Path, PathBuf};
 
 /// What to build: a published sdist, or a project directory.
@@ -84,7 +84,15 @@ impl Rebuild {
         let limits = Limits::default();
         let (source_kind, release) = locate(source, self.git_ref.as_deref(), tmp.path())?;
         let project = release.0.clone();
-        let found = gather(&self.against, &self.index, &release, &project, tmp.path())?;
+        let mut found = gather(&self.against, &self.index, &release, &project, tmp.path())?;
+        let release = match release.1 {
+            Some(version) => (release.0, version),
+            None => {
+                let version = published_version(&found, &project, self.git_ref.as_deref())?;
+                found.retain(|p| name_version(&p.filename).is_some_and(|(_, v)| v == version));
+                (release.0, version)
+            }
+        };
         let stem = format!("{}-{}", release.0, release.1);
 
         // What the publisher used: the wheel names the backend; the
@@ -268,12 +276,16 @@ fn read_capped(path: &Path) -> Result<Vec<u8>> {
 
 /// SOURCE as something to build, and the (normalized name, version) of
 /// the release it is.
-fn locate(source: &str, git_ref: Option<&str>, tmp: &Path) -> Result<(Source, (String, String))> {
-    let sdist = |filename: String, path: PathBuf| -> Result<(Source, (String, String))> {
-        let release = name_version(&filename).with_context(|| {
+fn locate(
+    source: &str,
+    git_ref: Option<&str>,
+    tmp: &Path,
+) -> Result<(Source, (String, Option<String>))> {
+    let sdist = |filename: String, path: PathBuf| -> Result<(Source, (String, Option<String>))> {
+        let (name, version) = name_version(&filename).with_context(|| {
             format!("{source}: not an sdist name (<name>-<version>.tar.gz) nor a directory")
         })?;
-        Ok((Source::Sdist { filename, path }, release))
+        Ok((Source::Sdist { filename, path }, (name, Some(version))))
     };
     if source.starts_with("https://") || source.starts_with("http://") {
         let filename = source
@@ -293,6 +305,9 @@ fn locate(source: &str, git_ref: Option<&str>, tmp: &Path) -> Result<(Source, (S
     let path = PathBuf::from(source);
     let dir = match git_ref {
         Some(r) => {
+            let path = path
+                .canonicalize()
+                .with_context(|| format!("{source}: no such repository"))?;
             let commit = kiln_git::Repo::at(&path)
                 .commit(r)
                 .with_context(|| format!("{source}: cannot resolve --ref {r}"))?;
@@ -314,9 +329,9 @@ fn locate(source: &str, git_ref: Option<&str>, tmp: &Path) -> Result<(Source, (S
     Ok((Source::Project(dir), release))
 }
 
-/// A project directory's name and version from its pyproject.toml (both
-/// static, as PEP 621 writes them).
-fn project_release(dir: &Path) -> Result<(String, String)> {
+/// A project directory's name and, when static, version from its
+/// pyproject.toml (PEP 621).
+fn project_release(dir: &Path) -> Result<(String, Option<String>)> {
     let path = dir.join("pyproject.toml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{}: cannot read it", path.display()))?;
@@ -324,14 +339,18 @@ fn project_release(dir: &Path) -> Result<(String, String)> {
         toml::from_str(&text).with_context(|| format!("{}: not TOML", path.display()))?;
     let project = table.get("project").and_then(|p| p.as_table());
     let field = |key: &str| project.and_then(|p| p.get(key)).and_then(|v| v.as_str());
-    match (field("name"), field("version")) {
-        (Some(name), Some(version)) => name_version(&format!("{name}-{version}.tar.gz"))
-            .with_context(|| format!("{}: [project] name or version", path.display())),
-        _ => bail!(
-            "{}: rebuild needs a static [project] name and version to find the published files (or give the sdist as SOURCE)",
+    let Some(name) = field("name") else {
+        bail!(
+            "{}: rebuild needs the [project] name to find the published files (or give the sdist as SOURCE)",
             path.display()
-        ),
-    }
+        );
+    };
+    let (name, version) = name_version(&format!(
+        "{name}-{}.tar.gz",
+        field("version").unwrap_or("0")
+    ))
+    .with_context(|| format!("{}: [project] name", path.display()))?;
+    Ok((name, field("version").map(|_| version)))
 }
 
 /// A release of a census that could not be rebuilt, with its cause class.

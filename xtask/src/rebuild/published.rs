@@ -47,16 +47,21 @@ pub fn name_version(filename: &str) -> Option<(String, String)> {
     Some((normalize(name), version.to_string()))
 }
 
-/// The files of `name` `version` in the `against` directories and on the
-/// `index`es (downloaded into `tmp`, size-capped).
+/// The files of `name` `version` (any version when `None`) in the
+/// `against` directories and on the `index`es (downloaded into `tmp`,
+/// size-capped).
 pub fn gather(
     against: &[PathBuf],
     index: &[String],
-    release: &(String, String),
+    release: &(String, Option<String>),
     project: &str,
     tmp: &Path,
 ) -> Result<Vec<Published>> {
-    let wanted = |f: &str| name_version(f).as_ref() == Some(release);
+    let wanted = |f: &str| {
+        name_version(f).is_some_and(|(name, version)| {
+            name == release.0 && release.1.as_ref().is_none_or(|v| *v == version)
+        })
+    };
     let mut found = Vec::new();
     for dir in against {
         if !dir.is_dir() {
@@ -106,6 +111,30 @@ pub fn gather(
         }
     }
     Ok(found)
+}
+
+/// The version of a release whose project does not state it statically:
+/// the one version published (or, among several, the one `git_ref` names,
+/// such as `v7.0.1`).
+pub fn published_version(found: &[Published], name: &str, git_ref: Option<&str>) -> Result<String> {
+    let versions: std::collections::BTreeSet<String> = found
+        .iter()
+        .filter_map(|p| name_version(&p.filename).map(|(_, v)| v))
+        .collect();
+    if versions.len() == 1 {
+        return Ok(versions.into_iter().next().unwrap_or_default());
+    }
+    if let Some(r) = git_ref {
+        let tagged = r.trim_start_matches(|c: char| !c.is_ascii_digit());
+        if versions.contains(tagged) {
+            return Ok(tagged.to_string());
+        }
+    }
+    anyhow::bail!(
+        "{name}: the version is dynamic and the published files hold {} version(s) ({}): give the sdist as SOURCE, or a --ref naming the version",
+        versions.len(),
+        versions.into_iter().collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// `published` against the rebuilt file at `ours` (sha256 `our_sha`):
