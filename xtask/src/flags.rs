@@ -148,6 +148,10 @@ pub struct Lock {
     /// A pip constraints file the project keeps (e.g. requirements/build.txt).
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
+    /// Pin the backend (and its version) a published wheel names in its
+    /// WHEEL `Generator:` line, as its publisher built it.
+    #[arg(long, value_name = "WHEEL")]
+    pub like: Option<PathBuf>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

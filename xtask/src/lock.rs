@@ -41,7 +41,14 @@ impl Lock {
         {
             bail!("{}: no such constraints file", c.display());
         }
-        let lock = resolve_lock(&root, &dir, &pins, self.constraints.as_deref())?;
+        let like = self.like_constraints()?;
+        let constraints = like.as_ref().map(|(_, path)| path.as_path());
+        let lock = resolve_lock(
+            &root,
+            &dir,
+            &pins,
+            constraints.or(self.constraints.as_deref()),
+        )?;
         let text = lock.render();
         let unchanged = std::fs::read_to_string(&lock_path).ok().as_deref() == Some(text.as_str());
         if !unchanged {
@@ -84,5 +91,55 @@ impl Lock {
             ));
         }
         Ok(())
+    }
+}
+
+impl Lock {
+    /// With `--like WHEEL`: the constraints file (in a temporary directory
+    /// kept alive by the first value) holding `--constraints`' lines and the
+    /// backend pin the wheel's Generator names.
+    fn like_constraints(&self) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+        let Some(wheel) = &self.like else {
+            return Ok(None);
+        };
+        let name = wheel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let meta = std::fs::metadata(wheel)
+            .map_err(|e| anyhow::anyhow!("--like {}: {e}", wheel.display()))?;
+        if !meta.is_file() || meta.len() > 1 << 30 {
+            bail!(
+                "--like {}: not a wheel file of at most 1 GiB",
+                wheel.display()
+            );
+        }
+        let bytes = std::fs::read(wheel)?;
+        let Some(backend) =
+            kiln_infer::infer_backend(&name, &bytes, &kiln_archive::Limits::default())?
+        else {
+            bail!(
+                "--like {}: its WHEEL names no Generator kiln can pin; give --constraints instead",
+                wheel.display()
+            );
+        };
+        report::step(&format!(
+            "pinning {} as {} names it",
+            backend.constraint(),
+            kiln_diff::escape::escape(&name)
+        ));
+        let mut text = match &self.constraints {
+            Some(c) => std::fs::read_to_string(c)?,
+            None => String::new(),
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&backend.constraint());
+        text.push('\n');
+        let dir = tempfile::Builder::new().prefix("kiln-like-").tempdir()?;
+        let path = dir.path().join("constraints.txt");
+        std::fs::write(&path, text)?;
+        Ok(Some((dir, path)))
     }
 }

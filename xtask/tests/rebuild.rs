@@ -281,3 +281,45 @@ fn a_git_tag_released_with_the_backend_default_epoch_is_byte_identical() {
         assert_eq!(a["comparisons"][0]["level"], "identical", "{a}");
     }
 }
+
+#[test]
+fn lock_like_a_published_wheel_pins_its_backend() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let sdist = corpus_file("six", Kind::Sdist);
+    let wheel = corpus_file("six", Kind::Wheel);
+    let o = Command::new("tar")
+        .arg("xzf")
+        .arg(&sdist)
+        .arg("-C")
+        .arg(t)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    // six's wheel says `Generator: setuptools (75.6.0)`; the newest
+    // setuptools is far past it.
+    let lock = t.join("six.lock.toml");
+    let o = xtask(
+        t,
+        &[
+            "lock",
+            "six-1.17.0",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--like",
+            wheel.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let text = fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains("filename = \"setuptools-75.6.0-py3-none-any.whl\""),
+        "{text}"
+    );
+    let o = xtask(t, &["lock", "six-1.17.0", "--like", "missing.whl"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.whl"));
+}

@@ -37,6 +37,9 @@ pub struct RebuiltRelease {
     /// The lock the build installed from.
     pub lock: Option<PathBuf>,
     pub artifacts: Vec<RebuiltArtifact>,
+    /// Published copies of the release that no rebuilt artifact is named
+    /// like (another Python or platform's wheel): not compared.
+    pub not_rebuilt: Vec<String>,
     /// Why the release could not be rebuilt (status `failed`).
     pub failure: Option<RebuildFailure>,
 }

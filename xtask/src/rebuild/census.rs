@@ -148,6 +148,13 @@ pub fn finish(releases: Vec<RebuiltRelease>, json: bool, census: bool) -> Result
                     }
                 }
             }
+            for p in &r.not_rebuilt {
+                rows.push(vec![
+                    "-".into(),
+                    escape(p).into_owned(),
+                    "not rebuilt here (another Python or platform)".into(),
+                ]);
+            }
         }
         report::eprint(&report::table(&["artifact", "published", "result"], &rows));
     }

@@ -232,6 +232,11 @@ impl Rebuild {
                 comparisons,
             });
         }
+        let not_rebuilt = found
+            .iter()
+            .filter(|p| !artifacts.iter().any(|a| a.filename == p.filename))
+            .map(|p| p.label.clone())
+            .collect();
         let status = census::status(&artifacts);
         Ok(RebuiltRelease {
             source: source.to_string(),
@@ -240,6 +245,7 @@ impl Rebuild {
             epoch: Some(epoch_report),
             lock: self.out.as_ref().map(|_| lock_path),
             artifacts,
+            not_rebuilt,
             failure: None,
         })
     }
@@ -386,6 +392,7 @@ fn failed(source: &str, e: &anyhow::Error) -> RebuiltRelease {
         epoch: None,
         lock: None,
         artifacts: vec![],
+        not_rebuilt: vec![],
         failure: Some(RebuildFailure {
             class: class.to_string(),
             message: format!("{e:#}"),
