@@ -263,6 +263,20 @@ pub fn visit_tar_gz<R: Read>(
     limits: &Limits,
     visit: &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>,
 ) -> Result<TarGzArchive, ArchiveError> {
+    visit_tar_gz_with(archive, reader, limits, false, visit)
+}
+
+/// [`visit_tar_gz`], except that with `pass_duplicates` a member whose
+/// name an earlier member had is handed to the visitor too, for it to
+/// decide (a build tool's own intermediate archive, whose byte-identical
+/// duplicates may be tolerated); every other check is the same.
+pub fn visit_tar_gz_with<R: Read>(
+    archive: &str,
+    reader: R,
+    limits: &Limits,
+    pass_duplicates: bool,
+    visit: &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>,
+) -> Result<TarGzArchive, ArchiveError> {
     let ctx = Ctx { archive };
     // The tar stream is members' data plus at most a few blocks of headers
     // each (pax headers are bounded separately), plus end padding.
@@ -488,7 +502,7 @@ pub fn visit_tar_gz<R: Read>(
             .trim_end_matches('/')
             .trim_start_matches("./")
             .to_owned();
-        if !seen.insert(key) {
+        if !seen.insert(key) && !pass_duplicates {
             return Err(ctx.refused(&entry, "duplicate member name"));
         }
         if size > limits.max_entry_size {

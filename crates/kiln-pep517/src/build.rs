@@ -6,7 +6,7 @@
 //! the backend itself until the answer stops growing.
 
 use crate::hooks::{HookRun, Hooks};
-use crate::tree::{copy_tree, unpack_sdist, wheel_name_version};
+use crate::tree::{copy_tree, unpack_own_sdist, unpack_sdist, wheel_name_version};
 use crate::{Pep517Error, Settings, env, unsatisfied};
 use kiln_archive::{Deflate, Limits};
 use kiln_lock::Lock;
@@ -39,6 +39,9 @@ pub struct BuildRequest<'a> {
 pub struct BackendBuild {
     pub name: String,
     pub version: String,
+    /// Members the backend's own sdist holds twice with identical bytes
+    /// (tolerated when the wheel was built from it).
+    pub tolerated_duplicates: Vec<String>,
     pub sdist_name: String,
     pub sdist: Vec<u8>,
     pub wheel_name: String,
@@ -129,7 +132,14 @@ pub fn build_with_epoch(
     (settings.step)(&format!("building the sdist with {}", bs.backend));
     let (sdist_name, sdist) = build_sdist(&hooks, dir, &check)?;
     (settings.step)(&format!("building the wheel from {sdist_name}"));
-    let (wheel_name, wheel) = build_wheel(&hooks, scratch1.path(), &sdist_name, &sdist, &check)?;
+    let (wheel_name, wheel, duplicates) =
+        build_wheel(&hooks, scratch1.path(), (&sdist_name, &sdist, true), &check)?;
+    if !duplicates.is_empty() {
+        (settings.step)(&format!(
+            "tolerated in {sdist_name}, the backend's own sdist: duplicate member(s) with identical bytes: {}",
+            duplicates.join(", ")
+        ));
+    }
 
     if !wheel_name.ends_with("-none-any.whl") {
         // Compiled code: prove the wheel reproducible here, from another
@@ -140,7 +150,12 @@ pub fn build_with_epoch(
             scratch: scratch2.path(),
             ..hooks
         };
-        let (_, wheel2) = build_wheel(&hooks2, scratch2.path(), &sdist_name, &sdist, &check)?;
+        let (_, wheel2, _) = build_wheel(
+            &hooks2,
+            scratch2.path(),
+            (&sdist_name, &sdist, true),
+            &check,
+        )?;
         if wheel2 != wheel {
             let diffs = kiln_canon::member_differences(
                 &wheel,
@@ -170,6 +185,7 @@ pub fn build_with_epoch(
     Ok(BackendBuild {
         name,
         version,
+        tolerated_duplicates: duplicates,
         sdist_name,
         sdist,
         wheel_name,
@@ -192,20 +208,27 @@ fn build_sdist(hooks: &Hooks<'_>, dir: &Path, check: &Check<'_>) -> Result<(Stri
 }
 
 /// build_wheel from `sdist` unpacked (bounded) under `scratch/wheel-src`.
+/// `own`: the sdist is the backend's, just made for kiln, whose
+/// byte-identical duplicate members are tolerated (their paths returned).
 pub(crate) fn build_wheel(
     hooks: &Hooks<'_>,
     scratch: &Path,
-    sdist_name: &str,
-    sdist: &[u8],
+    (sdist_name, sdist, own): (&str, &[u8], bool),
     check: &Check<'_>,
-) -> Result<(String, Vec<u8>)> {
+) -> Result<(String, Vec<u8>, Vec<String>)> {
     let keep_mtimes = hooks.epoch.is_none();
-    let top = unpack_sdist(sdist_name, sdist, &scratch.join("wheel-src"), keep_mtimes)?;
+    let dest = scratch.join("wheel-src");
+    let (top, duplicates) = if own {
+        unpack_own_sdist(sdist_name, sdist, &dest, keep_mtimes)?
+    } else {
+        (unpack_sdist(sdist_name, sdist, &dest, keep_mtimes)?, vec![])
+    };
     let outdir = scratch.join("wheel-out");
     std::fs::create_dir_all(&outdir).map_err(Pep517Error::io("create", &outdir))?;
     let run = hooks.run("wheel", &top, Some(&outdir))?;
     check(&run, "build_wheel")?;
-    take_output(&run, &outdir, ".whl")
+    let (name, bytes) = take_output(&run, &outdir, ".whl")?;
+    Ok((name, bytes, duplicates))
 }
 
 fn take_output(run: &HookRun, outdir: &Path, suffix: &'static str) -> Result<(String, Vec<u8>)> {
@@ -290,7 +313,7 @@ pub fn resolve_lock(
             continue;
         }
         let (sdist_name, sdist) = build_sdist(&hooks, dir, &check_sdist)?;
-        let top = unpack_sdist(
+        let (top, _) = unpack_own_sdist(
             &sdist_name,
             &sdist,
             &scratch.path().join("wheel-src"),

@@ -119,7 +119,8 @@ pub fn build_wheel_from_sdist(
             epoch: source_date_epoch,
             scratch: dir,
         };
-        build_wheel(&hooks, dir, sdist_name, sdist, &check)
+        let (name, bytes, _) = build_wheel(&hooks, dir, (sdist_name, sdist, false), &check)?;
+        Ok((name, bytes))
     };
     (settings.step)(&format!(
         "building the wheel from {sdist_name} with {}",
