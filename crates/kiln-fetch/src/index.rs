@@ -105,6 +105,7 @@ mod tests {
             url: url.into(),
             sha256: sha256.map(str::to_string),
             yanked,
+            upload_time: None,
         }
     }
 

@@ -36,6 +36,10 @@ pub struct IndexFile {
     /// `hashes.sha256` (JSON, falling back to the fragment).
     pub sha256: Option<String>,
     pub yanked: bool,
+    /// PEP 700's `upload-time` (JSON only), as the index wrote it (RFC 3339,
+    /// e.g. `2026-11-04T18:37:08.123456Z`); dropped when it is not short
+    /// printable ASCII.
+    pub upload_time: Option<String>,
 }
 
 /// What a page lists: the files the caller's filter kept, in page order,
@@ -204,13 +208,17 @@ impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
         url: String,
         sha256: Option<String>,
         yanked: bool,
+        upload_time: Option<String>,
     ) -> Result<(), IndexError> {
         let sha256 = check_sha256(sha256, self.page, &filename)?;
+        let upload_time =
+            upload_time.filter(|t| t.len() <= 64 && t.bytes().all(|b| b.is_ascii_graphic()));
         self.listing.files.push(IndexFile {
             filename,
             url,
             sha256,
             yanked,
+            upload_time,
         });
         Ok(())
     }
@@ -233,6 +241,9 @@ struct JsonFile {
     hashes: BTreeMap<String, String>,
     #[serde(default)]
     yanked: Option<Yanked>,
+    /// PEP 700; anything but a string is ignored.
+    #[serde(default, rename = "upload-time")]
+    upload_time: Option<serde_json::Value>,
 }
 
 /// PEP 592 in JSON: `false`/`true`, or a reason (any string means yanked).
@@ -297,7 +308,12 @@ pub fn parse_json(
             })?;
         let sha256 = file.hashes.get("sha256").cloned().or(fragment_hash);
         let yanked = matches!(file.yanked, Some(Yanked::Flag(true) | Yanked::Reason(_)));
-        collector.push(file.filename, url, sha256, yanked)?;
+        let upload_time = file
+            .upload_time
+            .as_ref()
+            .and_then(|t| t.as_str())
+            .map(str::to_string);
+        collector.push(file.filename, url, sha256, yanked, upload_time)?;
     }
     Ok(collector.listing)
 }
@@ -516,7 +532,7 @@ impl Anchor {
             text
         };
         if collector.offer(&filename)? {
-            collector.push(filename, url, sha256, self.yanked)?;
+            collector.push(filename, url, sha256, self.yanked, None)?;
         }
         Ok(())
     }

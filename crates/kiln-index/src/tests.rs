@@ -12,6 +12,7 @@ fn file(filename: &str, url: &str, sha256: Option<&str>, yanked: bool) -> IndexF
         url: url.into(),
         sha256: sha256.map(str::to_string),
         yanked,
+        upload_time: None,
     }
 }
 
@@ -237,12 +238,15 @@ fn pypi_json_lists_files_hashes_and_yanks() {
     assert_eq!(
         files,
         [
-            file(
-                "kiln_sums-0.1.0-py3-none-any.whl",
-                "https://files.pythonhosted.org/packages/0a/1b/2c3d/kiln_sums-0.1.0-py3-none-any.whl",
-                Some(SHA_A),
-                false
-            ),
+            IndexFile {
+                upload_time: Some("2025-11-20T10:00:00.000000Z".into()),
+                ..file(
+                    "kiln_sums-0.1.0-py3-none-any.whl",
+                    "https://files.pythonhosted.org/packages/0a/1b/2c3d/kiln_sums-0.1.0-py3-none-any.whl",
+                    Some(SHA_A),
+                    false
+                )
+            },
             file(
                 "kiln_sums-0.1.0.tar.gz",
                 "https://pypi.org/packages/kiln_sums-0.1.0.tar.gz",

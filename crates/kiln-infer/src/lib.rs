@@ -11,11 +11,14 @@
 //! gives an error naming it. No clock, no environment.
 //!
 //! Codemap: `backend` (the Generator line and the distribution it names),
-//! `epoch` (container timestamps and the backends' defaults).
+//! `epoch` (container timestamps and the backends' defaults), `asof` (the
+//! newest release uploaded before a date, from PEP 700 upload times).
 
+mod asof;
 mod backend;
 mod epoch;
 
+pub use asof::{cutoff, newest_before};
 pub use backend::{BackendInference, generator_backend, infer_backend};
 pub use epoch::{
     EpochInference, EpochValue, SdistTimes, WheelTimes, dos_to_unix, infer_epoch, sdist_times,
@@ -30,4 +33,6 @@ pub enum InferError {
         name: String,
         source: Box<kiln_archive::ArchiveError>,
     },
+    #[error("{date:?}: {problem}")]
+    Date { date: String, problem: String },
 }
