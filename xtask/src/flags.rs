@@ -152,6 +152,14 @@ pub struct Lock {
     /// WHEEL `Generator:` line, as its publisher built it.
     #[arg(long, value_name = "WHEEL")]
     pub like: Option<PathBuf>,
+    /// Resolve as on DATE (YYYY-MM-DD or an RFC 3339 UTC time): each of
+    /// `[build-system].requires` at most its newest release uploaded
+    /// before it, from the index's PEP 700 upload times.
+    #[arg(long, value_name = "DATE")]
+    pub exclude_newer: Option<String>,
+    /// The simple index --exclude-newer reads (default: PyPI).
+    #[arg(long, value_name = "URL", default_value = "https://pypi.org/simple/")]
+    pub index: String,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

@@ -41,7 +41,7 @@ impl Lock {
         {
             bail!("{}: no such constraints file", c.display());
         }
-        let like = self.like_constraints()?;
+        let like = self.like_constraints(&dir)?;
         let constraints = like.as_ref().map(|(_, path)| path.as_path());
         let lock = resolve_lock(
             &root,
@@ -95,12 +95,22 @@ impl Lock {
 }
 
 impl Lock {
-    /// With `--like WHEEL`: the constraints file (in a temporary directory
-    /// kept alive by the first value) holding `--constraints`' lines and the
-    /// backend pin the wheel's Generator names.
-    fn like_constraints(&self) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+    /// With `--like WHEEL` or `--exclude-newer DATE`: the constraints file
+    /// (in a temporary directory kept alive by the first value) holding
+    /// `--constraints`' lines, the backend pin the wheel's Generator names
+    /// and each build requirement's newest release before DATE.
+    fn like_constraints(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+        let mut extra = Vec::new();
+        if let Some(date) = &self.exclude_newer {
+            let requires = crate::engine::build_system(dir)?.requires;
+            extra = crate::asof::exclude_newer(&requires, &self.index, date)?;
+            report::step(&format!("as of {date}: {}", extra.join(", ")));
+        }
         let Some(wheel) = &self.like else {
-            return Ok(None);
+            return self.write_constraints(extra);
         };
         let name = wheel
             .file_name()
@@ -128,6 +138,19 @@ impl Lock {
             backend.constraint(),
             kiln_diff::escape::escape(&name)
         ));
+        extra.push(backend.constraint());
+        self.write_constraints(extra)
+    }
+
+    /// `--constraints`' lines and `extra` in one temporary file; `None`
+    /// when there is nothing extra.
+    fn write_constraints(
+        &self,
+        extra: Vec<String>,
+    ) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+        if extra.is_empty() {
+            return Ok(None);
+        }
         let mut text = match &self.constraints {
             Some(c) => std::fs::read_to_string(c)?,
             None => String::new(),
@@ -135,8 +158,10 @@ impl Lock {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(&backend.constraint());
-        text.push('\n');
+        for line in extra {
+            text.push_str(&line);
+            text.push('\n');
+        }
         let dir = tempfile::Builder::new().prefix("kiln-like-").tempdir()?;
         let path = dir.path().join("constraints.txt");
         std::fs::write(&path, text)?;

@@ -6,6 +6,7 @@
 //! the library crates, which do the actual packing, hashing and recording.
 //! One file per command, each a method on its flags type (see `flags.rs`).
 
+mod asof;
 mod bench;
 mod build;
 mod ci;

@@ -323,3 +323,79 @@ fn lock_like_a_published_wheel_pins_its_backend() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.whl"));
 }
+
+#[path = "../../crates/kiln-fetch/tests/support/http.rs"]
+#[allow(dead_code)]
+mod http;
+
+#[test]
+fn lock_exclude_newer_resolves_as_on_the_date_from_upload_times() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // A PEP 691 page for setuptools on a real 127.0.0.1 server, with PEP
+    // 700 upload times: on 2024-12-05 the newest was 75.6.0.
+    let root = t.join("index");
+    fs::create_dir_all(root.join("setuptools")).unwrap();
+    let file = |version: &str, time: &str| {
+        format!(
+            r#"{{"filename": "setuptools-{version}-py3-none-any.whl", "url": "https://files.example/setuptools-{version}-py3-none-any.whl", "hashes": {{}}, "upload-time": "{time}"}}"#
+        )
+    };
+    let page = format!(
+        r#"{{"meta": {{"api-version": "1.1"}}, "name": "setuptools", "files": [{}, {}, {}]}}"#,
+        file("75.5.0", "2024-11-14T10:00:00.000000Z"),
+        file("75.6.0", "2024-11-25T10:00:00.000000Z"),
+        file("75.7.0", "2025-01-05T10:00:00.000000Z"),
+    );
+    fs::write(root.join("setuptools/index.json"), page).unwrap();
+    let server = http::Server::start(&root);
+    let sdist = corpus_file("six", Kind::Sdist);
+    let o = Command::new("tar")
+        .arg("xzf")
+        .arg(&sdist)
+        .arg("-C")
+        .arg(t)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let lock = t.join("six.lock.toml");
+    let o = xtask(
+        t,
+        &[
+            "lock",
+            "six-1.17.0",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--exclude-newer",
+            "2024-12-05",
+            "--index",
+            &server.base_url(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("setuptools<=75.6.0"), "{}", text(&o));
+    let locked = fs::read_to_string(&lock).unwrap();
+    assert!(
+        locked.contains("filename = \"setuptools-75.6.0-py3-none-any.whl\""),
+        "{locked}"
+    );
+    // A date before any upload is an error naming the requirement.
+    let o = xtask(
+        t,
+        &[
+            "lock",
+            "six-1.17.0",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--exclude-newer",
+            "2020-01-01",
+            "--index",
+            &server.base_url(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("setuptools"), "{}", text(&o));
+}
