@@ -325,7 +325,6 @@ fn lock_like_a_published_wheel_pins_its_backend() {
 }
 
 #[path = "../../crates/kiln-fetch/tests/support/http.rs"]
-#[allow(dead_code)]
 mod http;
 
 #[test]
