@@ -327,16 +327,9 @@ fn lock_like_a_published_wheel_pins_its_backend() {
 #[path = "../../crates/kiln-fetch/tests/support/http.rs"]
 mod http;
 
-#[test]
-fn lock_exclude_newer_resolves_as_on_the_date_from_upload_times() {
-    if !python_ok() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    // A PEP 691 page for setuptools on a real 127.0.0.1 server, with PEP
-    // 700 upload times: on 2024-12-05 the newest was 75.6.0.
-    let root = t.join("index");
+/// A PEP 691 page for setuptools under `root`, with PEP 700 upload times:
+/// on 2024-12-05 the newest was 75.6.0.
+fn setuptools_page(root: &Path) {
     fs::create_dir_all(root.join("setuptools")).unwrap();
     let file = |version: &str, time: &str| {
         format!(
@@ -350,6 +343,17 @@ fn lock_exclude_newer_resolves_as_on_the_date_from_upload_times() {
         file("75.7.0", "2025-01-05T10:00:00.000000Z"),
     );
     fs::write(root.join("setuptools/index.json"), page).unwrap();
+}
+
+#[test]
+fn lock_exclude_newer_resolves_as_on_the_date_from_upload_times() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let root = t.join("index");
+    setuptools_page(&root);
     let server = http::Server::start(&root);
     let sdist = corpus_file("six", Kind::Sdist);
     let o = Command::new("tar")
@@ -397,4 +401,56 @@ fn lock_exclude_newer_resolves_as_on_the_date_from_upload_times() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("setuptools"), "{}", text(&o));
+}
+
+#[test]
+fn without_a_published_wheel_the_build_requirements_are_taken_as_of_the_upload() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let root = t.join("index");
+    setuptools_page(&root);
+    // six's sdist alone on the index, uploaded 2024-12-04.
+    let sdist = corpus_file("six", Kind::Sdist);
+    let bytes = fs::read(&sdist).unwrap();
+    fs::create_dir_all(root.join("files")).unwrap();
+    fs::create_dir_all(root.join("six")).unwrap();
+    fs::write(root.join("files/six-1.17.0.tar.gz"), &bytes).unwrap();
+    fs::write(
+        root.join("six/index.json"),
+        format!(
+            r#"{{"meta": {{"api-version": "1.1"}}, "name": "six", "files": [{{"filename": "six-1.17.0.tar.gz", "url": "../files/six-1.17.0.tar.gz", "hashes": {{"sha256": "{}"}}, "upload-time": "2024-12-04T17:35:30.000000Z"}}]}}"#,
+            http::sha256_hex(&bytes)
+        ),
+    )
+    .unwrap();
+    let server = http::Server::start(&root);
+    let index = format!("{}/", server.base_url());
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            sdist.to_str().unwrap(),
+            "--index",
+            &index,
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let release = &report["releases"][0];
+    assert_eq!(
+        release["backend"]["value"],
+        "setuptools<=75.6.0",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(release["backend"]["how"], "inferred");
+    assert_eq!(release["status"], "byte-identical");
+    assert_eq!(
+        release["artifacts"][0]["comparisons"][0]["level"],
+        "identical"
+    );
 }

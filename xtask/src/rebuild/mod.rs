@@ -162,7 +162,14 @@ impl Rebuild {
                 let evidence = format!("{}: Generator: {}", b.evidence, b.generator);
                 (Some(file), Some(inferred(&b.constraint(), &evidence)))
             }
-            (None, None) => (None, None),
+            (None, None) => match as_of(&found, &source_kind)? {
+                Some((lines, evidence)) => {
+                    let file = tmp.path().join("constraints.txt");
+                    std::fs::write(&file, format!("{}\n", lines.join("\n")))?;
+                    (Some(file), Some(inferred(&lines.join(", "), &evidence)))
+                }
+                None => (None, None),
+            },
         };
         for i in backend_report.iter().chain([&epoch_report]) {
             crate::report::step(&kiln_diff::escape::escape(&format!(
@@ -249,6 +256,27 @@ impl Rebuild {
             failure: None,
         })
     }
+}
+
+/// With no published wheel to name the backend: the build requirements
+/// as of the earliest upload time an index states for the release's files
+/// (PEP 700), each at most its newest release before it.
+fn as_of(found: &[Published], source: &Source) -> Result<Option<(Vec<String>, String)>> {
+    let Some((time, index)) = found.iter().filter_map(|p| p.uploaded.clone()).min() else {
+        return Ok(None);
+    };
+    let requires = match source {
+        Source::Sdist { filename, path } => {
+            kiln_pep517::sdist_build_system(filename, &read_capped(path)?)?.requires
+        }
+        Source::Project(dir) => engine::build_system(dir)?.requires,
+    };
+    let date = format!("{}Z", time.get(..19).unwrap_or_default());
+    let lines = crate::asof::exclude_newer(&requires, &index, &date)?;
+    let evidence = format!(
+        "no published wheel names the backend; the release was uploaded to {index} at {time}"
+    );
+    Ok(Some((lines, evidence)))
 }
 
 fn given(value: &str, flag: &str) -> Inference {

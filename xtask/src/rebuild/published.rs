@@ -18,6 +18,8 @@ pub struct Published {
     pub label: String,
     pub filename: String,
     pub path: PathBuf,
+    /// From an index: its PEP 700 upload time, and the index.
+    pub uploaded: Option<(String, String)>,
 }
 
 /// PEP 503 normalization, with `-` as `_` (file names' spelling).
@@ -83,6 +85,7 @@ pub fn gather(
                 label: path.display().to_string(),
                 filename,
                 path,
+                uploaded: None,
             });
         }
     }
@@ -107,6 +110,7 @@ pub fn gather(
                 label: file.url.clone(),
                 filename: file.filename.clone(),
                 path: fetched.path,
+                uploaded: file.upload_time.clone().map(|t| (t, url.clone())),
             });
         }
     }
