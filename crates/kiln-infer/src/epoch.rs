@@ -220,6 +220,49 @@ pub fn infer_epoch(
     })
 }
 
+/// The SOURCE_DATE_EPOCH a rebuild gives the backend and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochChoice {
+    /// `None`: leave it unset.
+    pub seconds: Option<u64>,
+    /// `given` (the caller's override), `inferred`, or `default` (nothing
+    /// to infer from: unset).
+    pub how: &'static str,
+    pub evidence: String,
+}
+
+/// [`infer_epoch`], unless `given` (seconds, or `unset`) overrides it.
+pub fn choose_epoch(
+    given: Option<&str>,
+    wheel: Option<&WheelTimes>,
+    sdist: Option<&SdistTimes>,
+    backend: Option<&str>,
+) -> Result<EpochChoice, crate::InferError> {
+    let choice = |seconds, how, evidence: &str| EpochChoice {
+        seconds,
+        how,
+        evidence: evidence.to_string(),
+    };
+    Ok(match given {
+        Some("unset") => choice(None, "given", "--epoch unset"),
+        Some(n) => {
+            let seconds = n.parse::<u64>().map_err(|_| crate::InferError::Date {
+                date: n.to_string(),
+                problem: "an epoch is seconds since 1970, or `unset`".into(),
+            })?;
+            choice(Some(seconds), "given", "--epoch")
+        }
+        None => match infer_epoch(wheel, sdist, backend) {
+            Some(EpochInference {
+                value: EpochValue::Fixed(t),
+                evidence,
+            }) => choice(Some(t), "inferred", &evidence),
+            Some(EpochInference { evidence, .. }) => choice(None, "inferred", &evidence),
+            None => choice(None, "default", "nothing published to infer from"),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +307,25 @@ mod tests {
         assert_eq!(infer_epoch(None, None, None), None);
         let only_sdist = infer_epoch(None, Some(&sdist), None);
         assert_eq!(only_sdist.unwrap().value, EpochValue::Fixed(1_700_000_001));
+        let w = wheel(&[1_700_000_000]);
+        assert_eq!(
+            choose_epoch(Some("unset"), Some(&w), None, None)
+                .unwrap()
+                .seconds,
+            None
+        );
+        assert_eq!(
+            choose_epoch(Some("5"), Some(&w), None, None)
+                .unwrap()
+                .seconds,
+            Some(5)
+        );
+        assert!(choose_epoch(Some("-1"), None, None, None).is_err());
+        let inferred = choose_epoch(None, Some(&w), None, None).unwrap();
+        assert_eq!(
+            (inferred.seconds, inferred.how),
+            (Some(1_700_000_000), "inferred")
+        );
+        assert_eq!(choose_epoch(None, None, None, None).unwrap().how, "default");
     }
 }

@@ -21,8 +21,8 @@ mod epoch;
 pub use asof::{cutoff, newest_before};
 pub use backend::{BackendInference, generator_backend, infer_backend};
 pub use epoch::{
-    EpochInference, EpochValue, SdistTimes, WheelTimes, dos_to_unix, infer_epoch, sdist_times,
-    wheel_times,
+    EpochChoice, EpochInference, EpochValue, SdistTimes, WheelTimes, choose_epoch, dos_to_unix,
+    infer_epoch, sdist_times, wheel_times,
 };
 
 /// Why an inference could not read a published file.

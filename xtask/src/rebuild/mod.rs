@@ -10,23 +10,19 @@
 
 mod census;
 mod published;
+mod source;
 
 use crate::flags::Rebuild;
 use crate::pins::Pins;
 use crate::{Mismatch, engine, project_root};
 use anyhow::{Context, Result, bail};
 use kiln_archive::Limits;
-use kiln_infer::{EpochValue, infer_backend, infer_epoch, sdist_times, wheel_times};
+use kiln_infer::{choose_epoch, infer_backend, sdist_times, wheel_times};
 use kiln_names::Epoch;
 use kiln_report::{Inference, RebuildFailure, RebuiltArtifact, RebuiltRelease, ReleaseStatus};
-use published::{MAX_ARTIFACT, Published, compare, gather, name_version, published_version};
-use std::path::{Path, PathBuf};
-
-/// What to build: a published sdist, or a project directory.
-enum Source {
-    Sdist { filename: String, path: PathBuf },
-    Project(PathBuf),
-}
+use published::{Published, compare, gather, name_version, published_version};
+use source::{Source, locate, read_capped};
+use std::path::Path;
 
 impl Rebuild {
     pub fn run(self) -> Result<()> {
@@ -42,10 +38,7 @@ impl Rebuild {
         {
             bail!("--constraints {}: no such file", c.display());
         }
-        if let Some(n) = self.epoch.as_deref().filter(|n| *n != "unset") {
-            n.parse::<i64>()
-                .with_context(|| format!("--epoch {n:?}: expected seconds or `unset`"))?;
-        }
+        kiln_infer::choose_epoch(self.epoch.as_deref(), None, None, None).context("--epoch")?;
         let mut releases = Vec::new();
         for source in &sources {
             match self.one(&root, &pins, source) {
@@ -124,32 +117,19 @@ impl Rebuild {
             None => None,
         };
         let dist = backend.as_ref().map(|b| b.distribution.as_str());
-        let (epoch, epoch_report) = match self.epoch.as_deref() {
-            Some("unset") => (None, given("unset", "--epoch unset")),
-            Some(n) => {
-                let n: i64 = n
-                    .parse()
-                    .with_context(|| format!("--epoch {n:?}: expected seconds or `unset`"))?;
-                let e = Epoch::clamped(n);
-                (Some(e), given(&e.seconds().to_string(), "--epoch"))
-            }
-            None => match infer_epoch(wtimes.as_ref(), stimes.as_ref(), dist) {
-                Some(i) => match i.value {
-                    EpochValue::Fixed(t) => (
-                        Some(Epoch::clamped(i64::try_from(t).unwrap_or(i64::MAX))),
-                        inferred(&t.to_string(), &i.evidence),
-                    ),
-                    EpochValue::Unset => (None, inferred("unset", &i.evidence)),
-                },
-                None => (
-                    None,
-                    Inference {
-                        value: "unset".into(),
-                        how: "default".into(),
-                        evidence: "nothing published to infer from".into(),
-                    },
-                ),
-            },
+        let chosen = choose_epoch(
+            self.epoch.as_deref(),
+            wtimes.as_ref(),
+            stimes.as_ref(),
+            dist,
+        )?;
+        let epoch = chosen
+            .seconds
+            .map(|t| Epoch::clamped(i64::try_from(t).unwrap_or(i64::MAX)));
+        let epoch_report = Inference {
+            value: epoch.map_or("unset".into(), |e| e.seconds().to_string()),
+            how: chosen.how.to_string(),
+            evidence: chosen.evidence,
         };
         let (constraints, backend_report) = match (&self.constraints, &backend) {
             (Some(c), _) => (
@@ -293,98 +273,6 @@ fn inferred(value: &str, evidence: &str) -> Inference {
         how: "inferred".into(),
         evidence: evidence.to_string(),
     }
-}
-
-/// A file read whole, refused past [`MAX_ARTIFACT`] bytes.
-fn read_capped(path: &Path) -> Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if !meta.is_file() || meta.len() > MAX_ARTIFACT {
-        bail!(
-            "{}: not a regular file of at most {MAX_ARTIFACT} bytes",
-            path.display()
-        );
-    }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-/// SOURCE as something to build, and the (normalized name, version) of
-/// the release it is.
-fn locate(
-    source: &str,
-    git_ref: Option<&str>,
-    tmp: &Path,
-) -> Result<(Source, (String, Option<String>))> {
-    let sdist = |filename: String, path: PathBuf| -> Result<(Source, (String, Option<String>))> {
-        let (name, version) = name_version(&filename).with_context(|| {
-            format!("{source}: not an sdist name (<name>-<version>.tar.gz) nor a directory")
-        })?;
-        Ok((Source::Sdist { filename, path }, (name, Some(version))))
-    };
-    if source.starts_with("https://") || source.starts_with("http://") {
-        let filename = source
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        if !filename.ends_with(".tar.gz") {
-            bail!("{source}: a URL SOURCE must name an sdist (.tar.gz)");
-        }
-        let fetched = crate::fetch::download(source, tmp, &filename, MAX_ARTIFACT)?;
-        return sdist(filename, fetched.path);
-    }
-    let path = PathBuf::from(source);
-    let dir = match git_ref {
-        Some(r) => {
-            let path = path
-                .canonicalize()
-                .with_context(|| format!("{source}: no such repository"))?;
-            let commit = kiln_git::Repo::at(&path)
-                .commit(r)
-                .with_context(|| format!("{source}: cannot resolve --ref {r}"))?;
-            let checkout = tmp.join("checkout");
-            kiln_git::clean_checkout(&path, &checkout, &commit)?;
-            checkout
-        }
-        None if path.is_file() => {
-            let filename = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return sdist(filename, path);
-        }
-        None if path.is_dir() => path,
-        None => bail!("{source}: no such file or directory"),
-    };
-    let release = project_release(&dir)?;
-    Ok((Source::Project(dir), release))
-}
-
-/// A project directory's name and, when static, version from its
-/// pyproject.toml (PEP 621).
-fn project_release(dir: &Path) -> Result<(String, Option<String>)> {
-    let path = dir.join("pyproject.toml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read it", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{}: not TOML", path.display()))?;
-    let project = table.get("project").and_then(|p| p.as_table());
-    let field = |key: &str| project.and_then(|p| p.get(key)).and_then(|v| v.as_str());
-    let Some(name) = field("name") else {
-        bail!(
-            "{}: rebuild needs the [project] name to find the published files (or give the sdist as SOURCE)",
-            path.display()
-        );
-    };
-    let (name, version) = name_version(&format!(
-        "{name}-{}.tar.gz",
-        field("version").unwrap_or("0")
-    ))
-    .with_context(|| format!("{}: [project] name", path.display()))?;
-    Ok((name, field("version").map(|_| version)))
 }
 
 /// A release of a census that could not be rebuilt, with its cause class.
