@@ -302,9 +302,11 @@ pub struct Rebuild {
     /// The git ref to check out (cleanly) when SOURCE is a repository.
     #[arg(long = "ref", value_name = "GITREF")]
     pub git_ref: Option<String>,
-    /// Published copies: a directory holding the artifacts. Repeatable.
-    #[arg(long, value_name = "DIR")]
-    pub against: Vec<PathBuf>,
+    /// Published copies: a directory holding the artifacts, or a base URL
+    /// under which each is `URL/<file name>` (a GitHub release's download
+    /// address). Repeatable.
+    #[arg(long, value_name = "DIR|URL")]
+    pub against: Vec<String>,
     /// A PyPI-compatible simple index to fetch the published copies from,
     /// e.g. https://pypi.org/simple/. Repeatable.
     #[arg(long, value_name = "URL")]

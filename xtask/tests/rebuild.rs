@@ -454,3 +454,36 @@ fn without_a_published_wheel_the_build_requirements_are_taken_as_of_the_upload()
         "identical"
     );
 }
+
+#[test]
+fn published_copies_under_a_base_url_are_fetched_and_compared() {
+    if !python_ok() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let sdist = corpus_file("tuf", Kind::Sdist);
+    let wheel = corpus_file("tuf", Kind::Wheel);
+    let served = published(&t.join("release"), &[sdist.clone(), wheel]);
+    let server = http::Server::start(&served);
+    let o = xtask(
+        t,
+        &[
+            "rebuild",
+            sdist.to_str().unwrap(),
+            "--against",
+            &server.base_url(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let release = &report["releases"][0];
+    assert_eq!(release["backend"]["value"], "hatchling==1.32.0");
+    let wheel = &release["artifacts"][1];
+    assert_eq!(
+        wheel["comparisons"][0]["published"],
+        format!("{}/tuf-7.0.1-py3-none-any.whl", server.base_url())
+    );
+    assert_eq!(wheel["comparisons"][0]["level"], "identical");
+}

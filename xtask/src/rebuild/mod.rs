@@ -203,6 +203,9 @@ impl Rebuild {
             }
         };
         let mut artifacts = Vec::new();
+        for (filename, _) in &built {
+            published::fetch_named(&self.against, filename, tmp.path(), &mut found)?;
+        }
         for (filename, bytes) in built {
             let path = out.join(&filename);
             kiln_fs::publish::write_atomic(&path, &bytes)?;

@@ -49,11 +49,46 @@ pub fn name_version(filename: &str) -> Option<(String, String)> {
     Some((normalize(name), version.to_string()))
 }
 
+fn is_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// `URL/filename` for each `--against URL` into `tmp` (size-capped), added
+/// to `found` unless that copy is there already; a 404 means the base URL
+/// does not publish that file.
+pub fn fetch_named(
+    against: &[String],
+    filename: &str,
+    tmp: &Path,
+    found: &mut Vec<Published>,
+) -> Result<()> {
+    for (i, base) in against.iter().enumerate().filter(|(_, a)| is_url(a)) {
+        let url = format!("{}/{filename}", base.trim_end_matches('/'));
+        if found.iter().any(|p| p.label == url) {
+            continue;
+        }
+        let dir = tmp.join(format!("against-{i}"));
+        std::fs::create_dir_all(&dir)?;
+        match fetch::download(&url, &dir, filename, MAX_ARTIFACT) {
+            Ok(fetched) => found.push(Published {
+                label: url,
+                filename: filename.to_string(),
+                path: fetched.path,
+                uploaded: None,
+            }),
+            Err(fetch::FetchError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// The files of `name` `version` (any version when `None`) in the
-/// `against` directories and on the `index`es (downloaded into `tmp`,
-/// size-capped).
+/// `against` directories, under the `against` base URLs (the sdist and a
+/// pure-Python wheel, by the names they would have), and on the `index`es
+/// (downloaded into `tmp`, size-capped).
 pub fn gather(
-    against: &[PathBuf],
+    against: &[String],
     index: &[String],
     release: &(String, Option<String>),
     project: &str,
@@ -65,7 +100,17 @@ pub fn gather(
         })
     };
     let mut found = Vec::new();
-    for dir in against {
+    if let Some(version) = &release.1 {
+        let stem = format!("{}-{version}", release.0);
+        for guess in [
+            format!("{stem}.tar.gz"),
+            format!("{stem}-py3-none-any.whl"),
+            format!("{stem}-py2.py3-none-any.whl"),
+        ] {
+            fetch_named(against, &guess, tmp, &mut found)?;
+        }
+    }
+    for dir in against.iter().filter(|a| !is_url(a)).map(Path::new) {
         if !dir.is_dir() {
             anyhow::bail!("--against {}: no such directory", dir.display());
         }
