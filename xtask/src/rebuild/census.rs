@@ -96,7 +96,15 @@ pub fn finish(releases: Vec<RebuiltRelease>, json: bool, census: bool) -> Result
                     escape(&r.source).into_owned(),
                     value(&r.backend),
                     value(&r.epoch),
-                    label(r.status).to_string(),
+                    if r.not_rebuilt.is_empty() {
+                        label(r.status).to_string()
+                    } else {
+                        format!(
+                            "{} ({} published copy(ies) not rebuilt here)",
+                            label(r.status),
+                            r.not_rebuilt.len()
+                        )
+                    },
                     r.failure
                         .as_ref()
                         .map_or(String::new(), |f| f.class.clone()),
