@@ -1,8 +1,9 @@
 //! Building from a tree whose backend writes an sdist holding a member
 //! twice (as hatchling does with `PKG-INFO` when it rebuilds an unpacked
 //! sdist): kiln builds the wheel from that intermediate sdist, so a
-//! duplicate with the same bytes is tolerated and reported, one with other
-//! bytes is refused (exit 2) naming it. Offline: the backend lives in the
+//! duplicate with the same bytes is tolerated and reported (`--faithful`
+//! keeps the backend's bytes; the canonical sdist holds the member once),
+//! one with other bytes is refused (exit 2) naming it. Offline: the backend lives in the
 //! project (`backend-path`), requires nothing, and pip is pointed at an
 //! unreachable index.
 
@@ -13,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 const BACKEND: &str = r#"
-import io, os, tarfile, zipfile
+import base64, hashlib, io, os, tarfile, zipfile
 
 META = b"Metadata-Version: 2.1\nName: dup\nVersion: 1.0\n"
 
@@ -37,13 +38,18 @@ def build_sdist(sdist_directory, config_settings=None):
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     name = "dup-1.0-py3-none-any.whl"
+    members = [
+        ("dup.py", open("dup.py", "rb").read()),
+        ("dup-1.0.dist-info/METADATA", META),
+        ("dup-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nGenerator: dupbackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+    ]
+    record = ""
+    for path, data in members:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\n" % (path, digest, len(data))
+    members.append(("dup-1.0.dist-info/RECORD", (record + "dup-1.0.dist-info/RECORD,,\n").encode()))
     with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
-        for path, data in [
-            ("dup.py", open("dup.py", "rb").read()),
-            ("dup-1.0.dist-info/METADATA", META),
-            ("dup-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nGenerator: dupbackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
-            ("dup-1.0.dist-info/RECORD", b""),
-        ]:
+        for path, data in members:
             z.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
     return name
 "#;
@@ -128,6 +134,36 @@ fn identical_duplicates_in_the_backends_own_sdist_are_tolerated_and_reported() {
         text(&o)
     );
     assert!(t.join("out1/dup-1.0-py3-none-any.whl").is_file());
+
+    // Canonical mode: the canonical sdist holds the member once.
+    let o = xtask(
+        t,
+        &[
+            "build",
+            "dup",
+            "--mode",
+            "backend",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--out",
+            "canonical",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let sdist = fs::read(t.join("canonical/dup-1.0.tar.gz")).unwrap();
+    let archive = kiln_archive::read_tar_gz(
+        "dup-1.0.tar.gz",
+        sdist.as_slice(),
+        &kiln_archive::Limits::default(),
+    )
+    .unwrap();
+    let pkg_info: Vec<_> = archive
+        .members
+        .iter()
+        .filter(|m| m.path.ends_with("PKG-INFO"))
+        .collect();
+    assert_eq!(pkg_info.len(), 1);
+    assert!(archive.members.iter().any(|m| m.path == "dup-1.0/dup.py"));
 
     fs::write(dir.join("DIFFER"), "").unwrap();
     let o = build("out2");

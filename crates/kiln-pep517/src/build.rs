@@ -6,7 +6,9 @@
 //! the backend itself until the answer stops growing.
 
 use crate::hooks::{HookRun, Hooks};
-use crate::tree::{copy_tree, unpack_own_sdist, unpack_sdist, wheel_name_version};
+use crate::tree::{
+    copy_tree, unpack_own_sdist, unpack_sdist, wheel_name_version, without_duplicates,
+};
 use crate::{Pep517Error, Settings, env, unsatisfied};
 use kiln_archive::{Deflate, Limits};
 use kiln_lock::Lock;
@@ -176,6 +178,12 @@ pub fn build_with_epoch(
     let (sdist, wheel) = if request.faithful {
         (sdist, wheel)
     } else {
+        // Canonical members are unique: the tolerated repeats go.
+        let sdist = if duplicates.is_empty() {
+            sdist
+        } else {
+            without_duplicates(&sdist_name, &sdist, request.deflate)?
+        };
         (
             kiln_canon::canonicalize_sdist(&sdist_name, &sdist, epoch, request.deflate, &limits)?,
             kiln_canon::canonicalize_wheel(&wheel_name, &wheel, epoch, request.deflate, &limits)?,

@@ -5,7 +5,10 @@
 //! Version a built wheel's METADATA states.
 
 use crate::Pep517Error;
-use kiln_archive::{ArchiveError, Limits, TarKind, TarMember, visit_tar_gz_with};
+use kiln_archive::{
+    ArchiveError, ArchiveWriter, Deflate, Limits, TarGzWriter, TarKind, TarMember,
+    visit_tar_gz_with,
+};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -178,6 +181,40 @@ fn unpack(
         return Err(layout("the sdist holds no file".into()));
     };
     Ok((dest.join(top), duplicates))
+}
+
+/// `sdist` with each repeated member kept once, its first copy (the caller
+/// checked, unpacking it, that the copies are byte-identical), written as a
+/// plain sorted tar.gz for canonicalization.
+pub(crate) fn without_duplicates(name: &str, sdist: &[u8], deflate: Deflate) -> Result<Vec<u8>> {
+    let mut files: BTreeMap<String, (Vec<u8>, bool)> = BTreeMap::new();
+    let mut visit =
+        |member: &TarMember, data: &mut dyn Read| -> std::result::Result<(), ArchiveError> {
+            let path = member.path.strip_prefix("./").unwrap_or(&member.path);
+            if member.kind != TarKind::File || files.contains_key(path) {
+                return Ok(());
+            }
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes)
+                .map_err(|source| ArchiveError::Read {
+                    archive: name.to_string(),
+                    entry: path.to_string(),
+                    source,
+                })?;
+            files.insert(path.to_string(), (bytes, member.executable));
+            Ok(())
+        };
+    visit_tar_gz_with(name, sdist, &Limits::default(), true, &mut visit).map_err(|source| {
+        Pep517Error::Unpack {
+            name: name.to_string(),
+            source: Box::new(source),
+        }
+    })?;
+    let mut writer = TarGzWriter::new(Vec::new(), 0, deflate);
+    for (path, (bytes, executable)) in &files {
+        writer.add_file(path, bytes, *executable)?;
+    }
+    Ok(writer.finish()?)
 }
 
 /// A member's mtime in whole seconds: the pax `mtime` record's integer
