@@ -1,14 +1,16 @@
 //! `rebuild`'s answer: each release's status from its comparisons, the
 //! human table (inferences, artifacts, or one row per release of a
-//! `--list` census with the totals), the JSON report, and the exit status
-//! (0 only if every published copy compared is byte-identical and nothing
-//! failed).
+//! `--list` census with the totals), the JSON report, the exit status (0
+//! only if every published copy compared is byte-identical and nothing
+//! failed), and a failed release's cause class.
 
 use crate::{Mismatch, report};
 use anyhow::{Context, Result};
 use kiln_diff::Level;
 use kiln_diff::escape::escape;
-use kiln_report::{RebuildReport, RebuildTotals, RebuiltArtifact, RebuiltRelease, ReleaseStatus};
+use kiln_report::{
+    RebuildFailure, RebuildReport, RebuildTotals, RebuiltArtifact, RebuiltRelease, ReleaseStatus,
+};
 use std::path::Path;
 
 /// A list file is small text; more is refused.
@@ -175,5 +177,46 @@ pub fn finish(releases: Vec<RebuiltRelease>, json: bool, census: bool) -> Result
             totals.releases
         ))
         .into())
+    }
+}
+
+/// A release of a census that could not be rebuilt, with its cause class.
+pub fn failed(source: &str, e: &anyhow::Error) -> RebuiltRelease {
+    use kiln_pep517::Pep517Error as P;
+    let class = e
+        .chain()
+        .find_map(|c| match c.downcast_ref::<P>()? {
+            P::Resolve { .. }
+            | P::NoHash { .. }
+            | P::NotAWheel { .. }
+            | P::Unsettled { .. }
+            | P::Download { .. }
+            | P::NotDownloaded { .. } => Some("lock"),
+            P::NotReproducible { .. } => Some("not-reproducible"),
+            P::HookFailed { .. }
+            | P::Hook { .. }
+            | P::NoFileName { .. }
+            | P::NoOutput { .. }
+            | P::BadFileName { .. }
+            | P::Unsatisfied { .. } => Some("build"),
+            _ => None,
+        })
+        .unwrap_or(if e.chain().any(|c| c.is::<Mismatch>()) {
+            "not-reproducible"
+        } else {
+            "input"
+        });
+    RebuiltRelease {
+        source: source.to_string(),
+        status: ReleaseStatus::Failed,
+        backend: None,
+        epoch: None,
+        lock: None,
+        artifacts: vec![],
+        not_rebuilt: vec![],
+        failure: Some(RebuildFailure {
+            class: class.to_string(),
+            message: format!("{e:#}"),
+        }),
     }
 }

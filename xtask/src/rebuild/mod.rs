@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use kiln_archive::Limits;
 use kiln_infer::{choose_epoch, infer_backend, sdist_times, wheel_times};
 use kiln_names::Epoch;
-use kiln_report::{Inference, RebuildFailure, RebuiltArtifact, RebuiltRelease, ReleaseStatus};
+use kiln_report::{Inference, RebuiltArtifact, RebuiltRelease};
 use published::{Published, compare, gather, name_version, published_version};
 use source::{Source, locate, read_capped};
 use std::path::Path;
@@ -45,7 +45,7 @@ impl Rebuild {
                 Ok(release) => releases.push(release),
                 Err(e) if self.list.is_some() => {
                     crate::report::error(&format!("{source}: {e:#}"));
-                    releases.push(failed(source, &e));
+                    releases.push(census::failed(source, &e));
                 }
                 Err(e) => {
                     let not_reproducible = e.chain().any(|c| {
@@ -142,7 +142,7 @@ impl Rebuild {
                 let evidence = format!("{}: Generator: {}", b.evidence, b.generator);
                 (Some(file), Some(inferred(&b.constraint(), &evidence)))
             }
-            (None, None) => match as_of(&found, &source_kind)? {
+            (None, None) => match published::as_of(&found, &source_kind)? {
                 Some((lines, evidence)) => {
                     let file = tmp.path().join("constraints.txt");
                     std::fs::write(&file, format!("{}\n", lines.join("\n")))?;
@@ -241,27 +241,6 @@ impl Rebuild {
     }
 }
 
-/// With no published wheel to name the backend: the build requirements
-/// as of the earliest upload time an index states for the release's files
-/// (PEP 700), each at most its newest release before it.
-fn as_of(found: &[Published], source: &Source) -> Result<Option<(Vec<String>, String)>> {
-    let Some((time, index)) = found.iter().filter_map(|p| p.uploaded.clone()).min() else {
-        return Ok(None);
-    };
-    let requires = match source {
-        Source::Sdist { filename, path } => {
-            kiln_pep517::sdist_build_system(filename, &read_capped(path)?)?.requires
-        }
-        Source::Project(dir) => engine::build_system(dir)?.requires,
-    };
-    let date = format!("{}Z", time.get(..19).unwrap_or_default());
-    let lines = crate::asof::exclude_newer(&requires, &index, &date)?;
-    let evidence = format!(
-        "no published wheel names the backend; the release was uploaded to {index} at {time}"
-    );
-    Ok(Some((lines, evidence)))
-}
-
 fn given(value: &str, flag: &str) -> Inference {
     Inference {
         value: value.to_string(),
@@ -275,46 +254,5 @@ fn inferred(value: &str, evidence: &str) -> Inference {
         value: value.to_string(),
         how: "inferred".into(),
         evidence: evidence.to_string(),
-    }
-}
-
-/// A release of a census that could not be rebuilt, with its cause class.
-fn failed(source: &str, e: &anyhow::Error) -> RebuiltRelease {
-    use kiln_pep517::Pep517Error as P;
-    let class = e
-        .chain()
-        .find_map(|c| match c.downcast_ref::<P>()? {
-            P::Resolve { .. }
-            | P::NoHash { .. }
-            | P::NotAWheel { .. }
-            | P::Unsettled { .. }
-            | P::Download { .. }
-            | P::NotDownloaded { .. } => Some("lock"),
-            P::NotReproducible { .. } => Some("not-reproducible"),
-            P::HookFailed { .. }
-            | P::Hook { .. }
-            | P::NoFileName { .. }
-            | P::NoOutput { .. }
-            | P::BadFileName { .. }
-            | P::Unsatisfied { .. } => Some("build"),
-            _ => None,
-        })
-        .unwrap_or(if e.chain().any(|c| c.is::<Mismatch>()) {
-            "not-reproducible"
-        } else {
-            "input"
-        });
-    RebuiltRelease {
-        source: source.to_string(),
-        status: ReleaseStatus::Failed,
-        backend: None,
-        epoch: None,
-        lock: None,
-        artifacts: vec![],
-        not_rebuilt: vec![],
-        failure: Some(RebuildFailure {
-            class: class.to_string(),
-            message: format!("{e:#}"),
-        }),
     }
 }

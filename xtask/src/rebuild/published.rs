@@ -1,8 +1,12 @@
-//! Where `rebuild`'s published copies come from (`--against DIR`, `--index
-//! URL`) and how one compares with a rebuilt artifact: digests first, and
-//! only a mismatch is parsed, by kiln-diff's bounded readers.
+//! Where `rebuild`'s published copies come from (`--against DIR|URL`,
+//! `--index URL`), what their index says of the release's date (the build
+//! requirements as of its upload, when no wheel names the backend), and how
+//! one compares with a rebuilt artifact: digests first, and only a
+//! mismatch is parsed, by kiln-diff's bounded readers.
 
+use crate::engine;
 use crate::fetch;
+use crate::rebuild::source::{Source, read_capped};
 use anyhow::{Context, Result};
 use kiln_diff::{DiffOptions, Level, diff_files};
 use kiln_report::RebuildComparison;
@@ -209,4 +213,25 @@ pub fn compare(published: &Published, ours: &Path, our_sha: &str) -> Result<Rebu
         level: diff.level,
         diff: Some(Box::new(diff)),
     })
+}
+
+/// With no published wheel to name the backend: the build requirements
+/// as of the earliest upload time an index states for the release's files
+/// (PEP 700), each at most its newest release before it.
+pub fn as_of(found: &[Published], source: &Source) -> Result<Option<(Vec<String>, String)>> {
+    let Some((time, index)) = found.iter().filter_map(|p| p.uploaded.clone()).min() else {
+        return Ok(None);
+    };
+    let requires = match source {
+        Source::Sdist { filename, path } => {
+            kiln_pep517::sdist_build_system(filename, &read_capped(path)?)?.requires
+        }
+        Source::Project(dir) => engine::build_system(dir)?.requires,
+    };
+    let date = format!("{}Z", time.get(..19).unwrap_or_default());
+    let lines = crate::asof::exclude_newer(&requires, &index, &date)?;
+    let evidence = format!(
+        "no published wheel names the backend; the release was uploaded to {index} at {time}"
+    );
+    Ok(Some((lines, evidence)))
 }
