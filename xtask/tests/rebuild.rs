@@ -468,7 +468,7 @@ fn without_a_published_wheel_the_build_requirements_are_taken_as_of_the_upload()
 }
 
 #[test]
-fn published_copies_under_a_base_url_are_fetched_and_compared() {
+fn an_sdist_url_and_copies_under_a_base_url_are_fetched_and_compared() {
     if !python_ok() {
         return;
     }
@@ -482,7 +482,7 @@ fn published_copies_under_a_base_url_are_fetched_and_compared() {
         t,
         &[
             "rebuild",
-            sdist.to_str().unwrap(),
+            &server.url("/tuf-7.0.1.tar.gz"),
             "--against",
             &server.base_url(),
             "--json",
