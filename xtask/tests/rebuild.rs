@@ -222,6 +222,11 @@ fn bad_input_exits_2_naming_it() {
     let o = xtask(t, &["rebuild", "x-1.0.tar.gz", "--epoch", "soon"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--epoch"), "{}", text(&o));
+    // An sdist that cannot be read leaves nothing in --out.
+    let o = xtask(t, &["rebuild", "x-1.0.tar.gz", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("x-1.0.tar.gz"), "{}", text(&o));
+    assert!(!t.join("out").exists());
     let o = xtask(t, &["rebuild", "--list", "missing.txt"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("missing.txt"), "{}", text(&o));

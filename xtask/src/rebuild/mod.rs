@@ -71,8 +71,6 @@ impl Rebuild {
             Some(out) => out.clone(),
             None => tmp.path().join("out"),
         };
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
         let settings = engine::pep517_settings(root, pins)?;
         let limits = Limits::default();
         let (source_kind, release) = locate(source, self.git_ref.as_deref(), tmp.path())?;
@@ -159,7 +157,7 @@ impl Rebuild {
         }
 
         let lock_path = out.join(format!("{stem}.lock.toml"));
-        let built: Vec<(String, Vec<u8>)> = match &source_kind {
+        let (built, lock_text): (Vec<(String, Vec<u8>)>, String) = match &source_kind {
             Source::Sdist { filename, path } => {
                 let bytes = read_capped(path)?;
                 let lock = kiln_pep517::resolve_sdist_lock(
@@ -168,7 +166,6 @@ impl Rebuild {
                     &bytes,
                     constraints.as_deref(),
                 )?;
-                kiln_fs::publish::write_atomic(&lock_path, lock.render().as_bytes())?;
                 let request = kiln_pep517::SdistRequest {
                     sdist_name: filename,
                     sdist: &bytes,
@@ -177,7 +174,8 @@ impl Rebuild {
                     source_date_epoch: epoch,
                 };
                 let wheel = kiln_pep517::build_wheel_from_sdist(&settings, &request)?;
-                vec![(filename.clone(), bytes), (wheel.wheel_name, wheel.wheel)]
+                let built = vec![(filename.clone(), bytes), (wheel.wheel_name, wheel.wheel)];
+                (built, lock.render())
             }
             Source::Project(dir) => {
                 let bs = engine::build_system(dir)?;
@@ -188,7 +186,6 @@ impl Rebuild {
                     constraints.as_deref(),
                     Epoch::MIN,
                 )?;
-                kiln_fs::publish::write_atomic(&lock_path, lock.render().as_bytes())?;
                 let request = kiln_pep517::BuildRequest {
                     dir,
                     build_system: &bs,
@@ -199,13 +196,18 @@ impl Rebuild {
                     faithful: true,
                 };
                 let b = kiln_pep517::build_with_epoch(&settings, &request, epoch)?;
-                vec![(b.sdist_name, b.sdist), (b.wheel_name, b.wheel)]
+                let built = vec![(b.sdist_name, b.sdist), (b.wheel_name, b.wheel)];
+                (built, lock.render())
             }
         };
         let mut artifacts = Vec::new();
         for (filename, _) in &built {
             published::fetch_named(&self.against, filename, tmp.path(), &mut found)?;
         }
+        // Only a finished rebuild writes anything to --out.
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        kiln_fs::publish::write_atomic(&lock_path, lock_text.as_bytes())?;
         for (filename, bytes) in built {
             let path = out.join(&filename);
             kiln_fs::publish::write_atomic(&path, &bytes)?;
