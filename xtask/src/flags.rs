@@ -63,6 +63,10 @@ pub enum Command {
     /// Serve a mirror directory over HTTP on 127.0.0.1, with PEP 691
     /// content negotiation; every request is logged on stderr.
     Serve(Serve),
+    /// Rebuild anyone's release (an sdist, a project directory, or a git
+    /// repository at --ref) with the backend and epoch its publisher used,
+    /// inferred from the published files, and compare every published copy.
+    Rebuild(Rebuild),
 }
 
 #[derive(Debug, Parser)]
@@ -162,6 +166,18 @@ pub struct Lock {
     /// A pip constraints file the project keeps (e.g. requirements/build.txt).
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
+    /// Pin the backend (and its version) a published wheel names in its
+    /// WHEEL `Generator:` line, as its publisher built it.
+    #[arg(long, value_name = "WHEEL")]
+    pub like: Option<PathBuf>,
+    /// Resolve as on DATE (YYYY-MM-DD or an RFC 3339 UTC time): each of
+    /// `[build-system].requires` at most its newest release uploaded
+    /// before it, from the index's PEP 700 upload times.
+    #[arg(long, value_name = "DATE")]
+    pub exclude_newer: Option<String>,
+    /// The simple index --exclude-newer reads (default: PyPI).
+    #[arg(long, value_name = "URL", default_value = "https://pypi.org/simple/")]
+    pub index: String,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -593,4 +609,45 @@ pub struct Serve {
     /// The port on 127.0.0.1 (0: any free port; the URL is printed).
     #[arg(long, value_name = "N", default_value_t = 8000)]
     pub port: u16,
+}
+
+/// Rebuild a release not made by kiln and compare it with what was
+/// published. Exit 0 only if every published copy is byte-identical, 1 if
+/// any differs or a release of a --list fails, 2 bad input.
+#[derive(Debug, Parser)]
+pub struct Rebuild {
+    /// An sdist (.tar.gz file or http(s) URL): its wheel is built from it
+    /// as pip does; or a project directory; or a git repository with --ref.
+    #[arg(required_unless_present = "list")]
+    pub source: Option<String>,
+    /// The git ref to check out (cleanly) when SOURCE is a repository.
+    #[arg(long = "ref", value_name = "GITREF")]
+    pub git_ref: Option<String>,
+    /// Published copies: a directory holding the artifacts, or a base URL
+    /// under which each is `URL/<file name>` (a GitHub release's download
+    /// address). Repeatable.
+    #[arg(long, value_name = "DIR|URL")]
+    pub against: Vec<String>,
+    /// A PyPI-compatible simple index to fetch the published copies from,
+    /// e.g. https://pypi.org/simple/. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub index: Vec<String>,
+    /// Write the rebuilt artifacts and the lock here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The SOURCE_DATE_EPOCH the backend sees, in seconds, or `unset`
+    /// (default: inferred from the published files).
+    #[arg(long, value_name = "N|unset")]
+    pub epoch: Option<String>,
+    /// pip constraints for the build requirements (default: the backend
+    /// and version the published wheel names).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+    /// A census: rebuild every SOURCE listed in FILE (one per line, `#`
+    /// comments) and print one row per release and the totals.
+    #[arg(long, value_name = "FILE", conflicts_with = "source")]
+    pub list: Option<PathBuf>,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

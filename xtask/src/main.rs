@@ -6,6 +6,7 @@
 //! the library crates, which do the actual packing, hashing and recording.
 //! One file per command, each a method on its flags type (see `flags.rs`).
 
+mod asof;
 mod bench;
 mod build;
 mod ci;
@@ -24,6 +25,7 @@ mod mirror;
 mod normalize;
 mod pins;
 mod provenance;
+mod rebuild;
 mod release;
 mod report;
 mod reproduce;
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         flags::Command::Tuf(cmd) => cmd.run(),
         flags::Command::Mirror(cmd) => cmd.run(),
         flags::Command::Serve(cmd) => cmd.run(),
+        flags::Command::Rebuild(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -155,6 +158,7 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Tuf(c) => (C::Tuf, c.json()),
         flags::Command::Mirror(c) => (C::Mirror, c.json),
         flags::Command::Serve(_) => (C::Serve, false),
+        flags::Command::Rebuild(c) => (C::Rebuild, c.json),
     }
 }
 

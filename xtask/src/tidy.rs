@@ -97,6 +97,8 @@ fn layer(name: &str) -> usize {
         "kiln-wheelhouse" => 2,
         // TUF metadata over kiln-provenance's ed25519 keys: an engine.
         "kiln-tuf" => 2,
+        // What a publisher used, inferred from their files: an engine over kiln-archive.
+        "kiln-infer" => 2,
         // The edge crates (network, Sigstore, git): above the formats they
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,

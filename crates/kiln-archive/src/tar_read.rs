@@ -24,7 +24,7 @@ use crate::gunzip::{Gunzip, GzipInfo};
 use crate::path::unsafe_reason;
 use crate::tar_header::{check_checksum, cstr, parse_number, parse_pax};
 use crate::tar_write::BLOCK;
-use crate::{ArchiveError, Limits, MAX_TAR_TRAILING_ZEROS};
+use crate::{ArchiveError, Limits, MAX_TAR_TRAILING_ZEROS, visit_tar_gz};
 
 /// Header dialect, from the magic/version fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,19 +249,19 @@ pub fn read_tar_gz<R: Read>(
     Ok(tgz)
 }
 
-/// Read a tar.gz from untrusted input, streaming; `archive` names it in
-/// errors. `visit` is called once per member (files and directories, in
-/// archive order) with its metadata (`data` empty) and a reader over
-/// exactly its `size` bytes; it may read all, part or none of them, and
-/// the rest is drained. If reading fails under the visitor (a bound hit,
-/// truncation, a corrupt stream), that precise error naming the entry is
-/// returned, whatever the visitor returned; otherwise an error from the
-/// visitor is returned as it is. The result holds every member's metadata,
-/// with empty `data`.
-pub fn visit_tar_gz<R: Read>(
+/// Read a tar.gz from untrusted input, streaming (`archive` names it in
+/// errors): `visit` gets each member (files and directories, in order), its
+/// metadata (`data` empty) and a reader over exactly its `size` bytes, of
+/// which it may read any part (the rest is drained). If reading fails under
+/// the visitor (a bound, truncation, a corrupt stream), that error naming the
+/// entry is returned, else the visitor's own. The result holds every
+/// member's metadata. `pass_duplicates` hands a repeated name to the
+/// visitor rather than refusing it, as `visit_tar_gz` does.
+pub fn visit_tar_gz_with<R: Read>(
     archive: &str,
     reader: R,
     limits: &Limits,
+    pass_duplicates: bool,
     visit: &mut dyn FnMut(&TarMember, &mut dyn Read) -> Result<(), ArchiveError>,
 ) -> Result<TarGzArchive, ArchiveError> {
     let ctx = Ctx { archive };
@@ -489,7 +489,7 @@ pub fn visit_tar_gz<R: Read>(
             .trim_end_matches('/')
             .trim_start_matches("./")
             .to_owned();
-        if !seen.insert(key) {
+        if !seen.insert(key) && !pass_duplicates {
             return Err(ctx.refused(&entry, "duplicate member name"));
         }
         if size > limits.max_entry_size {

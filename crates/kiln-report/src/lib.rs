@@ -17,6 +17,7 @@
 mod bench;
 mod distfiles;
 mod mirror;
+mod rebuild;
 mod tuf;
 pub mod validate;
 mod wheelhouse;
@@ -36,6 +37,11 @@ pub use wheelhouse::{
 pub use tuf::{TufDownload, TufOperation, TufReport};
 
 pub use mirror::{MirrorFile, MirrorOriginal, MirrorReport, MirrorSource};
+
+pub use rebuild::{
+    Inference, RebuildComparison, RebuildFailure, RebuildReport, RebuildTotals, RebuiltArtifact,
+    RebuiltRelease, ReleaseStatus,
+};
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -103,6 +109,7 @@ pub enum Report {
     Distfiles(DistfilesReport),
     Tuf(TufReport),
     Mirror(MirrorReport),
+    Rebuild(RebuildReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -123,6 +130,7 @@ pub enum Command {
     Tuf,
     Mirror,
     Serve,
+    Rebuild,
 }
 
 /// What went wrong, printed instead of a report when a command fails
