@@ -6,9 +6,10 @@
 //! the pinned version, downloaded (size-capped) and its sha256 checked
 //! against the requirement **before** anything opens it; unpacked with
 //! `kiln-wheelhouse`'s bounded reader; its build requirements locked
-//! (`kiln-pep517`'s resolution under the user's pip constraints, if any,
-//! else the newest versions today: the index's upload times are not yet
-//! consulted) or, when verifying, the published lock;
+//! (`kiln-pep517`'s resolution under the user's pip constraints, and,
+//! when the index states the sdist's PEP 700 upload time, each build
+//! requirement capped at its newest release uploaded before it, as the
+//! publisher's build could have seen) or, when verifying, the published lock;
 //! the wheel built in backend mode (`engine.rs`) with the sdist's epoch and
 //! canonicalized; and, when asked, built again by `reproduce.rs` from a
 //! perturbed copy under umask 077, the bytes compared.
@@ -162,10 +163,14 @@ fn build_one(
     let lock_name = kiln_wheelhouse::lock_file(&requirement.name, &requirement.version);
     let lock_text = match options.locks_from {
         Some(house) => read_small(&house.join(&lock_name), MAX_LOCK, "the lock")?,
-        None => crate::engine::resolve_lock(options.root, &top, options.pins, options.constraints)
-            .context("cannot lock its build requirements")?
-            .render()
-            .into_bytes(),
+        None => {
+            let as_of = as_of_upload(options, &top, file.upload_time.as_deref(), dir)?;
+            let constraints = as_of.as_deref().or(options.constraints);
+            crate::engine::resolve_lock(options.root, &top, options.pins, constraints)
+                .context("cannot lock its build requirements")?
+                .render()
+                .into_bytes()
+        }
     };
     let lock_path = dir.join("build.lock.toml");
     std::fs::write(&lock_path, &lock_text)
@@ -274,4 +279,51 @@ pub fn write_house(
     write(kiln_wheelhouse::SHA256SUMS, house.sha256sums().as_bytes())?;
     write(kiln_wheelhouse::DISTINFO, house.distinfo().as_bytes())?;
     Ok(())
+}
+
+/// When the index states when the sdist was uploaded: a constraints file in
+/// `dir` holding the user's `--constraints` and, for each of the sdist's
+/// build requirements, its newest release uploaded before then (from the
+/// same index's upload times). `None` when the index states no time.
+fn as_of_upload(
+    options: &Options<'_>,
+    top: &Path,
+    uploaded: Option<&str>,
+    dir: &Path,
+) -> Result<Option<PathBuf>> {
+    let Some(date) = uploaded else {
+        return Ok(None);
+    };
+    let requires = crate::engine::build_system(top)?.requires;
+    let lines = match crate::asof::exclude_newer(&requires, options.index, date) {
+        Ok(lines) => lines,
+        // A private index of sdists need not list the build requirements:
+        // say so, and resolve the newest (the lock records what was used).
+        Err(e) => {
+            report::warn(&format!(
+                "{}: its build requirements cannot be taken as of its upload ({date}): {e:#}; resolving the newest",
+                top.display()
+            ));
+            return Ok(None);
+        }
+    };
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    report::step(&format!("as of {date}: {}", lines.join(", ")));
+    let mut text = match options.constraints {
+        Some(c) => String::from_utf8(read_small(c, MAX_LOCK, "the constraints file")?)
+            .with_context(|| format!("{}: not UTF-8", c.display()))?,
+        None => String::new(),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let path = dir.join("as-of-upload.constraints.txt");
+    std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(Some(path))
 }

@@ -688,3 +688,69 @@ fn constraints_pin_what_every_lock_resolves() {
         "{lock}"
     );
 }
+
+#[test]
+fn build_requirements_are_locked_as_of_the_sdists_upload() {
+    let manifest = Manifest::committed().unwrap();
+    let file = manifest.get("six", Kind::Sdist).unwrap();
+    let bytes = corpus_cache().read(file).unwrap();
+    let (index, server) = serve(&[(file.filename.clone(), bytes)], true);
+    // The index states when six 1.17.0 was uploaded, and when two releases
+    // of its backend were: only the one before it may be used.
+    let page = index.path().join("simple/six/index.json");
+    let mut six: serde_json::Value = serde_json::from_slice(&fs::read(&page).unwrap()).unwrap();
+    six["files"][0]["upload-time"] = "2024-12-04T10:00:00.000000Z".into();
+    fs::write(&page, serde_json::to_vec(&six).unwrap()).unwrap();
+    let setuptools = index.path().join("simple/setuptools");
+    fs::create_dir_all(&setuptools).unwrap();
+    let entry = |name: &str, time: &str| {
+        serde_json::json!({
+            "filename": name, "url": format!("../../files/{name}"),
+            "hashes": {"sha256": "00".repeat(32)}, "upload-time": time,
+        })
+    };
+    let listing = serde_json::json!({
+        "meta": {"api-version": "1.1"}, "name": "setuptools",
+        "files": [
+            entry("setuptools-75.6.0-py3-none-any.whl", "2024-11-20T00:00:00Z"),
+            entry("setuptools-80.9.0-py3-none-any.whl", "2025-05-27T00:00:00Z"),
+        ],
+    });
+    fs::write(
+        setuptools.join("index.json"),
+        serde_json::to_vec(&listing).unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("r.txt"),
+        format!("six==1.17.0 --hash=sha256:{}\n", file.sha256),
+    )
+    .unwrap();
+    let index_url = server.url("/simple/");
+    let o = xtask(
+        t,
+        "022",
+        &[
+            "wheelhouse",
+            "r.txt",
+            "--out",
+            "wh",
+            "--index",
+            &index_url,
+            "--no-sign",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("setuptools<=75.6.0"),
+        "{}",
+        common::text(&o)
+    );
+    let lock = fs::read_to_string(t.join("wh/locks/six-1.17.0.lock.toml")).unwrap();
+    assert!(
+        lock.contains("name = \"setuptools\"\nversion = \"75.6.0\""),
+        "{lock}"
+    );
+}
