@@ -53,6 +53,7 @@
 //! `gunzip` + `zip_read` (bounded readers for untrusted archives, exposing
 //! the container metadata a diff engine compares).
 
+mod deflated;
 mod error;
 mod gunzip;
 mod gzip_write;
@@ -64,6 +65,7 @@ mod tar_write;
 mod zip_read;
 mod zip_write;
 
+pub use deflated::{Deflated, FINAL_EMPTY_BLOCK};
 pub use error::ArchiveError;
 pub use gunzip::GzipInfo;
 pub use limits::{Limits, MAX_GZIP_TRAILING_ZEROS, MAX_TAR_TRAILING_ZEROS, PAX_RECORD_COST};
@@ -72,7 +74,10 @@ pub use path::validate_member_path;
 pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz};
 pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
 pub use zip_read::{MemberReader, ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
-pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
+pub use zip_write::{
+    STREAM_ABOVE as ZIP_STREAM_ABOVE, ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter,
+    dos_date_time,
+};
 
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.
 pub use gzip_write::GZIP_XFL;
@@ -80,7 +85,7 @@ pub use gzip_write::GZIP_XFL;
 /// Deflate settings; both values are pins from `pinned-toolchain.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deflate {
-    /// 0..=9; miniz_oxide's levels.
+    /// 0..=9; zlib's levels (zlib-rs).
     pub level: u32,
     /// Uncompressed bytes per independently-compressed gzip chunk.
     pub gzip_chunk_size: usize,
