@@ -234,7 +234,7 @@ fn notes(runner: &Runner) -> Vec<String> {
 
 /// The corpus cache: `target/kiln-corpus/` or `$KILN_CORPUS_CACHE`;
 /// `$SSL_CERT_FILE` names the CA bundle when a proxy intercepts TLS.
-fn corpus_cache(root: &Path) -> Cache {
+pub(super) fn corpus_cache(root: &Path) -> Cache {
     #[allow(clippy::disallowed_methods)] // xtask is the edge: the user's settings.
     let var = |name| std::env::var_os(name).map(PathBuf::from);
     let dir = var("KILN_CORPUS_CACHE").unwrap_or_else(|| root.join(CORPUS_CACHE));
