@@ -39,6 +39,17 @@ pub struct Deflated {
     pub segment: Vec<u8>,
     /// The settings it was made with; a writer refuses other ones.
     pub deflate: Deflate,
+    /// The data's last [`WINDOW`] bytes (all of it when shorter): the gzip
+    /// writer deflates the tar header that follows with them as history.
+    pub tail: Vec<u8>,
+}
+
+/// Deflate's window: how far back a match may reach.
+pub const WINDOW: usize = 32 << 10;
+
+/// The last `WINDOW` bytes of `data`.
+pub(crate) fn tail_of(data: &[u8]) -> Vec<u8> {
+    data[data.len().saturating_sub(WINDOW)..].to_vec()
 }
 
 impl Deflated {
@@ -54,11 +65,13 @@ impl Deflated {
                 }
             })?;
         }
+        segment.shrink_to_fit();
         Ok(Self {
             size: data.len() as u64,
             crc32: crc32fast::hash(data),
             segment,
             deflate,
+            tail: tail_of(data),
         })
     }
 }
@@ -87,6 +100,18 @@ pub(crate) fn deflate_piece(
     input: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), CompressError> {
+    deflate_piece_after(level, &[], input, out)
+}
+
+/// `deflate_piece` with `history` (at most `WINDOW` bytes) as the bytes
+/// that precede the piece in the stream, which its matches may reach back
+/// into: valid only where a decoder has just produced exactly them.
+pub(crate) fn deflate_piece_after(
+    level: u32,
+    history: &[u8],
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CompressError> {
     if input.is_empty() {
         return Ok(());
     }
@@ -102,13 +127,22 @@ pub(crate) fn deflate_piece(
                 c
             }
         };
+        if !history.is_empty() {
+            c.set_dictionary(history)?;
+        }
         run(c, input, out, FlushCompress::Sync)
     })
 }
 
-/// Feeds all of `input` to `c` with `flush`, growing `out` as needed.
-/// Sync: done when all input is consumed and the output did not fill up
-/// (so the flush is complete). Finish: done at `StreamEnd`.
+/// Feeds all of `input` to `c` with `flush`, into `out`.
+///
+/// The output room is reserved up front, above deflate's worst case (its
+/// stored-block bound is about 5 bytes per 16 KiB), so one call consumes
+/// all input and completes the flush. That matters for the bytes: a call
+/// that ends with the output exactly full leaves the compressor unable to
+/// tell a finished flush from an interrupted one, and a further sync-flush
+/// call then appends another empty block. The loop only guards against a
+/// backend that returns early anyway.
 pub(crate) fn run(
     c: &mut Compress,
     input: &[u8],
@@ -116,14 +150,12 @@ pub(crate) fn run(
     flush: FlushCompress,
 ) -> Result<(), CompressError> {
     let start_in = c.total_in();
-    out.reserve(input.len() / 2 + 64);
     loop {
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(64));
-        }
         let consumed = usize::try_from(c.total_in() - start_in)
             .unwrap_or(input.len())
             .min(input.len());
+        let rest = input.len() - consumed;
+        out.reserve(rest + rest / 8 + 1024);
         let status = c.compress_vec(&input[consumed..], out, flush)?;
         let consumed = usize::try_from(c.total_in() - start_in).unwrap_or(input.len());
         if consumed >= input.len() {

@@ -22,7 +22,7 @@ use std::io::Write;
 
 use rayon::prelude::*;
 
-use crate::deflated::{Deflated, FINAL_EMPTY_BLOCK, deflate_piece};
+use crate::deflated::{Deflated, FINAL_EMPTY_BLOCK, WINDOW, deflate_piece_after, tail_of};
 use crate::{ArchiveError, Deflate};
 
 /// XFL (extra flags) byte of the gzip header. gzip(1) writes 2 or 4
@@ -45,8 +45,14 @@ const WINDOW_PIECES: usize = 512;
 
 #[derive(Debug)]
 enum Piece {
-    /// Uncompressed bytes of one piece, deflated when the window is flushed.
-    Raw { bytes: Vec<u8>, what: String },
+    /// Uncompressed bytes of one piece, deflated when the window is flushed
+    /// with `history` (empty for data; for glue, the stream's preceding
+    /// `WINDOW` bytes, so a tar header finds the previous one).
+    Raw {
+        bytes: Vec<u8>,
+        history: Vec<u8>,
+        what: String,
+    },
     /// A member's whole segment, deflated by the caller.
     Ready(Deflated),
 }
@@ -61,6 +67,8 @@ pub(crate) struct GzipSegmentWriter<W: Write> {
     data: Vec<u8>,
     pending: Vec<Piece>,
     pending_bytes: usize,
+    /// The last `WINDOW` uncompressed bytes queued.
+    history: Vec<u8>,
     crc: crc32fast::Hasher,
     total: u64,
     header_written: bool,
@@ -78,6 +86,7 @@ impl<W: Write> GzipSegmentWriter<W> {
             data: Vec::new(),
             pending: Vec::new(),
             pending_bytes: 0,
+            history: Vec::new(),
             crc: crc32fast::Hasher::new(),
             total: 0,
             header_written: false,
@@ -88,11 +97,25 @@ impl<W: Write> GzipSegmentWriter<W> {
         2 * rayon::current_num_threads().max(1) * self.deflate.gzip_chunk_size
     }
 
+    fn remember(&mut self, bytes: &[u8]) {
+        if bytes.len() >= WINDOW {
+            self.history = tail_of(bytes);
+        } else {
+            let drop = (self.history.len() + bytes.len()).saturating_sub(WINDOW);
+            self.history.drain(..drop);
+            self.history.extend_from_slice(bytes);
+        }
+    }
+
     fn queue(&mut self, piece: Piece, what: &str) -> Result<(), ArchiveError> {
         self.pending_bytes += match &piece {
-            Piece::Raw { bytes, .. } => bytes.len(),
+            Piece::Raw { bytes, history, .. } => bytes.len() + history.len(),
             Piece::Ready(d) => d.segment.len(),
         };
+        match &piece {
+            Piece::Raw { bytes, .. } => self.remember(bytes),
+            Piece::Ready(d) => self.remember(&d.tail),
+        }
         self.pending.push(piece);
         if self.pending.len() >= WINDOW_PIECES || self.pending_bytes >= self.window_bytes() {
             self.flush_pending(what)?;
@@ -112,6 +135,7 @@ impl<W: Write> GzipSegmentWriter<W> {
                 self.queue(
                     Piece::Raw {
                         bytes: full,
+                        history: self.history.clone(),
                         what: what.to_owned(),
                     },
                     what,
@@ -128,6 +152,7 @@ impl<W: Write> GzipSegmentWriter<W> {
             self.queue(
                 Piece::Raw {
                     bytes: glue,
+                    history: self.history.clone(),
                     what: what.to_owned(),
                 },
                 what,
@@ -150,6 +175,7 @@ impl<W: Write> GzipSegmentWriter<W> {
                 self.queue(
                     Piece::Raw {
                         bytes: full,
+                        history: Vec::new(),
                         what: what.to_owned(),
                     },
                     what,
@@ -165,6 +191,7 @@ impl<W: Write> GzipSegmentWriter<W> {
             self.queue(
                 Piece::Raw {
                     bytes: rest,
+                    history: Vec::new(),
                     what: what.to_owned(),
                 },
                 what,
@@ -201,20 +228,25 @@ impl<W: Write> GzipSegmentWriter<W> {
             .into_par_iter()
             .map(|piece| match piece {
                 Piece::Ready(d) => Ok(d),
-                Piece::Raw { bytes, what } => {
+                Piece::Raw {
+                    bytes,
+                    history,
+                    what,
+                } => {
                     let mut segment = Vec::new();
-                    deflate_piece(level, &bytes, &mut segment).map_err(|source| {
-                        ArchiveError::Deflate {
+                    deflate_piece_after(level, &history, &bytes, &mut segment).map_err(
+                        |source| ArchiveError::Deflate {
                             archive: ARCHIVE,
                             path: what,
                             source,
-                        }
-                    })?;
+                        },
+                    )?;
                     Ok(Deflated {
                         size: bytes.len() as u64,
                         crc32: crc32fast::hash(&bytes),
                         segment,
                         deflate: self.deflate,
+                        tail: Vec::new(),
                     })
                 }
             })

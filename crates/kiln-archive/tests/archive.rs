@@ -397,7 +397,7 @@ fn bytes_do_not_depend_on_thread_count_and_are_pinned() {
     let small = members();
     assert_eq!(
         sha256_hex(&build_tgz(&small, DEFLATE)),
-        "7611cabaf3a1cda2bce8dcbae8e32842c5a44e1cd5c468e87d462b612e4290a3"
+        "1052e2cfe504f67840381a715961c43f4d703d26e66aa81cd667effac89cfa5a"
     );
     assert_eq!(
         sha256_hex(&build_zip(&small)),
