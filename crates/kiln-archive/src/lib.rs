@@ -16,8 +16,11 @@
 //!   (canonical sdists are sorted); all writers refuse duplicates, empty
 //!   paths, absolute paths, `.`/`..` components and backslashes.
 //! - Writers stream: memory is bounded by a window of pending members /
-//!   chunks (compressed in parallel with rayon), never by archive size. The
+//!   pieces (compressed in parallel with rayon), never by archive size. The
 //!   bytes never depend on the number of threads.
+//! - `Deflated::new` deflates a member's data once, on any thread;
+//!   `TarGzWriter::add_deflated` and `ZipWriter::add_deflated` take it and
+//!   write exactly the bytes `add_file` writes from the raw data.
 //! - `finish` returns the inner writer after writing the trailer.
 //! - Readers of untrusted archives stream, so memory is flat in the size
 //!   of the archive (a buffer, plus each member's metadata):
@@ -87,7 +90,8 @@ pub use gzip_write::GZIP_XFL;
 pub struct Deflate {
     /// 0..=9; zlib's levels (zlib-rs).
     pub level: u32,
-    /// Uncompressed bytes per independently-compressed gzip chunk.
+    /// Uncompressed bytes per independently deflated piece of a member's
+    /// data (and of the tar headers between members); see `Deflated`.
     pub gzip_chunk_size: usize,
 }
 
