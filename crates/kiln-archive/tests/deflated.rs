@@ -2,6 +2,8 @@
 //! exactly the bytes they write from the raw data, whatever the thread
 //! count; the archives read back with independent readers.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Cursor, Read};
 
 use kiln_archive::{ArchiveWriter, Deflate, Deflated, TarGzWriter, ZipWriter};
