@@ -115,6 +115,14 @@ pub(crate) fn deflate_piece_after(
     if input.is_empty() {
         return Ok(());
     }
+    if !history.is_empty() {
+        // A fresh compressor: a reset one given a dictionary was seen to
+        // match differently from a fresh one (state the reset keeps), and
+        // these pieces are few (one per member at most).
+        let mut c = Compress::new(Compression::new(level), false);
+        c.set_dictionary(history)?;
+        return run(&mut c, input, out, FlushCompress::Sync);
+    }
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let c = match &mut *slot {
@@ -127,9 +135,6 @@ pub(crate) fn deflate_piece_after(
                 c
             }
         };
-        if !history.is_empty() {
-            c.set_dictionary(history)?;
-        }
         run(c, input, out, FlushCompress::Sync)
     })
 }

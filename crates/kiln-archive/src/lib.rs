@@ -75,7 +75,7 @@ pub use limits::{Limits, MAX_GZIP_TRAILING_ZEROS, MAX_TAR_TRAILING_ZEROS, PAX_RE
 pub use list::{ListWriter, ListedFile};
 pub use path::validate_member_path;
 pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz};
-pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
+pub use tar_write::{INLINE_BELOW, PAX_HEADER_NAME, TarGzWriter};
 pub use zip_read::{MemberReader, ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
 pub use zip_write::{
     STREAM_ABOVE as ZIP_STREAM_ABOVE, ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter,

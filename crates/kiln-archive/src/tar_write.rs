@@ -32,6 +32,12 @@ pub(crate) const BLOCK: usize = 512;
 /// Largest value of an 11-digit octal field: sizes and mtimes above need pax.
 const MAX_OCTAL_11: u64 = 0o777_7777_7777;
 
+/// Members smaller than this are deflated with the tar headers around them
+/// (in the same pieces, with the stream's history), as a solid archive
+/// would: their bytes gain most from their neighbours. Larger members are
+/// their own segment, which `add_deflated` can take ready-made.
+pub const INLINE_BELOW: u64 = 16 << 10;
+
 /// Canonical pax tar inside a canonical gzip stream.
 #[derive(Debug)]
 pub struct TarGzWriter<W: Write> {
@@ -67,6 +73,16 @@ impl<W: Write> TarGzWriter<W> {
     ) -> Result<(), ArchiveError> {
         self.check_order(path)?;
         let size = data.size;
+        if size > 0 && size < INLINE_BELOW {
+            return Err(ArchiveError::Write {
+                archive: "tar.gz",
+                path: path.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a member under INLINE_BELOW bytes is deflated with the headers: add it with add_file",
+                ),
+            });
+        }
         let headers = member_headers(path, size, self.mtime, executable);
         self.inner.glue(&headers, path)?;
         self.inner.deflated(data, path)?;
@@ -104,7 +120,9 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
         self.check_order(path)?;
         let headers = member_headers(path, data.len() as u64, self.mtime, executable);
         self.inner.glue(&headers, path)?;
-        if !data.is_empty() {
+        if (data.len() as u64) < INLINE_BELOW {
+            self.inner.glue(data, path)?;
+        } else {
             self.inner.data(data, path)?;
             self.inner.end_data(path)?;
         }
@@ -123,6 +141,10 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
         data: &mut dyn Read,
         executable: bool,
     ) -> Result<(), ArchiveError> {
+        if size < INLINE_BELOW {
+            let bytes = crate::read_exact_member(path, size, data)?;
+            return self.add_file(path, &bytes, executable);
+        }
         self.check_order(path)?;
         let headers = member_headers(path, size, self.mtime, executable);
         self.inner.glue(&headers, path)?;

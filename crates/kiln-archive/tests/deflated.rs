@@ -6,7 +6,7 @@
 
 use std::io::{Cursor, Read};
 
-use kiln_archive::{ArchiveWriter, Deflate, Deflated, TarGzWriter, ZipWriter};
+use kiln_archive::{ArchiveWriter, Deflate, Deflated, INLINE_BELOW, TarGzWriter, ZipWriter};
 
 const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
@@ -73,8 +73,12 @@ fn from_deflated(m: &[(String, Vec<u8>, bool)]) -> (Vec<u8>, Vec<u8>) {
         .collect();
     let mut tar = TarGzWriter::new(Vec::new(), EPOCH, DEFLATE);
     let mut zip = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
-    for ((path, _, exec), d) in m.iter().zip(deflated) {
-        tar.add_deflated(path, d.clone(), *exec).unwrap();
+    for ((path, data, exec), d) in m.iter().zip(deflated) {
+        if d.size > 0 && d.size < INLINE_BELOW {
+            tar.add_file(path, data, *exec).unwrap();
+        } else {
+            tar.add_deflated(path, d.clone(), *exec).unwrap();
+        }
         zip.add_deflated(path, d, *exec).unwrap();
     }
     (tar.finish().unwrap(), zip.finish().unwrap())
@@ -124,10 +128,14 @@ fn other_settings_are_refused() {
         level: 1,
         ..DEFLATE
     };
-    let d = Deflated::new("x", b"data", other).unwrap();
+    let big = vec![7u8; INLINE_BELOW as usize];
+    let d = Deflated::new("x", &big, other).unwrap();
     let mut tar = TarGzWriter::new(Vec::new(), EPOCH, DEFLATE);
     let e = tar.add_deflated("x", d.clone(), false).unwrap_err();
     assert!(e.to_string().contains("\"x\""), "{e}");
+    // A small member goes with the headers, so only its raw bytes will do.
+    let small = Deflated::new("y", b"data", DEFLATE).unwrap();
+    assert!(tar.add_deflated("y", small, false).is_err());
     let mut zip = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
     assert!(zip.add_deflated("x", d, false).is_err());
 }

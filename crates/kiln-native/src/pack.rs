@@ -1,7 +1,10 @@
 //! Packing both archives in one pass: each project file is read once,
 //! hashed (CRC-32 for both containers, SHA-256 for `RECORD`) and deflated
 //! once, and the one `Deflated` segment is written into the sdist's gzip
-//! stream and into the wheel (kiln-archive's `add_deflated`).
+//! stream and into the wheel (kiln-archive's `add_deflated`). Files under
+//! `kiln_archive::INLINE_BELOW` are the exception: the sdist deflates them
+//! with their tar headers and neighbours (as a solid archive does, which is
+//! where small files gain), so they are deflated twice.
 //!
 //! The sdist's members are taken in windows (a bounded number of members
 //! and bytes); the files of a window are read, hashed and deflated in
@@ -40,6 +43,9 @@ enum Prepared {
     Held {
         deflated: Deflated,
         sha256: [u8; 32],
+        /// The raw bytes of a member the sdist deflates with its headers
+        /// (under `INLINE_BELOW`): it is deflated twice, the rest once.
+        inline: Option<Vec<u8>>,
     },
     /// Too large to hold: streamed from disk by each writer.
     Streamed,
@@ -124,14 +130,22 @@ pub(crate) fn write_both<S: Write, Z: Write + Seek>(
             };
             match (&m.source, p) {
                 (MemberSource::Generated(data), _) => tar.add_file(&m.path, data, m.executable),
-                (MemberSource::File(_), Prepared::Held { deflated, sha256 }) => {
+                (
+                    MemberSource::File(_),
+                    Prepared::Held {
+                        deflated,
+                        sha256,
+                        inline,
+                    },
+                ) => {
+                    let to_tar = match inline {
+                        Some(data) => tar.add_file(&m.path, &data, m.executable),
+                        None => tar.add_deflated(&m.path, deflated.clone(), m.executable),
+                    };
                     if let Some(w) = in_wheel {
-                        ready[w] = Some(WheelReady::Held {
-                            deflated: deflated.clone(),
-                            sha256,
-                        });
+                        ready[w] = Some(WheelReady::Held { deflated, sha256 });
                     }
-                    tar.add_deflated(&m.path, deflated, m.executable)
+                    to_tar
                 }
                 (MemberSource::File(relative), _) => {
                     if let Some(w) = in_wheel {
@@ -208,7 +222,12 @@ fn prepare(
     r.read_exact(&mut data).map_err(read_err)?;
     let sha256: [u8; 32] = sha2::Sha256::digest(&data).into();
     let deflated = Deflated::new(&m.path, &data, opts.deflate).map_err(archive_err(sdist_name))?;
-    Ok(Prepared::Held { deflated, sha256 })
+    let inline = (size < kiln_archive::INLINE_BELOW).then_some(data);
+    Ok(Prepared::Held {
+        deflated,
+        sha256,
+        inline,
+    })
 }
 
 struct WheelSide {
