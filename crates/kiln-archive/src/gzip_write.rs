@@ -3,14 +3,18 @@
 //! an empty final block.
 //!
 //! The tar writer hands over two kinds of bytes: *glue* (tar headers,
-//! padding, the end-of-archive blocks) and member *data*. Each member's
-//! data is its own segment, exactly as `Deflated` makes it (pieces of
-//! `gzip_chunk_size` bytes from the member's first byte, each deflated by a
-//! fresh compressor and sync-flushed), so data deflated once for the wheel
-//! is spliced in unchanged; the glue between two members' data is cut into
-//! pieces of the same size and deflated the same way. Pieces need nothing
-//! from their neighbours, so a window of them is compressed in parallel
-//! and written in order; the CRC-32 of the whole is combined from theirs.
+//! padding, the end-of-archive blocks, and the data of members under
+//! `INLINE_BELOW`) and member *data*. A larger member's data is its own
+//! segment, exactly as `Deflated` makes it (pieces of `gzip_chunk_size`
+//! bytes from the member's first byte, each deflated by a fresh compressor
+//! and sync-flushed), so data deflated once for the wheel is spliced in
+//! unchanged; the glue between two such members is cut into pieces of the
+//! same size, each deflated with the stream's preceding 32 KiB as its
+//! dictionary (the bytes a decoder has just produced), so small files and
+//! headers keep their neighbours' context. Pieces need nothing but bytes
+//! known when they are queued, so a window of them is compressed in
+//! parallel and written in order; the CRC-32 of the whole is combined from
+//! theirs.
 //!
 //! Why the bytes never depend on the thread count: where the pieces start
 //! is a function of the members only (the data's own offsets, the glue's
