@@ -21,7 +21,10 @@
 
 mod backend;
 mod generate;
+mod limit;
 mod peers;
+mod real;
+mod render;
 mod tools;
 
 use crate::flags::BenchPart;
@@ -36,12 +39,14 @@ use xshell::Shell;
 /// One benchmark input.
 #[derive(Debug)]
 struct Input {
-    name: &'static str,
+    name: String,
     /// `.py` files and their total size, as generated.
     files: usize,
     bytes: u64,
     /// One copy of the project per backend.
     dirs: Vec<(Backend, PathBuf)>,
+    /// kiln's compressor alone over the files (see `limit`).
+    limit: Duration,
 }
 
 impl Input {
@@ -59,6 +64,8 @@ impl Input {
 struct Measured {
     tool: Tool,
     times: Vec<Duration>,
+    /// CPU time per timed run, where the platform says.
+    cpu: Vec<Duration>,
     sdist: Option<Artifact>,
     wheel: Option<Artifact>,
 }
@@ -164,7 +171,15 @@ impl crate::flags::Bench {
                 shape.files,
                 generate::SEED
             ));
-            inputs.push(make_input(work, name, shape)?);
+            let files = generate::generate(shape, generate::SEED);
+            inputs.push(make_input(work, name.to_owned(), files, runs)?);
+        }
+        if !self.quick {
+            let root = project_root()?;
+            report::step("fetching the real projects' sdists (sha256-pinned, cached)");
+            for r in real::inputs(&backend::corpus_cache(&root))? {
+                inputs.push(make_input(work, r.name, r.files, runs)?);
+            }
         }
 
         let notes = notes(runner);
@@ -176,12 +191,12 @@ impl crate::flags::Bench {
             reports.push(bench_input(sh, runner, input, work, runs, threads)?);
         }
         for r in &reports {
-            report::eprint(&human(r, runs));
+            report::eprint(&render::human(r, runs));
         }
         report.seed = Some(generate::SEED);
         report.kiln_threads = Some(threads);
         report.notes = Some(notes);
-        report.inputs = Some(reports.iter().map(input_report).collect());
+        report.inputs = Some(reports.iter().map(render::input_report).collect());
         // A thread-count dependence is a determinism bug: exit 1.
         for r in &reports {
             if let Some(check) = &r.thread_check
@@ -246,8 +261,14 @@ fn notes(runner: &Runner) -> Vec<String> {
     ]
 }
 
-fn make_input(work: &Path, name: &'static str, shape: Shape) -> Result<Input> {
-    let files = generate::generate(shape, generate::SEED);
+fn make_input(
+    work: &Path,
+    name: String,
+    files: Vec<generate::SourceFile>,
+    runs: usize,
+) -> Result<Input> {
+    let deflate = crate::pins::Pins::load(&project_root()?)?.deflate;
+    let limit = limit::compressor_limit(&files, deflate, runs);
     let bytes = files.iter().map(|f| f.bytes.len() as u64).sum();
     let mut dirs = Vec::new();
     for (backend, flavour) in [
@@ -255,7 +276,7 @@ fn make_input(work: &Path, name: &'static str, shape: Shape) -> Result<Input> {
         (Backend::Hatchling, "hatchling"),
         (Backend::Flit, "flit"),
     ] {
-        let dir = work.join(name).join(flavour);
+        let dir = work.join(name.replace(' ', "-")).join(flavour);
         generate::write_project(&dir, &files, backend)?;
         dirs.push((backend, dir));
     }
@@ -264,6 +285,7 @@ fn make_input(work: &Path, name: &'static str, shape: Shape) -> Result<Input> {
         files: files.len(),
         bytes,
         dirs,
+        limit,
     })
 }
 
@@ -285,12 +307,19 @@ fn bench_input(
             tool.label()
         ));
         let project = input.dir(tool.backend());
-        let out = work.join("out").join(input.name).join(tool.key());
+        let out = work
+            .join("out")
+            .join(input.name.replace(' ', "-"))
+            .join(tool.key());
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
         let mut failed = None;
         for _ in 0..=runs {
-            match build_once(sh, runner, tool, project, &out, None) {
-                Ok(t) => times.push(t),
+            match build_once_cpu(sh, runner, tool, project, &out) {
+                Ok((t, c)) => {
+                    times.push(t);
+                    cpu.extend(c);
+                }
                 Err(e) => {
                     failed = Some(e);
                     break;
@@ -311,11 +340,19 @@ fn bench_input(
             return Err(e.context(format!("{}: {} failed", input.name, tool.label())));
         }
         times.remove(0); // the warm-up
+        if cpu.len() == runs + 1 {
+            cpu.remove(0);
+        } else {
+            cpu.clear();
+        }
         let built = artifacts(&out)?;
         let pick = |suffix: &str| built.iter().find(|a| a.filename.ends_with(suffix)).cloned();
         let (sdist, wheel) = (pick(".tar.gz"), pick(".whl"));
         if tool == Tool::Kiln {
-            let one_out = work.join("out").join(input.name).join("kiln-1-thread");
+            let one_out = work
+                .join("out")
+                .join(input.name.replace(' ', "-"))
+                .join("kiln-1-thread");
             report::step(&format!(
                 "{}: kiln with RAYON_NUM_THREADS=1 (thread-count independence)",
                 input.name
@@ -332,6 +369,7 @@ fn bench_input(
         results.push(Measured {
             tool,
             times,
+            cpu,
             sdist,
             wheel,
         });
@@ -355,6 +393,23 @@ fn build_once(
 ) -> Result<Duration> {
     fresh_dir(out)?;
     time(runner.command(sh, tool, project, out, threads))
+}
+
+/// `build_once` with the CPU time of the tool's process tree.
+fn build_once_cpu(
+    sh: &Shell,
+    runner: &Runner,
+    tool: Tool,
+    project: &Path,
+    out: &Path,
+) -> Result<(Duration, Option<Duration>)> {
+    fresh_dir(out)?;
+    let before = limit::children_cpu();
+    let wall = time(runner.command(sh, tool, project, out, None))?;
+    let cpu = before
+        .zip(limit::children_cpu())
+        .map(|(b, a)| a.saturating_sub(b));
+    Ok((wall, cpu))
 }
 
 /// Empties (or creates) `dir`.
@@ -443,13 +498,6 @@ fn stats(times: &[Duration]) -> (Duration, Duration, Duration) {
     (median, sorted[0], sorted[n - 1])
 }
 
-fn kiln_median(r: &InputReport) -> Option<Duration> {
-    r.results
-        .iter()
-        .find(|m| m.tool == Tool::Kiln)
-        .map(|m| stats(&m.times).0)
-}
-
 /// Peer median / kiln median: above 1, kiln is faster.
 fn ratio(median: Duration, kiln: Option<Duration>) -> Option<f64> {
     kiln.filter(|k| !k.is_zero())
@@ -463,135 +511,6 @@ fn secs(d: Duration) -> String {
         format!("{:.1} ms", s * 1000.0)
     } else {
         format!("{s:.2} s")
-    }
-}
-
-fn human(r: &InputReport, runs: usize) -> String {
-    let kiln = kiln_median(r);
-    let size = |a: &Option<Artifact>| {
-        a.as_ref()
-            .map_or_else(|| "-".to_string(), |a| report::human_size(a.size))
-    };
-    let mut rows: Vec<Vec<String>> = r
-        .results
-        .iter()
-        .map(|m| {
-            let (median, min, max) = stats(&m.times);
-            vec![
-                m.tool.label().to_string(),
-                secs(median),
-                format!("{}–{}", secs(min), secs(max)),
-                ratio(median, kiln).map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}x")),
-                size(&m.sdist),
-                size(&m.wheel),
-            ]
-        })
-        .collect();
-    if let Some(e) = &r.kiln_error {
-        let first = e.lines().next().unwrap_or("");
-        rows.insert(
-            0,
-            vec![
-                Tool::Kiln.label().to_string(),
-                report::bad("failed"),
-                first.to_string(),
-                "".into(),
-                "".into(),
-                "".into(),
-            ],
-        );
-    }
-    let mut text = format!(
-        "\n{} project: {} .py files, {} ({} run{} after 1 warm-up; ratio = tool median / kiln median, >1 means kiln is faster)\n",
-        r.input.name,
-        r.input.files,
-        report::human_size(r.input.bytes),
-        runs,
-        if runs == 1 { "" } else { "s" }
-    );
-    text.push_str(&report::table(
-        &["tool", "median", "min–max", "vs kiln", "sdist", "wheel"],
-        &rows,
-    ));
-    if let Some(check) = &r.thread_check {
-        let verdict = if same_bytes(&check.many, &check.one) {
-            report::ok("identical")
-        } else {
-            report::bad("DIFFERENT")
-        };
-        text.push_str(&format!(
-            "kiln threads: {} (rayon default = cores); one thread took {}; artifacts {verdict}:\n",
-            check.threads,
-            secs(check.one_time)
-        ));
-        let rows: Vec<Vec<String>> = check
-            .many
-            .iter()
-            .zip(&check.one)
-            .flat_map(|(many, one)| {
-                [
-                    vec![
-                        format!("  {}", many.filename),
-                        format!("{} threads", check.threads),
-                        many.sha256.clone(),
-                    ],
-                    vec![
-                        format!("  {}", one.filename),
-                        "1 thread".to_string(),
-                        one.sha256.clone(),
-                    ],
-                ]
-            })
-            .collect();
-        text.push_str(&report::table(&["  artifact", "kiln", "sha256"], &rows));
-    }
-    text
-}
-
-fn input_report(r: &InputReport) -> kiln_report::BenchInput {
-    let kiln = kiln_median(r);
-    let results = r
-        .results
-        .iter()
-        .map(|m| {
-            let (median, min, max) = stats(&m.times);
-            kiln_report::BenchResult {
-                tool: m.tool.key().to_owned(),
-                label: m.tool.label().to_owned(),
-                median_seconds: median.as_secs_f64(),
-                min_seconds: min.as_secs_f64(),
-                max_seconds: max.as_secs_f64(),
-                times_seconds: m.times.iter().map(Duration::as_secs_f64).collect(),
-                ratio_to_kiln: ratio(median, kiln),
-                sdist: m.sdist.clone(),
-                wheel: m.wheel.clone(),
-            }
-        })
-        .collect();
-    let thread_check = r.thread_check.as_ref().map(|c| {
-        let list = |v: &[Artifact]| {
-            v.iter()
-                .map(|a| kiln_report::ThreadCheckArtifact {
-                    filename: a.filename.clone(),
-                    sha256: a.sha256.clone(),
-                })
-                .collect()
-        };
-        kiln_report::ThreadCheck {
-            threads: c.threads,
-            artifacts: list(&c.many),
-            single_thread_artifacts: list(&c.one),
-            single_thread_seconds: c.one_time.as_secs_f64(),
-            identical: same_bytes(&c.many, &c.one),
-        }
-    });
-    kiln_report::BenchInput {
-        name: r.input.name.to_owned(),
-        py_files: r.input.files,
-        py_bytes: r.input.bytes,
-        results,
-        kiln_error: r.kiln_error.clone(),
-        thread_check,
     }
 }
 

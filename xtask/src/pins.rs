@@ -59,9 +59,9 @@ impl Pins {
                 .with_context(|| format!("{PINS_TOML}: `{key}` must be a non-negative integer"))
         };
         let implementation = get("compression.implementation")?;
-        if implementation != "miniz_oxide" {
+        if implementation != "zlib-rs" {
             bail!(
-                "{PINS_TOML}: compression.implementation = {implementation:?}: kiln is built with miniz_oxide only"
+                "{PINS_TOML}: compression.implementation = {implementation:?}: kiln is built with zlib-rs only"
             );
         }
         let level = int("compression.level")?;
@@ -93,7 +93,7 @@ impl Pins {
 mod tests {
     use super::*;
 
-    const VALID: &str = "[rust]\nchannel = \"1.95.0\"\n[compression]\nimplementation = \"miniz_oxide\"\nlevel = 6\ngzip-chunk-size = 1048576\n";
+    const VALID: &str = "[rust]\nchannel = \"1.95.0\"\n[compression]\nimplementation = \"zlib-rs\"\nlevel = 6\ngzip-chunk-size = 1048576\n";
 
     #[test]
     fn gzip_chunk_size_is_bounded_both_ways() {

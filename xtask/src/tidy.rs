@@ -52,18 +52,19 @@ fn rust_toolchain_agrees_with_the_pin() {
 fn deflate_implementation_agrees_with_cargo_lock() {
     let pins = toml_file(&root().join("pinned-toolchain.toml"));
     let lock = toml_file(&root().join("Cargo.lock"));
-    let pinned = pins["compression"]["miniz_oxide"].as_str().unwrap();
+    let implementation = pins["compression"]["implementation"].as_str().unwrap();
+    let pinned = pins["compression"][implementation].as_str().unwrap();
     let locked: Vec<_> = lock["package"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| p["name"].as_str() == Some("miniz_oxide"))
+        .filter(|p| p["name"].as_str() == Some(implementation))
         .map(|p| p["version"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(
         locked,
         vec![pinned.to_string()],
-        "Cargo.lock must hold exactly the pinned miniz_oxide"
+        "Cargo.lock must hold exactly the pinned {implementation}"
     );
 }
 

@@ -1,26 +1,33 @@
-//! A pigz-style gzip writer: one gzip member whose deflate stream is the
-//! concatenation of independently compressed, fixed-size chunks.
+//! The sdist's gzip stream: one gzip member whose deflate stream is a
+//! sequence of independently compressed, byte-aligned segments, closed by
+//! an empty final block.
 //!
-//! Why chunks: compressing a chunk needs nothing from its neighbours (fresh
-//! compressor, no shared dictionary), so a window of chunks can be
-//! compressed in parallel and written in order. Each chunk but the last
-//! ends with a sync flush (an empty stored block: byte-aligned, non-final),
-//! the last with `Finish`; concatenated they are one valid deflate stream.
+//! The tar writer hands over two kinds of bytes: *glue* (tar headers,
+//! padding, the end-of-archive blocks, and the data of members under
+//! `INLINE_BELOW`) and member *data*. A larger member's data is its own
+//! segment, exactly as `Deflated` makes it (pieces of `gzip_chunk_size`
+//! bytes from the member's first byte, each deflated by a fresh compressor
+//! and sync-flushed), so data deflated once for the wheel is spliced in
+//! unchanged; the glue between two such members is cut into pieces of the
+//! same size, each deflated with the stream's preceding 32 KiB as its
+//! dictionary (the bytes a decoder has just produced), so small files and
+//! headers keep their neighbours' context. Pieces need nothing but bytes
+//! known when they are queued, so a window of them is compressed in
+//! parallel and written in order; the CRC-32 of the whole is combined from
+//! theirs.
 //!
-//! Why the bytes never depend on the thread count: chunk boundaries are a
-//! function of the uncompressed offset only (`gzip_chunk_size`), each
-//! chunk's output is a function of its bytes and the level only, and which
-//! chunk is last is known before it is compressed (a full chunk is only
-//! queued once more data follows it). The window size (which does follow
-//! the thread count) only changes *when* chunks are written, not their
-//! bytes.
+//! Why the bytes never depend on the thread count: where the pieces start
+//! is a function of the members only (the data's own offsets, the glue's
+//! offsets since the last data), and each piece's output is a function of
+//! its bytes and the level. The window (which follows the thread count)
+//! only changes *when* pieces are written, not their bytes.
 
 use std::io::Write;
 
-use flate2::{Compress, CompressError, Compression, FlushCompress, Status};
 use rayon::prelude::*;
 
-use crate::ArchiveError;
+use crate::deflated::{Deflated, FINAL_EMPTY_BLOCK, WINDOW, deflate_piece_after, tail_of};
+use crate::{ArchiveError, Deflate};
 
 /// XFL (extra flags) byte of the gzip header. gzip(1) writes 2 or 4
 /// depending on the level, CPython's gzip module 0/2/4; the field is purely
@@ -37,59 +44,176 @@ const GZIP_OS_UNKNOWN: u8 = 255;
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, GZIP_XFL, GZIP_OS_UNKNOWN];
 
 const ARCHIVE: &str = "tar.gz";
+/// Pieces queued before the window is compressed and written.
+const WINDOW_PIECES: usize = 512;
 
 #[derive(Debug)]
-pub(crate) struct GzipChunkWriter<W: Write> {
+enum Piece {
+    /// Uncompressed bytes of one piece, deflated when the window is flushed
+    /// with `history` (empty for data; for glue, the stream's preceding
+    /// `WINDOW` bytes, so a tar header finds the previous one).
+    Raw {
+        bytes: Vec<u8>,
+        history: Vec<u8>,
+        what: String,
+    },
+    /// A member's whole segment, deflated by the caller.
+    Ready(Deflated),
+}
+
+#[derive(Debug)]
+pub(crate) struct GzipSegmentWriter<W: Write> {
     inner: W,
-    level: u32,
-    chunk_size: usize,
-    current: Vec<u8>,
-    /// Full chunks known not to be the last one.
-    pending: Vec<Vec<u8>>,
+    deflate: Deflate,
+    /// Glue since the last data, not yet cut into pieces.
+    glue: Vec<u8>,
+    /// The current member's data, less than a piece.
+    data: Vec<u8>,
+    pending: Vec<Piece>,
+    pending_bytes: usize,
+    /// The last `WINDOW` uncompressed bytes queued.
+    history: Vec<u8>,
     crc: crc32fast::Hasher,
     total: u64,
     header_written: bool,
 }
 
-impl<W: Write> GzipChunkWriter<W> {
-    pub fn new(inner: W, level: u32, chunk_size: usize) -> Self {
-        let chunk_size = chunk_size.max(1);
+impl<W: Write> GzipSegmentWriter<W> {
+    pub fn new(inner: W, deflate: Deflate) -> Self {
         Self {
             inner,
-            level,
-            chunk_size,
-            current: Vec::new(),
+            deflate: Deflate {
+                level: deflate.level,
+                gzip_chunk_size: deflate.gzip_chunk_size.max(1),
+            },
+            glue: Vec::new(),
+            data: Vec::new(),
             pending: Vec::new(),
+            pending_bytes: 0,
+            history: Vec::new(),
             crc: crc32fast::Hasher::new(),
             total: 0,
             header_written: false,
         }
     }
 
-    fn window() -> usize {
-        2 * rayon::current_num_threads().max(1)
+    fn window_bytes(&self) -> usize {
+        2 * rayon::current_num_threads().max(1) * self.deflate.gzip_chunk_size
     }
 
-    /// Append uncompressed bytes; `what` names the member for errors.
-    pub fn write(&mut self, mut data: &[u8], what: &str) -> Result<(), ArchiveError> {
-        while !data.is_empty() {
-            if self.current.len() == self.chunk_size {
-                // More data follows, so this full chunk is not the last one.
-                let full = std::mem::take(&mut self.current);
-                self.pending.push(full);
-                if self.pending.len() >= Self::window() {
-                    self.flush_pending(what)?;
-                }
-            }
-            if self.current.capacity() == 0 {
-                self.current.reserve_exact(self.chunk_size.min(1 << 26));
-            }
-            let room = self.chunk_size - self.current.len();
-            let take = room.min(data.len());
-            self.current.extend_from_slice(&data[..take]);
-            data = &data[take..];
+    fn remember(&mut self, bytes: &[u8]) {
+        if bytes.len() >= WINDOW {
+            self.history = tail_of(bytes);
+        } else {
+            let drop = (self.history.len() + bytes.len()).saturating_sub(WINDOW);
+            self.history.drain(..drop);
+            self.history.extend_from_slice(bytes);
+        }
+    }
+
+    fn queue(&mut self, piece: Piece, what: &str) -> Result<(), ArchiveError> {
+        self.pending_bytes += match &piece {
+            Piece::Raw { bytes, history, .. } => bytes.len() + history.len(),
+            Piece::Ready(d) => d.segment.len(),
+        };
+        match &piece {
+            Piece::Raw { bytes, .. } => self.remember(bytes),
+            Piece::Ready(d) => self.remember(&d.tail),
+        }
+        self.pending.push(piece);
+        if self.pending.len() >= WINDOW_PIECES || self.pending_bytes >= self.window_bytes() {
+            self.flush_pending(what)?;
         }
         Ok(())
+    }
+
+    /// Container bytes between members' data (headers, padding).
+    pub fn glue(&mut self, mut bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
+        let size = self.deflate.gzip_chunk_size;
+        while !bytes.is_empty() {
+            let take = (size - self.glue.len()).min(bytes.len());
+            self.glue.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.glue.len() == size {
+                let full = std::mem::take(&mut self.glue);
+                self.queue(
+                    Piece::Raw {
+                        bytes: full,
+                        history: self.history.clone(),
+                        what: what.to_owned(),
+                    },
+                    what,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the glue before a member's data.
+    fn end_glue(&mut self, what: &str) -> Result<(), ArchiveError> {
+        if !self.glue.is_empty() {
+            let glue = std::mem::take(&mut self.glue);
+            self.queue(
+                Piece::Raw {
+                    bytes: glue,
+                    history: self.history.clone(),
+                    what: what.to_owned(),
+                },
+                what,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Part of a member's data (a member's data comes in one or more calls
+    /// followed by `end_data`; empty data needs neither).
+    pub fn data(&mut self, mut bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
+        self.end_glue(what)?;
+        let size = self.deflate.gzip_chunk_size;
+        while !bytes.is_empty() {
+            let take = (size - self.data.len()).min(bytes.len());
+            self.data.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.data.len() == size {
+                let full = std::mem::take(&mut self.data);
+                self.queue(
+                    Piece::Raw {
+                        bytes: full,
+                        history: Vec::new(),
+                        what: what.to_owned(),
+                    },
+                    what,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn end_data(&mut self, what: &str) -> Result<(), ArchiveError> {
+        if !self.data.is_empty() {
+            let rest = std::mem::take(&mut self.data);
+            self.queue(
+                Piece::Raw {
+                    bytes: rest,
+                    history: Vec::new(),
+                    what: what.to_owned(),
+                },
+                what,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A member's whole data, deflated by the caller with these settings.
+    pub fn deflated(&mut self, d: Deflated, what: &str) -> Result<(), ArchiveError> {
+        if d.deflate != self.deflate {
+            return Err(crate::deflated::other_settings(ARCHIVE, what));
+        }
+        if d.size == 0 {
+            return Ok(());
+        }
+        self.end_glue(what)?;
+        self.queue(Piece::Ready(d), what)
     }
 
     fn write_out(&mut self, bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
@@ -101,43 +225,54 @@ impl<W: Write> GzipChunkWriter<W> {
     }
 
     fn flush_pending(&mut self, what: &str) -> Result<(), ArchiveError> {
-        let level = self.level;
+        let level = self.deflate.level;
         let pending = std::mem::take(&mut self.pending);
-        let results: Vec<Result<(Vec<u8>, crc32fast::Hasher), CompressError>> = pending
-            .par_iter()
-            .map(|chunk| {
-                let mut h = crc32fast::Hasher::new();
-                h.update(chunk);
-                deflate_chunk(level, chunk, false).map(|c| (c, h))
+        self.pending_bytes = 0;
+        let results: Vec<Result<Deflated, ArchiveError>> = pending
+            .into_par_iter()
+            .map(|piece| match piece {
+                Piece::Ready(d) => Ok(d),
+                Piece::Raw {
+                    bytes,
+                    history,
+                    what,
+                } => {
+                    let mut segment = Vec::new();
+                    deflate_piece_after(level, &history, &bytes, &mut segment).map_err(
+                        |source| ArchiveError::Deflate {
+                            archive: ARCHIVE,
+                            path: what,
+                            source,
+                        },
+                    )?;
+                    Ok(Deflated {
+                        size: bytes.len() as u64,
+                        crc32: crc32fast::hash(&bytes),
+                        segment,
+                        deflate: self.deflate,
+                        tail: Vec::new(),
+                    })
+                }
             })
             .collect();
-        for (chunk, result) in pending.iter().zip(results) {
-            let (compressed, h) = result.map_err(|source| ArchiveError::Deflate {
-                archive: ARCHIVE,
-                path: what.to_owned(),
-                source,
-            })?;
+        for result in results {
+            let d = result?;
+            let h = crc32fast::Hasher::new_with_initial_len(d.crc32, d.size);
             self.crc.combine(&h);
-            self.total += chunk.len() as u64;
-            self.write_out(&compressed, what)?;
+            self.total += d.size;
+            self.write_out(&d.segment, what)?;
         }
         Ok(())
     }
 
-    /// Compress what is left, write the gzip trailer, return the sink.
+    /// Deflate what is left, close the stream, write the gzip trailer,
+    /// return the sink.
     pub fn finish(mut self) -> Result<W, ArchiveError> {
         let what = "end of archive";
+        self.end_data(what)?;
+        self.end_glue(what)?;
         self.flush_pending(what)?;
-        let last = std::mem::take(&mut self.current);
-        let compressed =
-            deflate_chunk(self.level, &last, true).map_err(|source| ArchiveError::Deflate {
-                archive: ARCHIVE,
-                path: what.to_owned(),
-                source,
-            })?;
-        self.crc.update(&last);
-        self.total += last.len() as u64;
-        self.write_out(&compressed, what)?;
+        self.write_out(&FINAL_EMPTY_BLOCK, what)?;
         let mut trailer = [0u8; 8];
         trailer[..4].copy_from_slice(&self.crc.clone().finalize().to_le_bytes());
         // ISIZE is the length modulo 2^32 (RFC 1952).
@@ -160,53 +295,28 @@ fn write_all<W: Write>(w: &mut W, bytes: &[u8], what: &str) -> Result<(), Archiv
     })
 }
 
-/// Raw deflate of one chunk with a fresh compressor. `finish` ends the
-/// stream (final block); otherwise a sync flush leaves it byte-aligned and
-/// open for the next chunk. Also used for whole zip members (`finish`).
-pub(crate) fn deflate_chunk(
-    level: u32,
-    input: &[u8],
-    finish: bool,
-) -> Result<Vec<u8>, CompressError> {
-    let mut c = Compress::new(Compression::new(level), false);
-    let flush = if finish {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    let mut out = Vec::with_capacity(input.len() + input.len() / 8 + 64);
-    loop {
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(64));
-        }
-        let consumed = usize::try_from(c.total_in())
-            .unwrap_or(input.len())
-            .min(input.len());
-        let status = c.compress_vec(&input[consumed..], &mut out, flush)?;
-        let consumed = usize::try_from(c.total_in()).unwrap_or(input.len());
-        if consumed >= input.len() {
-            let done = if finish {
-                status == Status::StreamEnd
-            } else {
-                out.len() < out.capacity()
-            };
-            if done {
-                return Ok(out);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
 
     fn gz(data: &[u8], chunk: usize) -> Vec<u8> {
-        let mut w = GzipChunkWriter::new(Vec::new(), 6, chunk);
-        // Feed in odd-sized pieces to exercise chunk boundaries.
-        for piece in data.chunks(7) {
-            w.write(piece, "t").unwrap();
+        let mut w = GzipSegmentWriter::new(
+            Vec::new(),
+            Deflate {
+                level: 6,
+                gzip_chunk_size: chunk,
+            },
+        );
+        // Feed in odd-sized pieces to exercise chunk boundaries, as glue
+        // and as data.
+        for (i, piece) in data.chunks(7).enumerate() {
+            if i % 3 == 0 {
+                w.glue(piece, "t").unwrap();
+            } else {
+                w.data(piece, "t").unwrap();
+                w.end_data("t").unwrap();
+            }
         }
         w.finish().unwrap()
     }

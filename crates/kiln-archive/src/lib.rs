@@ -16,8 +16,11 @@
 //!   (canonical sdists are sorted); all writers refuse duplicates, empty
 //!   paths, absolute paths, `.`/`..` components and backslashes.
 //! - Writers stream: memory is bounded by a window of pending members /
-//!   chunks (compressed in parallel with rayon), never by archive size. The
+//!   pieces (compressed in parallel with rayon), never by archive size. The
 //!   bytes never depend on the number of threads.
+//! - `Deflated::new` deflates a member's data once, on any thread;
+//!   `TarGzWriter::add_deflated` and `ZipWriter::add_deflated` take it and
+//!   write exactly the bytes `add_file` writes from the raw data.
 //! - `finish` returns the inner writer after writing the trailer.
 //! - Readers of untrusted archives stream, so memory is flat in the size
 //!   of the archive (a buffer, plus each member's metadata):
@@ -53,6 +56,7 @@
 //! `gunzip` + `zip_read` (bounded readers for untrusted archives, exposing
 //! the container metadata a diff engine compares).
 
+mod deflated;
 mod error;
 mod gunzip;
 mod gzip_write;
@@ -66,6 +70,7 @@ mod zip_member;
 mod zip_read;
 mod zip_write;
 
+pub use deflated::{Deflated, FINAL_EMPTY_BLOCK};
 pub use error::ArchiveError;
 pub use gunzip::GzipInfo;
 pub use limits::{Limits, MAX_GZIP_TRAILING_ZEROS, MAX_TAR_TRAILING_ZEROS, PAX_RECORD_COST};
@@ -82,10 +87,13 @@ pub fn visit_tar_gz<R: std::io::Read>(
 ) -> Result<TarGzArchive, ArchiveError> {
     visit_tar_gz_with(archive, reader, limits, false, visit)
 }
-pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
+pub use tar_write::{INLINE_BELOW, PAX_HEADER_NAME, TarGzWriter};
 pub use zip_member::MemberReader;
 pub use zip_read::{ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
-pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
+pub use zip_write::{
+    STREAM_ABOVE as ZIP_STREAM_ABOVE, ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter,
+    dos_date_time,
+};
 
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.
 pub use gzip_write::GZIP_XFL;
@@ -93,9 +101,10 @@ pub use gzip_write::GZIP_XFL;
 /// Deflate settings; both values are pins from `pinned-toolchain.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deflate {
-    /// 0..=9; miniz_oxide's levels.
+    /// 0..=9; zlib's levels (zlib-rs).
     pub level: u32,
-    /// Uncompressed bytes per independently-compressed gzip chunk.
+    /// Uncompressed bytes per independently deflated piece of a member's
+    /// data (and of the tar headers between members); see `Deflated`.
     pub gzip_chunk_size: usize,
 }
 

@@ -17,8 +17,8 @@
 
 use std::io::{Read, Write};
 
-use crate::gzip_write::GzipChunkWriter;
-use crate::{ArchiveError, ArchiveWriter, Deflate, validate_member_path};
+use crate::gzip_write::GzipSegmentWriter;
+use crate::{ArchiveError, ArchiveWriter, Deflate, Deflated, validate_member_path};
 
 /// Name of every pax extended header. Fixed rather than derived from the
 /// member (GNU tar's `%d/PaxHeaders.%p/%f` embeds a directory and, in older
@@ -32,10 +32,16 @@ pub(crate) const BLOCK: usize = 512;
 /// Largest value of an 11-digit octal field: sizes and mtimes above need pax.
 const MAX_OCTAL_11: u64 = 0o777_7777_7777;
 
+/// Members smaller than this are deflated with the tar headers around them
+/// (in the same pieces, with the stream's history), as a solid archive
+/// would: their bytes gain most from their neighbours. Larger members are
+/// their own segment, which `add_deflated` can take ready-made.
+pub const INLINE_BELOW: u64 = 16 << 10;
+
 /// Canonical pax tar inside a canonical gzip stream.
 #[derive(Debug)]
 pub struct TarGzWriter<W: Write> {
-    inner: GzipChunkWriter<W>,
+    inner: GzipSegmentWriter<W>,
     mtime: u64,
     previous: Option<String>,
 }
@@ -44,7 +50,7 @@ impl<W: Write> TarGzWriter<W> {
     /// `mtime` is the epoch in seconds (every member gets it).
     pub fn new(inner: W, mtime: u64, deflate: Deflate) -> Self {
         Self {
-            inner: GzipChunkWriter::new(inner, deflate.level, deflate.gzip_chunk_size),
+            inner: GzipSegmentWriter::new(inner, deflate),
             mtime,
             previous: None,
         }
@@ -52,8 +58,37 @@ impl<W: Write> TarGzWriter<W> {
 
     /// Write the two zero blocks and the gzip trailer.
     pub fn finish(mut self) -> Result<W, ArchiveError> {
-        self.inner.write(&[0u8; 2 * BLOCK], "end of archive")?;
+        self.inner.glue(&[0u8; 2 * BLOCK], "end of archive")?;
         self.inner.finish()
+    }
+
+    /// Adds a member whose data was deflated ahead of time (with this
+    /// archive's settings), e.g. on another thread and shared with the
+    /// wheel. The bytes written are exactly those of `add_file`.
+    pub fn add_deflated(
+        &mut self,
+        path: &str,
+        data: Deflated,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
+        self.check_order(path)?;
+        let size = data.size;
+        if size > 0 && size < INLINE_BELOW {
+            return Err(ArchiveError::Write {
+                archive: "tar.gz",
+                path: path.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a member under INLINE_BELOW bytes is deflated with the headers: add it with add_file",
+                ),
+            });
+        }
+        let headers = member_headers(path, size, self.mtime, executable);
+        self.inner.glue(&headers, path)?;
+        self.inner.deflated(data, path)?;
+        self.inner.glue(&[0u8; BLOCK][..padding(size)], path)?;
+        self.previous = Some(path.to_owned());
+        Ok(())
     }
 }
 
@@ -84,10 +119,15 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
     fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError> {
         self.check_order(path)?;
         let headers = member_headers(path, data.len() as u64, self.mtime, executable);
-        self.inner.write(&headers, path)?;
-        self.inner.write(data, path)?;
+        self.inner.glue(&headers, path)?;
+        if (data.len() as u64) < INLINE_BELOW {
+            self.inner.glue(data, path)?;
+        } else {
+            self.inner.data(data, path)?;
+            self.inner.end_data(path)?;
+        }
         let pad = padding(data.len() as u64);
-        self.inner.write(&[0u8; BLOCK][..pad], path)?;
+        self.inner.glue(&[0u8; BLOCK][..pad], path)?;
         self.previous = Some(path.to_owned());
         Ok(())
     }
@@ -101,9 +141,13 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
         data: &mut dyn Read,
         executable: bool,
     ) -> Result<(), ArchiveError> {
+        if size < INLINE_BELOW {
+            let bytes = crate::read_exact_member(path, size, data)?;
+            return self.add_file(path, &bytes, executable);
+        }
         self.check_order(path)?;
         let headers = member_headers(path, size, self.mtime, executable);
-        self.inner.write(&headers, path)?;
+        self.inner.glue(&headers, path)?;
         let mut buf = vec![0u8; STREAM_BUF.min(usize::try_from(size).unwrap_or(STREAM_BUF))];
         let mut left = size;
         while left > 0 {
@@ -129,11 +173,12 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
                     });
                 }
             };
-            self.inner.write(&buf[..n], path)?;
+            self.inner.data(&buf[..n], path)?;
             left -= n as u64;
         }
+        self.inner.end_data(path)?;
         let pad = padding(size);
-        self.inner.write(&[0u8; BLOCK][..pad], path)?;
+        self.inner.glue(&[0u8; BLOCK][..pad], path)?;
         self.previous = Some(path.to_owned());
         Ok(())
     }

@@ -6,19 +6,25 @@
 //! other tools fill from the environment is fixed here: DOS time = epoch in
 //! UTC, made-by Unix, external attributes = regular-file mode << 16.
 //!
+//! A deflated member's data is its `Deflated` segment (pieces of
+//! `gzip_chunk_size` bytes, each deflated by a fresh compressor and
+//! sync-flushed: the very bytes the sdist's gzip stream holds for it)
+//! followed by `FINAL_EMPTY_BLOCK`, so a caller can deflate a file once for
+//! both archives (`add_deflated`).
+//!
 //! Parallelism: members are buffered in a bounded window (256 members or
-//! 64 MiB), compressed in parallel (each a complete raw deflate stream, so
-//! independent of its neighbours) and written in the order added.
+//! 64 MiB), compressed in parallel (each segment independent of its
+//! neighbours) and written in the order added.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use flate2::{Compress, Compression, FlushCompress, Status};
-
 use rayon::prelude::*;
 
-use crate::gzip_write::deflate_chunk;
-use crate::{ArchiveError, ArchiveWriter, Deflate, read_exact_member, validate_member_path};
+use crate::deflated::{FINAL_EMPTY_BLOCK, deflate_piece};
+use crate::{
+    ArchiveError, ArchiveWriter, Deflate, Deflated, read_exact_member, validate_member_path,
+};
 
 /// "Version made by": high byte 3 = Unix (so readers honour the mode in the
 /// external attributes), low byte 20 = spec version 2.0, the version that
@@ -40,14 +46,18 @@ const WINDOW_BYTES: usize = 64 << 20;
 /// they are read, the local header patched afterwards); smaller ones join
 /// the parallel window. The bytes are the same either way.
 pub const STREAM_ABOVE: u64 = 4 << 20;
-/// Bytes read from, and deflated into, per step of a streamed member.
-const STREAM_BUF: usize = 256 << 10;
 const ARCHIVE: &str = "zip";
+
+#[derive(Debug)]
+enum Body {
+    Raw(Vec<u8>),
+    Ready(Deflated),
+}
 
 #[derive(Debug)]
 struct Pending {
     path: String,
-    data: Vec<u8>,
+    body: Body,
     executable: bool,
 }
 
@@ -67,7 +77,7 @@ struct Central {
 #[derive(Debug)]
 pub struct ZipWriter<W: Write> {
     inner: W,
-    level: u32,
+    deflate: Deflate,
     dos_time: u16,
     dos_date: u16,
     offset: u64,
@@ -118,7 +128,10 @@ impl<W: Write> ZipWriter<W> {
         let (dos_time, dos_date) = dos_date_time(mtime)?;
         Ok(Self {
             inner,
-            level: deflate.level,
+            deflate: Deflate {
+                level: deflate.level,
+                gzip_chunk_size: deflate.gzip_chunk_size.max(1),
+            },
             dos_time,
             dos_date,
             offset: 0,
@@ -144,24 +157,33 @@ impl<W: Write> ZipWriter<W> {
     fn flush_pending(&mut self) -> Result<(), ArchiveError> {
         let pending = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
-        let level = self.level;
-        let compressed: Vec<_> = pending
+        let deflate = self.deflate;
+        let compressed: Vec<Result<Deflated, ArchiveError>> = pending
             .par_iter()
-            .map(|p| {
-                let crc = crc32fast::hash(&p.data);
-                if p.data.is_empty() {
-                    Ok((crc, METHOD_STORED, Vec::new()))
-                } else {
-                    deflate_chunk(level, &p.data, true).map(|c| (crc, METHOD_DEFLATE, c))
-                }
+            .map(|p| match &p.body {
+                Body::Raw(data) => Deflated::new(&p.path, data, deflate),
+                Body::Ready(d) => Ok(d.clone()),
             })
             .collect();
         for (p, result) in pending.into_iter().zip(compressed) {
-            let (crc, method, data) = result.map_err(|source| ArchiveError::Deflate {
-                archive: ARCHIVE,
-                path: p.path.clone(),
-                source,
+            let d = result.map_err(|e| match e {
+                ArchiveError::Deflate { path, source, .. } => ArchiveError::Deflate {
+                    archive: ARCHIVE,
+                    path,
+                    source,
+                },
+                other => other,
             })?;
+            let (crc, method) = (
+                d.crc32,
+                if d.size == 0 {
+                    METHOD_STORED
+                } else {
+                    METHOD_DEFLATE
+                },
+            );
+            let tail: &[u8] = if d.size == 0 { &[] } else { &FINAL_EMPTY_BLOCK };
+            let data = d.segment;
             let too_big = |what| ArchiveError::Zip64Needed {
                 path: p.path.clone(),
                 what,
@@ -170,11 +192,11 @@ impl<W: Write> ZipWriter<W> {
                 .ok()
                 .filter(|&o| o != u32::MAX)
                 .ok_or_else(|| too_big("an offset past 4 GiB"))?;
-            let size = u32::try_from(p.data.len())
+            let size = u32::try_from(d.size)
                 .ok()
                 .filter(|&s| s != u32::MAX)
                 .ok_or_else(|| too_big("a member of 4 GiB or more"))?;
-            let compressed = u32::try_from(data.len())
+            let compressed = u32::try_from(data.len() + tail.len())
                 .ok()
                 .filter(|&s| s != u32::MAX)
                 .ok_or_else(|| too_big("a compressed member of 4 GiB or more"))?;
@@ -192,6 +214,7 @@ impl<W: Write> ZipWriter<W> {
             let h = self.local_header(&c);
             self.write(&h, &c.path)?;
             self.write(&data, &c.path)?;
+            self.write(tail, &c.path)?;
             self.central.push(c);
         }
         Ok(())
@@ -301,16 +324,45 @@ impl<W: Write> ZipWriter<W> {
 impl<W: Write> ArchiveWriter for ZipWriter<W> {
     fn add_file(&mut self, path: &str, data: &[u8], executable: bool) -> Result<(), ArchiveError> {
         self.check_new(path)?;
-        self.pending_bytes += data.len();
+        self.push(path, Body::Raw(data.to_vec()), data.len(), executable)
+    }
+}
+
+impl<W: Write> ZipWriter<W> {
+    fn push(
+        &mut self,
+        path: &str,
+        body: Body,
+        bytes: usize,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
+        self.pending_bytes += bytes;
         self.pending.push(Pending {
             path: path.to_owned(),
-            data: data.to_vec(),
+            body,
             executable,
         });
         if self.pending.len() >= WINDOW_MEMBERS || self.pending_bytes >= WINDOW_BYTES {
             self.flush_pending()?;
         }
         Ok(())
+    }
+
+    /// Adds a member whose data was deflated ahead of time (with this
+    /// archive's settings), e.g. on another thread and shared with the
+    /// sdist. The bytes written are exactly those of `add_file`.
+    pub fn add_deflated(
+        &mut self,
+        path: &str,
+        data: Deflated,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
+        self.check_new(path)?;
+        if data.deflate != self.deflate {
+            return Err(crate::deflated::other_settings(ARCHIVE, path));
+        }
+        let bytes = data.segment.len();
+        self.push(path, Body::Ready(data), bytes, executable)
     }
 }
 
@@ -386,8 +438,9 @@ impl<W: Write + Seek> ZipWriter<W> {
         Ok(())
     }
 
-    /// Deflates exactly `size` bytes of `data` into the output; returns
-    /// their CRC-32 and the compressed length.
+    /// Deflates exactly `size` bytes of `data` into the output as a
+    /// segment (one piece at a time, so memory is one piece) and the final
+    /// block; returns their CRC-32 and the compressed length.
     fn deflate_from(
         &mut self,
         path: &str,
@@ -399,53 +452,47 @@ impl<W: Write + Seek> ZipWriter<W> {
             entry: path.to_owned(),
             source,
         };
-        let deflate_err = |source| ArchiveError::Deflate {
-            archive: ARCHIVE,
-            path: path.to_owned(),
-            source,
-        };
-        let mut c = Compress::new(Compression::new(self.level), false);
+        let piece = self.deflate.gzip_chunk_size;
         let mut crc = crc32fast::Hasher::new();
-        let mut input = vec![0u8; STREAM_BUF];
-        let mut output = vec![0u8; STREAM_BUF];
+        let mut input = vec![0u8; piece.min(usize::try_from(size).unwrap_or(piece))];
+        let mut output = Vec::new();
+        let mut written = 0u64;
         let mut left = size;
         while left > 0 {
             let want = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let n = match data.read(&mut input[..want]) {
-                Ok(0) => {
-                    return Err(read_err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!("ended after {} of {size} bytes", size - left),
-                    )));
+            let mut filled = 0;
+            while filled < want {
+                match data.read(&mut input[filled..want]) {
+                    Ok(0) => {
+                        return Err(read_err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!(
+                                "ended after {} of {size} bytes",
+                                size - left + filled as u64
+                            ),
+                        )));
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(read_err(e)),
                 }
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_err(e)),
-            };
-            left -= n as u64;
-            crc.update(&input[..n]);
-            let mut consumed = 0;
-            while consumed < n {
-                let (before_in, before_out) = (c.total_in(), c.total_out());
-                c.compress(&input[consumed..n], &mut output, FlushCompress::None)
-                    .map_err(deflate_err)?;
-                consumed += (c.total_in() - before_in) as usize;
-                let produced = (c.total_out() - before_out) as usize;
-                self.write(&output[..produced], path)?;
             }
+            left -= want as u64;
+            crc.update(&input[..want]);
+            output.clear();
+            deflate_piece(self.deflate.level, &input[..want], &mut output).map_err(|source| {
+                ArchiveError::Deflate {
+                    archive: ARCHIVE,
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
+            self.write(&output, path)?;
+            written += output.len() as u64;
         }
-        loop {
-            let before_out = c.total_out();
-            let status = c
-                .compress(&[], &mut output, FlushCompress::Finish)
-                .map_err(deflate_err)?;
-            let produced = (c.total_out() - before_out) as usize;
-            self.write(&output[..produced], path)?;
-            if status == Status::StreamEnd {
-                break;
-            }
-        }
-        Ok((crc.finalize(), c.total_out()))
+        self.write(&FINAL_EMPTY_BLOCK, path)?;
+        written += FINAL_EMPTY_BLOCK.len() as u64;
+        Ok((crc.finalize(), written))
     }
 }
 

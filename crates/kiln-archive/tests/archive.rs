@@ -401,11 +401,11 @@ fn bytes_do_not_depend_on_thread_count_and_are_pinned() {
     let small = members();
     assert_eq!(
         sha256_hex(&build_tgz(&small, DEFLATE)),
-        "74a1c3d2ccf21d4a12652c982b2bd383b191a0f09706c19f72318bfc49472345"
+        "78ba40d80f7590b4a3c24260be65b5b4d019ca1ee6337bd4e1e581b0f47cfa84"
     );
     assert_eq!(
         sha256_hex(&build_zip(&small)),
-        "5d01500da80b3ea1b66d3df1b10c9f2e006c7ec66cfea9eb6b267c3a515baea0"
+        "8cf03e746f0f4ebb96f355484fad4acbf559545f411f3aa40dccfb9cbffdc773"
     );
 }
 

@@ -19,6 +19,7 @@
 //! what is read whole (pyproject.toml, readme, license texts) capped.
 
 mod error;
+mod pack;
 mod select;
 
 pub use error::NativeError;
@@ -32,7 +33,7 @@ use kiln_names::{Epoch, ProjectName, Version, WheelTags};
 use sha2::Digest;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Inputs that are not part of the project: all of them are pins or
 /// parameters recorded by the caller.
@@ -447,32 +448,32 @@ fn record_line_digest(path: &str, sha256: &[u8; 32], size: u64) -> String {
     format!("{path},sha256={hash},{size}\n")
 }
 
-/// Build into a temporary file in `out_dir`; the caller persists it.
-fn build_one(
-    out_dir: &Path,
-    write: impl FnOnce(BufWriter<&std::fs::File>) -> Result<BufWriter<&std::fs::File>, NativeError>,
-) -> Result<tempfile::NamedTempFile, NativeError> {
+/// A new temporary file in `out_dir`; the caller persists it.
+fn temporary(out_dir: &Path) -> Result<tempfile::NamedTempFile, NativeError> {
+    tempfile::Builder::new()
+        .prefix(".kiln-tmp-")
+        .tempfile_in(out_dir)
+        .map_err(|source| NativeError::Write {
+            path: out_dir.to_path_buf(),
+            source,
+        })
+}
+
+/// Flushes and syncs a written temporary file and makes it 0644.
+fn complete(out_dir: &Path, buf: BufWriter<&std::fs::File>) -> Result<(), NativeError> {
     let write_err = |source| NativeError::Write {
         path: out_dir.to_path_buf(),
         source,
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".kiln-tmp-")
-        .tempfile_in(out_dir)
-        .map_err(write_err)?;
-    let buf = write(BufWriter::new(tmp.as_file()))?;
-    buf.into_inner()
-        .map_err(|e| write_err(e.into_error()))?
-        .sync_all()
-        .map_err(write_err)?;
+    let file = buf.into_inner().map_err(|e| write_err(e.into_error()))?;
+    file.sync_all().map_err(write_err)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(write_err)?;
     }
-    Ok(tmp)
+    Ok(())
 }
 
 /// Writes the sdist and the wheel into `out_dir` atomically (temporary
@@ -513,39 +514,23 @@ pub fn build(
             });
         }
     }
-    // The first of the two to fail stops the other (its error is the one
-    // reported); each temporary file is removed when its side returns.
-    let cancel = AtomicBool::new(false);
-    let first_failure = AtomicU8::new(0);
-    let fail = |side: u8| {
-        let _ = first_failure.compare_exchange(0, side, Ordering::SeqCst, Ordering::SeqCst);
-        cancel.store(true, Ordering::Relaxed);
-    };
-    let (sdist, wheel) = rayon::join(
-        || {
-            build_one(out_dir, |w| {
-                write_sdist_until(&plan, w, opts, &sdist_name, progress, &cancel)
-            })
-            .inspect_err(|_| fail(1))
+    // One pass writes both (each file read and deflated once); the
+    // temporary files are removed if it fails.
+    let (sdist, wheel) = (temporary(out_dir)?, temporary(out_dir)?);
+    let (sdist_buf, wheel_buf) = pack::write_both(
+        project,
+        &plan,
+        BufWriter::with_capacity(1 << 20, sdist.as_file()),
+        BufWriter::with_capacity(1 << 20, wheel.as_file()),
+        opts,
+        pack::Names {
+            sdist: &sdist_name,
+            wheel: &wheel_name,
         },
-        || {
-            build_one(out_dir, |w| {
-                write_wheel_until(project, &plan, w, opts, &wheel_name, progress, &cancel)
-            })
-            .inspect_err(|_| fail(2))
-        },
-    );
-    let (sdist, wheel) = match (sdist, wheel) {
-        (Ok(s), Ok(w)) => (s, w),
-        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e),
-        (Err(s), Err(w)) => {
-            return Err(if first_failure.load(Ordering::SeqCst) == 2 {
-                w
-            } else {
-                s
-            });
-        }
-    };
+        progress,
+    )?;
+    complete(out_dir, sdist_buf)?;
+    complete(out_dir, wheel_buf)?;
     let mut artifacts = Vec::new();
     for (tmp, kind, filename) in [
         (sdist, ArtifactKind::Sdist, sdist_name),

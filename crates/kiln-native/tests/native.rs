@@ -416,11 +416,11 @@ fn reproducible_under_hostile_conditions() {
     // compatibility of metadata), never to make a flaky build pass.
     assert_eq!(
         sha256_hex(&sa),
-        "703196de6991b7bb948eab4f90a22f432b9a1d7348833c12fc76d3c33c27f5ff"
+        "3c6f17e1f5ab12c051d31530d4c9bfc60de79e7ce2bd80e9c5d058ccbbdff475"
     );
     assert_eq!(
         sha256_hex(&wa),
-        "041be2b5e5c5ec085c142d55d64997866a74f2a87ecea2821a66998b9157e152"
+        "4b419f4b984cbc9930e22469f5f80257edeb8cd9304b3f267fc76ff20019f957"
     );
 }
 
@@ -540,4 +540,65 @@ fn errors_name_the_file_and_the_fix() {
         // Nothing partial is left behind.
         assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
     }
+}
+
+/// `build` reads and deflates each file once for both archives; its bytes
+/// must be those of the separate writers (`write_sdist`, `write_wheel`),
+/// whatever the thread count, with files held whole (one of several
+/// deflate pieces) and one large enough to be streamed into each archive.
+#[test]
+fn one_pass_build_equals_the_separate_writers_on_1_2_and_8_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    write_fixture(&dir, &default_variant());
+    let mut state = 0x9e37_79b9_u32;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                if (i >> 12) % 2 == 0 {
+                    b"def f(x):\n    return x\n"[i % 23]
+                } else {
+                    state as u8
+                }
+            })
+            .collect()
+    };
+    let held = noise(3 * (1 << 20) + 4321);
+    let streamed = noise(kiln_archive::ZIP_STREAM_ABOVE as usize + 777);
+    fs::write(dir.join("src/fx_pkg/held.bin"), &held).unwrap();
+    fs::write(dir.join("src/fx_pkg/zz_streamed.bin"), &streamed).unwrap();
+
+    let project = NativeProject::load(&dir).unwrap();
+    let o = opts();
+    let p = plan(&project, &o).unwrap();
+    let sdist = kiln_native::write_sdist(&p, Vec::new(), &o, "s", &|_| {}).unwrap();
+    let wheel = kiln_native::write_wheel(
+        &project,
+        &p,
+        std::io::Cursor::new(Vec::new()),
+        &o,
+        "w",
+        &|_| {},
+    )
+    .unwrap()
+    .into_inner();
+
+    for threads in [1, 2, 8] {
+        let out = tmp.path().join(format!("out-{threads}"));
+        let (s, w) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| kiln_build(&dir, &out));
+        assert!(fs::read(&s).unwrap() == sdist, "sdist, {threads} threads");
+        assert!(fs::read(&w).unwrap() == wheel, "wheel, {threads} threads");
+    }
+    let (_, members) = read_wheel(&tmp.path().join("out-1/fx_pkg-1.0.0rc1-py3-none-any.whl"));
+    assert_eq!(members["fx_pkg/held.bin"].0, held);
+    assert_eq!(members["fx_pkg/zz_streamed.bin"].0, streamed);
+    let (_, members) = read_sdist(&tmp.path().join("out-1/fx_pkg-1.0.0rc1.tar.gz"));
+    assert_eq!(members["fx_pkg-1.0.0rc1/src/fx_pkg/held.bin"].0, held);
 }

@@ -43,7 +43,7 @@ pub struct BenchReport {
     pub tools: Option<Vec<BenchOperation>>,
 }
 
-/// One generated input of the native part.
+/// One input of the native part (generated, or a real project's sources).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BenchInput {
@@ -53,6 +53,11 @@ pub struct BenchInput {
     pub results: Vec<BenchResult>,
     pub kiln_error: Option<String>,
     pub thread_check: Option<ThreadCheck>,
+    /// kiln's compressor alone over the same files, on all of kiln's
+    /// threads, files in memory (the fastest of the timed runs).
+    pub compressor_limit_seconds: f64,
+    /// kiln's median over that limit.
+    pub kiln_over_limit: Option<f64>,
 }
 
 /// One tool on one native input.
@@ -68,6 +73,12 @@ pub struct BenchResult {
     pub ratio_to_kiln: Option<f64>,
     pub sdist: Option<BenchArtifact>,
     pub wheel: Option<BenchArtifact>,
+    /// User + system time of the tool's process tree per timed run
+    /// (Linux; empty elsewhere), and its median.
+    pub cpu_times_seconds: Vec<f64>,
+    pub cpu_median_seconds: Option<f64>,
+    /// The peer's median CPU time over kiln's.
+    pub cpu_ratio_to_kiln: Option<f64>,
 }
 
 /// A file a tool built.
