@@ -25,8 +25,6 @@ mod release;
 mod report;
 mod reproduce;
 mod sign;
-#[cfg(test)]
-mod tidy;
 mod verify;
 
 use clap::Parser;
