@@ -146,25 +146,6 @@ pub fn development_public_key(root: &Path) -> Option<PublicKey> {
     PublicKey::from_spki_pem(&text).ok()
 }
 
-/// Seconds since 1970 as RFC 3339 UTC (`2026-11-23T10:00:00Z`).
-pub fn rfc3339(seconds: u64) -> String {
-    let days = seconds / 86_400;
-    let rem = seconds % 86_400;
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = if month <= 2 { y + 1 } else { y };
-    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
-}
-
 /// Now, in seconds since 1970: the provenance's run details only.
 pub fn now_seconds() -> u64 {
     #[allow(clippy::disallowed_methods)] // Run details record wall time; artifacts never see it.
@@ -203,15 +184,6 @@ pub fn builder_and_invocation(seed: [u8; 32]) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(315_532_800), "1980-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_428_010), "2026-11-23T10:00:10Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
 
     #[test]
     fn killed_release_dev_key_half_pair_and_temp_files_are_repaired() {

@@ -2,16 +2,21 @@
 //! keys in their PEM forms, `dsse` the DSSE v1 envelope (PAE, signing,
 //! strict parsing, verification against trusted keys only), and `statement`
 //! the in-toto Statement v1 with a SLSA Provenance v1 predicate, serialized
-//! deterministically.
+//! deterministically; `check` decides whether a release's provenance file
+//! holds (trusted signer, exact subjects, the tag's commit).
 //!
 //! A library in kiln's sense: no clock, no environment, no randomness, no
 //! network, no processes. Times, seeds, digests and identities are
 //! parameters; xtask gathers them.
 
+pub mod check;
 pub mod dsse;
 pub mod keys;
 pub mod statement;
 
+pub use check::{
+    CheckError, ExpectedSubjects, StatementCheck, check_file, check_statement, file_name, rfc3339,
+};
 pub use dsse::{DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE, Signature, Verified, pae};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use statement::{

@@ -370,8 +370,9 @@ pub(super) fn check_provenance(
                 use base64::Engine as _;
                 Ok(base64::engine::general_purpose::STANDARD.decode(e.payload)?)
             });
-        return match payload.and_then(|p| crate::provenance::check_statement(&p, expected, commit))
-        {
+        let checked =
+            payload.and_then(|p| Ok(kiln_provenance::check_statement(&p, expected, commit)?));
+        return match checked {
             Ok(()) => Status::Match,
             Err(e) => Status::Failed(format!("{file}: {e:#}")),
         };
@@ -403,7 +404,7 @@ pub(super) fn check_provenance(
         Ok(text) => text,
         Err(failed) => return failed,
     };
-    match crate::provenance::check(&text, trusted, expected, commit) {
+    match kiln_provenance::check_file(&text, trusted, crate::layout::KEYS_DIR, expected, commit) {
         Ok(_) => Status::Match,
         Err(e) => Status::Failed(format!("{file}: {e:#}")),
     }

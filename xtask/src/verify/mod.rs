@@ -383,7 +383,7 @@ impl Verify {
             // carries none; a release kiln did not make has no kiln
             // provenance).
             if !matches!(source, Source::Index(_)) && !self.faithful {
-                let file = crate::provenance::file_name(&normalized, &version);
+                let file = kiln_provenance::file_name(&normalized, &version);
                 let copies: BTreeMap<String, PathBuf> = found
                     .iter()
                     .filter_map(|(f, r)| r.as_ref().ok().map(|(p, _)| (f.clone(), p.clone())))
