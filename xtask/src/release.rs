@@ -22,7 +22,7 @@ use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_names::{BuildMode, ProjectName, ResolvedEpoch};
-use kiln_record::{ArtifactChange, ArtifactDigests, Record, render_sha256sums};
+use kiln_record::{ArtifactDigests, Record, render_sha256sums};
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
@@ -53,7 +53,16 @@ impl Release {
         let config = ReleaseConfig::load(&root)?;
         let projects = config.select(&self.projects)?;
 
-        check_replaceable(&self.out)?;
+        kiln_release::check_replaceable(
+            &self.out,
+            &[
+                ".tar.gz",
+                ".whl",
+                layout::RECORD_SUFFIX,
+                ".intoto.jsonl",
+                kiln_sigstore::BUNDLE_SUFFIX,
+            ],
+        )?;
         let staging = Staging::beside(&self.out).with_context(|| {
             format!(
                 "failed to stage a release beside the dist directory {}",
@@ -152,7 +161,9 @@ impl Release {
                     .collect(),
             };
             let record_path = layout::record_path(&root, actual.normalized(), &built.version);
-            check_existing_record(&record_path, &record)?;
+            if let Some(refusal) = kiln_release::reroll(&record_path, &record)? {
+                return Err(Mismatch(refusal).into());
+            }
             released.push(Released {
                 tag: project.tag.replace("{version}", &built.version),
                 provenance: None,
@@ -212,11 +223,11 @@ impl Release {
             };
             let statement = crate::provenance::statement(&facts, &signer)?;
             // Written into the new dist directory, published with the artifacts.
-            let path = new_dist.join(crate::provenance::file_name(&r.record.project, &r.version));
+            let path = new_dist.join(kiln_provenance::file_name(&r.record.project, &r.version));
             match &signer {
                 Signer::Key { key, .. } => {
                     let envelope = kiln_provenance::dsse::sign(
-                        crate::provenance::PAYLOAD_TYPE,
+                        kiln_provenance::IN_TOTO_PAYLOAD_TYPE,
                         &statement,
                         key,
                     );
@@ -263,7 +274,7 @@ impl Release {
         // beside them is removed first.
         for r in &released {
             if let Some(dir) = r.record_path.parent() {
-                clean_records(dir)?;
+                kiln_release::clean_records(dir)?;
             }
             let text = r.record.render();
             let existing = std::fs::read_to_string(&r.record_path).ok();
@@ -390,64 +401,11 @@ impl Release {
 }
 
 /// A backend-mode project's lock: `release/locks/<name>.lock.toml`, its
-/// sha256 and its contents. A missing lock says how to make one.
+/// sha256 and its contents.
 fn load_lock(root: &Path, name: &str) -> Result<(PathBuf, String, kiln_lock::Lock)> {
     let path = layout::lock_path(root, name);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "{}: no build lock for backend-mode project {name:?}: run `cargo xtask lock --project {name}` and commit the lock",
-            path.display()
-        ),
-        Err(e) => return Err(e).with_context(|| format!("failed to read {}", path.display())),
-    };
-    let text = String::from_utf8(bytes.clone())
-        .with_context(|| format!("{}: not UTF-8", path.display()))?;
-    let lock = kiln_lock::Lock::parse(&path.display().to_string(), &text)?;
-    Ok((path, kiln_digest::hex(&kiln_digest::sha256(&bytes)), lock))
-}
-
-/// Refuse to re-roll: a version whose record exists must keep its bytes.
-fn check_existing_record(path: &Path, new: &Record) -> Result<()> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("failed to read {}", path.display())),
-    };
-    let old = Record::parse(&path.display().to_string(), &text)?;
-    let changes = old.artifact_changes(new);
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let lines: Vec<String> = changes
-        .iter()
-        .map(|c| match c {
-            ArtifactChange::Changed {
-                artifact,
-                old_sha256,
-                new_sha256,
-            } => format!("  {artifact}: recorded sha256 {old_sha256}, built sha256 {new_sha256}"),
-            ArtifactChange::Added(a) => format!("  {a}: built now, not in the record"),
-            ArtifactChange::Removed(a) => format!("  {a}: in the record, not built now"),
-        })
-        .collect();
-    let epoch_note = if old.epoch != new.epoch {
-        format!(
-            "\nThe epoch differs too: recorded {}, used now {} (SOURCE_DATE_EPOCH or a newer commit to the project?).",
-            old.epoch, new.epoch
-        )
-    } else {
-        String::new()
-    };
-    Err(Mismatch(format!(
-        "{} already records {} {} with other bytes; refusing to re-roll a released version:\n{}{epoch_note}\n\
-         Release new bytes under a new version, or find out why the bytes changed.",
-        path.display(),
-        new.project,
-        new.version,
-        lines.join("\n")
-    ))
-    .into())
+    let (sha256, lock) = kiln_release::load_lock(&path, name)?;
+    Ok((path, sha256, lock))
 }
 
 /// The running rustc must be the pinned one, unless overridden (then the
@@ -479,87 +437,6 @@ fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result
         pins.rust_channel
     ));
     pins.flat.insert("rust.actual".into(), actual);
-    Ok(())
-}
-
-/// A release replaces the whole dist directory: refuse one that holds
-/// anything a release does not write (before any work, so nothing of the
-/// user's is lost). What killed runs left (`.kiln-*`) is fine: it goes.
-fn check_replaceable(out: &Path) -> Result<()> {
-    #[allow(clippy::disallowed_methods)] // Sorted below.
-    let entries = match std::fs::read_dir(out) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) if out.exists() && !out.is_dir() => {
-            return Err(e).with_context(|| {
-                format!(
-                    "--out {}: not a directory; choose a directory for the release",
-                    out.display()
-                )
-            });
-        }
-        Err(e) => return Err(e).with_context(|| format!("failed to list {}", out.display())),
-    };
-    let mut foreign = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to list {}", out.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        let output = name == "SHA256SUMS"
-            || name == ".DS_Store"
-            || [
-                ".tar.gz",
-                ".whl",
-                layout::RECORD_SUFFIX,
-                ".intoto.jsonl",
-                kiln_sigstore::BUNDLE_SUFFIX,
-            ]
-            .iter()
-            .any(|suffix| name.ends_with(suffix));
-        if !(name.starts_with(".kiln-") || is_file && output) {
-            foreign.push(name);
-        }
-    }
-    foreign.sort();
-    if !foreign.is_empty() {
-        bail!(
-            "--out {}: holds {}, which no release writes; a release replaces the whole directory \
-             (so that nobody ever sees half of one): move {} elsewhere or choose another --out",
-            out.display(),
-            foreign
-                .iter()
-                .map(|n| format!("{n:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if foreign.len() == 1 { "it" } else { "them" }
-        );
-    }
-    Ok(())
-}
-
-/// Removes what killed runs left in a records directory: kiln's locked
-/// temporary files once their writer is gone, and the `.tmpXXXXXX` files
-/// of releases made before those existed.
-fn clean_records(dir: &Path) -> Result<()> {
-    kiln_fs::publish::clean_stale(dir)?;
-    #[allow(clippy::disallowed_methods)] // Order does not matter: each is removed.
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
-    };
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let legacy = name.len() == 10
-            && name
-                .strip_prefix(".tmp")
-                .is_some_and(|r| r.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if legacy && entry.file_type().is_ok_and(|t| t.is_file()) {
-            std::fs::remove_file(entry.path())
-                .with_context(|| format!("failed to remove {}", entry.path().display()))?;
-        }
-    }
     Ok(())
 }
 

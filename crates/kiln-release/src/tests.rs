@@ -1,0 +1,111 @@
+//! The release decisions on real files in a temporary directory.
+
+use super::*;
+use kiln_names::BuildMode;
+use kiln_record::ArtifactDigests;
+use std::collections::BTreeMap;
+
+fn record(epoch: u64, artifacts: &[(&str, &str)]) -> Record {
+    Record {
+        project: "demo".into(),
+        version: "1.0".into(),
+        epoch,
+        mode: BuildMode::Native,
+        pins: BTreeMap::new(),
+        lock: None,
+        build_requires: BTreeMap::new(),
+        artifacts: artifacts
+            .iter()
+            .map(|(name, sha256)| {
+                let digests = ArtifactDigests {
+                    sha256: sha256.repeat(64),
+                    sha512: "0".repeat(128),
+                    blake2s: "0".repeat(64),
+                    size: 1,
+                };
+                ((*name).to_string(), digests)
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn a_recorded_version_keeps_its_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("demo-1.0.kiln-record.toml");
+    let old = record(10, &[("a.whl", "a"), ("a.tar.gz", "b")]);
+    assert_eq!(reroll(&path, &old).unwrap(), None, "no record yet");
+    std::fs::write(&path, old.render()).unwrap();
+    assert_eq!(reroll(&path, &old).unwrap(), None, "the same bytes");
+    let new = record(20, &[("a.whl", "c"), ("b.whl", "d")]);
+    let message = reroll(&path, &new).unwrap().unwrap();
+    assert!(message.contains("refusing to re-roll"), "{message}");
+    assert!(
+        message.contains("  a.whl: recorded sha256 aaaa"),
+        "{message}"
+    );
+    assert!(
+        message.contains("  b.whl: built now, not in the record"),
+        "{message}"
+    );
+    assert!(
+        message.contains("  a.tar.gz: in the record, not built now"),
+        "{message}"
+    );
+    assert!(message.contains("recorded 10, used now 20"), "{message}");
+    std::fs::write(&path, "not a record").unwrap();
+    assert!(matches!(reroll(&path, &new), Err(ReleaseError::Record(_))));
+}
+
+#[test]
+fn only_a_directory_of_release_outputs_is_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dist");
+    let suffixes = [".whl", ".tar.gz"];
+    check_replaceable(&out, &suffixes).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    for name in ["SHA256SUMS", "a.whl", "a.tar.gz", ".DS_Store"] {
+        std::fs::write(out.join(name), "x").unwrap();
+    }
+    std::fs::create_dir(out.join(".kiln-stage-1")).unwrap();
+    check_replaceable(&out, &suffixes).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    std::fs::create_dir(out.join("sub.whl")).unwrap();
+    let err = check_replaceable(&out, &suffixes).unwrap_err().to_string();
+    assert!(
+        err.contains("holds \"notes.txt\", \"sub.whl\", which no release writes")
+            && err.ends_with("move them elsewhere or choose another --out"),
+        "{err}"
+    );
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let err = check_replaceable(&file, &suffixes).unwrap_err();
+    assert!(matches!(err, ReleaseError::NotADirectory { .. }), "{err}");
+}
+
+#[test]
+fn killed_runs_leave_nothing_in_the_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    clean_records(&tmp.path().join("absent")).unwrap();
+    for name in [".tmpAb12Cd", "demo-1.0.kiln-record.toml", ".tmpshort"] {
+        std::fs::write(tmp.path().join(name), "x").unwrap();
+    }
+    clean_records(tmp.path()).unwrap();
+    assert!(!tmp.path().join(".tmpAb12Cd").exists());
+    assert!(tmp.path().join("demo-1.0.kiln-record.toml").exists());
+    assert!(tmp.path().join(".tmpshort").exists());
+}
+
+#[test]
+fn a_missing_lock_says_how_to_make_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("demo.lock.toml");
+    let err = load_lock(&path, "demo").unwrap_err().to_string();
+    assert!(
+        err.ends_with("run `cargo xtask lock --project demo` and commit the lock"),
+        "{err}"
+    );
+    std::fs::write(&path, [0xff, 0xfe]).unwrap();
+    let err = load_lock(&path, "demo").unwrap_err();
+    assert!(matches!(err, ReleaseError::NotUtf8 { .. }), "{err}");
+}
