@@ -298,7 +298,7 @@ impl Release {
         }
         if let Some(path) = &self.key {
             return Ok(Signer::Key {
-                key: Box::new(crate::sign::read_private_key(path)?),
+                key: Box::new(kiln_provenance::keyfile::read_private_key(path)?),
                 development: false,
                 path: path.clone(),
             });

@@ -3,14 +3,16 @@
 //! strict parsing, verification against trusted keys only), and `statement`
 //! the in-toto Statement v1 with a SLSA Provenance v1 predicate, serialized
 //! deterministically; `check` decides whether a release's provenance file
-//! holds (trusted signer, exact subjects, the tag's commit).
+//! holds (trusted signer, exact subjects, the tag's commit); `keyfile` keeps
+//! keys on disk (0600, never overwritten, never seen partial).
 //!
 //! A library in kiln's sense: no clock, no environment, no randomness, no
-//! network, no processes. Times, seeds, digests and identities are
+//! network, no processes; files only at paths it is given. Times, seeds, digests and identities are
 //! parameters; xtask gathers them.
 
 pub mod check;
 pub mod dsse;
+pub mod keyfile;
 pub mod keys;
 pub mod statement;
 
@@ -18,6 +20,7 @@ pub use check::{
     CheckError, ExpectedSubjects, StatementCheck, check_file, check_statement, file_name, rfc3339,
 };
 pub use dsse::{DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE, Signature, Verified, pae};
+pub use keyfile::KeyFileError;
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use statement::{
     BUILD_TYPE, BuildParameters, Dependency, PREDICATE_TYPE, ParsedStatement, ParsedSubject,
