@@ -85,6 +85,8 @@ fn layer(name: &str) -> usize {
         "kiln-report" => 4,
         // The release pipeline's decisions, over records and locks.
         "kiln-release" => 2,
+        // verify's decisions: over kiln-diff, whose reports explain a difference.
+        "kiln-verify" => 4,
         "xtask" => 5,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }

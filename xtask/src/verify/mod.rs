@@ -27,7 +27,7 @@ use crate::flags::{Mode, Verify};
 use crate::pins::Pins;
 use crate::{Mismatch, epoch, project_root};
 use anyhow::{Context, Result, bail};
-use kiln_diff::{DiffOptions, DiffReport};
+use kiln_diff::DiffOptions;
 use kiln_digest::Digests;
 use kiln_git::Repo;
 use kiln_names::{Epoch, ProjectName};
@@ -35,39 +35,9 @@ use kiln_record::Record;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use checks::{
-    Keyless, NO_POLICY, check_provenance, compare, pin_differences, published_statements,
-    rebuild_against_record,
-};
+use checks::{Keyless, NO_POLICY, check_provenance, published_statements};
+use kiln_verify::{Expected, Status, compare, pin_differences, rebuild_against_record};
 use sources::{Source, clean_checkout, fetch_optional, obtain};
-
-/// What became of one artifact from one source.
-#[derive(Debug, Clone)]
-enum Status {
-    Match,
-    /// Bytes differ; the diff explains (or says why it could not).
-    Differs {
-        sha256: String,
-        explanation: Result<Box<DiffReport>, String>,
-    },
-    Missing(String),
-    Failed(String),
-    /// A published digest statement (`SHA256SUMS`, a `.distinfo`, an
-    /// index link's sha256) says other than the record.
-    Disagrees(String),
-}
-
-impl Status {
-    fn word(&self) -> &'static str {
-        match self {
-            Status::Match => "match",
-            Status::Differs { .. } => "differs",
-            Status::Missing(_) => "missing",
-            Status::Failed(_) => "error",
-            Status::Disagrees(_) => "disagrees",
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Check {
@@ -75,14 +45,6 @@ struct Check {
     source_kind: &'static str,
     artifact: String,
     status: Status,
-}
-
-/// The digests a published copy must have: the record's, or in faithful
-/// mode without a record, the rebuild's.
-#[derive(Debug, Clone)]
-struct Expected {
-    sha256: String,
-    size: u64,
 }
 
 impl Verify {
@@ -182,7 +144,9 @@ impl Verify {
         };
         let mut notes = Vec::new();
         if let Some(r) = &record {
-            notes.extend(pin_differences(r, &pins));
+            let mut current = pins.flat.clone();
+            current.insert("kiln.version".into(), env!("CARGO_PKG_VERSION").into());
+            notes.extend(pin_differences(r, &current));
         }
         // The rebuild runs this kiln: say so when its code differs from the
         // kiln at the tag (bytes may then differ for kiln's reasons).
@@ -345,9 +309,14 @@ impl Verify {
             let (found, statements) = obtain(source, &name, &expected, &dir)?;
             for (file, want) in &expected {
                 let status = match found.get(file) {
-                    Some(Ok((path, known))) => {
-                        compare(path, known.clone(), file, want, rebuilt.get(file), &options)
-                    }
+                    Some(Ok((path, known))) => compare(
+                        path,
+                        known.clone(),
+                        file,
+                        want,
+                        rebuilt.get(file).map(|a| a.path.as_path()),
+                        &options,
+                    ),
                     Some(Err(status)) => status.clone(),
                     None => Status::Missing(format!("{file}: not found")),
                 };

@@ -2,12 +2,12 @@
 //! and each published copy from a directory, a URL or an index, obtained
 //! as a local file (or the reason it could not be had) without opening it.
 
-use super::checks::index_statement;
 use super::{Expected, Status};
 use crate::fetch::{self, FetchError};
 use anyhow::{Context, Result, bail};
 use kiln_git::Repo;
 use kiln_names::ProjectName;
+use kiln_verify::index_statement;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
