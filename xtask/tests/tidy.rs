@@ -83,8 +83,8 @@ fn layer(name: &str) -> usize {
         "kiln-corpus" => 3,
         // Every command's --json report: above kiln-diff, whose report it embeds.
         "kiln-report" => 4,
-        // The release pipeline's decisions, over records and locks.
-        "kiln-release" => 2,
+        // The release pipeline's decisions, over records, locks and kiln-diff.
+        "kiln-release" => 4,
         // verify's decisions: over kiln-diff, whose reports explain a difference.
         "kiln-verify" => 4,
         "xtask" => 5,

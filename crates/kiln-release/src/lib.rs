@@ -2,11 +2,14 @@
 //! released version keeps its bytes (no re-roll), a dist directory may be
 //! replaced only when it holds nothing a release does not write, a
 //! backend-mode project needs its committed build lock, and what killed
-//! runs left behind is removed. `cargo xtask release` gathers the inputs
+//! runs left behind is removed; `reproduce` makes the second build's
+//! perturbed copy and compares its artifacts with the first build's. `cargo xtask release` gathers the inputs
 //! (paths, the records it built) and prints the outcome.
 //!
 //! A library in kiln's sense: no clock, no environment, no processes, no
 //! network. It reads and removes files under paths it is given.
+
+pub mod reproduce;
 
 use kiln_record::{ArtifactChange, Record, RecordError};
 use std::path::{Path, PathBuf};
@@ -50,6 +53,17 @@ pub enum ReleaseError {
         if foreign.len() == 1 { "it" } else { "them" }
     )]
     Foreign { path: PathBuf, foreign: Vec<String> },
+    #[error("failed to walk {}", path.display())]
+    Walk {
+        path: PathBuf,
+        source: walkdir::Error,
+    },
+    #[error("{action} {}", path.display())]
+    Copy {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("failed to remove {}", path.display())]
     Remove {
         path: PathBuf,

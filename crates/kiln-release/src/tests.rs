@@ -109,3 +109,80 @@ fn a_missing_lock_says_how_to_make_one() {
     let err = load_lock(&path, "demo").unwrap_err();
     assert!(matches!(err, ReleaseError::NotUtf8 { .. }), "{err}");
 }
+
+#[test]
+fn the_second_build_copy_differs_in_everything_but_content() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let from = tmp.path().join("project");
+    std::fs::create_dir_all(from.join("pkg")).unwrap();
+    std::fs::write(from.join("pkg/mod.py"), "x = 1\n").unwrap();
+    std::fs::write(from.join("run.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(from.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("pkg/mod.py", from.join("link")).unwrap();
+    let staging = format!("{}release", kiln_fs::publish::STAGING_PREFIX);
+    std::fs::create_dir(from.join(&staging)).unwrap();
+    std::fs::write(from.join(&staging).join("big"), "not content").unwrap();
+
+    let to = tmp.path().join("a/deeper/copy");
+    reproduce::perturbed_copy(&from, &to).unwrap();
+    assert_eq!(std::fs::read(to.join("pkg/mod.py")).unwrap(), b"x = 1\n");
+    assert_eq!(
+        std::fs::read_link(to.join("link")).unwrap(),
+        Path::new("pkg/mod.py")
+    );
+    assert!(
+        !to.join(&staging).exists(),
+        "kiln's own staging is no content"
+    );
+    let meta = |p: &str| std::fs::symlink_metadata(to.join(p)).unwrap();
+    assert_eq!(meta("pkg/mod.py").mode() & 0o777, 0o600);
+    assert_eq!(meta("run.sh").mode() & 0o777, 0o700);
+    assert_eq!(meta("pkg").mode() & 0o777, 0o700);
+    let original = std::fs::metadata(from.join("pkg/mod.py")).unwrap();
+    assert_ne!(meta("pkg/mod.py").mtime(), original.mtime());
+    assert_ne!(meta("pkg/mod.py").mtime(), meta("run.sh").mtime());
+}
+
+#[test]
+fn the_two_builds_are_compared_artifact_by_artifact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let first = vec![
+        ("same.txt".to_string(), file("1-same", "a")),
+        ("other.txt".to_string(), file("1-other", "a")),
+        ("gone.txt".to_string(), file("1-gone", "a")),
+    ];
+    let second = vec![
+        ("same.txt".to_string(), file("2-same", "a")),
+        ("other.txt".to_string(), file("2-other", "bb")),
+        ("new.txt".to_string(), file("2-new", "c")),
+    ];
+    let outcomes = reproduce::compare_builds(&first, &second).unwrap();
+    let got: Vec<(&str, Option<&str>)> = outcomes
+        .iter()
+        .map(|o| (o.filename.as_str(), o.difference.as_deref()))
+        .collect();
+    assert_eq!(got[0], ("same.txt", None));
+    assert!(
+        got[1]
+            .1
+            .is_some_and(|d| d.starts_with("sha256 ") && d.contains("(1 vs 2 bytes)")),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[2],
+        ("gone.txt", Some("the second build did not produce it"))
+    );
+    assert_eq!(
+        got[3],
+        ("new.txt", Some("only the second build produced it"))
+    );
+    std::fs::remove_file(tmp.path().join("2-same")).unwrap();
+    let err = reproduce::compare_builds(&first, &second).unwrap_err();
+    assert!(matches!(err, ReleaseError::Read { .. }), "{err}");
+}
