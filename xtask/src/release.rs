@@ -22,7 +22,7 @@ use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_names::{BuildMode, ProjectName, ResolvedEpoch};
-use kiln_record::{ArtifactDigests, Record, render_sha256sums};
+use kiln_record::{Record, render_sha256sums};
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
@@ -120,46 +120,32 @@ impl Release {
                 &built.artifacts,
             );
             bar.finish_and_clear();
-            let failures: Vec<String> = outcomes?
-                .into_iter()
-                .filter_map(|o| o.difference.map(|d| format!("  {}: {d}", o.filename)))
-                .collect();
-            if !failures.is_empty() {
-                return Err(Mismatch(format!(
-                    "{} {} is not reproducible: a second build under another umask, path, mtimes and directory order differs:\n{}\n\
-                     Nothing was written to {}. The differences above say what varies; report a kiln bug if it is not the project's doing.",
-                    built.name,
-                    built.version,
-                    failures.join("\n"),
-                    self.out.display()
-                ))
-                .into());
+            if let Some(refusal) = kiln_release::record::not_reproducible(
+                &built.name,
+                &built.version,
+                outcomes?,
+                &self.out,
+            ) {
+                return Err(Mismatch(refusal).into());
             }
 
             let mut record_pins = pins.flat.clone();
             record_pins.insert("kiln.version".into(), env!("CARGO_PKG_VERSION").into());
-            let record = Record {
-                project: actual.normalized().to_string(),
-                version: built.version.clone(),
+            let record = kiln_release::record::record(kiln_release::record::Built {
+                project: actual.normalized(),
+                version: &built.version,
                 epoch: epoch.epoch.seconds(),
                 mode,
                 pins: record_pins,
-                lock: lock.as_ref().map(|(_, sha256, _)| sha256.clone()),
-                build_requires: lock
+                lock: lock
                     .as_ref()
-                    .map(|(_, _, lock)| {
-                        lock.packages
-                            .iter()
-                            .map(|p| (p.name.clone(), format!("{} sha256:{}", p.version, p.sha256)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                    .map(|(_, sha256, lock)| (sha256.as_str(), lock)),
                 artifacts: built
                     .artifacts
                     .iter()
-                    .map(|a| (a.filename.clone(), ArtifactDigests::from(&a.digests)))
+                    .map(|a| (a.filename.as_str(), &a.digests))
                     .collect(),
-            };
+            });
             let record_path = layout::record_path(&root, actual.normalized(), &built.version);
             if let Some(refusal) = kiln_release::reroll(&record_path, &record)? {
                 return Err(Mismatch(refusal).into());
@@ -186,15 +172,6 @@ impl Release {
             if matches!(signer, Signer::Unsigned) {
                 continue;
             }
-            let locked = r
-                .record
-                .build_requires
-                .iter()
-                .map(|(name, v)| {
-                    let (version, sha) = v.split_once(" sha256:").unwrap_or((v.as_str(), ""));
-                    (name.clone(), version.to_string(), sha.to_string())
-                })
-                .collect();
             let facts = crate::provenance::ReleaseFacts {
                 root: &root,
                 project: &r.record.project,
@@ -214,7 +191,7 @@ impl Release {
                         )
                     })
                     .collect(),
-                locked,
+                locked: kiln_release::record::locked(&r.record),
                 lock_sha256: r.record.lock.clone(),
                 github: r.publish.as_ref().and_then(|p| p.github.as_deref()),
                 started,

@@ -186,3 +186,78 @@ fn the_two_builds_are_compared_artifact_by_artifact() {
     let err = reproduce::compare_builds(&first, &second).unwrap_err();
     assert!(matches!(err, ReleaseError::Read { .. }), "{err}");
 }
+
+#[test]
+fn a_record_lists_the_lock_and_gives_its_requirements_back() {
+    let lock = kiln_lock::Lock {
+        version: 1,
+        python: "3.12.8".into(),
+        build_backend: "setuptools.build_meta".into(),
+        backend_path: Vec::new(),
+        requires: vec!["setuptools".into()],
+        packages: vec![kiln_lock::Package {
+            name: "setuptools".into(),
+            version: "75.0.0".into(),
+            filename: "setuptools-75.0.0-py3-none-any.whl".into(),
+            url: "https://files.example/setuptools.whl".into(),
+            sha256: "ab".repeat(32),
+        }],
+    };
+    let digests = kiln_digest::Digests::of_bytes(b"wheel");
+    let lock_sha = "cd".repeat(32);
+    let made = record::record(record::Built {
+        project: "demo",
+        version: "1.0",
+        epoch: 315_532_800,
+        mode: BuildMode::Backend,
+        pins: BTreeMap::from([("kiln.version".into(), "0.1.0".into())]),
+        lock: Some((&lock_sha, &lock)),
+        artifacts: vec![("demo-1.0-py3-none-any.whl", &digests)],
+    });
+    assert_eq!(made.lock.as_deref(), Some(lock_sha.as_str()));
+    assert_eq!(
+        made.build_requires["setuptools"],
+        format!("75.0.0 sha256:{}", "ab".repeat(32))
+    );
+    assert_eq!(made.artifacts["demo-1.0-py3-none-any.whl"].size, 5);
+    let back = Record::parse("demo-1.0.distinfo", &made.render()).unwrap();
+    assert_eq!(
+        record::locked(&back),
+        [(
+            "setuptools".to_string(),
+            "75.0.0".to_string(),
+            "ab".repeat(32)
+        )]
+    );
+}
+
+#[test]
+fn a_build_the_second_build_does_not_reproduce_is_refused() {
+    let out = Path::new("dist");
+    let same = reproduce::Outcome {
+        filename: "a.whl".into(),
+        difference: None,
+    };
+    assert_eq!(
+        record::not_reproducible("demo", "1.0", vec![same.clone()], out),
+        None
+    );
+    let differs = reproduce::Outcome {
+        filename: "a.tar.gz".into(),
+        difference: Some("only the second build produced it".into()),
+    };
+    let refusal = record::not_reproducible("demo", "1.0", vec![same, differs], out).unwrap();
+    assert!(
+        refusal.starts_with("demo 1.0 is not reproducible"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("\n  a.tar.gz: only the second build produced it\n"),
+        "{refusal}"
+    );
+    assert!(!refusal.contains("a.whl"), "{refusal}");
+    assert!(
+        refusal.contains("Nothing was written to dist."),
+        "{refusal}"
+    );
+}
