@@ -5,12 +5,16 @@
 //! runs left behind is removed; `reproduce` makes the second build's
 //! perturbed copy and compares its artifacts with the first build's;
 //! `record` makes a build's record and refuses an unreproducible build;
-//! `pins` reads `pinned-toolchain.toml`, the pins every build is made under. `cargo xtask release` gathers the inputs
+//! `pins` reads `pinned-toolchain.toml`, the pins every build is made under;
+//! `config` reads `release/release.toml`, and `layout` spells the `release/`
+//! directory's paths once. `cargo xtask release` gathers the inputs
 //! (paths, the records it built) and prints the outcome.
 //!
 //! A library in kiln's sense: no clock, no environment, no processes, no
 //! network. It reads and removes files under paths it is given.
 
+pub mod config;
+pub mod layout;
 pub mod pins;
 pub mod record;
 pub mod reproduce;

@@ -292,7 +292,9 @@ impl Verify {
         let signing = head_project.as_ref().and_then(|p| p.signing.as_ref());
         let configured = signing.and_then(|s| s.public_keys.as_deref());
         let trusted = crate::provenance::trusted_keys(&root, configured)?;
-        let policy = head_project.as_ref().and_then(|p| p.keyless_policy());
+        let policy = head_project
+            .as_ref()
+            .and_then(crate::config::keyless_policy);
         let provenance_expected: BTreeMap<String, (String, Option<String>)> = expected
             .iter()
             .map(|(f, e)| {
