@@ -80,6 +80,8 @@ pub enum ConfigError {
     Path { project: String, path: PathBuf },
     #[error("--project {name:?}: no such project in {RELEASE_TOML} (known: {known})")]
     NoSuchProject { name: String, known: String },
+    #[error("{RELEASE_TOML} lists {} projects ({}): pick one with --project", .0.len(), .0.join(", "))]
+    WhichProject(Vec<String>),
 }
 
 /// The epoch policy of a project.
@@ -159,6 +161,20 @@ impl ReleaseConfig {
             })
             .collect()
     }
+
+    /// The one project a command works on: `--project`'s, or the only one.
+    pub fn one(&self, wanted: Option<&str>) -> Result<ProjectConfig, ConfigError> {
+        if let Some(name) = wanted {
+            return Ok(self.select(&[name.to_string()])?.remove(0));
+        }
+        match self.projects.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ConfigError::NoProjects),
+            many => Err(ConfigError::WhichProject(
+                many.iter().map(|p| p.name.clone()).collect(),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +210,16 @@ mod tests {
         assert_eq!(
             config.projects[0].epoch_policy().unwrap(),
             EpochPolicy::Fixed(10)
+        );
+        assert_eq!(config.one(None).unwrap().name, "demo");
+        assert_eq!(config.one(Some("demo")).unwrap().name, "demo");
+        let two =
+            ReleaseConfig::parse(&(project("native") + &project("backend").replace("demo", "two")))
+                .unwrap();
+        let e = two.one(None).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "release/release.toml lists 2 projects (demo, two): pick one with --project"
         );
         let e = config.select(&["other".into()]).unwrap_err().to_string();
         assert_eq!(

@@ -57,6 +57,23 @@ pub fn lock_file_name(name: &str) -> String {
     format!("{name}{LOCK_SUFFIX}")
 }
 
+/// The newest version among a records directory's file names (or paths)
+/// by PEP 440 order; names that are not `<version>.distinfo` are ignored.
+pub fn newest_recorded(listing: &[String]) -> Option<String> {
+    let mut versions: Vec<(kiln_names::Version, String)> = listing
+        .iter()
+        .filter_map(|l| l.rsplit('/').next())
+        .filter_map(|f| f.strip_suffix(RECORD_SUFFIX))
+        .filter_map(|v| {
+            kiln_names::parse_version(v)
+                .ok()
+                .map(|p| (p, v.to_string()))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, v)| v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +95,16 @@ mod tests {
             published_record_name("kiln-sums", "1.0.0"),
             "kiln-sums-1.0.0.distinfo"
         );
+    }
+
+    #[test]
+    fn the_newest_record_is_by_version_order() {
+        let listing: Vec<String> = ["1.9.0", "1.10.0", "1.10.0rc1", "notes"]
+            .iter()
+            .map(|v| format!("release/records/demo/{v}.distinfo"))
+            .chain(["release/records/demo/README".to_string()])
+            .collect();
+        assert_eq!(newest_recorded(&listing).as_deref(), Some("1.10.0"));
+        assert_eq!(newest_recorded(&[]), None);
     }
 }

@@ -20,7 +20,7 @@ mod checks;
 mod report;
 mod sources;
 
-use crate::config::{EpochPolicy, ProjectConfig, ReleaseConfig};
+use crate::config::{EpochPolicy, ReleaseConfig};
 use crate::engine::{BuiltArtifact, build_project};
 use crate::fetch;
 use crate::flags::{Mode, Verify};
@@ -65,7 +65,7 @@ impl Verify {
             Some(text) => ReleaseConfig::parse(&text)?,
             None => ReleaseConfig::load(&root)?,
         };
-        let project = select_project(&config, self.project.as_deref())?;
+        let project = config.one(self.project.as_deref())?;
         let name = ProjectName::new(&project.name)
             .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
         let normalized = name.normalized().to_string();
@@ -436,32 +436,6 @@ fn same_name(a: &str, normalized: &str) -> bool {
     ProjectName::new(a).is_ok_and(|n| n.normalized() == normalized)
 }
 
-fn select_project(config: &ReleaseConfig, wanted: Option<&str>) -> Result<ProjectConfig> {
-    match wanted {
-        Some(name) => Ok(config
-            .select(&[name.to_string()])?
-            .into_iter()
-            .next()
-            .context("no such project")?),
-        None => match config.projects.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => bail!(
-                "{}: no [[project]]: nothing to verify",
-                crate::config::RELEASE_TOML
-            ),
-            many => bail!(
-                "{} lists {} projects ({}): pick one with --project",
-                crate::config::RELEASE_TOML,
-                many.len(),
-                many.iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
-    }
-}
-
 /// `git show REV:PATH`, or None when the path is not in that commit.
 /// The text ends in exactly one newline (a final CR or LF is replaced).
 fn git_show(git: &Repo, rev: &str, path: &str) -> Result<Option<String>> {
@@ -479,18 +453,7 @@ fn git_show(git: &Repo, rev: &str, path: &str) -> Result<Option<String>> {
 fn newest_recorded_version(git: &Repo, normalized: &str) -> Result<String> {
     let dir = crate::layout::records_dir_rel(normalized);
     let listing = git.list("HEAD", &dir).unwrap_or_default();
-    let mut versions: Vec<(kiln_names::Version, String)> = listing
-        .iter()
-        .filter_map(|l| l.rsplit('/').next())
-        .filter_map(|f| f.strip_suffix(crate::layout::RECORD_SUFFIX))
-        .filter_map(|v| {
-            kiln_names::parse_version(v)
-                .ok()
-                .map(|p| (p, v.to_string()))
-        })
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, v)| v).with_context(|| {
+    crate::layout::newest_recorded(&listing).with_context(|| {
         format!(
             "no committed record under {dir} at HEAD: release the project and commit its record, or give --version"
         )
