@@ -15,10 +15,7 @@
 use crate::sign::Signer;
 use anyhow::{Context, Result, bail};
 use kiln_names::BuildMode;
-use kiln_provenance::{
-    BuildParameters, Dependency, ProvenanceInput, PublicKey, Signing, SigningKind, Subject,
-    rfc3339, statement_json,
-};
+use kiln_provenance::{PublicKey, Signing, SigningKind, Subject, release_statement};
 use std::collections::BTreeMap;
 use std::path::Path;
 use xshell::{Shell, cmd};
@@ -51,18 +48,9 @@ fn sha256_file(path: &Path) -> Result<String> {
         .sha256_hex())
 }
 
-fn one(name: &str, uri: String, digests: &[(&str, String)]) -> Dependency {
-    Dependency {
-        name: Some(name.to_string()),
-        uri,
-        digest: digests
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-    }
-}
-
-/// The statement's bytes for a release.
+/// The statement's bytes for a release: the facts `release` hands over,
+/// and what this checkout and machine say (commit, remote, rustc, digests
+/// of the pinned files, the CI identity).
 pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
     let sh = Shell::new()?;
     sh.change_dir(facts.root);
@@ -82,48 +70,6 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
         .quiet()
         .read()
         .unwrap_or_default();
-    // The source commit is the statement's first resolved dependency
-    // (kiln-provenance writes it from `source_commit`).
-    let mut dependencies = vec![
-        one(
-            "Cargo.lock",
-            "file:Cargo.lock".into(),
-            &[("sha256", sha256_file(&facts.root.join("Cargo.lock"))?)],
-        ),
-        one(
-            "pinned-toolchain.toml",
-            "file:pinned-toolchain.toml".into(),
-            &[(
-                "sha256",
-                sha256_file(&facts.root.join(crate::pins::PINS_TOML))?,
-            )],
-        ),
-        one(
-            "rustc",
-            format!(
-                "pkg:generic/rustc@{}",
-                rustc.split_whitespace().nth(1).unwrap_or("unknown")
-            ),
-            &[],
-        ),
-    ];
-    if let Some(python) = facts.pins.get("python.version") {
-        dependencies.push(one("python", format!("pkg:generic/python@{python}"), &[]));
-    }
-    if let Some(lock) = &facts.lock_sha256 {
-        dependencies.push(one(
-            "build lock",
-            format!("file:{}", crate::layout::lock_rel(facts.project)),
-            &[("sha256", lock.clone())],
-        ));
-    }
-    for (name, version, sha256) in &facts.locked {
-        dependencies.push(one(
-            name,
-            format!("pkg:pypi/{name}@{version}"),
-            &[("sha256", sha256.clone())],
-        ));
-    }
     let (builder_id, invocation_id) = crate::sign::builder_and_invocation(facts.seed);
     let signing = match signer {
         Signer::Key {
@@ -142,12 +88,13 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
         },
         Signer::Unsigned => bail!("--no-sign writes no provenance"),
     };
-    let (compression, pins): (BTreeMap<_, _>, BTreeMap<_, _>) = facts
-        .pins
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .partition(|(k, _)| k.starts_with("compression."));
-    let input = ProvenanceInput {
+    Ok(release_statement(kiln_provenance::ReleaseFacts {
+        project: facts.project,
+        version: facts.version,
+        tag: &facts.tag,
+        mode: facts.mode,
+        epoch: facts.epoch,
+        pins: facts.pins,
         subjects: facts
             .artifacts
             .iter()
@@ -157,25 +104,20 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
                 sha512: sha512.clone(),
             })
             .collect(),
-        parameters: BuildParameters {
-            project: facts.project.to_string(),
-            version: facts.version.to_string(),
-            source_repository: repository,
-            source_ref: format!("refs/tags/{}", facts.tag),
-            mode: facts.mode,
-            epoch: facts.epoch,
-            compression,
-            pins,
-            signing,
-        },
-        source_commit: commit.trim().to_string(),
-        dependencies,
+        locked: facts.locked.clone(),
+        lock: (facts.lock_sha256.clone())
+            .map(|sha256| (crate::layout::lock_rel(facts.project), sha256)),
+        cargo_lock_sha256: sha256_file(&facts.root.join("Cargo.lock"))?,
+        pins_sha256: sha256_file(&facts.root.join(crate::pins::PINS_TOML))?,
+        rustc: rustc.split_whitespace().nth(1).unwrap_or("unknown"),
+        repository,
+        commit: commit.trim().to_string(),
+        signing,
         builder_id,
         invocation_id,
-        started_on: rfc3339(facts.started),
-        finished_on: rfc3339(facts.finished),
-    };
-    Ok(statement_json(&input))
+        started: facts.started,
+        finished: facts.finished,
+    }))
 }
 
 /// The keys `verify` trusts: the `release/keys/*.pub` committed at HEAD
