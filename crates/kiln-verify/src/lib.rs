@@ -52,6 +52,61 @@ pub struct Expected {
     pub size: u64,
 }
 
+impl From<&Digests> for Expected {
+    fn from(d: &Digests) -> Self {
+        Self {
+            sha256: d.sha256_hex(),
+            size: d.size,
+        }
+    }
+}
+
+impl From<&ArtifactDigests> for Expected {
+    fn from(d: &ArtifactDigests) -> Self {
+        Self {
+            sha256: d.sha256.clone(),
+            size: d.size,
+        }
+    }
+}
+
+/// What every published copy must have -- the record's digests, or in
+/// faithful mode without a record the rebuild's -- and, with a record, the
+/// rebuild's own checks against it.
+pub fn expectations(
+    record: Option<&Record>,
+    rebuilt: &BTreeMap<String, Expected>,
+) -> (BTreeMap<String, Expected>, Vec<(String, Status)>) {
+    match record {
+        Some(r) => {
+            let expected = r
+                .artifacts
+                .iter()
+                .map(|(f, d)| (f.clone(), Expected::from(d)))
+                .collect();
+            (expected, rebuild_against_record(&r.artifacts, rebuilt))
+        }
+        None => (rebuilt.clone(), Vec::new()),
+    }
+}
+
+/// The subjects a provenance statement must name: each expected artifact's
+/// sha256, and its sha512 where the record gives one.
+pub fn provenance_subjects(
+    expected: &BTreeMap<String, Expected>,
+    record: Option<&Record>,
+) -> BTreeMap<String, (String, Option<String>)> {
+    expected
+        .iter()
+        .map(|(f, e)| {
+            let sha512 = record
+                .and_then(|r| r.artifacts.get(f))
+                .map(|d| d.sha512.clone());
+            (f.clone(), (e.sha256.clone(), sha512))
+        })
+        .collect()
+}
+
 /// Record pins that differ from the checkout's: a rebuild with other pins
 /// may well differ, and the report should say why up front.
 ///

@@ -204,3 +204,25 @@ fn a_copy_with_the_expected_digests_is_not_opened() {
         "{status:?}"
     );
 }
+
+#[test]
+fn copies_are_held_to_the_record_or_without_one_to_the_rebuild() {
+    let record = record();
+    let mut rebuilt = expected();
+    rebuilt.get_mut(WHEEL).unwrap().sha256 = OTHER_SHA.into();
+    let (want, checks) = expectations(Some(&record), &rebuilt);
+    assert_eq!(want[WHEEL].sha256, WHEEL_SHA, "the record's digests");
+    assert_eq!(checks.len(), 2);
+    assert!(matches!(&checks[0].1, Status::Differs { .. }));
+    let (want, checks) = expectations(None, &rebuilt);
+    assert_eq!(want[WHEEL].sha256, OTHER_SHA, "the rebuild's digests");
+    assert!(checks.is_empty());
+
+    let subjects = provenance_subjects(&expected(), Some(&record));
+    assert_eq!(subjects[SDIST].0, SDIST_SHA);
+    assert_eq!(
+        subjects[SDIST].1.as_deref(),
+        Some(record.artifacts[SDIST].sha512.as_str())
+    );
+    assert!(provenance_subjects(&expected(), None)[SDIST].1.is_none());
+}

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use checks::{Keyless, NO_POLICY, check_provenance, published_statements};
-use kiln_verify::{Expected, Status, compare, pin_differences, rebuild_against_record};
+use kiln_verify::{Expected, Status, compare, expectations, pin_differences, provenance_subjects};
 use sources::{Source, clean_checkout, fetch_optional, obtain};
 
 #[derive(Debug)]
@@ -217,55 +217,21 @@ impl Verify {
             .iter()
             .map(|a| (a.filename.clone(), a))
             .collect();
-        let mut checks = Vec::new();
-        let expected: BTreeMap<String, Expected> = match &record {
-            Some(r) => {
-                // The rebuild against the record.
-                let digests: BTreeMap<String, Expected> = rebuilt
-                    .iter()
-                    .map(|(f, a)| {
-                        let e = Expected {
-                            sha256: a.digests.sha256_hex(),
-                            size: a.digests.size,
-                        };
-                        (f.clone(), e)
-                    })
-                    .collect();
-                for (artifact, status) in rebuild_against_record(&r.artifacts, &digests) {
-                    checks.push(Check {
-                        source: "rebuild".into(),
-                        source_kind: "rebuild",
-                        artifact,
-                        status,
-                    });
-                }
-                r.artifacts
-                    .iter()
-                    .map(|(f, d)| {
-                        (
-                            f.clone(),
-                            Expected {
-                                sha256: d.sha256.clone(),
-                                size: d.size,
-                            },
-                        )
-                    })
-                    .collect()
-            }
-            None => built
-                .artifacts
-                .iter()
-                .map(|a| {
-                    (
-                        a.filename.clone(),
-                        Expected {
-                            sha256: a.digests.sha256_hex(),
-                            size: a.digests.size,
-                        },
-                    )
-                })
-                .collect(),
-        };
+        let digests: BTreeMap<String, Expected> = rebuilt
+            .iter()
+            .map(|(f, a)| (f.clone(), Expected::from(&a.digests)))
+            .collect();
+        // The rebuild against the record; what the copies must have.
+        let (expected, against_record) = expectations(record.as_ref(), &digests);
+        let mut checks: Vec<Check> = against_record
+            .into_iter()
+            .map(|(artifact, status)| Check {
+                source: "rebuild".into(),
+                source_kind: "rebuild",
+                artifact,
+                status,
+            })
+            .collect();
 
         let mut sources: Vec<Source> = self
             .against
@@ -295,16 +261,7 @@ impl Verify {
         let policy = head_project
             .as_ref()
             .and_then(crate::config::keyless_policy);
-        let provenance_expected: BTreeMap<String, (String, Option<String>)> = expected
-            .iter()
-            .map(|(f, e)| {
-                let sha512 = record
-                    .as_ref()
-                    .and_then(|r| r.artifacts.get(f))
-                    .map(|d| d.sha512.clone());
-                (f.clone(), (e.sha256.clone(), sha512))
-            })
-            .collect();
+        let provenance_expected = provenance_subjects(&expected, record.as_ref());
         for (n, source) in sources.iter().enumerate() {
             crate::report::step(&format!("comparing with {}", source.label()));
             let dir = downloads.join(n.to_string());
