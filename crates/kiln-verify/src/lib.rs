@@ -9,6 +9,8 @@
 //! network, a process, the clock or the environment. A copy whose digests
 //! differ is opened only by the diff engine's bounded readers.
 
+pub mod sources;
+
 use kiln_diff::{DiffOptions, DiffReport, diff_files};
 use kiln_digest::Digests;
 use kiln_record::{ArtifactDigests, Record};
