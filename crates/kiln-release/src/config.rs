@@ -84,6 +84,20 @@ pub enum ConfigError {
     WhichProject(Vec<String>),
 }
 
+impl ConfigError {
+    /// The field (or flag) of release.toml the error is about, if one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::NoProjects => Some("project"),
+            ConfigError::Epoch { .. } => Some("epoch"),
+            ConfigError::Tag { .. } => Some("tag"),
+            ConfigError::Path { .. } => Some("path"),
+            ConfigError::NoSuchProject { .. } | ConfigError::WhichProject(_) => Some("--project"),
+            ConfigError::Read(_) | ConfigError::Syntax(_) => None,
+        }
+    }
+}
+
 /// The epoch policy of a project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EpochPolicy {
@@ -203,7 +217,9 @@ mod tests {
             ),
             (demo.clone() + "epoch = 1.5\n", "`epoch` is 1.5"),
         ] {
-            let e = ReleaseConfig::parse(&text).unwrap_err().to_string();
+            let e = ReleaseConfig::parse(&text).unwrap_err();
+            assert!(e.field().is_some(), "{e}");
+            let e = e.to_string();
             assert!(e.starts_with(RELEASE_TOML) && e.contains(message), "{e}");
         }
         let config = ReleaseConfig::parse(&(demo + "epoch = 10\n")).unwrap();

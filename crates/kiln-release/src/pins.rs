@@ -27,6 +27,19 @@ pub enum PinsError {
     Unsupported(String),
 }
 
+impl PinsError {
+    /// The pin (`section.key`) or section the error is about, if one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            PinsError::NotATable(field)
+            | PinsError::Missing(field)
+            | PinsError::NotAnInteger(field) => Some(field),
+            PinsError::NotAPin { key, .. } => Some(key),
+            PinsError::Read(_) | PinsError::Syntax(_) | PinsError::Unsupported(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Pins {
     /// Flattened `section.key = value`, as recorded in `.distinfo` records.
@@ -50,6 +63,11 @@ impl Pins {
             toml::from_str(text).map_err(|e| PinsError::Syntax(e.to_string()))?;
         let mut flat = BTreeMap::new();
         for (section, value) in &table {
+            // The mirror's pins change the mirror's bytes, not a release's:
+            // `mirror` reads them itself, and release records leave them out.
+            if section == "mirror" {
+                continue;
+            }
             let Some(inner) = value.as_table() else {
                 return Err(PinsError::NotATable(section.clone()));
             };
@@ -159,6 +177,14 @@ mod tests {
             let e = Pins::parse(text).unwrap_err().to_string();
             assert!(e.starts_with(PINS_TOML) && e.contains(message), "{e}");
         }
+        let e = Pins::parse("[rust]\nchannel = 1.5\n").unwrap_err();
+        assert_eq!(e.field(), Some("rust.channel"));
+    }
+
+    #[test]
+    fn the_mirror_pins_are_not_a_release_pin() {
+        let pins = Pins::parse(&format!("{VALID}[mirror]\nfiles = [\"a\"]\n")).unwrap();
+        assert!(pins.flat.keys().all(|k| !k.starts_with("mirror.")));
     }
 
     #[test]
