@@ -3,13 +3,15 @@
 
 use crate::engine::{build_project, detect_mode};
 use crate::flags::Build;
+use crate::located::Located;
 use crate::{epoch, pins::Pins, project_root, report};
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 impl Build {
     pub fn run(self) -> Result<()> {
         if !self.path.is_dir() {
-            bail!("{}: no such project directory", self.path.display());
+            let message = format!("{}: no such project directory", self.path.display());
+            return Err(Located::at(&self.path, message).into());
         }
         let root = project_root()?;
         let pins = Pins::load(&root)?;

@@ -76,7 +76,7 @@ pub fn detect_mode(dir: &Path) -> Result<Mode> {
 }
 
 /// What `dir` declares about its build (backend mode's strict reading).
-fn build_system(dir: &Path) -> Result<BuildSystem> {
+pub fn build_system(dir: &Path) -> Result<BuildSystem> {
     let text = read_pyproject(dir)?;
     Ok(BuildSystem::read(
         dir,
@@ -96,7 +96,7 @@ fn python_pin(pins: &Pins) -> Result<String> {
 /// What backend mode needs from this machine: the cache (`KILN_CACHE` if
 /// set, else `<checkout>/target/kiln-cache`), the pinned Python, and the
 /// `PIP_*` variables pip must not see.
-fn pep517_settings(root: &Path, pins: &Pins) -> Result<Settings<'static>> {
+pub fn pep517_settings(root: &Path, pins: &Pins) -> Result<Settings<'static>> {
     let python = python_pin(pins)?;
     #[allow(clippy::disallowed_methods)] // xtask reads its configuration from the environment.
     let cache = match std::env::var_os("KILN_CACHE") {

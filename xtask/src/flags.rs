@@ -45,6 +45,28 @@ pub enum Command {
     /// generated projects, backend mode on the real-world corpus; and the
     /// time and peak memory of diff and normalize.
     Bench(Bench),
+    /// Build the wheels of a hash-pinned requirements file from their
+    /// sdists, twice each, into a signed wheelhouse pip installs with
+    /// --require-hashes.
+    Wheelhouse(Wheelhouse),
+    /// Fetch the distfiles a distinfo lists into a checked,
+    /// content-addressed cache, explaining every file that fails it; or
+    /// write a distinfo from files (makesum).
+    Distfiles(Distfiles),
+    /// TUF metadata for a mirror directory: init, add, timestamp, rotate,
+    /// verify, and a client that fetches through it.
+    Tuf(Tuf),
+    /// Write a static, hash-pinned simple index (PEP 503 HTML and PEP 691
+    /// JSON, PEP 658 metadata) of releases, wheelhouses and recompressed
+    /// wheels that pip and uv install from.
+    Mirror(Mirror),
+    /// Serve a mirror directory over HTTP on 127.0.0.1, with PEP 691
+    /// content negotiation; every request is logged on stderr.
+    Serve(Serve),
+    /// Rebuild anyone's release (an sdist, a project directory, or a git
+    /// repository at --ref) with the backend and epoch its publisher used,
+    /// inferred from the published files, and compare every published copy.
+    Rebuild(Rebuild),
 }
 
 #[derive(Debug, Parser)]
@@ -144,6 +166,18 @@ pub struct Lock {
     /// A pip constraints file the project keeps (e.g. requirements/build.txt).
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
+    /// Pin the backend (and its version) a published wheel names in its
+    /// WHEEL `Generator:` line, as its publisher built it.
+    #[arg(long, value_name = "WHEEL")]
+    pub like: Option<PathBuf>,
+    /// Resolve as on DATE (YYYY-MM-DD or an RFC 3339 UTC time): each of
+    /// `[build-system].requires` at most its newest release uploaded
+    /// before it, from the index's PEP 700 upload times.
+    #[arg(long, value_name = "DATE")]
+    pub exclude_newer: Option<String>,
+    /// The simple index --exclude-newer reads (default: PyPI).
+    #[arg(long, value_name = "URL", default_value = "https://pypi.org/simple/")]
+    pub index: String,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -182,6 +216,11 @@ pub struct Verify {
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Verify a wheelhouse made by `cargo xtask wheelhouse` instead of a
+    /// release: rebuild it from its sources.txt and locks (sdists from
+    /// --index, default PyPI) and compare every file and the statement.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["project", "version", "git_ref", "against", "faithful"])]
+    pub wheelhouse: Option<PathBuf>,
 }
 
 /// Compare two artifacts. Exit 0 identical, 1 different (same content in
@@ -273,3 +312,6 @@ pub struct Bench {
     #[arg(long)]
     pub json: bool,
 }
+
+mod consumer;
+pub use consumer::*;

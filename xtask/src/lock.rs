@@ -10,6 +10,7 @@
 use crate::config::ReleaseConfig;
 use crate::engine::{default_lock_path, resolve_lock};
 use crate::flags::Lock;
+use crate::located::Located;
 use crate::pins::Pins;
 use crate::{project_root, report};
 use anyhow::{Result, bail};
@@ -29,7 +30,8 @@ impl Lock {
             }
         };
         if !dir.is_dir() {
-            bail!("{}: no such project directory", dir.display());
+            let message = format!("{}: no such project directory", dir.display());
+            return Err(Located::at(&dir, message).into());
         }
         let lock_path = match (&self.lock, &self.project) {
             (Some(lock), _) => lock.clone(),
@@ -39,9 +41,17 @@ impl Lock {
         if let Some(c) = &self.constraints
             && !c.is_file()
         {
-            bail!("{}: no such constraints file", c.display());
+            let message = format!("{}: no such constraints file", c.display());
+            return Err(Located::at(c, message).field("--constraints").into());
         }
-        let lock = resolve_lock(&root, &dir, &pins, self.constraints.as_deref())?;
+        let like = self.like_constraints(&dir)?;
+        let constraints = like.as_ref().map(|(_, path)| path.as_path());
+        let lock = resolve_lock(
+            &root,
+            &dir,
+            &pins,
+            constraints.or(self.constraints.as_deref()),
+        )?;
         let text = lock.render();
         let unchanged = std::fs::read_to_string(&lock_path).ok().as_deref() == Some(text.as_str());
         if !unchanged {
@@ -84,5 +94,80 @@ impl Lock {
             ));
         }
         Ok(())
+    }
+}
+
+impl Lock {
+    /// With `--like WHEEL` or `--exclude-newer DATE`: the constraints file
+    /// (in a temporary directory kept alive by the first value) holding
+    /// `--constraints`' lines, the backend pin the wheel's Generator names
+    /// and each build requirement's newest release before DATE.
+    fn like_constraints(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+        let mut extra = Vec::new();
+        if let Some(date) = &self.exclude_newer {
+            let requires = crate::engine::build_system(dir)?.requires;
+            extra = crate::asof::exclude_newer(&requires, &self.index, date)?;
+            report::step(&format!("as of {date}: {}", extra.join(", ")));
+        }
+        let Some(wheel) = &self.like else {
+            return self.write_constraints(extra);
+        };
+        let name = wheel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let meta = std::fs::metadata(wheel)
+            .map_err(|e| anyhow::anyhow!("--like {}: {e}", wheel.display()))?;
+        if !meta.is_file() || meta.len() > 1 << 30 {
+            bail!(
+                "--like {}: not a wheel file of at most 1 GiB",
+                wheel.display()
+            );
+        }
+        let bytes = std::fs::read(wheel)?;
+        let Some(backend) =
+            kiln_infer::infer_backend(&name, &bytes, &kiln_archive::Limits::default())?
+        else {
+            bail!(
+                "--like {}: its WHEEL names no Generator kiln can pin; give --constraints instead",
+                wheel.display()
+            );
+        };
+        report::step(&format!(
+            "pinning {} as {} names it",
+            backend.constraint(),
+            kiln_diff::escape::escape(&name)
+        ));
+        extra.push(backend.constraint());
+        self.write_constraints(extra)
+    }
+
+    /// `--constraints`' lines and `extra` in one temporary file; `None`
+    /// when there is nothing extra.
+    fn write_constraints(
+        &self,
+        extra: Vec<String>,
+    ) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+        if extra.is_empty() {
+            return Ok(None);
+        }
+        let mut text = match &self.constraints {
+            Some(c) => std::fs::read_to_string(c)?,
+            None => String::new(),
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        for line in extra {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let dir = tempfile::Builder::new().prefix("kiln-like-").tempdir()?;
+        let path = dir.path().join("constraints.txt");
+        std::fs::write(&path, text)?;
+        Ok(Some((dir, path)))
     }
 }

@@ -6,26 +6,36 @@
 //! the library crates, which do the actual packing, hashing and recording.
 //! One file per command, each a method on its flags type (see `flags.rs`).
 
+mod asof;
 mod bench;
 mod build;
 mod ci;
 mod config;
 mod diff;
+mod distfiles;
 mod engine;
 mod epoch;
 mod fetch;
 mod keygen;
 mod keyless;
 mod layout;
+mod located;
 mod lock;
+mod mirror;
 mod normalize;
 mod pins;
 mod provenance;
+mod rebuild;
 mod release;
 mod report;
 mod reproduce;
+mod serve;
 mod sign;
+mod tuf;
+mod tuf_keys;
 mod verify;
+mod wheelhouse;
+mod wheels;
 
 use clap::Parser;
 use kiln_report::ErrorKind;
@@ -86,6 +96,12 @@ fn main() -> ExitCode {
         flags::Command::Normalize(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
+        flags::Command::Wheelhouse(cmd) => cmd.run(),
+        flags::Command::Distfiles(cmd) => cmd.run(),
+        flags::Command::Tuf(cmd) => cmd.run(),
+        flags::Command::Mirror(cmd) => cmd.run(),
+        flags::Command::Serve(cmd) => cmd.run(),
+        flags::Command::Rebuild(cmd) => cmd.run(),
     };
     record_peak_memory();
     match result {
@@ -99,7 +115,7 @@ fn main() -> ExitCode {
             let message = format!("{err:#}");
             report::error(&message);
             if json {
-                json_error(Some(command), kind, &message);
+                json_error(Some(command), kind, &message, located::locate(&err));
             }
             ExitCode::from(kind.exit_code())
         }
@@ -108,11 +124,17 @@ fn main() -> ExitCode {
 
 /// With `--json`, an error is a JSON object on stdout too (unless the
 /// command's report is already there); the human line stays on stderr.
-fn json_error(command: Option<kiln_report::Command>, kind: ErrorKind, message: &str) {
+/// Its `path` and `field` are what the typed errors in the chain name.
+fn json_error(
+    command: Option<kiln_report::Command>,
+    kind: ErrorKind,
+    message: &str,
+    at: located::Location,
+) {
     report::json_error(kiln_report::ErrorReport {
         schema: kiln_report::Version,
         command,
-        error: kiln_report::Error::from_message(kind, message),
+        error: kiln_report::Error::located(kind, message, at.path, at.field),
     });
 }
 
@@ -129,6 +151,12 @@ fn command_and_json(command: &flags::Command) -> (kiln_report::Command, bool) {
         flags::Command::Normalize(c) => (C::Normalize, c.json),
         flags::Command::Ci(_) => (C::Ci, false),
         flags::Command::Bench(c) => (C::Bench, c.json),
+        flags::Command::Wheelhouse(c) => (C::Wheelhouse, c.json),
+        flags::Command::Distfiles(c) => (C::Distfiles, c.json()),
+        flags::Command::Tuf(c) => (C::Tuf, c.json()),
+        flags::Command::Mirror(c) => (C::Mirror, c.json),
+        flags::Command::Serve(_) => (C::Serve, false),
+        flags::Command::Rebuild(c) => (C::Rebuild, c.json),
     }
 }
 

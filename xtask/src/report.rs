@@ -175,6 +175,12 @@ pub fn eprint(text: &str) {
     eprint!("{}", clean(text, &['\n', '\t'], color()));
 }
 
+/// Text that is the command's output (a distinfo written to stdout):
+/// cleaned like everything printed, line breaks kept.
+pub fn print_text(text: &str) {
+    print!("{}", clean(text, &['\n'], false));
+}
+
 /// A `--json` report went to stdout: an error after it prints no second
 /// JSON object (stdout holds one JSON document).
 static JSON_PRINTED: AtomicBool = AtomicBool::new(false);

@@ -33,10 +33,8 @@ const BACKEND_VERSION_FIELDS: &[&str] = &["Metadata-Version", "Dynamic", "Licens
 /// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
 /// intercepts TLS.
 fn corpus_cache() -> Cache {
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus"));
-    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kiln-corpus");
+    Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 /// The path of `project`'s file of `kind`, downloaded on first use and
@@ -140,29 +138,6 @@ fn metadata_fields(text: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// `Generator: setuptools (84.0.0)` / `flit 3.12.0` / `poetry-core 2.3.1`
-/// / `hatchling 1.32.0` as a pip constraint on the backend's distribution.
-fn generator_constraint(wheel: &BTreeMap<String, Vec<u8>>) -> String {
-    let (_, data) = wheel
-        .iter()
-        .find(|(p, _)| p.ends_with(".dist-info/WHEEL"))
-        .expect("the published wheel has a WHEEL");
-    let text = String::from_utf8_lossy(data);
-    let generator = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Generator:"))
-        .expect("WHEEL names its Generator")
-        .trim();
-    let cleaned = generator.replace(['(', ')'], "");
-    let mut parts = cleaned.split_whitespace();
-    let (tool, version) = (parts.next().unwrap(), parts.next().unwrap());
-    let dist = match tool {
-        "flit" => "flit_core",
-        other => other,
-    };
-    format!("{dist}=={version}")
-}
-
 fn run_corpus_project(project: &str, module: &str) {
     let sdist = corpus_file(project, Kind::Sdist);
     let stem = sdist
@@ -185,18 +160,14 @@ fn run_corpus_project(project: &str, module: &str) {
     let lock = t.join("x.lock.toml");
     let (a_s, lock_s) = (a.to_str().unwrap(), lock.to_str().unwrap());
     // Reproducing a published release means building it with the backend
-    // version that made it: the published wheel's `Generator:` names it,
-    // and a constraints file (as a project keeps) pins it for `lock`.
+    // version that made it: `lock --like` pins what the published wheel's
+    // `Generator:` names, with no hand-written constraints.
     let published = corpus_file(project, Kind::Wheel);
     let published_name = published
         .file_name()
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let generator = generator_constraint(&members(&published_name, &fs::read(&published).unwrap()));
-    eprintln!("{stem}: locking with the published wheel's backend: {generator}");
-    let constraints = t.join("constraints.txt");
-    fs::write(&constraints, format!("{generator}\n")).unwrap();
     let o = xtask(
         t,
         "022",
@@ -205,8 +176,8 @@ fn run_corpus_project(project: &str, module: &str) {
             a_s,
             "--lock",
             lock_s,
-            "--constraints",
-            constraints.to_str().unwrap(),
+            "--like",
+            published.to_str().unwrap(),
         ],
     );
     ok(&o, "lock");

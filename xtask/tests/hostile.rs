@@ -7,12 +7,16 @@
 //! `archives` (sdists and wheels given to `diff` and `normalize`),
 //! `network` (simple indexes and downloads, against a real server on
 //! 127.0.0.1), `published` (what `verify` finds beside a release) and
-//! `kill` (a release killed at random points).
+//! `kill` (a release killed at random points). The raw tar and zip
+//! builders are kiln-archive's test support (`raw`), shared with its own
+//! reader tests.
 
 #[path = "support/common.rs"]
 mod common;
 #[path = "hostile/harness.rs"]
 mod harness;
+#[path = "../../crates/kiln-archive/tests/support/raw.rs"]
+mod raw;
 
 #[path = "hostile/archives.rs"]
 mod archives;

@@ -67,6 +67,25 @@ fn deflate_implementation_agrees_with_cargo_lock() {
     );
 }
 
+#[test]
+fn mirror_recompressor_agrees_with_cargo_lock() {
+    let pins = toml_file(&root().join("pinned-toolchain.toml"));
+    let lock = toml_file(&root().join("Cargo.lock"));
+    let pinned = pins["mirror"]["zopfli"].as_str().unwrap();
+    let locked: Vec<_> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str() == Some("zopfli"))
+        .map(|p| p["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        locked,
+        vec![pinned.to_string()],
+        "Cargo.lock must hold exactly the pinned zopfli"
+    );
+}
+
 /// The layers of ARCHITECTURE.md, bottom to top.
 fn layer(name: &str) -> usize {
     match name {
@@ -74,10 +93,20 @@ fn layer(name: &str) -> usize {
         "kiln-archive" | "kiln-metadata" | "kiln-record" | "kiln-lock" | "kiln-provenance"
         | "kiln-index" => 1,
         "kiln-native" | "kiln-canon" => 2,
+        // The wheelhouse's decisions: formats and archives, no edge.
+        "kiln-wheelhouse" => 2,
+        // TUF metadata over kiln-provenance's ed25519 keys: an engine.
+        "kiln-tuf" => 2,
+        // What a publisher used, inferred from their files: an engine over kiln-archive.
+        "kiln-infer" => 2,
         // The edge crates (network, Sigstore, git): above the formats they
         // speak, beside the engines.
         "kiln-fetch" | "kiln-sigstore" | "kiln-git" => 2,
         "kiln-diff" | "kiln-pep517" => 3,
+        // The mirror: over kiln-canon's RECORD check and the formats.
+        "kiln-mirror" => 3,
+        // The mirror's loopback HTTP server: a network edge.
+        "kiln-serve" => 2,
         // Test support: a dev-dependency of the libraries whose tests read
         // the real-world corpus, never their dependency (checked below).
         "kiln-corpus" => 3,
@@ -87,6 +116,8 @@ fn layer(name: &str) -> usize {
         "kiln-release" => 4,
         // verify's decisions: over kiln-diff, whose reports explain a difference.
         "kiln-verify" => 4,
+        // Distfiles: distinfo syntaxes, the cache and the classification over kiln-diff.
+        "kiln-distfiles" => 4,
         "xtask" => 5,
         other => panic!("crate {other} has no layer: add it to tidy.rs and ARCHITECTURE.md"),
     }
@@ -152,7 +183,7 @@ fn dependencies_point_down_and_format_crates_are_independent() {
 /// The crates besides xtask that may use the network (HTTP, Sigstore's
 /// services), and so depend on the crates that do. kiln-corpus downloads
 /// the pinned corpus for tests and the bench (no library depends on it).
-const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore", "kiln-corpus"];
+const NETWORK_EDGES: &[&str] = &["kiln-fetch", "kiln-sigstore", "kiln-corpus", "kiln-serve"];
 /// The crates besides xtask that may spawn processes.
 const PROCESS_EDGES: &[&str] = &["kiln-git", "kiln-pep517"];
 
@@ -300,6 +331,9 @@ const COMMANDS: &[&str] = &[
     "normalize",
     "ci",
     "bench",
+    "wheelhouse",
+    "distfiles",
+    "tuf",
 ];
 
 /// The top-level modules `text` names as `crate::X` (in paths and in

@@ -59,8 +59,10 @@ mod gzip_write;
 mod limits;
 mod list;
 mod path;
+mod tar_header;
 mod tar_read;
 mod tar_write;
+mod zip_member;
 mod zip_read;
 mod zip_write;
 
@@ -69,9 +71,20 @@ pub use gunzip::GzipInfo;
 pub use limits::{Limits, MAX_GZIP_TRAILING_ZEROS, MAX_TAR_TRAILING_ZEROS, PAX_RECORD_COST};
 pub use list::{ListWriter, ListedFile};
 pub use path::validate_member_path;
-pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz};
+pub use tar_read::{TarFormat, TarGzArchive, TarKind, TarMember, read_tar_gz, visit_tar_gz_with};
+
+/// [`visit_tar_gz_with`], refusing a member whose name an earlier one had.
+pub fn visit_tar_gz<R: std::io::Read>(
+    archive: &str,
+    reader: R,
+    limits: &Limits,
+    visit: &mut dyn FnMut(&TarMember, &mut dyn std::io::Read) -> Result<(), ArchiveError>,
+) -> Result<TarGzArchive, ArchiveError> {
+    visit_tar_gz_with(archive, reader, limits, false, visit)
+}
 pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
-pub use zip_read::{MemberReader, ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
+pub use zip_member::MemberReader;
+pub use zip_read::{ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
 pub use zip_write::{ZIP_VERSION_MADE_BY, ZIP_VERSION_NEEDED, ZipWriter, dos_date_time};
 
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.

@@ -12,6 +12,10 @@ use kiln_archive::{
 };
 use sha2::{Digest, Sha256};
 
+#[path = "support/raw.rs"]
+mod raw;
+use raw::{RawEntry, entry, raw_zip_of, tar_header, tar_of};
+
 const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
     level: 6,
@@ -444,30 +448,6 @@ fn streams_200_mb_without_accumulating() {
 
 // ------------------------------------------------------------------ readers
 
-fn tar_header(name: &[u8], typeflag: u8, size: u64, linkname: &[u8]) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typeflag;
-    h[157..157 + linkname.len()].copy_from_slice(linkname);
-    h[257..265].copy_from_slice(b"ustar\x0000");
-    h[148..156].fill(b' ');
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
-
-fn entry(name: &[u8], typeflag: u8, data: &[u8]) -> Vec<u8> {
-    let mut v = tar_header(name, typeflag, data.len() as u64, b"").to_vec();
-    v.extend_from_slice(data);
-    v.resize(v.len().div_ceil(512) * 512, 0);
-    v
-}
-
 fn gz(tar: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
     e.write_all(tar).unwrap();
@@ -475,9 +455,7 @@ fn gz(tar: &[u8]) -> Vec<u8> {
 }
 
 fn tgz_of(entries: &[Vec<u8>]) -> Vec<u8> {
-    let mut tar: Vec<u8> = entries.concat();
-    tar.extend_from_slice(&[0u8; 1024]);
-    gz(&tar)
+    gz(&tar_of(entries))
 }
 
 fn tar_err(bytes: &[u8], limits: &Limits) -> String {
@@ -635,57 +613,6 @@ fn raw_zip(entries: &[(&[u8], &[u8], u32)]) -> Vec<u8> {
         })
         .collect();
     raw_zip_of(&raw)
-}
-
-/// One entry of a hand-built zip: `payload` is written as the member's
-/// (compressed) data; `crc` and `size` are what the headers declare.
-struct RawEntry<'a> {
-    name: &'a [u8],
-    payload: &'a [u8],
-    method: u16,
-    crc: u32,
-    size: u32,
-    ext: u32,
-}
-
-fn raw_zip_of(entries: &[RawEntry<'_>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut cd = Vec::new();
-    for e in entries {
-        let off = out.len() as u32;
-        let mut fixed = Vec::new();
-        fixed.extend_from_slice(&20u16.to_le_bytes());
-        fixed.extend_from_slice(&0u16.to_le_bytes()); // flags
-        fixed.extend_from_slice(&e.method.to_le_bytes());
-        fixed.extend_from_slice(&0u16.to_le_bytes());
-        fixed.extend_from_slice(&33u16.to_le_bytes());
-        fixed.extend_from_slice(&e.crc.to_le_bytes());
-        fixed.extend_from_slice(&(e.payload.len() as u32).to_le_bytes());
-        fixed.extend_from_slice(&e.size.to_le_bytes());
-        fixed.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
-        fixed.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&0x04034b50u32.to_le_bytes());
-        out.extend_from_slice(&fixed);
-        out.extend_from_slice(e.name);
-        out.extend_from_slice(e.payload);
-        cd.extend_from_slice(&0x02014b50u32.to_le_bytes());
-        cd.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
-        cd.extend_from_slice(&fixed);
-        cd.extend_from_slice(&[0u8; 6]); // comment len, disk, internal attrs
-        cd.extend_from_slice(&e.ext.to_le_bytes());
-        cd.extend_from_slice(&off.to_le_bytes());
-        cd.extend_from_slice(e.name);
-    }
-    let cd_off = out.len() as u32;
-    out.extend_from_slice(&cd);
-    out.extend_from_slice(&0x06054b50u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(cd.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_off.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
 }
 
 fn zip_err(bytes: &[u8], limits: &Limits) -> String {

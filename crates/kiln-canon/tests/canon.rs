@@ -42,6 +42,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+#[path = "support/foreign.rs"]
+mod foreign;
+
 type Member = (String, Vec<u8>, bool);
 
 fn m(path: &str, data: &[u8], executable: bool) -> Member {
@@ -111,15 +114,7 @@ fn foreign_sdist(members: &[Member]) -> Vec<u8> {
     dir(&mut b, "./pkg-1.0/pkg/");
     dir(&mut b, "./pkg-1.0/an-empty-dir/");
     for (i, (p, d, x)) in members.iter().rev().enumerate() {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(if *x { 0o750 } else { 0o640 });
-        h.set_size(d.len() as u64);
-        h.set_mtime(1_600_000_000 + i as u64);
-        h.set_uid(501);
-        h.set_gid(20);
-        h.set_username("bob").unwrap();
-        h.set_groupname("staff").unwrap();
+        let mut h = foreign::foreign_tar_header(i, d.len() as u64, *x);
         b.append_data(&mut h, format!("./{p}"), &d[..]).unwrap();
     }
     let tar = b.into_inner().unwrap();
@@ -392,35 +387,7 @@ fn kiln_wheel(members: &[Member]) -> Vec<u8> {
 /// rest reversed, stored and deflated at other levels, other timestamps,
 /// extra fields, directory entries and an archive comment.
 fn foreign_wheel(members: &[Member]) -> Vec<u8> {
-    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let time = zip::DateTime::from_date_and_time(2021, 6, 15, 13, 37, 42).unwrap();
-    let dir_opts: zip::write::SimpleFileOptions = zip::write::SimpleFileOptions::default()
-        .last_modified_time(time)
-        .unix_permissions(0o755);
-    z.add_directory("pkg/", dir_opts).unwrap();
-    z.add_directory(format!("{DIST_INFO}/"), dir_opts).unwrap();
-    let mut order: Vec<&Member> = members.iter().collect();
-    order.reverse();
-    for (i, (p, d, x)) in order.into_iter().enumerate() {
-        let mut opts = zip::write::FullFileOptions::default()
-            .last_modified_time(time)
-            .unix_permissions(if *x { 0o775 } else { 0o664 })
-            .compression_method(if i % 2 == 0 {
-                zip::CompressionMethod::Stored
-            } else {
-                zip::CompressionMethod::Deflated
-            });
-        if i % 3 == 0 {
-            // Info-ZIP extended timestamp ("UT"): flags, then the mtime.
-            let mut ut = vec![1u8];
-            ut.extend_from_slice(&1_623_764_262u32.to_le_bytes());
-            opts.add_extra_field(0x5455, ut, false).unwrap();
-        }
-        z.start_file(p.as_str(), opts).unwrap();
-        z.write_all(d).unwrap();
-    }
-    z.set_comment("made by some other tool").unwrap();
-    z.finish().unwrap().into_inner()
+    foreign::foreign_zip(&["pkg/", &format!("{DIST_INFO}/")], members)
 }
 
 fn canon_wheel(bytes: &[u8]) -> Result<Vec<u8>, CanonError> {
@@ -693,11 +660,9 @@ fn member_differences_lists_what_varies() {
 /// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
 /// intercepts TLS.
 fn corpus_cache() -> Cache {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus");
     #[allow(clippy::disallowed_methods)] // the test run's settings
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
-    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+    Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 /// The path of a corpus file, downloaded on first use and checked against

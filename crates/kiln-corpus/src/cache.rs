@@ -12,6 +12,14 @@ use crate::{CorpusError, CorpusFile};
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
+/// The setting (an environment variable, read by the caller) naming
+/// another cache directory.
+pub const CACHE_SETTING: &str = "KILN_CORPUS_CACHE";
+/// The setting naming a PEM bundle of certificates to trust besides the
+/// bundled roots, where a proxy intercepts TLS (as OpenSSL and curl read
+/// it).
+pub const ROOTS_SETTING: &str = "SSL_CERT_FILE";
+
 /// The largest corpus file the manifest may pin (a sanity bound; the
 /// files are a few hundred KB).
 pub(crate) const MAX_SIZE: u64 = 64 << 20;
@@ -33,9 +41,21 @@ impl Cache {
         }
     }
 
-    /// A download kiln's downloader cannot make (it trusts only the
-    /// bundled Mozilla roots) is tried again trusting the certificates of
-    /// the PEM bundle `roots`, when given. kiln's tests pass
+    /// The cache kiln's tests and bench use: the directory the setting
+    /// [`CACHE_SETTING`] names, else `default_dir` (their
+    /// `target/kiln-corpus/`), trusting the CA bundle [`ROOTS_SETTING`]
+    /// names, if any. `lookup` gives a setting's value (the caller reads
+    /// the environment; this crate never does).
+    pub fn with_settings(
+        default_dir: impl Into<PathBuf>,
+        lookup: impl Fn(&'static str) -> Option<PathBuf>,
+    ) -> Cache {
+        let dir = lookup(CACHE_SETTING).unwrap_or_else(|| default_dir.into());
+        Cache::new(dir).trusting(lookup(ROOTS_SETTING))
+    }
+
+    /// Downloads trust the certificates of the PEM bundle `roots`, when
+    /// given, besides the bundled Mozilla roots. kiln's tests pass
     /// `$SSL_CERT_FILE`, for machines whose TLS a proxy intercepts.
     pub fn trusting(mut self, roots: Option<PathBuf>) -> Cache {
         self.roots = roots;
@@ -251,13 +271,30 @@ mod tests {
 
         let e = cache
             .read_with(&file(), |url, _, _, _| {
-                Err(CorpusError::Download {
+                Err(CorpusError::Fetch {
                     url: url.into(),
-                    message: "offline".into(),
+                    source: kiln_fetch::FetchError::Network {
+                        url: url.into(),
+                        message: "offline".into(),
+                    },
                 })
             })
             .unwrap_err();
-        assert!(e.to_string().contains("offline"), "{e}");
+        assert!(matches!(e, CorpusError::Fetch { .. }), "{e}");
         assert!(entries(&tmp.path().join("wheel")).is_empty());
+    }
+
+    #[test]
+    fn settings_name_the_directory_and_the_roots() {
+        let none = Cache::with_settings("target/kiln-corpus", |_| None);
+        assert_eq!(none, Cache::new("target/kiln-corpus"));
+        let set = Cache::with_settings("target/kiln-corpus", |name| {
+            Some(PathBuf::from(format!("/set/{name}")))
+        });
+        assert_eq!(
+            set,
+            Cache::new("/set/KILN_CORPUS_CACHE")
+                .trusting(Some(PathBuf::from("/set/SSL_CERT_FILE")))
+        );
     }
 }

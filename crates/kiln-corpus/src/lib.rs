@@ -18,7 +18,7 @@ mod cache;
 mod download;
 mod manifest;
 
-pub use cache::Cache;
+pub use cache::{CACHE_SETTING, Cache, ROOTS_SETTING};
 pub use manifest::{CorpusFile, Kind, Manifest};
 
 use std::path::PathBuf;
@@ -46,8 +46,6 @@ pub enum CorpusError {
         #[source]
         source: kiln_fetch::FetchError,
     },
-    #[error("could not download {url} into the corpus cache: {message}")]
-    Download { url: String, message: String },
     #[error(
         "{url}: {what} has {got_size} bytes of sha256 {got_sha256}, but the corpus manifest pins {size} bytes of sha256 {sha256}; the file was not used"
     )]

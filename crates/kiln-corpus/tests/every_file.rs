@@ -8,11 +8,9 @@ use std::path::{Path, PathBuf};
 
 #[test]
 fn every_pinned_file_is_served_with_its_digest() {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus");
     #[allow(clippy::disallowed_methods)] // the test run's settings
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
-    let cache = Cache::new(dir).trusting(var("SSL_CERT_FILE"));
+    let cache = Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from));
     let manifest = Manifest::committed().unwrap();
     #[allow(clippy::disallowed_methods)] // how long the downloads took
     let started = std::time::Instant::now();

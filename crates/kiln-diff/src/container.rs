@@ -14,7 +14,13 @@
 
 use std::collections::BTreeMap;
 
-use kiln_archive::{GzipInfo, TarFormat, TarMember, ZipMember};
+use kiln_archive::{TarFormat, TarMember};
+
+mod gzip;
+mod zip;
+
+use gzip::{gzip_header, gzip_header_len, same_gzip_header};
+use zip::zip_pair;
 
 use crate::members::Sides;
 use crate::pairing::{Pairing, normalize};
@@ -30,10 +36,10 @@ const PAX_TIMES: [&str; 4] = ["mtime", "atime", "ctime", "LIBARCHIVE.creationtim
 const PAX_OWNERS: [&str; 4] = ["uid", "gid", "uname", "gname"];
 
 #[derive(Debug, Default)]
-struct Found(BTreeMap<Category, (u64, Vec<String>)>);
+pub(crate) struct Found(BTreeMap<Category, (u64, Vec<String>)>);
 
 impl Found {
-    fn add(&mut self, category: Category, example: impl FnOnce() -> String) {
+    pub(crate) fn add(&mut self, category: Category, example: impl FnOnce() -> String) {
         let slot = self.0.entry(category).or_default();
         slot.0 += 1;
         if slot.1.len() < MAX_EXAMPLES {
@@ -46,7 +52,7 @@ impl Found {
 }
 
 /// Bytes for a report line: lossy UTF-8, cut at 60 characters.
-fn show_bytes(b: &[u8]) -> String {
+pub(crate) fn show_bytes(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
     if s.chars().count() > 60 {
         format!("{:?}…", s.chars().take(60).collect::<String>())
@@ -164,259 +170,6 @@ fn tar_pair(f: &mut Found, label: &str, a: &TarMember, b: &TarMember, paths: (&s
             format!("{label}: {path_a:?} vs {path_b:?}")
         });
     }
-}
-
-/// A DOS date and time as `YYYY-MM-DD hh:mm:ss`.
-fn dos(date: u16, time: u16) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        1980 + u32::from(date >> 9),
-        (date >> 5) & 0xf,
-        date & 0x1f,
-        time >> 11,
-        (time >> 5) & 0x3f,
-        (time & 0x1f) * 2
-    )
-}
-
-fn made_by(v: u16) -> String {
-    let host = match v >> 8 {
-        0 => "MS-DOS".to_owned(),
-        3 => "Unix".to_owned(),
-        10 => "Windows NTFS".to_owned(),
-        19 => "OS X".to_owned(),
-        h => format!("host {h}"),
-    };
-    format!("{host}, zip {}.{}", (v & 0xff) / 10, (v & 0xff) % 10)
-}
-
-fn method(m: u16) -> String {
-    match m {
-        0 => "stored".to_owned(),
-        8 => "deflate".to_owned(),
-        m => format!("method {m}"),
-    }
-}
-
-/// General purpose flag bits reported in their own categories: deflate
-/// options (1-2, compression), data descriptor (3), UTF-8 (11).
-const FLAGS_ELSEWHERE: u16 = 0x0806 | 0x0008;
-
-/// Two zip headers of the same member (file or directory).
-fn zip_pair(f: &mut Found, label: &str, a: &ZipMember, b: &ZipMember) {
-    if (a.dos_date, a.dos_time) != (b.dos_date, b.dos_time) {
-        f.add(Category::Timestamps, || {
-            format!(
-                "{label}: {} vs {}",
-                dos(a.dos_date, a.dos_time),
-                dos(b.dos_date, b.dos_time)
-            )
-        });
-    } else if (a.local_dos_date, a.local_dos_time) != (b.local_dos_date, b.local_dos_time) {
-        f.add(Category::Timestamps, || {
-            format!(
-                "{label}: local header {} vs {}",
-                dos(a.local_dos_date, a.local_dos_time),
-                dos(b.local_dos_date, b.local_dos_time)
-            )
-        });
-    }
-    let mask = if a.executable == b.executable {
-        !0
-    } else {
-        !0o111
-    };
-    let mode = |m: &ZipMember| m.unix_mode.map(|x| x & mask);
-    if mode(a) != mode(b) || a.external_attr & 0xffff != b.external_attr & 0xffff {
-        let show = |m: &ZipMember| match m.unix_mode {
-            Some(x) => format!("mode {x:o} (attributes {:#x})", m.external_attr & 0xffff),
-            None => format!("no Unix mode (attributes {:#x})", m.external_attr),
-        };
-        f.add(Category::Modes, || {
-            format!("{label}: {} vs {}", show(a), show(b))
-        });
-    }
-    if a.method != b.method {
-        f.add(Category::Compression, || {
-            format!("{label}: {} vs {}", method(a.method), method(b.method))
-        });
-    } else if a.compressed_size != b.compressed_size {
-        f.add(Category::Compression, || {
-            format!(
-                "{label}: {} vs {} compressed bytes",
-                a.compressed_size, b.compressed_size
-            )
-        });
-    } else if a.flags & 0x6 != b.flags & 0x6 {
-        f.add(Category::Compression, || {
-            format!(
-                "{label}: deflate option flags {:#x} vs {:#x}",
-                a.flags & 0x6,
-                b.flags & 0x6
-            )
-        });
-    }
-    if a.data_descriptor != b.data_descriptor {
-        let show = |d| if d { "data descriptor" } else { "none" };
-        f.add(Category::DataDescriptors, || {
-            format!(
-                "{label}: {} vs {}",
-                show(a.data_descriptor),
-                show(b.data_descriptor)
-            )
-        });
-    }
-    if a.flags & 0x0800 != b.flags & 0x0800 {
-        let show = |m: &ZipMember| {
-            if m.flags & 0x0800 != 0 {
-                "set"
-            } else {
-                "clear"
-            }
-        };
-        f.add(Category::Utf8Flag, || {
-            format!("{label}: {} vs {}", show(a), show(b))
-        });
-    }
-    let extra = |m: &ZipMember| (m.central_extra_len, m.local_extra_len);
-    if extra(a) != extra(b) {
-        f.add(Category::ZipExtraFields, || {
-            format!(
-                "{label}: {}/{} vs {}/{} bytes (central/local)",
-                a.central_extra_len, a.local_extra_len, b.central_extra_len, b.local_extra_len
-            )
-        });
-    }
-    if a.comment_len != b.comment_len {
-        f.add(Category::ZipComments, || {
-            format!(
-                "{label}: {} vs {} bytes of comment",
-                a.comment_len, b.comment_len
-            )
-        });
-    }
-    if a.version_made_by != b.version_made_by {
-        f.add(Category::VersionMadeBy, || {
-            format!(
-                "{label}: {} vs {}",
-                made_by(a.version_made_by),
-                made_by(b.version_made_by)
-            )
-        });
-    }
-    let needed = |m: &ZipMember| (m.version_needed, m.local_version_needed);
-    if needed(a) != needed(b) {
-        f.add(Category::VersionNeeded, || {
-            format!(
-                "{label}: {}/{} vs {}/{} (central/local)",
-                a.version_needed, a.local_version_needed, b.version_needed, b.local_version_needed
-            )
-        });
-    }
-    let other = |m: &ZipMember| (m.flags & !FLAGS_ELSEWHERE, m.internal_attr);
-    if other(a) != other(b) {
-        f.add(Category::ZipFlags, || {
-            format!(
-                "{label}: flags {:#06x} internal attributes {:#x} vs flags {:#06x} internal attributes {:#x}",
-                a.flags & !FLAGS_ELSEWHERE,
-                a.internal_attr,
-                b.flags & !FLAGS_ELSEWHERE,
-                b.internal_attr
-            )
-        });
-    }
-}
-
-fn gzip_os(os: u8) -> String {
-    match os {
-        0 => "0 (FAT)".to_owned(),
-        3 => "3 (Unix)".to_owned(),
-        7 => "7 (Macintosh)".to_owned(),
-        11 => "11 (NTFS)".to_owned(),
-        255 => "255 (unknown)".to_owned(),
-        n => n.to_string(),
-    }
-}
-
-fn opt_bytes(v: &Option<Vec<u8>>) -> String {
-    v.as_deref().map_or_else(|| "(none)".to_owned(), show_bytes)
-}
-
-/// The gzip header fields, one difference each.
-fn gzip_header(f: &mut Found, a: &GzipInfo, b: &GzipInfo) {
-    let mut field = |differs: bool, example: String| {
-        if differs {
-            f.add(Category::GzipHeader, || example);
-        }
-    };
-    field(
-        a.mtime != b.mtime,
-        format!("mtime {} vs {}", a.mtime, b.mtime),
-    );
-    field(
-        a.os != b.os,
-        format!("OS {} vs {}", gzip_os(a.os), gzip_os(b.os)),
-    );
-    field(a.xfl != b.xfl, format!("XFL {} vs {}", a.xfl, b.xfl));
-    field(
-        a.fname != b.fname,
-        format!("FNAME {} vs {}", opt_bytes(&a.fname), opt_bytes(&b.fname)),
-    );
-    field(
-        a.comment != b.comment,
-        format!(
-            "comment {} vs {}",
-            opt_bytes(&a.comment),
-            opt_bytes(&b.comment)
-        ),
-    );
-    let extra = |e: Option<u16>| e.map_or_else(|| "(none)".to_owned(), |l| format!("{l} bytes"));
-    field(
-        a.extra_len != b.extra_len,
-        format!(
-            "extra field {} vs {}",
-            extra(a.extra_len),
-            extra(b.extra_len)
-        ),
-    );
-    field(
-        a.header_crc != b.header_crc,
-        format!("header CRC {} vs {}", a.header_crc, b.header_crc),
-    );
-    field(
-        a.flags & 0x01 != b.flags & 0x01,
-        format!("FTEXT {} vs {}", a.flags & 1, b.flags & 1),
-    );
-    field(
-        a.members != b.members,
-        format!("{} vs {} gzip members", a.members, b.members),
-    );
-}
-
-/// Everything in a gzip header but the sizes.
-fn same_gzip_header(a: &GzipInfo, b: &GzipInfo) -> bool {
-    fn key(g: &GzipInfo) -> impl PartialEq + '_ {
-        (
-            g.flags,
-            g.mtime,
-            g.xfl,
-            g.os,
-            &g.fname,
-            &g.comment,
-            g.extra_len,
-            g.header_crc,
-            g.members,
-        )
-    }
-    key(a) == key(b)
-}
-
-/// Bytes of the first gzip member's header.
-fn gzip_header_len(g: &GzipInfo) -> u64 {
-    10 + g.extra_len.map_or(0, |l| 2 + u64::from(l))
-        + g.fname.as_ref().map_or(0, |n| n.len() as u64 + 1)
-        + g.comment.as_ref().map_or(0, |c| c.len() as u64 + 1)
-        + if g.header_crc { 2 } else { 0 }
 }
 
 fn entry(scan: &Scan, index: Option<usize>) -> Option<&Entry> {
@@ -621,24 +374,5 @@ mod tests {
         assert!(shown.starts_with("k0=\"v\" k1=\"v\""), "{shown}");
         assert!(shown.ends_with("k7=\"v\" (and 992 more)"), "{shown}");
         assert_eq!(show_pax(&refs[..2]), "k0=\"v\" k1=\"v\"");
-    }
-
-    #[test]
-    fn dos_times_and_versions_read_well() {
-        // 2023-11-14 22:13:20 as a zip stores it.
-        assert_eq!(dos(0x576e, 0xb1aa), "2023-11-14 22:13:20");
-        assert_eq!(made_by(0x031e), "Unix, zip 3.0");
-        assert_eq!(made_by(0x0014), "MS-DOS, zip 2.0");
-    }
-
-    #[test]
-    fn gzip_header_length_counts_every_optional_field() {
-        let mut g = GzipInfo::default();
-        assert_eq!(gzip_header_len(&g), 10);
-        g.fname = Some(b"p.tar".to_vec());
-        g.extra_len = Some(4);
-        g.comment = Some(Vec::new());
-        g.header_crc = true;
-        assert_eq!(gzip_header_len(&g), 10 + 6 + 6 + 1 + 2);
     }
 }

@@ -483,6 +483,20 @@ pub fn diff_files(
             b_kind,
         });
     }
+    diff_as(kind, a, b, a_name, b_name, opts)
+}
+
+/// [`diff_files`] for two archives of a kind the caller knows (a `.tgz`
+/// or `.zip` distfile, whose name does not say sdist or wheel: a tar.gz
+/// is read as an sdist, a zip as a wheel).
+pub fn diff_as(
+    kind: ArchiveKind,
+    a: &Path,
+    b: &Path,
+    a_name: &str,
+    b_name: &str,
+    opts: &DiffOptions,
+) -> Result<DiffReport, DiffError> {
     let (a_sha, a_size) = source::hash_file(a, a_name, 0)?;
     let (b_sha, b_size) = source::hash_file(b, b_name, 0)?;
     let digest = |sha256: &[u8; 32], size| FileDigest {

@@ -7,7 +7,7 @@
 //! real wheels against their canonicalized form and against each other.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use kiln_archive::{ArchiveWriter, Deflate, Limits, TarGzWriter, ZipWriter};
@@ -22,6 +22,9 @@ const DEFLATE: Deflate = Deflate {
     level: 6,
     gzip_chunk_size: 1 << 20,
 };
+
+#[path = "../../kiln-canon/tests/support/foreign.rs"]
+mod foreign;
 
 type Member = (String, Vec<u8>, bool);
 
@@ -225,16 +228,24 @@ fn crc32(data: &[u8]) -> u32 {
     crc.sum()
 }
 
-#[test]
-fn sdist_with_directory_entries_and_dot_slash_prefixes_has_the_same_content() {
+/// The example sdist as `write` packs it against kiln's canonical one:
+/// the same content, in another container.
+fn against_the_canonical_sdist(write: fn(&[Member]) -> Vec<u8>) -> DiffReport {
     let members = sdist_members("p-1.0");
+    let a = write(&members);
     let r = diff(
         "p-1.0.tar.gz",
-        &sdist_with_directories_and_dot_slash(&members),
+        &a,
         "p-1.0.tar.gz",
         &sdist(&members, EPOCH, 6),
     );
     assert_eq!(r.level, Level::SameContent, "{}", r.render());
+    r
+}
+
+#[test]
+fn sdist_with_directory_entries_and_dot_slash_prefixes_has_the_same_content() {
+    let r = against_the_canonical_sdist(sdist_with_directories_and_dot_slash);
     assert_eq!(
         categories(&r),
         [Category::DirectoryEntries, Category::DotSlashPrefixes],
@@ -262,15 +273,7 @@ fn foreign_sdist(members: &[Member]) -> Vec<u8> {
     dir.set_mtime(1_234_567_890);
     append_raw(&mut b, dir, "./p-1.0/", b"");
     for (i, (p, d, x)) in members.iter().rev().enumerate() {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(if *x { 0o750 } else { 0o640 });
-        h.set_size(d.len() as u64);
-        h.set_mtime(1_600_000_000 + i as u64);
-        h.set_uid(501);
-        h.set_gid(20);
-        h.set_username("bob").unwrap();
-        h.set_groupname("staff").unwrap();
+        let h = foreign::foreign_tar_header(i, d.len() as u64, *x);
         append_raw(&mut b, h, &format!("./{p}"), d);
     }
     let tar = b.into_inner().unwrap();
@@ -284,14 +287,7 @@ fn foreign_sdist(members: &[Member]) -> Vec<u8> {
 
 #[test]
 fn foreign_sdist_lists_every_container_difference() {
-    let members = sdist_members("p-1.0");
-    let r = diff(
-        "p-1.0.tar.gz",
-        &foreign_sdist(&members),
-        "p-1.0.tar.gz",
-        &sdist(&members, EPOCH, 6),
-    );
-    assert_eq!(r.level, Level::SameContent, "{}", r.render());
+    let r = against_the_canonical_sdist(foreign_sdist);
     assert_eq!(
         categories(&r),
         [
@@ -705,31 +701,7 @@ fn rezipped_wheel_at_another_level_differs_in_compression_only() {
 /// deflated, other timestamps and modes, extra fields, directory entries,
 /// a data descriptor and an archive comment.
 fn foreign_wheel(members: &[Member]) -> Vec<u8> {
-    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let time = zip::DateTime::from_date_and_time(2021, 6, 15, 13, 37, 42).unwrap();
-    let dir_opts: zip::write::SimpleFileOptions = zip::write::SimpleFileOptions::default()
-        .last_modified_time(time)
-        .unix_permissions(0o755);
-    z.add_directory("p/", dir_opts).unwrap();
-    for (i, (p, d, x)) in members.iter().rev().enumerate() {
-        let mut opts = zip::write::FullFileOptions::default()
-            .last_modified_time(time)
-            .unix_permissions(if *x { 0o775 } else { 0o664 })
-            .compression_method(if i % 2 == 0 {
-                zip::CompressionMethod::Stored
-            } else {
-                zip::CompressionMethod::Deflated
-            });
-        if i % 3 == 0 {
-            let mut ut = vec![1u8];
-            ut.extend_from_slice(&1_623_764_262u32.to_le_bytes());
-            opts.add_extra_field(0x5455, ut, false).unwrap();
-        }
-        z.start_file(p.as_str(), opts).unwrap();
-        z.write_all(d).unwrap();
-    }
-    z.set_comment("made by some other tool").unwrap();
-    z.finish().unwrap().into_inner()
+    foreign::foreign_zip(&["p/"], members)
 }
 
 #[test]
@@ -1234,11 +1206,9 @@ fn json_is_kebab_case_and_stable() {
 /// `$KILN_CORPUS_CACHE`; `$SSL_CERT_FILE` names the CA bundle when a proxy
 /// intercepts TLS.
 fn corpus_cache() -> Cache {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus");
     #[allow(clippy::disallowed_methods)] // the test run's settings
-    let var = |name| std::env::var_os(name).map(PathBuf::from);
-    let dir = var("KILN_CORPUS_CACHE")
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kiln-corpus"));
-    Cache::new(dir).trusting(var("SSL_CERT_FILE"))
+    Cache::with_settings(target, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 /// The paths of the corpus files of `kind`, downloaded on first use and
@@ -1264,74 +1234,56 @@ fn corpus_wheels() -> Vec<PathBuf> {
     corpus_files(Kind::Wheel)
 }
 
-#[test]
-fn corpus_wheels_have_the_same_content_as_their_canonical_form() {
-    for path in corpus_wheels() {
-        let name = path.file_name().unwrap().to_str().unwrap();
+/// Canonicalizes one corpus file (named, its bytes).
+type Canonicalize =
+    fn(&str, &[u8], kiln_names::Epoch, Deflate, &Limits) -> Result<Vec<u8>, kiln_canon::CanonError>;
+
+/// Each corpus file of `kind` against its canonical form: the same
+/// content in another container (other timestamps, and each of
+/// `container`; never a difference the diff cannot name). The reports,
+/// for checks of the kind's own.
+fn corpus_files_against_their_canonical_form(
+    kind: Kind,
+    canonicalize: Canonicalize,
+    container: &[Category],
+) -> Vec<(String, DiffReport)> {
+    let mut reports = Vec::new();
+    for path in corpus_files(kind) {
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let bytes = std::fs::read(&path).unwrap();
-        let canonical = kiln_canon::canonicalize_wheel(
-            name,
-            &bytes,
-            kiln_names::Epoch::clamped(EPOCH as i64),
-            DEFLATE,
-            &Limits::default(),
-        )
-        .unwrap();
-        let r = diff(name, &bytes, name, &canonical);
+        let epoch = kiln_names::Epoch::clamped(EPOCH as i64);
+        let canonical = canonicalize(&name, &bytes, epoch, DEFLATE, &Limits::default()).unwrap();
+        let r = diff(&name, &bytes, &name, &canonical);
         assert_eq!(r.level, Level::SameContent, "{name}: {}", r.render());
         assert!(r.members.is_empty() && r.metadata.is_empty() && r.renames.is_empty());
         let cats = categories(&r);
-        assert!(
-            cats.contains(&Category::Timestamps),
-            "{name}: {}",
-            r.render()
-        );
+        for category in [Category::Timestamps].iter().chain(container) {
+            assert!(cats.contains(category), "{name}: {}", r.render());
+        }
         assert!(!cats.contains(&Category::Other), "{name}: {}", r.render());
-        assert_eq!(
-            r.record.a.status,
-            RecordStatus::Ok,
-            "{name}: {:?}",
-            r.record.a
-        );
-        assert_eq!(
-            r.record.b.status,
-            RecordStatus::Ok,
-            "{name}: {:?}",
-            r.record.b
-        );
+        reports.push((name, r));
+    }
+    reports
+}
+
+#[test]
+fn corpus_wheels_have_the_same_content_as_their_canonical_form() {
+    let reports =
+        corpus_files_against_their_canonical_form(Kind::Wheel, kiln_canon::canonicalize_wheel, &[]);
+    for (name, r) in reports {
+        for side in [&r.record.a, &r.record.b] {
+            assert_eq!(side.status, RecordStatus::Ok, "{name}: {side:?}");
+        }
     }
 }
 
 #[test]
 fn corpus_sdists_have_the_same_content_as_their_canonical_form() {
-    let files = corpus_files(Kind::Sdist);
-    for path in files {
-        let name = path.file_name().unwrap().to_str().unwrap();
-        let bytes = std::fs::read(&path).unwrap();
-        let canonical = kiln_canon::canonicalize_sdist(
-            name,
-            &bytes,
-            kiln_names::Epoch::clamped(EPOCH as i64),
-            DEFLATE,
-            &Limits::default(),
-        )
-        .unwrap();
-        let r = diff(name, &bytes, name, &canonical);
-        assert_eq!(r.level, Level::SameContent, "{name}: {}", r.render());
-        assert!(r.members.is_empty() && r.metadata.is_empty() && r.renames.is_empty());
-        let cats = categories(&r);
-        assert!(
-            cats.contains(&Category::Timestamps),
-            "{name}: {}",
-            r.render()
-        );
-        assert!(
-            cats.contains(&Category::GzipHeader),
-            "{name}: {}",
-            r.render()
-        );
-        assert!(!cats.contains(&Category::Other), "{name}: {}", r.render());
-    }
+    corpus_files_against_their_canonical_form(
+        Kind::Sdist,
+        kiln_canon::canonicalize_sdist,
+        &[Category::GzipHeader],
+    );
 }
 
 #[test]

@@ -81,9 +81,10 @@ impl Digests {
     }
 }
 
-/// Feeds the three hashes at once so an artifact is read only one time.
+/// Feeds the three hashes at once so an artifact is read only one time;
+/// public so a download can be hashed while it streams.
 #[derive(Default)]
-struct MultiHasher {
+pub struct MultiHasher {
     sha256: Sha256,
     sha512: Sha512,
     blake2s: Blake2s256,
@@ -99,13 +100,17 @@ impl fmt::Debug for MultiHasher {
 }
 
 impl MultiHasher {
-    fn update(&mut self, bytes: &[u8]) {
+    pub fn update(&mut self, bytes: &[u8]) {
         self.sha256.update(bytes);
         self.sha512.update(bytes);
         self.blake2s.update(bytes);
         self.size += bytes.len() as u64;
     }
-    fn finish(self) -> Digests {
+    /// The bytes fed so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn finish(self) -> Digests {
         Digests {
             sha256: self.sha256.finalize().into(),
             sha512: self.sha512.finalize().into(),

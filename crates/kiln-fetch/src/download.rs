@@ -3,7 +3,8 @@
 //!
 //! Both follow redirects (GitHub release downloads redirect to a CDN), speak
 //! http and https (rustls with the bundled Mozilla roots, so no system
-//! OpenSSL or trust store), set timeouts on every phase, and stop at a size
+//! OpenSSL or trust store, plus any [`ExtraRoots`] the caller passes to
+//! [`download_with`]), set timeouts on every phase, and stop at a size
 //! limit so a wrong or hostile server cannot fill the disk or the memory.
 //! Time is bounded too, whatever the server does: each request (redirects,
 //! head and body together) has an overall deadline, and a body must arrive
@@ -26,6 +27,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use ureq::ResponseExt as _;
+
+use crate::ExtraRoots;
 
 /// A file downloaded into the caller's directory, with what was hashed on
 /// the way in.
@@ -66,6 +69,10 @@ pub enum FetchError {
         "refusing to save {url} as {file_name:?}: a download's file name must be a single path component (no '/', '\\', NUL, '.' or '..')"
     )]
     BadFileName { url: String, file_name: String },
+    #[error(
+        "the CA bundle {bundle} cannot be trusted for downloads: {message}; name a PEM file of certificates"
+    )]
+    Roots { bundle: String, message: String },
     #[error(
         "{url} did not finish within {} seconds, the deadline of one download ({DEADLINE_SETTING}): stopped; the server is stalling or far too slow, try again later",
         secs(limit)
@@ -180,7 +187,7 @@ fn seconds(name: &'static str, value: &str) -> Result<Duration, FetchError> {
 }
 
 /// Enforces a [`Pace`] on one request, read after read.
-struct Pacer<'a> {
+pub(crate) struct Pacer<'a> {
     url: &'a str,
     pace: Pace,
     start: Instant,
@@ -190,7 +197,7 @@ struct Pacer<'a> {
 
 impl<'a> Pacer<'a> {
     #[allow(clippy::disallowed_methods)] // The deadline of a download is wall time.
-    fn start(url: &'a str, pace: Pace) -> Self {
+    pub(crate) fn start(url: &'a str, pace: Pace) -> Self {
         let now = Instant::now();
         Pacer {
             url,
@@ -204,7 +211,7 @@ impl<'a> Pacer<'a> {
     /// Counts `n` more bytes; an error once past the deadline, or when a
     /// window ends with fewer bytes than the minimum rate asks for.
     #[allow(clippy::disallowed_methods)] // The deadline of a download is wall time.
-    fn advance(&mut self, n: usize) -> Result<(), FetchError> {
+    pub(crate) fn advance(&mut self, n: usize) -> Result<(), FetchError> {
         let now = Instant::now();
         if now.duration_since(self.start) > self.pace.deadline {
             return Err(self.deadline());
@@ -237,7 +244,7 @@ impl<'a> Pacer<'a> {
     /// A read error, as the deadline or the minimum rate when that is what
     /// stopped it (a read waits at most one rate window, see [`agent`]).
     #[allow(clippy::disallowed_methods)] // The rate of a download is wall time.
-    fn read_failed(&self, err: &std::io::Error) -> FetchError {
+    pub(crate) fn read_failed(&self, err: &std::io::Error) -> FetchError {
         match err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
             Some(ureq::Error::Timeout(ureq::Timeout::Global)) => self.deadline(),
             Some(ureq::Error::Timeout(_)) if self.pace.min_rate > 0 => FetchError::TooSlow {
@@ -261,7 +268,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Silence allowed between two reads of the body; a slow but steady large
 /// download is never cut off.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// GET `url` into a new file `file_name` under `dir` (a private temporary
 /// directory the caller owns), streaming and hashing as it goes, and stop
@@ -275,6 +282,18 @@ pub fn download(
     max_size: u64,
     pace: Pace,
 ) -> Result<Fetched, FetchError> {
+    download_with(url, dir, file_name, max_size, pace, &ExtraRoots::default())
+}
+
+/// [`download`], trusting `roots` besides the bundled Mozilla roots.
+pub fn download_with(
+    url: &str,
+    dir: &Path,
+    file_name: &str,
+    max_size: u64,
+    pace: Pace,
+    roots: &ExtraRoots,
+) -> Result<Fetched, FetchError> {
     check_url(url)?;
     if !is_plain_file_name(file_name) {
         return Err(FetchError::BadFileName {
@@ -283,7 +302,7 @@ pub fn download(
         });
     }
     let mut pacer = Pacer::start(url, pace);
-    let response = get(url, "*/*", &pacer)?;
+    let response = get(url, "*/*", &pacer, roots)?;
     if let Some(length) = response.body().content_length()
         && length > max_size
     {
@@ -331,7 +350,7 @@ pub fn get_text(
 ) -> Result<(String, String, String), FetchError> {
     check_url(url)?;
     let mut pacer = Pacer::start(url, pace);
-    let response = get(url, accept, &pacer)?;
+    let response = get(url, accept, &pacer, &ExtraRoots::default())?;
     let too_large = || FetchError::TooLarge {
         url: url.to_string(),
         limit: max_size,
@@ -423,12 +442,13 @@ fn stream_into(
 /// Sends the GET and maps a final non-2xx status to an error. The agent's
 /// global timeout is the pace's deadline, so a server stalling the head, a
 /// redirect or a read is cut off there too.
-fn get(
+pub(crate) fn get(
     url: &str,
     accept: &str,
     pacer: &Pacer<'_>,
+    roots: &ExtraRoots,
 ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
-    let response = agent(&pacer.pace)
+    let response = agent(&pacer.pace, roots)
         .get(url)
         .header("Accept", accept)
         .call()
@@ -452,14 +472,19 @@ fn get(
 /// The agent for one request under `pace`: its deadline is the global
 /// timeout, and with a minimum rate no single read may wait longer than a
 /// rate window (a silent window is under any rate), so a stalled body is
-/// cut off there rather than at [`READ_TIMEOUT`].
-fn agent(pace: &Pace) -> ureq::Agent {
+/// cut off there rather than at [`READ_TIMEOUT`]. It trusts the bundled
+/// Mozilla roots and `roots`.
+fn agent(pace: &Pace, roots: &ExtraRoots) -> ureq::Agent {
     let per_read = if pace.min_rate > 0 {
         READ_TIMEOUT.min(pace.window)
     } else {
         READ_TIMEOUT
     };
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(roots.root_certs())
+        .build();
     let config = ureq::Agent::config_builder()
+        .tls_config(tls)
         .timeout_global(Some(pace.deadline))
         // Statuses are ours to map (404 is an answer, not a failure).
         .http_status_as_error(false)
@@ -474,7 +499,7 @@ fn agent(pace: &Pace) -> ureq::Agent {
     ureq::Agent::new_with_config(config)
 }
 
-fn check_url(url: &str) -> Result<(), FetchError> {
+pub(crate) fn check_url(url: &str) -> Result<(), FetchError> {
     let bad = |message: &str| FetchError::BadUrl {
         url: url.to_string(),
         message: message.to_string(),
@@ -864,20 +889,25 @@ mod tests {
         }
     }
 
+    /// `bytes` served as the wheel, dripped `chunk` bytes every `pause`:
+    /// the server (with its root), the wheel's URL, and an empty
+    /// directory to download into.
+    fn dripping(
+        bytes: &[u8],
+        chunk: usize,
+        pause: Duration,
+    ) -> ((tempfile::TempDir, Server), String, tempfile::TempDir) {
+        let (root, server) = served(&[(WHEEL, bytes)]);
+        server.set(&format!("/files/{WHEEL}"), Override::Drip { chunk, pause });
+        let url = server.url(&format!("/files/{WHEEL}"));
+        ((root, server), url, tempfile::tempdir().unwrap())
+    }
+
     #[test]
     #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
     fn a_dripping_server_is_cut_off_at_the_minimum_rate() {
         let bytes = payload(10_000);
-        let (_root, server) = served(&[(WHEEL, &bytes)]);
-        server.set(
-            &format!("/files/{WHEEL}"),
-            Override::Drip {
-                chunk: 1,
-                pause: Duration::from_millis(20),
-            },
-        );
-        let out = tempfile::tempdir().unwrap();
-        let url = server.url(&format!("/files/{WHEEL}"));
+        let (_served, url, out) = dripping(&bytes, 1, Duration::from_millis(20));
         let start = Instant::now();
         let err = download(&url, out.path(), WHEEL, 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
         assert!(
@@ -904,16 +934,7 @@ mod tests {
     #[allow(clippy::disallowed_methods)] // The test bounds the time a download takes.
     fn a_steady_but_endless_download_is_cut_off_at_the_deadline() {
         let bytes = payload(200_000);
-        let (_root, server) = served(&[(WHEEL, &bytes)]);
-        server.set(
-            &format!("/files/{WHEEL}"),
-            Override::Drip {
-                chunk: 1000,
-                pause: Duration::from_millis(10),
-            },
-        );
-        let out = tempfile::tempdir().unwrap();
-        let url = server.url(&format!("/files/{WHEEL}"));
+        let ((_root, server), url, out) = dripping(&bytes, 1000, Duration::from_millis(10));
         let start = Instant::now();
         let err = download(&url, out.path(), WHEEL, 1 << 20, quick(700, 10, 200)).unwrap_err();
         let took = start.elapsed();
@@ -946,16 +967,7 @@ mod tests {
         // Nothing arrives for 2 s: with a 0.5 s window the wait ends at the
         // window, not at the 60 s per-read timeout.
         let bytes = payload(100);
-        let (_root, server) = served(&[(WHEEL, &bytes)]);
-        server.set(
-            &format!("/files/{WHEEL}"),
-            Override::Drip {
-                chunk: 100,
-                pause: Duration::from_secs(2),
-            },
-        );
-        let out = tempfile::tempdir().unwrap();
-        let url = server.url(&format!("/files/{WHEEL}"));
+        let (_served, url, out) = dripping(&bytes, 100, Duration::from_secs(2));
         let start = Instant::now();
         let err = download(&url, out.path(), WHEEL, 1 << 20, quick(60_000, 1000, 500)).unwrap_err();
         assert!(

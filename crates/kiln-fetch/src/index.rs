@@ -105,6 +105,8 @@ mod tests {
             url: url.into(),
             sha256: sha256.map(str::to_string),
             yanked,
+            yank_reason: None,
+            upload_time: None,
         }
     }
 

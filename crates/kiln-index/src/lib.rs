@@ -19,11 +19,24 @@
 //! Every malformed value that would matter (a link that is no URL, a sha256
 //! that is not 64 hex digits, an API version we do not speak) is an error
 //! naming the page. The body's size, and fetching it, are the caller's.
+//!
+//! Codemap: `html` (the PEP 503 scanner), `json` (the PEP 691 stream), this
+//! file (the listing, the errors, the URL rules both share) and `write`
+//! (the other direction: a static index's project and root pages, HTML
+//! and JSON, as pure functions of the files, which the parser reads back).
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::collections::BTreeMap;
-use std::fmt;
 use url::Url;
+
+mod html;
+mod json;
+mod write;
+
+pub use html::parse_html;
+pub use json::parse_json;
+pub use write::{
+    API_VERSION, PageFile, ProjectPage, Yank, files_href, project_html, project_json, root_html,
+    root_json,
+};
 
 /// One file listed on a project's index page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +49,12 @@ pub struct IndexFile {
     /// `hashes.sha256` (JSON, falling back to the fragment).
     pub sha256: Option<String>,
     pub yanked: bool,
+    /// PEP 592's reason, when the page gives a non-empty one (capped at
+    /// [`MAX_YANK_REASON`] bytes).
+    pub yank_reason: Option<String>,
+    /// PEP 700's `upload-time` (JSON only), kept when it has the shape
+    /// `yyyy-mm-ddThh:mm:ss[.ffffff]Z`; anything else is left out.
+    pub upload_time: Option<String>,
 }
 
 /// What a page lists: the files the caller's filter kept, in page order,
@@ -56,7 +75,9 @@ pub const MAX_LINKS: usize = 1_000_000;
 /// How many names of files that were not kept a [`Listing`] remembers.
 pub const OTHERS_SHOWN: usize = 20;
 /// Anchor text kept per link; a file name is far shorter.
-const MAX_TEXT: usize = 64 * 1024;
+pub(crate) const MAX_TEXT: usize = 64 * 1024;
+/// Bytes of a yank reason kept.
+pub const MAX_YANK_REASON: usize = 1024;
 
 /// Why a page (or an index URL) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,14 +186,14 @@ pub fn all(_: &str) -> bool {
 }
 
 /// Counts links, keeps what the caller wants, checks the kept hashes.
-struct Collector<'a, F> {
-    page: &'a str,
+pub(crate) struct Collector<'a, F> {
+    pub(crate) page: &'a str,
     keep: F,
-    listing: Listing,
+    pub(crate) listing: Listing,
 }
 
 impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
-    fn new(page: &'a str, keep: F) -> Self {
+    pub(crate) fn new(page: &'a str, keep: F) -> Self {
         Self {
             page,
             keep,
@@ -181,7 +202,7 @@ impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
     }
 
     /// Counts one listed file; false if the caller does not want it.
-    fn offer(&mut self, filename: &str) -> Result<bool, IndexError> {
+    pub(crate) fn offer(&mut self, filename: &str) -> Result<bool, IndexError> {
         self.listing.links += 1;
         if self.listing.links > MAX_LINKS {
             return Err(IndexError::TooManyLinks {
@@ -198,7 +219,7 @@ impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
         Ok(false)
     }
 
-    fn push(
+    pub(crate) fn push(
         &mut self,
         filename: String,
         url: String,
@@ -211,499 +232,24 @@ impl<'a, F: Fn(&str) -> bool> Collector<'a, F> {
             url,
             sha256,
             yanked,
+            yank_reason: None,
+            upload_time: None,
         });
         Ok(())
     }
-}
 
-// ---------------------------------------------------------------------------
-// PEP 691 JSON
-
-#[derive(serde::Deserialize, Default)]
-struct JsonMeta {
-    #[serde(rename = "api-version")]
-    api_version: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct JsonFile {
-    filename: String,
-    url: String,
-    #[serde(default)]
-    hashes: BTreeMap<String, String>,
-    #[serde(default)]
-    yanked: Option<Yanked>,
-}
-
-/// PEP 592 in JSON: `false`/`true`, or a reason (any string means yanked).
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum Yanked {
-    Flag(bool),
-    Reason(#[allow(dead_code)] String),
-}
-
-/// What streaming the JSON page gathers: the kept entries, unresolved
-/// (the API version is checked first, wherever `meta` is in the object).
-struct JsonSink<'a, F> {
-    collector: Collector<'a, F>,
-    kept: Vec<JsonFile>,
-    api_version: Option<String>,
-    /// Set when the collector refused the page, so the error is its own.
-    refused: Option<IndexError>,
-}
-
-/// The files of a PEP 691 JSON project page served from `page_url` that
-/// `keep` wants by name.
-pub fn parse_json(
-    page_url: &str,
-    body: &str,
-    keep: impl Fn(&str) -> bool,
-) -> Result<Listing, IndexError> {
-    let base = page_base(page_url)?;
-    let mut sink = JsonSink {
-        collector: Collector::new(page_url, keep),
-        kept: Vec::new(),
-        api_version: None,
-        refused: None,
-    };
-    let mut de = serde_json::Deserializer::from_str(body);
-    let parsed = PageSeed { sink: &mut sink }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    if let Some(refused) = sink.refused.take() {
-        return Err(refused);
-    }
-    parsed.map_err(|e| IndexError::Json {
-        page: page_url.to_string(),
-        reason: e.to_string(),
-    })?;
-    if let Some(version) = &sink.api_version {
-        let major = version.split('.').next().unwrap_or("");
-        if major != "1" {
-            return Err(IndexError::ApiVersion {
-                page: page_url.to_string(),
-                version: version.clone(),
-            });
+    /// The reason the file just pushed is yanked, if any (empty is none).
+    pub(crate) fn set_yank_reason(&mut self, reason: Option<String>) {
+        if let Some(file) = self.listing.files.last_mut() {
+            file.yank_reason = reason.filter(|r| !r.is_empty());
         }
     }
-    let mut collector = sink.collector;
-    for file in sink.kept {
-        let (url, fragment_hash) =
-            resolve(&base, &file.url).map_err(|reason| IndexError::Link {
-                page: page_url.to_string(),
-                href: file.url.clone(),
-                reason,
-            })?;
-        let sha256 = file.hashes.get("sha256").cloned().or(fragment_hash);
-        let yanked = matches!(file.yanked, Some(Yanked::Flag(true) | Yanked::Reason(_)));
-        collector.push(file.filename, url, sha256, yanked)?;
-    }
-    Ok(collector.listing)
-}
-
-/// The page object: `meta` read, `files` streamed, anything else skipped.
-struct PageSeed<'s, 'a, F> {
-    sink: &'s mut JsonSink<'a, F>,
-}
-
-impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for PageSeed<'_, '_, F> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, F: Fn(&str) -> bool> Visitor<'de> for PageSeed<'_, '_, F> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object with a \"files\" list")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen_meta = false;
-        let mut seen_files = false;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "meta" if seen_meta => return Err(de::Error::duplicate_field("meta")),
-                "meta" => {
-                    seen_meta = true;
-                    let meta: JsonMeta = map.next_value()?;
-                    self.sink.api_version = meta.api_version;
-                }
-                "files" if seen_files => return Err(de::Error::duplicate_field("files")),
-                "files" => {
-                    seen_files = true;
-                    map.next_value_seed(FilesSeed {
-                        sink: &mut *self.sink,
-                    })?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        if !seen_files {
-            return Err(de::Error::missing_field("files"));
-        }
-        Ok(())
-    }
-}
-
-/// The `files` list, one entry at a time.
-struct FilesSeed<'s, 'a, F> {
-    sink: &'s mut JsonSink<'a, F>,
-}
-
-impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for FilesSeed<'_, '_, F> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, F: Fn(&str) -> bool> Visitor<'de> for FilesSeed<'_, '_, F> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of files")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(file) = seq.next_element::<JsonFile>()? {
-            match self.sink.collector.offer(&file.filename) {
-                Ok(true) => self.sink.kept.push(file),
-                Ok(false) => {}
-                Err(refused) => {
-                    let message = refused.to_string();
-                    self.sink.refused = Some(refused);
-                    return Err(de::Error::custom(message));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------
-// PEP 503 HTML
-
-/// The files of a PEP 503 HTML project page served from `page_url` that
-/// `keep` wants by name: every `<a href>` (relative hrefs resolved against
-/// the page, or a `<base href>` before it), its text (or, if empty, the
-/// URL's last path segment) as the file name, `#sha256=` as the hash and
-/// `data-yanked` as yanked. An anchor's text ends at `</a>`, at the next
-/// `<a>`, or at any tag other than inline markup (`<span>`, `<b>`, ...);
-/// comments are skipped; entities in attributes and text are decoded.
-pub fn parse_html(
-    page_url: &str,
-    body: &str,
-    keep: impl Fn(&str) -> bool,
-) -> Result<Listing, IndexError> {
-    let mut base = page_base(page_url)?;
-    let mut collector = Collector::new(page_url, keep);
-    let bytes = body.as_bytes();
-    let mut open: Option<Anchor> = None;
-    let mut at = 0;
-    while at < bytes.len() {
-        let next = find_byte(bytes, at, b'<');
-        let text_end = next.unwrap_or(bytes.len());
-        if let Some(anchor) = &mut open {
-            anchor.push_text(&body[at..text_end]);
-        }
-        let Some(start) = next else { break };
-        if bytes[start..].starts_with(b"<!--") {
-            match find_seq(&bytes[start + 4..], b"-->") {
-                Some(end) => {
-                    at = start + 4 + end + 3;
-                    continue;
-                }
-                None => break,
-            }
-        }
-        let tag = match scan_tag(body, start) {
-            Scan::Text => {
-                if let Some(anchor) = &mut open {
-                    anchor.push_text("<");
-                }
-                at = start + 1;
-                continue;
-            }
-            // End of input inside a tag: HTML drops the tag and the rest.
-            Scan::Eof => break,
-            Scan::Tag(tag) => tag,
-        };
-        at = tag.end;
-        let name = &body[tag.name.0..tag.name.1];
-        if name.eq_ignore_ascii_case("a") {
-            if let Some(anchor) = open.take() {
-                anchor.finish(&mut collector)?;
-            }
-            if !tag.closing {
-                let link = match tag.href {
-                    Some(href) => {
-                        Some(resolve(&base, &href).map_err(|reason| IndexError::Link {
-                            page: page_url.to_string(),
-                            href,
-                            reason,
-                        })?)
-                    }
-                    None => None,
-                };
-                open = Some(Anchor {
-                    link,
-                    yanked: tag.yanked,
-                    text: String::new(),
-                });
-            }
-        } else if !PHRASING.iter().any(|p| name.eq_ignore_ascii_case(p)) {
-            if let Some(anchor) = open.take() {
-                anchor.finish(&mut collector)?;
-            }
-            if name.eq_ignore_ascii_case("base")
-                && !tag.closing
-                && let Some(href) = tag.href
-            {
-                base = base.join(&href).map_err(|e| IndexError::Base {
-                    page: page_url.to_string(),
-                    href,
-                    reason: e.to_string(),
-                })?;
-            }
-        }
-    }
-    if let Some(anchor) = open.take() {
-        anchor.finish(&mut collector)?;
-    }
-    Ok(collector.listing)
-}
-
-/// Inline markup that may sit inside a link's text without ending it.
-const PHRASING: &[&str] = &[
-    "abbr", "b", "big", "code", "em", "font", "i", "kbd", "mark", "s", "samp", "small", "span",
-    "strong", "sub", "sup", "tt", "u", "var", "wbr",
-];
-
-/// An `<a>` whose text is being read.
-struct Anchor {
-    /// The resolved URL and its fragment's sha256; `None` without `href`.
-    link: Option<(String, Option<String>)>,
-    yanked: bool,
-    text: String,
-}
-
-impl Anchor {
-    fn push_text(&mut self, text: &str) {
-        let room = MAX_TEXT.saturating_sub(self.text.len());
-        if room == 0 {
-            return;
-        }
-        let mut end = text.len().min(room);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.text.push_str(&text[..end]);
-    }
-
-    fn finish<F: Fn(&str) -> bool>(
-        self,
-        collector: &mut Collector<'_, F>,
-    ) -> Result<(), IndexError> {
-        let Some((url, sha256)) = self.link else {
-            return Ok(());
-        };
-        let text = decode_entities(&self.text).trim().to_string();
-        let filename = if text.is_empty() {
-            last_segment(&url)
-        } else {
-            text
-        };
-        if collector.offer(&filename)? {
-            collector.push(filename, url, sha256, self.yanked)?;
-        }
-        Ok(())
-    }
-}
-
-/// A start or end tag: what the scanner keeps of it.
-struct Tag {
-    /// Byte range of the name in the body.
-    name: (usize, usize),
-    /// `</name>`: an end tag.
-    closing: bool,
-    /// The first `href`, entities decoded (`""` for a bare attribute).
-    href: Option<String>,
-    /// A `data-yanked` attribute is present (with any value).
-    yanked: bool,
-    /// Just past the closing `>`.
-    end: usize,
-}
-
-enum Scan {
-    /// A `<` that starts no tag: it is text.
-    Text,
-    /// The input ends inside the tag.
-    Eof,
-    Tag(Tag),
-}
-
-/// Reads the tag at `start` (a `<`), looking at each byte once.
-fn scan_tag(body: &str, start: usize) -> Scan {
-    let bytes = body.as_bytes();
-    let len = bytes.len();
-    let mut i = start + 1;
-    let closing = bytes.get(i) == Some(&b'/');
-    if closing {
-        i += 1;
-    }
-    let name_start = i;
-    while i < len && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'!') {
-        i += 1;
-    }
-    if i == name_start {
-        return Scan::Text;
-    }
-    let mut tag = Tag {
-        name: (name_start, i),
-        closing,
-        href: None,
-        yanked: false,
-        end: 0,
-    };
-    loop {
-        while i < len && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
-            i += 1;
-        }
-        match bytes.get(i) {
-            None => return Scan::Eof,
-            Some(b'>') => {
-                tag.end = i + 1;
-                return Scan::Tag(tag);
-            }
-            Some(_) => {}
-        }
-        let attr_start = i;
-        while i < len && !bytes[i].is_ascii_whitespace() && !b"=>/".contains(&bytes[i]) {
-            i += 1;
-        }
-        let attr = &body[attr_start..i];
-        while i < len && bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if bytes.get(i) != Some(&b'=') {
-            if attr_start == i {
-                i += 1; // junk that starts no attribute: step over it
-            }
-            tag.note(attr, "");
-            continue;
-        }
-        i += 1;
-        while i < len && bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let value = match bytes.get(i) {
-            None => return Scan::Eof,
-            Some(&quote @ (b'"' | b'\'')) => {
-                let value_start = i + 1;
-                let Some(value_len) = find_byte(bytes, value_start, quote).map(|q| q - value_start)
-                else {
-                    return Scan::Eof;
-                };
-                i = value_start + value_len + 1;
-                &body[value_start..value_start + value_len]
-            }
-            _ => {
-                let value_start = i;
-                while i < len && !bytes[i].is_ascii_whitespace() && bytes[i] != b'>' {
-                    i += 1;
-                }
-                &body[value_start..i]
-            }
-        };
-        tag.note(attr, value);
-    }
-}
-
-impl Tag {
-    /// Keeps the attributes the scanner needs; drops the rest unread.
-    fn note(&mut self, attr: &str, value: &str) {
-        if attr.eq_ignore_ascii_case("href") {
-            if self.href.is_none() {
-                self.href = Some(decode_entities(value));
-            }
-        } else if attr.eq_ignore_ascii_case("data-yanked") {
-            self.yanked = true;
-        }
-    }
-}
-
-/// The first `needle` at or after `from`.
-fn find_byte(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .iter()
-        .position(|&b| b == needle)
-        .map(|p| from + p)
-}
-
-/// The first `needle` in `haystack` (needle short, no repeated prefix
-/// that would matter: a plain scan stays linear for `-->`).
-fn find_seq(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Decodes `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;` and numeric
-/// references; anything else is kept as written. An entity's `;` is looked
-/// for in the next 32 bytes only, so the pass is linear.
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let decoded = rest.as_bytes()[1..]
-            .iter()
-            .take(33)
-            .position(|&b| b == b';')
-            .and_then(|semi| Some((entity(&rest[1..1 + semi])?, semi + 2)));
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn entity(name: &str) -> Option<char> {
-    let code = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
-        u32::from_str_radix(hex, 16).ok()?
-    } else if let Some(dec) = name.strip_prefix('#') {
-        dec.parse().ok()?
-    } else {
-        return match name {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "nbsp" => Some('\u{a0}'),
-            _ => None,
-        };
-    };
-    Some(char::from_u32(code).unwrap_or('\u{fffd}'))
 }
 
 // ---------------------------------------------------------------------------
 // Shared
 
-fn page_base(page_url: &str) -> Result<Url, IndexError> {
+pub(crate) fn page_base(page_url: &str) -> Result<Url, IndexError> {
     Url::parse(page_url).map_err(|e| IndexError::PageUrl {
         url: page_url.to_string(),
         reason: e.to_string(),
@@ -712,7 +258,7 @@ fn page_base(page_url: &str) -> Result<Url, IndexError> {
 
 /// Resolves `href` against `base`: the absolute URL without its fragment,
 /// and the `sha256=` value of the fragment if it has one.
-fn resolve(base: &Url, href: &str) -> Result<(String, Option<String>), String> {
+pub(crate) fn resolve(base: &Url, href: &str) -> Result<(String, Option<String>), String> {
     let mut url = base.join(href.trim()).map_err(|e| e.to_string())?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("{url} is not an http:// or https:// URL"));
@@ -727,7 +273,7 @@ fn resolve(base: &Url, href: &str) -> Result<(String, Option<String>), String> {
 }
 
 /// A sha256 is 64 hex digits; it is returned lowercased.
-fn check_sha256(
+pub(crate) fn check_sha256(
     sha256: Option<String>,
     page: &str,
     filename: &str,
@@ -746,7 +292,7 @@ fn check_sha256(
 }
 
 /// The URL's last path segment, percent-decoded.
-fn last_segment(url: &str) -> String {
+pub(crate) fn last_segment(url: &str) -> String {
     let path = Url::parse(url)
         .map(|u| u.path().to_string())
         .unwrap_or_default();
@@ -758,3 +304,27 @@ fn last_segment(url: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;
+
+/// A PEP 700 upload time as the simple API writes it: `yyyy-mm-ddThh:mm:ss`,
+/// optional fraction, `Z`.
+pub(crate) fn is_upload_time(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b.last() == Some(&b'Z')
+        && (b.len() == 20 || (b[19] == b'.' && digits(20..b.len() - 1) && b.len() > 21))
+}

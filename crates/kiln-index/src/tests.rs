@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::html::decode_entities;
 use std::time::Duration;
 
 const SHA_A: &str = "9cc28d4129fcf6bec72f9c457d911217015d3f8e09cdc59a09be8e805e1126b0";
@@ -12,6 +13,8 @@ fn file(filename: &str, url: &str, sha256: Option<&str>, yanked: bool) -> IndexF
         url: url.into(),
         sha256: sha256.map(str::to_string),
         yanked,
+        yank_reason: None,
+        upload_time: None,
     }
 }
 
@@ -39,6 +42,15 @@ fn pypi_html_lists_files_hashes_and_yanks() {
     let files = parse_html("https://pypi.org/simple/kiln-sums/", PYPI_HTML, all)
         .unwrap()
         .files;
+    let reasons: Vec<_> = files.iter().map(|f| f.yank_reason.as_deref()).collect();
+    assert_eq!(reasons, [None, None, Some("broken & superseded"), None]);
+    let files: Vec<IndexFile> = files
+        .into_iter()
+        .map(|f| IndexFile {
+            yank_reason: None,
+            ..f
+        })
+        .collect();
     assert_eq!(
         files,
         [
@@ -234,6 +246,20 @@ fn pypi_json_lists_files_hashes_and_yanks() {
     let files = parse_json("https://pypi.org/simple/kiln-sums/", PYPI_JSON, all)
         .unwrap()
         .files;
+    assert_eq!(
+        files[0].upload_time.as_deref(),
+        Some("2025-11-20T10:00:00.000000Z")
+    );
+    let reasons: Vec<_> = files.iter().map(|f| f.yank_reason.as_deref()).collect();
+    assert_eq!(reasons, [None, Some("broken build"), None, None]);
+    let files: Vec<IndexFile> = files
+        .into_iter()
+        .map(|f| IndexFile {
+            upload_time: None,
+            yank_reason: None,
+            ..f
+        })
+        .collect();
     assert_eq!(
         files,
         [
@@ -436,4 +462,30 @@ fn page_format_by_type_then_sniffed() {
     assert_eq!(page_format("text/html; charset=utf-8", "{"), Format::Html);
     assert_eq!(page_format("", "  {\"files\": []}"), Format::Json);
     assert_eq!(page_format("text/plain", "<a>"), Format::Html);
+}
+
+#[test]
+fn only_a_well_formed_upload_time_is_kept() {
+    for good in ["2025-11-20T10:00:00Z", "2025-11-20T10:00:00.123456Z"] {
+        assert!(is_upload_time(good), "{good}");
+    }
+    for bad in [
+        "2025-11-20 10:00:00Z",
+        "2025-11-20T10:00:00",
+        "2025-11-20T10:00:00.Z",
+        "x",
+    ] {
+        assert!(!is_upload_time(bad), "{bad}");
+    }
+    let body = r#"{"meta": {"api-version": "1.1"}, "files": [
+        {"filename": "a-1.tar.gz", "url": "a-1.tar.gz", "hashes": {}, "upload-time": 12},
+        {"filename": "b-1.tar.gz", "url": "b-1.tar.gz", "hashes": {}, "upload-time": "2025-01-01T00:00:00Z"}]}"#;
+    let files = parse_json("https://i.example/simple/a/", body, all)
+        .unwrap()
+        .files;
+    assert_eq!(files[0].upload_time, None);
+    assert_eq!(
+        files[1].upload_time.as_deref(),
+        Some("2025-01-01T00:00:00Z")
+    );
 }

@@ -13,16 +13,16 @@
 //! does no I/O: files the metadata embeds (the readme, a license file) are read
 //! by the caller and passed in as [`MetadataInputs`].
 
+mod build_backend;
 mod build_system;
 mod pyproject;
 mod render;
 
+pub use build_backend::{BuildBackendSettings, DataDirs, ModuleName};
 pub use build_system::{
     BuildSystem, BuildSystemError, LEGACY_BACKEND, LEGACY_REQUIRES, declared_backend,
 };
-pub use pyproject::{
-    BuildBackendSettings, Contact, DataDirs, License, ModuleName, PyProject, Readme,
-};
+pub use pyproject::{Contact, License, PyProject, Readme};
 pub use render::{MetadataInputs, wheel_file};
 
 use std::path::PathBuf;

@@ -6,7 +6,9 @@
 //! the backend itself until the answer stops growing.
 
 use crate::hooks::{HookRun, Hooks};
-use crate::tree::{copy_tree, unpack_sdist, wheel_name_version};
+use crate::tree::{
+    copy_tree, unpack_own_sdist, unpack_sdist, wheel_name_version, without_duplicates,
+};
 use crate::{Pep517Error, Settings, env, unsatisfied};
 use kiln_archive::{Deflate, Limits};
 use kiln_lock::Lock;
@@ -39,13 +41,16 @@ pub struct BuildRequest<'a> {
 pub struct BackendBuild {
     pub name: String,
     pub version: String,
+    /// Members the backend's own sdist holds twice with identical bytes
+    /// (tolerated when the wheel was built from it).
+    pub tolerated_duplicates: Vec<String>,
     pub sdist_name: String,
     pub sdist: Vec<u8>,
     pub wheel_name: String,
     pub wheel: Vec<u8>,
 }
 
-fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
+pub(crate) fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
@@ -55,6 +60,18 @@ fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
 /// Build the sdist and the wheel of `request.dir` in the environment of
 /// its lock.
 pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<BackendBuild> {
+    build_with_epoch(settings, request, Some(request.epoch))
+}
+
+/// [`build`], with the SOURCE_DATE_EPOCH the backend sees given apart from
+/// the canonical epoch: `None` leaves it unset, as a publisher who never set
+/// it built (the backend's own default timestamps, the files' mtimes as the
+/// sdist records them).
+pub fn build_with_epoch(
+    settings: &Settings<'_>,
+    request: &BuildRequest<'_>,
+    source_date_epoch: Option<Epoch>,
+) -> Result<BackendBuild> {
     let BuildRequest {
         dir,
         build_system: bs,
@@ -95,7 +112,7 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
         env: &env_dir,
         backend: &bs.backend,
         backend_path: &bs.backend_path,
-        epoch,
+        epoch: source_date_epoch,
         scratch: scratch1.path(),
     };
     let check = |run: &HookRun, hook: &str| -> Result<()> {
@@ -117,7 +134,14 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
     (settings.step)(&format!("building the sdist with {}", bs.backend));
     let (sdist_name, sdist) = build_sdist(&hooks, dir, &check)?;
     (settings.step)(&format!("building the wheel from {sdist_name}"));
-    let (wheel_name, wheel) = build_wheel(&hooks, scratch1.path(), &sdist_name, &sdist, &check)?;
+    let (wheel_name, wheel, duplicates) =
+        build_wheel(&hooks, scratch1.path(), (&sdist_name, &sdist, true), &check)?;
+    if !duplicates.is_empty() {
+        (settings.step)(&format!(
+            "tolerated in {sdist_name}, the backend's own sdist: duplicate member(s) with identical bytes: {}",
+            duplicates.join(", ")
+        ));
+    }
 
     if !wheel_name.ends_with("-none-any.whl") {
         // Compiled code: prove the wheel reproducible here, from another
@@ -128,7 +152,12 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
             scratch: scratch2.path(),
             ..hooks
         };
-        let (_, wheel2) = build_wheel(&hooks2, scratch2.path(), &sdist_name, &sdist, &check)?;
+        let (_, wheel2, _) = build_wheel(
+            &hooks2,
+            scratch2.path(),
+            (&sdist_name, &sdist, true),
+            &check,
+        )?;
         if wheel2 != wheel {
             let diffs = kiln_canon::member_differences(
                 &wheel,
@@ -149,6 +178,12 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
     let (sdist, wheel) = if request.faithful {
         (sdist, wheel)
     } else {
+        // Canonical members are unique: the tolerated repeats go.
+        let sdist = if duplicates.is_empty() {
+            sdist
+        } else {
+            without_duplicates(&sdist_name, &sdist, request.deflate)?
+        };
         (
             kiln_canon::canonicalize_sdist(&sdist_name, &sdist, epoch, request.deflate, &limits)?,
             kiln_canon::canonicalize_wheel(&wheel_name, &wheel, epoch, request.deflate, &limits)?,
@@ -158,6 +193,7 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
     Ok(BackendBuild {
         name,
         version,
+        tolerated_duplicates: duplicates,
         sdist_name,
         sdist,
         wheel_name,
@@ -165,7 +201,7 @@ pub fn build(settings: &Settings<'_>, request: &BuildRequest<'_>) -> Result<Back
     })
 }
 
-type Check<'a> = dyn Fn(&HookRun, &str) -> Result<()> + 'a;
+pub(crate) type Check<'a> = dyn Fn(&HookRun, &str) -> Result<()> + 'a;
 
 /// build_sdist from a private copy of `dir`; returns (file name, bytes).
 fn build_sdist(hooks: &Hooks<'_>, dir: &Path, check: &Check<'_>) -> Result<(String, Vec<u8>)> {
@@ -180,19 +216,27 @@ fn build_sdist(hooks: &Hooks<'_>, dir: &Path, check: &Check<'_>) -> Result<(Stri
 }
 
 /// build_wheel from `sdist` unpacked (bounded) under `scratch/wheel-src`.
-fn build_wheel(
+/// `own`: the sdist is the backend's, just made for kiln, whose
+/// byte-identical duplicate members are tolerated (their paths returned).
+pub(crate) fn build_wheel(
     hooks: &Hooks<'_>,
     scratch: &Path,
-    sdist_name: &str,
-    sdist: &[u8],
+    (sdist_name, sdist, own): (&str, &[u8], bool),
     check: &Check<'_>,
-) -> Result<(String, Vec<u8>)> {
-    let top = unpack_sdist(sdist_name, sdist, &scratch.join("wheel-src"))?;
+) -> Result<(String, Vec<u8>, Vec<String>)> {
+    let keep_mtimes = hooks.epoch.is_none();
+    let dest = scratch.join("wheel-src");
+    let (top, duplicates) = if own {
+        unpack_own_sdist(sdist_name, sdist, &dest, keep_mtimes)?
+    } else {
+        (unpack_sdist(sdist_name, sdist, &dest, keep_mtimes)?, vec![])
+    };
     let outdir = scratch.join("wheel-out");
     std::fs::create_dir_all(&outdir).map_err(Pep517Error::io("create", &outdir))?;
     let run = hooks.run("wheel", &top, Some(&outdir))?;
     check(&run, "build_wheel")?;
-    take_output(&run, &outdir, ".whl")
+    let (name, bytes) = take_output(&run, &outdir, ".whl")?;
+    Ok((name, bytes, duplicates))
 }
 
 fn take_output(run: &HookRun, outdir: &Path, suffix: &'static str) -> Result<(String, Vec<u8>)> {
@@ -250,7 +294,7 @@ pub fn resolve_lock(
             env: &env_dir,
             backend: &bs.backend,
             backend_path: &bs.backend_path,
-            epoch,
+            epoch: Some(epoch),
             scratch: scratch.path(),
         };
         let mut grew = false;
@@ -277,7 +321,12 @@ pub fn resolve_lock(
             continue;
         }
         let (sdist_name, sdist) = build_sdist(&hooks, dir, &check_sdist)?;
-        let top = unpack_sdist(&sdist_name, &sdist, &scratch.path().join("wheel-src"))?;
+        let (top, _) = unpack_own_sdist(
+            &sdist_name,
+            &sdist,
+            &scratch.path().join("wheel-src"),
+            false,
+        )?;
         let wheel_req = hooks.run("requires-wheel", &top, None)?;
         check_sdist(&wheel_req, "get_requires_for_build_wheel")?;
         add(&wheel_req, &mut requires)?;

@@ -193,6 +193,9 @@ pub enum Pep517Error {
         requires.join(", ")
     )]
     Unsettled { dir: PathBuf, requires: Vec<String> },
+    /// An sdist's pyproject.toml does not declare a usable build system.
+    #[error(transparent)]
+    BuildSystem(#[from] kiln_metadata::BuildSystemError),
 }
 
 impl From<kiln_archive::ArchiveError> for Pep517Error {

@@ -53,7 +53,9 @@ pub struct Hooks<'a> {
     pub env: &'a Path,
     pub backend: &'a str,
     pub backend_path: &'a [String],
-    pub epoch: Epoch,
+    /// SOURCE_DATE_EPOCH for the backend; `None` leaves it unset (the
+    /// backend's own default, as a publisher who never set it got).
+    pub epoch: Option<Epoch>,
     pub scratch: &'a Path,
 }
 
@@ -91,7 +93,7 @@ impl Hooks<'_> {
         let sh = Shell::new().map_err(hook_error)?;
         sh.change_dir(cwd);
         let umask_022 = r#"umask 022 && exec "$0" "$@""#;
-        let out = cmd!(
+        let mut command = cmd!(
             sh,
             "/bin/sh -c {umask_022} {python} {driver} {action} {result} {backend} {backend_path} {outdir...}"
         )
@@ -107,14 +109,15 @@ impl Hooks<'_> {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONUTF8", "1")
         .env("VIRTUAL_ENV", self.env)
-        .env("SOURCE_DATE_EPOCH", self.epoch.seconds().to_string())
         .env("CFLAGS", &map)
         .env("CXXFLAGS", &map)
         .env("LDFLAGS", &map)
         .quiet()
-        .ignore_status()
-        .output()
-        .map_err(hook_error)?;
+        .ignore_status();
+        if let Some(epoch) = self.epoch {
+            command = command.env("SOURCE_DATE_EPOCH", epoch.seconds().to_string());
+        }
+        let out = command.output().map_err(hook_error)?;
         let output = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

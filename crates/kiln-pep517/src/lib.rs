@@ -15,7 +15,8 @@
 //! `hooks` (the scrubbed subprocess running the embedded `driver.py`),
 //! `tree` (the private copies the backend sees), `lock` (which locked
 //! packages satisfy which requirements), `build` ([`build`] and
-//! [`resolve_lock`], the two things callers ask for).
+//! [`resolve_lock`], the two things callers ask for), `sdist` (a published
+//! sdist's wheel built as pip builds it, and its lock).
 
 mod build;
 mod env;
@@ -23,14 +24,18 @@ mod error;
 mod hooks;
 mod install;
 mod lock;
+mod sdist;
 mod tree;
 
-pub use build::{BackendBuild, BuildRequest, build, resolve_lock};
+pub use build::{BackendBuild, BuildRequest, build, build_with_epoch, resolve_lock};
 pub use env::{PIP_KEEP, pip_vars_to_drop};
 pub use error::Pep517Error;
 pub use hooks::MAPPED_BUILD_DIR;
 pub use install::{Layout, install_wheel, parse_record};
 pub use lock::{read_lock, unsatisfied};
+pub use sdist::{
+    SdistRequest, SdistWheel, build_wheel_from_sdist, resolve_sdist_lock, sdist_build_system,
+};
 
 use std::path::PathBuf;
 

@@ -5,7 +5,12 @@
 //! Version a built wheel's METADATA states.
 
 use crate::Pep517Error;
-use kiln_archive::{Limits, TarKind, read_tar_gz};
+use kiln_archive::{
+    ArchiveError, ArchiveWriter, Deflate, Limits, TarGzWriter, TarKind, TarMember,
+    visit_tar_gz_with,
+};
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
@@ -50,44 +55,179 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Unpack an sdist (bounded reader) into `dest`; returns its one top
-/// directory, where the wheel is built.
-pub(crate) fn unpack_sdist(name: &str, bytes: &[u8], dest: &Path) -> Result<PathBuf> {
-    let archive =
-        read_tar_gz(name, bytes, &Limits::default()).map_err(|source| Pep517Error::Unpack {
-            name: name.to_string(),
-            source: Box::new(source),
-        })?;
+/// directory, where the wheel is built. With `keep_mtimes`, each file gets
+/// the modification time its member records, as pip's extraction does (a
+/// backend run without SOURCE_DATE_EPOCH dates the wheel's members by it).
+/// A published sdist with a duplicate member is refused.
+pub(crate) fn unpack_sdist(
+    name: &str,
+    bytes: &[u8],
+    dest: &Path,
+    keep_mtimes: bool,
+) -> Result<PathBuf> {
+    Ok(unpack(name, bytes, dest, keep_mtimes, false)?.0)
+}
+
+/// [`unpack_sdist`] for an sdist the backend just made for kiln (an
+/// intermediate archive): a member repeated with the same bytes (hatchling
+/// adds a second `PKG-INFO` when rebuilding an unpacked sdist) is
+/// tolerated and its path returned, one repeated with other bytes refused.
+pub(crate) fn unpack_own_sdist(
+    name: &str,
+    bytes: &[u8],
+    dest: &Path,
+    keep_mtimes: bool,
+) -> Result<(PathBuf, Vec<String>)> {
+    unpack(name, bytes, dest, keep_mtimes, true)
+}
+
+fn unpack(
+    name: &str,
+    bytes: &[u8],
+    dest: &Path,
+    keep_mtimes: bool,
+    tolerate_duplicates: bool,
+) -> Result<(PathBuf, Vec<String>)> {
     let layout = |problem: String| Pep517Error::SdistLayout {
         name: name.to_string(),
         problem,
     };
     let mut top: Option<String> = None;
-    for member in archive.members.iter().filter(|m| m.kind == TarKind::File) {
+    let mut written: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    let mut failure: Option<Pep517Error> = None;
+    let mut visit = |member: &TarMember,
+                     data: &mut dyn Read|
+     -> std::result::Result<(), ArchiveError> {
+        if member.kind != TarKind::File {
+            return Ok(());
+        }
+        let mut fail = |e: Pep517Error| {
+            failure = Some(e);
+            Err(ArchiveError::DuplicatePath {
+                path: member.path.clone(),
+            })
+        };
         let path = member.path.strip_prefix("./").unwrap_or(&member.path);
         let Some((first, _)) = path.split_once('/') else {
-            return Err(layout(format!(
+            return fail(layout(format!(
                 "{path}: outside the sdist's top-level directory"
             )));
         };
         match &top {
             None => top = Some(first.to_string()),
             Some(t) if t != first => {
-                return Err(layout(format!(
+                return fail(layout(format!(
                     "{path}: outside the top-level directory {t:?}"
                 )));
             }
             Some(_) => {}
         }
-        let target = dest.join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(Pep517Error::io("create", parent))?;
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes)
+            .map_err(|source| ArchiveError::Read {
+                archive: name.to_string(),
+                entry: path.to_string(),
+                source,
+            })?;
+        let digest = kiln_digest::sha256(&bytes);
+        if let Some(earlier) = written.get(path) {
+            if *earlier == digest && tolerate_duplicates {
+                duplicates.push(path.to_string());
+                return Ok(());
+            }
+            return fail(layout(format!(
+                "{path}: a duplicate member with other bytes than the first; refusing to pick one"
+            )));
         }
-        write_file(&target, &member.data, member.executable)?;
+        written.insert(path.to_string(), digest);
+        let target = dest.join(path);
+        if let Some(parent) = target.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            return fail(Pep517Error::io("create", parent)(e));
+        }
+        if let Err(e) = write_file(&target, &bytes, member.executable) {
+            return fail(e);
+        }
+        let mtime =
+            std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(member_mtime(member)));
+        if keep_mtimes
+            && let Some(mtime) = mtime
+            && let Err(e) = std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .and_then(|f| f.set_times(std::fs::FileTimes::new().set_modified(mtime)))
+        {
+            return fail(Pep517Error::io("set the mtime of", &target)(e));
+        }
+        Ok(())
+    };
+    let read = visit_tar_gz_with(
+        name,
+        bytes,
+        &Limits::default(),
+        tolerate_duplicates,
+        &mut visit,
+    );
+    if let Some(failure) = failure {
+        return Err(failure);
     }
+    read.map_err(|source| Pep517Error::Unpack {
+        name: name.to_string(),
+        source: Box::new(source),
+    })?;
     let Some(top) = top else {
         return Err(layout("the sdist holds no file".into()));
     };
-    Ok(dest.join(top))
+    Ok((dest.join(top), duplicates))
+}
+
+/// `sdist` with each repeated member kept once, its first copy (the caller
+/// checked, unpacking it, that the copies are byte-identical), written as a
+/// plain sorted tar.gz for canonicalization.
+pub(crate) fn without_duplicates(name: &str, sdist: &[u8], deflate: Deflate) -> Result<Vec<u8>> {
+    let mut files: BTreeMap<String, (Vec<u8>, bool)> = BTreeMap::new();
+    let mut visit =
+        |member: &TarMember, data: &mut dyn Read| -> std::result::Result<(), ArchiveError> {
+            let path = member.path.strip_prefix("./").unwrap_or(&member.path);
+            if member.kind != TarKind::File || files.contains_key(path) {
+                return Ok(());
+            }
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes)
+                .map_err(|source| ArchiveError::Read {
+                    archive: name.to_string(),
+                    entry: path.to_string(),
+                    source,
+                })?;
+            files.insert(path.to_string(), (bytes, member.executable));
+            Ok(())
+        };
+    visit_tar_gz_with(name, sdist, &Limits::default(), true, &mut visit).map_err(|source| {
+        Pep517Error::Unpack {
+            name: name.to_string(),
+            source: Box::new(source),
+        }
+    })?;
+    let mut writer = TarGzWriter::new(Vec::new(), 0, deflate);
+    for (path, (bytes, executable)) in &files {
+        writer.add_file(path, bytes, *executable)?;
+    }
+    Ok(writer.finish()?)
+}
+
+/// A member's mtime in whole seconds: the pax `mtime` record's integer
+/// part when there is one (it may carry a fraction), else the header's.
+fn member_mtime(member: &TarMember) -> u64 {
+    member
+        .pax
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "mtime")
+        .and_then(|(_, value)| std::str::from_utf8(value).ok())
+        .and_then(|v| v.split('.').next()?.parse::<u64>().ok())
+        .unwrap_or(member.mtime)
 }
 
 /// Name and Version from the wheel's METADATA.

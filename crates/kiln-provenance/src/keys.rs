@@ -169,6 +169,21 @@ impl PublicKey {
         }
     }
 
+    /// The key from its 32 raw bytes (RFC 8032), as TUF metadata carries
+    /// it; bytes that are not a point on the curve are an error.
+    pub fn from_raw(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        VerifyingKey::from_bytes(bytes)
+            .map(|inner| PublicKey { inner })
+            .map_err(|_| KeyError::PublicKey {
+                reason: "the 32 bytes are not an ed25519 public key".to_string(),
+            })
+    }
+
+    /// The 32 raw key bytes (RFC 8032).
+    pub fn to_raw(&self) -> [u8; 32] {
+        self.inner.to_bytes()
+    }
+
     /// The 44-byte DER SubjectPublicKeyInfo of RFC 8410.
     pub fn to_spki_der(&self) -> Vec<u8> {
         let mut der = SPKI_PREFIX.to_vec();

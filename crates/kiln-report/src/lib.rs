@@ -15,11 +15,32 @@
 //! record.
 
 mod bench;
+mod distfiles;
+mod mirror;
+mod rebuild;
+mod tuf;
 pub mod validate;
+mod wheelhouse;
 
 pub use bench::{
     BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
     BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
+};
+pub use distfiles::{
+    ClassificationKind, DistfileClassification, DistfileMismatch, DistfileResult, DistfileStatus,
+    DistfilesAction, DistfilesReport, SiteAttempt, SiteResult,
+};
+pub use wheelhouse::{
+    VerifyWheelhouseReport, WheelhouseDifference, WheelhouseReport, WheelhouseWheel,
+};
+
+pub use tuf::{TufDownload, TufOperation, TufReport};
+
+pub use mirror::{MirrorFile, MirrorOriginal, MirrorReport, MirrorSource};
+
+pub use rebuild::{
+    Inference, RebuildComparison, RebuildFailure, RebuildReport, RebuildTotals, RebuiltArtifact,
+    RebuiltRelease, ReleaseStatus,
 };
 
 use std::borrow::Cow;
@@ -83,6 +104,12 @@ pub enum Report {
     Diff(DiffCommandReport),
     Normalize(NormalizeReport),
     Bench(BenchReport),
+    Wheelhouse(WheelhouseReport),
+    VerifyWheelhouse(VerifyWheelhouseReport),
+    Distfiles(DistfilesReport),
+    Tuf(TufReport),
+    Mirror(MirrorReport),
+    Rebuild(RebuildReport),
 }
 
 /// The commands, as `"command"` names them.
@@ -98,6 +125,12 @@ pub enum Command {
     Normalize,
     Ci,
     Bench,
+    Wheelhouse,
+    Distfiles,
+    Tuf,
+    Mirror,
+    Serve,
+    Rebuild,
 }
 
 /// What went wrong, printed instead of a report when a command fails
@@ -121,51 +154,40 @@ pub struct Error {
     pub kind: ErrorKind,
     /// The whole message, its causes joined by `: `.
     pub message: String,
-    /// The file, directory or URL the error is about.
+    /// The file, directory or URL the error is about, as the error itself
+    /// names it (never guessed from the message).
     pub path: Option<String>,
-    /// The field or key within it.
+    /// The field or key within it (a TOML key such as `project.version`,
+    /// a flag, or an archive's member), as the error itself names it.
     pub field: Option<String>,
 }
 
 impl Error {
     /// The error object for `message` (an error and its causes, as the
-    /// human line shows it). `path` and `field` are read from the message
-    /// where kiln's messages put them: a message that opens with a file
-    /// (`release.toml: ...`, `/tmp/x.whl: ...`, `failed to read dist/x: ...`)
-    /// names it first; a field or key is the first one in backticks
-    /// (`` `epoch` ``).
+    /// human line shows it), about no particular file or field.
     pub fn from_message(kind: ErrorKind, message: &str) -> Self {
         Self {
             kind,
             message: message.to_owned(),
-            path: path_in(message),
-            field: field_in(message),
+            path: None,
+            field: None,
         }
     }
-}
 
-/// The file the message opens with: the last word before the first `: `,
-/// when it looks like a path (has a `/`, or ends in a file extension).
-fn path_in(message: &str) -> Option<String> {
-    let (head, _) = message.split_once(": ")?;
-    let word = head.rsplit(char::is_whitespace).next()?;
-    let word = word.trim_matches(|c| c == '"' || c == '\'');
-    let extension = word.rsplit_once('.').is_some_and(|(stem, ext)| {
-        !stem.is_empty() && ext.starts_with(|c: char| c.is_ascii_alphabetic())
-    });
-    (!word.is_empty() && (word.contains('/') || extension)).then(|| word.to_owned())
-}
-
-/// The first `` `name` `` in the message that is one word (a key, a field,
-/// a flag), not a command to run.
-fn field_in(message: &str) -> Option<String> {
-    message.split('`').skip(1).step_by(2).find_map(|quoted| {
-        let one_word = !quoted.is_empty()
-            && quoted
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c));
-        one_word.then(|| quoted.to_owned())
-    })
+    /// The same, about the file `path` and the `field` within it where the
+    /// caller knows them from the error itself (never from its text).
+    pub fn located(
+        kind: ErrorKind,
+        message: &str,
+        path: Option<String>,
+        field: Option<String>,
+    ) -> Self {
+        Self {
+            path,
+            field,
+            ..Self::from_message(kind, message)
+        }
+    }
 }
 
 /// Which kind of failure, as the exit code tells it.
@@ -537,28 +559,20 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_file_and_field_their_message_names() {
+    fn an_error_names_a_file_and_field_only_when_told() {
+        // A message that reads like a place is not taken for one.
         let e = Error::from_message(
             ErrorKind::BadInput,
             "release.toml: project \"a\": `epoch` is x; use \"git-commit\" or a number of seconds",
         );
-        assert_eq!(e.path.as_deref(), Some("release.toml"));
-        assert_eq!(e.field.as_deref(), Some("epoch"));
-        let e = Error::from_message(ErrorKind::BadInput, "/tmp/nope: no such project directory");
-        assert_eq!(e.path.as_deref(), Some("/tmp/nope"));
-        assert_eq!(e.field, None);
-        let e = Error::from_message(
+        assert_eq!((e.path, e.field), (None, None));
+        let e = Error::located(
             ErrorKind::BadInput,
-            "failed to read dist/a-1.0.tar.gz: gone",
+            "x",
+            Some("release/release.toml".into()),
+            Some("epoch".into()),
         );
-        assert_eq!(e.path.as_deref(), Some("dist/a-1.0.tar.gz"));
-        // Neither a version nor a sentence is a path; a command is no field.
-        for message in [
-            "kiln-sums 1.0 did not verify: 1 of 4 checks failed",
-            "no build lock: run `cargo xtask lock --project a` and commit it",
-        ] {
-            let e = Error::from_message(ErrorKind::Mismatch, message);
-            assert_eq!((e.path, e.field), (None, None), "{message}");
-        }
+        assert_eq!(e.path.as_deref(), Some("release/release.toml"));
+        assert_eq!(e.field.as_deref(), Some("epoch"));
     }
 }

@@ -110,7 +110,12 @@ fn reports_and_errors_validate_against_the_schema() {
     let error = Output::Error(ErrorReport {
         schema: Version,
         command: Some(Command::Build),
-        error: Error::from_message(ErrorKind::BadInput, "x/y: no such project directory"),
+        error: Error::located(
+            ErrorKind::BadInput,
+            "x/y: no such project directory",
+            Some("x/y".into()),
+            None,
+        ),
     });
     for output in [release(), verify, diff, error] {
         let v = value(output);

@@ -19,6 +19,7 @@
 mod checks;
 mod report;
 mod sources;
+mod wheelhouse;
 
 use crate::config::{EpochPolicy, ReleaseConfig};
 use crate::engine::{BuiltArtifact, build_project};
@@ -49,6 +50,9 @@ struct Check {
 
 impl Verify {
     pub fn run(self) -> Result<()> {
+        if let Some(dir) = &self.wheelhouse {
+            return self.run_wheelhouse(dir);
+        }
         let root = project_root()?;
         // A bad download limit is a usage error, before any work.
         fetch::pace()?;

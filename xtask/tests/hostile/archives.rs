@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use kiln_archive::{ArchiveWriter, Deflate, TarGzWriter, ZipWriter};
 
 use crate::harness::{self, MEMORY_KIB, Outcome};
+use crate::raw::{RawEntry, entry, raw_zip_of, tar_header, tar_of};
 
 const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
@@ -27,39 +28,6 @@ const DEFLATE: Deflate = Deflate {
 };
 
 // ------------------------------------------------------------- builders
-
-/// One ustar header block.
-fn tar_header(name: &[u8], typeflag: u8, size: u64, linkname: &[u8]) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typeflag;
-    h[157..157 + linkname.len()].copy_from_slice(linkname);
-    h[257..265].copy_from_slice(b"ustar\x0000");
-    h[148..156].fill(b' ');
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
-
-/// A header and its data, zero-padded to the block.
-fn entry(name: &str, typeflag: u8, data: &[u8]) -> Vec<u8> {
-    let mut v = tar_header(name.as_bytes(), typeflag, data.len() as u64, b"").to_vec();
-    v.extend_from_slice(data);
-    v.resize(v.len().div_ceil(512) * 512, 0);
-    v
-}
-
-/// Entries and the two end-of-archive blocks.
-fn tar_of(entries: &[Vec<u8>]) -> Vec<u8> {
-    let mut tar = entries.concat();
-    tar.extend_from_slice(&[0u8; 1024]);
-    tar
-}
 
 /// Raw deflate of `data` and its CRC32, from the `zip` crate (a member of
 /// a zip written to a seekable buffer carries both in its local header).
@@ -199,6 +167,28 @@ impl Case {
         self.normalize().expect(2, needle).under(MEMORY_KIB);
         self.nothing_written();
     }
+
+    /// Both commands with `--json` refuse the input with exit 2 and one
+    /// error object whose `path` is the archive as given and whose `field`
+    /// is `entry`, the entry as the reader names it.
+    #[track_caller]
+    fn refused_in_json(&self, entry: &str) {
+        let (a, b) = (self.path("a"), self.path("b"));
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        let out = self.dir.path().join("out");
+        for args in [
+            vec!["diff", a, b, "--json"],
+            vec!["normalize", a, "--out", out.to_str().unwrap(), "--json"],
+        ] {
+            let o = harness::run(self.dir.path(), &args);
+            o.expect(2, entry).under(MEMORY_KIB);
+            let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+            assert_eq!(v["error"]["kind"], "bad-input", "{args:?}: {v}");
+            assert_eq!(v["error"]["path"], a, "{args:?}: {v}");
+            assert_eq!(v["error"]["field"], entry, "{args:?}: {v}");
+        }
+        self.nothing_written();
+    }
 }
 
 /// An sdist of the good entries plus `extra` (before the end blocks),
@@ -220,8 +210,8 @@ fn pax_records_amplify_memory() {
     let tiny = b"6 a=b\n".repeat((1 << 20) / 6);
     let mut extra = Vec::new();
     for i in 0..200 {
-        extra.push(entry(&format!("p-1.0/PaxHeaders/f{i}"), b'x', &tiny));
-        extra.push(entry(&format!("p-1.0/f{i}"), b'0', b"x\n"));
+        extra.push(entry(format!("p-1.0/PaxHeaders/f{i}"), b'x', &tiny));
+        extra.push(entry(format!("p-1.0/f{i}"), b'0', b"x\n"));
     }
     let tgz = sdist_with(extra);
     assert!(tgz.len() < 10 << 20, "{}", tgz.len());
@@ -251,8 +241,8 @@ fn pax_record_of_a_megabyte_is_refused() {
     record.push(b'\n');
     let mut extra = Vec::new();
     for i in 0..200 {
-        extra.push(entry(&format!("p-1.0/PaxHeaders/f{i}"), b'x', &record));
-        extra.push(entry(&format!("p-1.0/f{i}"), b'0', b"x\n"));
+        extra.push(entry(format!("p-1.0/PaxHeaders/f{i}"), b'x', &record));
+        extra.push(entry(format!("p-1.0/f{i}"), b'0', b"x\n"));
     }
     Case::sdist(&sdist_with(extra))
         .refused("\"p-1.0/PaxHeaders/f0\" record \"comment\": pax record size");
@@ -267,8 +257,8 @@ fn pax_records_within_bounds_are_read_under_the_memory_bound() {
     record.push(b'\n');
     let mut extra = Vec::new();
     for i in 0..200 {
-        extra.push(entry(&format!("p-1.0/PaxHeaders/f{i}"), b'x', &record));
-        extra.push(entry(&format!("p-1.0/f{i:03}"), b'0', b"x\n"));
+        extra.push(entry(format!("p-1.0/PaxHeaders/f{i}"), b'x', &record));
+        extra.push(entry(format!("p-1.0/f{i:03}"), b'0', b"x\n"));
     }
     let case = Case::sdist(&sdist_with(extra));
     case.diff()
@@ -420,7 +410,7 @@ fn diff_of_100000_members_each_stays_under_the_bounds() {
     let sdist = |prefix: &str| {
         let mut entries = vec![entry("p-1.0/PKG-INFO", b'0', PKG_INFO)];
         for i in 0..99_990 {
-            entries.push(entry(&format!("p-1.0/{prefix}{i:06}.py"), b'0', b""));
+            entries.push(entry(format!("p-1.0/{prefix}{i:06}.py"), b'0', b""));
         }
         gzip(&tar_of(&entries))
     };
@@ -571,6 +561,16 @@ fn tar_path_traversal_is_refused() {
 }
 
 #[test]
+fn with_json_a_refused_archive_is_an_error_naming_the_archive_and_the_entry() {
+    Case::sdist(&sdist_with(vec![entry("p-1.0/../../etc/x", b'0', b"x")]))
+        .refused_in_json("\"p-1.0/../../etc/x\"");
+    // Truncated: the entry is where the reader stopped.
+    let mut cut = canonical_sdist();
+    cut.truncate(cut.len() / 2);
+    Case::sdist(&cut).refused_in_json("\"p-1.0/PKG-INFO\"");
+}
+
+#[test]
 fn tar_absolute_path_is_refused() {
     Case::sdist(&sdist_with(vec![entry("/etc/passwd", b'0', b"x")]))
         .refused("\"/etc/passwd\": refused: absolute path");
@@ -632,13 +632,13 @@ fn zip_bomb_is_refused() {
         let (_, crc) = deflate(&declared);
         crc
     };
-    let zip = raw_zip(&[ZipEntry {
-        name: "p/bomb.bin",
+    let zip = raw_zip_of(&[RawEntry {
+        name: b"p/bomb.bin",
         payload: &raw,
         method: 8,
         crc,
         size: 1024,
-        mode: 0o100644,
+        ext: 0o100644 << 16,
     }]);
     let case = Case::new(
         "p-1.0-py3-none-any.whl",
@@ -651,74 +651,23 @@ fn zip_bomb_is_refused() {
 #[test]
 fn zip_symlink_and_traversal_are_refused() {
     let good = wheel(&[("p/__init__.py".into(), Vec::new())]);
-    let zip = raw_zip(&[ZipEntry {
-        name: "p/link",
+    let zip = raw_zip_of(&[RawEntry {
+        name: b"p/link",
         payload: b"/etc/shadow",
         method: 0,
         crc: deflate(b"/etc/shadow").1,
         size: 11,
-        mode: 0o120777,
+        ext: 0o120777 << 16,
     }]);
     Case::new("p-1.0-py3-none-any.whl", &zip, &good).refused("\"p/link\": refused: symbolic link");
-    let zip = raw_zip(&[ZipEntry {
-        name: "../evil.py",
+    let zip = raw_zip_of(&[RawEntry {
+        name: b"../evil.py",
         payload: b"x",
         method: 0,
         crc: deflate(b"x").1,
         size: 1,
-        mode: 0o100644,
+        ext: 0o100644 << 16,
     }]);
     Case::new("p-1.0-py3-none-any.whl", &zip, &good)
         .refused("\"../evil.py\": refused: `..` component");
-}
-
-/// One entry of a hand-built zip: `payload` is the (compressed) data as
-/// written; `crc` and `size` what the headers declare.
-struct ZipEntry<'a> {
-    name: &'a str,
-    payload: &'a [u8],
-    method: u16,
-    crc: u32,
-    size: u32,
-    mode: u32,
-}
-
-fn raw_zip(entries: &[ZipEntry<'_>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut cd = Vec::new();
-    for e in entries {
-        let off = out.len() as u32;
-        let mut fixed = Vec::new();
-        fixed.extend_from_slice(&20u16.to_le_bytes());
-        fixed.extend_from_slice(&0u16.to_le_bytes()); // flags
-        fixed.extend_from_slice(&e.method.to_le_bytes());
-        fixed.extend_from_slice(&0u16.to_le_bytes());
-        fixed.extend_from_slice(&33u16.to_le_bytes());
-        fixed.extend_from_slice(&e.crc.to_le_bytes());
-        fixed.extend_from_slice(&(e.payload.len() as u32).to_le_bytes());
-        fixed.extend_from_slice(&e.size.to_le_bytes());
-        fixed.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
-        fixed.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&0x04034b50u32.to_le_bytes());
-        out.extend_from_slice(&fixed);
-        out.extend_from_slice(e.name.as_bytes());
-        out.extend_from_slice(e.payload);
-        cd.extend_from_slice(&0x02014b50u32.to_le_bytes());
-        cd.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
-        cd.extend_from_slice(&fixed);
-        cd.extend_from_slice(&[0u8; 6]); // comment len, disk, internal attrs
-        cd.extend_from_slice(&(e.mode << 16).to_le_bytes());
-        cd.extend_from_slice(&off.to_le_bytes());
-        cd.extend_from_slice(e.name.as_bytes());
-    }
-    let cd_off = out.len() as u32;
-    out.extend_from_slice(&cd);
-    out.extend_from_slice(&0x06054b50u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(cd.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_off.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
 }

@@ -87,20 +87,28 @@ fn quadratic_index_page_of_unclosed_tags_is_read_in_linear_time() {
         .under(MEMORY_KIB);
 }
 
+/// `verify --against` a release directory serving the wheel as `bytes`,
+/// `chunk` bytes every `pause`, under the `QUICK` limits; and that
+/// directory's URL.
+fn verify_against_dripping(
+    bytes: Vec<u8>,
+    chunk: usize,
+    pause: Duration,
+) -> (harness::Outcome, String) {
+    let (_site, server, _) = site(&[(WHEEL, bytes)]);
+    server.set(
+        &format!("/releases/{WHEEL}"),
+        Override::Drip { chunk, pause },
+    );
+    let url = server.url("/releases");
+    (verify(&["--against", &url], QUICK, harness::TIME), url)
+}
+
 #[test]
 fn dripping_download_is_cut_off_at_the_minimum_rate() {
     // One byte every 100 ms: each read arrives well within the per-read
     // timeout, so only a minimum rate stops it (it would take hours).
-    let (_site, server, _) = site(&[(WHEEL, vec![7u8; 100_000])]);
-    server.set(
-        &format!("/releases/{WHEEL}"),
-        Override::Drip {
-            chunk: 1,
-            pause: Duration::from_millis(100),
-        },
-    );
-    let url = server.url("/releases");
-    let out = verify(&["--against", &url], QUICK, harness::TIME);
+    let (out, url) = verify_against_dripping(vec![7u8; 100_000], 1, Duration::from_millis(100));
     out.expect(1, "under the minimum rate of 1024 bytes per second")
         .under(MEMORY_KIB);
     assert!(
@@ -129,16 +137,8 @@ fn dripping_index_page_is_cut_off_at_the_minimum_rate() {
 fn endless_steady_download_is_cut_off_at_the_deadline() {
     // 200 KB/s, far above the minimum rate, for a 9 MB body: only the
     // overall deadline (3 s here) stops it before it ends.
-    let (_site, server, _) = site(&[(WHEEL, vec![7u8; 9_000_000])]);
-    server.set(
-        &format!("/releases/{WHEEL}"),
-        Override::Drip {
-            chunk: 10_000,
-            pause: Duration::from_millis(50),
-        },
-    );
-    let url = server.url("/releases");
-    let out = verify(&["--against", &url], QUICK, harness::TIME);
+    let (out, _url) =
+        verify_against_dripping(vec![7u8; 9_000_000], 10_000, Duration::from_millis(50));
     out.expect(1, "did not finish within 3 seconds")
         .under(MEMORY_KIB);
     assert!(

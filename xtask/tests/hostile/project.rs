@@ -302,3 +302,73 @@ fn five_gib_member_is_an_error_not_an_abort_and_leaves_nothing_in_out() {
     let o = refused(tmp.path(), "huge.bin");
     assert!(o.stderr.contains("zip64"), "{}", o.stderr);
 }
+
+/// `xtask ARGS --json` in `dir`: exit 2 naming `needle`, and the error
+/// object's `path` and `field`.
+#[track_caller]
+fn json_error(dir: &Path, args: &[&str], needle: &str) -> (serde_json::Value, serde_json::Value) {
+    let args = [args, &["--json"]].concat();
+    let o = harness::run(dir, &args);
+    o.expect(2, needle).under(harness::MEMORY_KIB);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "bad-input", "{v}");
+    (v["error"]["path"].clone(), v["error"]["field"].clone())
+}
+
+#[test]
+fn with_json_a_bad_pyproject_field_is_named_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path(), "");
+    let pyproject = p.join("pyproject.toml");
+    let text = fs::read_to_string(&pyproject).unwrap();
+    fs::write(&pyproject, text.replace("\"1.0\"", "\"not a version\"")).unwrap();
+    let build = ["build", "proj", "--out", "out"];
+    let (path, field) = json_error(tmp.path(), &build, "project.version");
+    assert_eq!(
+        (path.as_str(), field.as_str()),
+        (Some("proj/pyproject.toml"), Some("project.version"))
+    );
+
+    // A TOML error names the file; which key is at fault is not known.
+    fs::write(
+        &pyproject,
+        format!("{text}\n[tool.uv.build-backend]\nno-such-key = 1\n"),
+    )
+    .unwrap();
+    let (path, field) = json_error(tmp.path(), &build, "no-such-key");
+    assert_eq!(path.as_str(), Some("proj/pyproject.toml"));
+    assert!(field.is_null(), "{field}");
+    assert_out_empty(tmp.path());
+}
+
+#[test]
+fn with_json_an_error_about_no_file_names_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    project(tmp.path(), "");
+    // A missing project directory is the path; the message's backticks
+    // and words that look like files are never taken for a place.
+    let (path, field) = json_error(
+        tmp.path(),
+        &["build", "nope/x.toml"],
+        "no such project directory",
+    );
+    assert_eq!(
+        (path.as_str(), field.is_null()),
+        (Some("nope/x.toml"), true)
+    );
+    let (path, field) = json_error(
+        tmp.path(),
+        &["lock", "proj", "--project", "proj"],
+        "give either --project NAME or PATH",
+    );
+    assert!(path.is_null() && field.is_null(), "{path} {field}");
+    let (path, field) = json_error(
+        tmp.path(),
+        &["lock", "proj", "--constraints", "c.txt"],
+        "no such constraints file",
+    );
+    assert_eq!(
+        (path.as_str(), field.as_str()),
+        (Some("c.txt"), Some("--constraints"))
+    );
+}
