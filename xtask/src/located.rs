@@ -16,6 +16,7 @@ use std::path::Path;
 
 use kiln_archive::ArchiveError;
 use kiln_canon::CanonError;
+use kiln_canon::file::FileError;
 use kiln_diff::DiffError;
 use kiln_fetch::{FetchError, PageError};
 use kiln_fs::project::ProjectFileError;
@@ -112,6 +113,7 @@ fn one(e: &(dyn StdError + 'static)) -> Option<Location> {
         .or_else(|| via(e, native))
         .or_else(|| via(e, archive))
         .or_else(|| via(e, canon))
+        .or_else(|| via(e, canon_file))
         .or_else(|| via(e, diff))
         .or_else(|| via(e, lock))
         .or_else(|| via(e, record))
@@ -220,6 +222,16 @@ fn archive(e: &ArchiveError) -> Option<Location> {
         | E::Deflate { path, .. }
         | E::Zip64Needed { path, .. } => Location::new(None, Some(path.clone())),
         E::EpochOutOfRange { .. } => None,
+    }
+}
+
+fn canon_file(e: &FileError) -> Option<Location> {
+    match e {
+        // Transparent: its chain skips the inner error, so look inside.
+        FileError::Canon(inner) => canon(inner),
+        FileError::Open { path, .. } | FileError::Write { path, .. } => Location::file(path),
+        FileError::Unfinished { path } => Location::file(path),
+        FileError::Publish(_) | FileError::Digest(_) | FileError::Spool(_) => None,
     }
 }
 
