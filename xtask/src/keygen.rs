@@ -5,9 +5,10 @@
 
 use crate::flags::Keygen;
 use crate::report;
-use crate::sign::{random_seed, write_private_key, write_public_key};
+use crate::sign::random_seed;
 use anyhow::{Result, bail};
 use kiln_provenance::PrivateKey;
+use kiln_provenance::keyfile::{write_private_key, write_public_key};
 use std::path::PathBuf;
 
 impl Keygen {
@@ -30,7 +31,7 @@ impl Keygen {
         if let Err(e) = write_public_key(&public, &key.public_key()) {
             // Leave no half pair behind.
             let _ = std::fs::remove_file(&self.out);
-            return Err(e);
+            return Err(e.into());
         }
         let keyid = key.public_key().keyid();
         if self.json {

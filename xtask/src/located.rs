@@ -16,6 +16,7 @@ use std::path::Path;
 
 use kiln_archive::ArchiveError;
 use kiln_canon::CanonError;
+use kiln_canon::file::FileError;
 use kiln_diff::DiffError;
 use kiln_fetch::{FetchError, PageError};
 use kiln_fs::project::ProjectFileError;
@@ -24,6 +25,8 @@ use kiln_metadata::{BuildSystemError, MetadataError};
 use kiln_native::NativeError;
 use kiln_pep517::Pep517Error;
 use kiln_record::RecordError;
+use kiln_release::config::{ConfigError, RELEASE_TOML};
+use kiln_release::pins::{PINS_TOML, PinsError};
 
 /// An error of xtask's own about a file (or URL) and maybe a field in it:
 /// displayed as its message, located by `locate`.
@@ -110,9 +113,12 @@ fn one(e: &(dyn StdError + 'static)) -> Option<Location> {
         .or_else(|| via(e, native))
         .or_else(|| via(e, archive))
         .or_else(|| via(e, canon))
+        .or_else(|| via(e, canon_file))
         .or_else(|| via(e, diff))
         .or_else(|| via(e, lock))
         .or_else(|| via(e, record))
+        .or_else(|| via(e, config))
+        .or_else(|| via(e, pins))
         .or_else(|| via(e, fetch))
         .or_else(|| via(e, page))
         .or_else(|| via(e, pep517))
@@ -219,6 +225,16 @@ fn archive(e: &ArchiveError) -> Option<Location> {
     }
 }
 
+fn canon_file(e: &FileError) -> Option<Location> {
+    match e {
+        // Transparent: its chain skips the inner error, so look inside.
+        FileError::Canon(inner) => canon(inner),
+        FileError::Open { path, .. } | FileError::Write { path, .. } => Location::file(path),
+        FileError::Unfinished { path } => Location::file(path),
+        FileError::Publish(_) | FileError::Digest(_) | FileError::Spool(_) => None,
+    }
+}
+
 fn canon(e: &CanonError) -> Option<Location> {
     use CanonError as E;
     let at = |archive: &String, member: &String| {
@@ -299,6 +315,21 @@ fn lock(e: &LockError) -> Option<Location> {
         LockError::Package { file, package, .. } => {
             Location::new(Some(file.clone()), Some(package.clone()))
         }
+    }
+}
+
+fn config(e: &ConfigError) -> Option<Location> {
+    match e {
+        // Transparent: its chain skips the inner error, so look inside.
+        ConfigError::Read(inner) => project_file(inner),
+        e => Location::new(Some(RELEASE_TOML.to_owned()), e.field().map(str::to_owned)),
+    }
+}
+
+fn pins(e: &PinsError) -> Option<Location> {
+    match e {
+        PinsError::Read(inner) => project_file(inner),
+        e => Location::new(Some(PINS_TOML.to_owned()), e.field().map(str::to_owned)),
     }
 }
 

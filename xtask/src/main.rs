@@ -31,8 +31,6 @@ mod report;
 mod reproduce;
 mod serve;
 mod sign;
-#[cfg(test)]
-mod tidy;
 mod tuf;
 mod tuf_keys;
 mod verify;

@@ -16,13 +16,12 @@ use crate::flags::Normalize;
 use crate::{epoch, pins::Pins, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_archive::Limits;
+use kiln_canon::file::{Job, Normalized, normalize_files};
 use kiln_digest::Digests;
-use kiln_fs::publish::AtomicFile;
 use kiln_names::{ArtifactKind, Epoch};
-use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
-struct Normalized {
+struct Done {
     input: String,
     output: String,
     before: Digests,
@@ -64,39 +63,25 @@ impl Normalize {
         // compressing another); each output is still written atomically,
         // and results are reported in the order given.
         let bar = report::progress(self.files.len() as u64, "normalizing");
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(self.files.len());
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<std::sync::Mutex<Option<Result<Normalized>>>> = self
-            .files
-            .iter()
-            .map(|_| std::sync::Mutex::new(None))
-            .collect();
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(file) = self.files.get(i) else { break };
-                        let result = self.normalize_file(file, epoch, pins.deflate, &limits);
-                        bar.inc(1);
-                        if let Ok(mut slot) = results[i].lock() {
-                            *slot = Some(result);
-                        }
-                    }
-                });
-            }
-        });
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = (self.files.iter())
+            .map(|file| {
+                let name = file_name(file)?;
+                let kind = ArtifactKind::from_file_name(&name).context("checked above")?;
+                Ok((file.clone(), kind, self.out.join(&name)))
+            })
+            .collect::<Result<Vec<Job>>>()?;
+        let results = normalize_files(&jobs, workers, epoch, pins.deflate, &limits, &|| bar.inc(1));
         bar.finish_and_clear();
         let mut done = Vec::new();
-        for (slot, file) in results.into_iter().zip(&self.files) {
-            let result = slot
-                .into_inner()
-                .ok()
-                .flatten()
-                .with_context(|| format!("{}: normalizing did not finish", file.display()))?;
-            done.push(result?);
+        for ((input, _, target), result) in jobs.iter().zip(results) {
+            let Normalized { before, after } = result?;
+            done.push(Done {
+                input: input.display().to_string(),
+                output: target.display().to_string(),
+                before,
+                after,
+            });
         }
 
         if self.json {
@@ -143,74 +128,8 @@ impl Normalize {
     }
 }
 
-impl Normalize {
-    fn normalize_file(
-        &self,
-        file: &Path,
-        epoch: Epoch,
-        deflate: kiln_archive::Deflate,
-        limits: &Limits,
-    ) -> Result<Normalized> {
-        let name = file_name(file)?;
-        let before = Digests::of_file(file)?;
-        let target = self.out.join(&name);
-        normalize_one(file, &name, &target, epoch, deflate, limits)?;
-        let after = Digests::of_file(&target)?;
-        Ok(Normalized {
-            input: file.display().to_string(),
-            output: target.display().to_string(),
-            before,
-            after,
-        })
-    }
-}
-
 fn file_name(file: &Path) -> Result<String> {
     file.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .with_context(|| format!("{}: not a file name", file.display()))
-}
-
-/// Canonicalize `input` into `target` atomically.
-fn normalize_one(
-    input: &Path,
-    name: &str,
-    target: &Path,
-    epoch: Epoch,
-    deflate: kiln_archive::Deflate,
-    limits: &Limits,
-) -> Result<()> {
-    let reader = std::fs::File::open(input)
-        .with_context(|| format!("failed to open {}", input.display()))?;
-    let mut atomic = AtomicFile::create(target)?;
-    let out = BufWriter::new(atomic.file());
-    let label = input.display().to_string();
-    let out = if ArtifactKind::from_file_name(name) == Some(ArtifactKind::Wheel) {
-        kiln_canon::canonicalize_wheel_stream(
-            &label,
-            BufReader::new(reader),
-            epoch,
-            deflate,
-            limits,
-            out,
-        )?
-    } else {
-        // The sdist's members are spooled in archive order into a private,
-        // already-unlinked temporary file, then written sorted.
-        let mut spool = tempfile::tempfile().context("failed to create a spool file")?;
-        kiln_canon::canonicalize_sdist_stream(
-            &label,
-            BufReader::new(reader),
-            &mut spool,
-            epoch,
-            deflate,
-            limits,
-            out,
-        )?
-    };
-    out.into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("failed to write {}", target.display()))?;
-    atomic.commit(0o644)?;
-    Ok(())
 }

@@ -8,31 +8,17 @@
 //! predicate, signs it as a DSSE envelope, and writes
 //! `<project>-<version>.intoto.jsonl` into the dist directory.
 //!
-//! `verify` checks an envelope against keys from `release/` as HEAD has
-//! them (never a key that arrives with the artifacts), plus this checkout's
-//! development key with a warning: a valid signature by a trusted key, the
-//! in-toto payload type, the statement's subjects exactly the release's
-//! artifacts with matching sha256 and sha512, and the source commit the
-//! tag's commit.
+//! `verify` trusts keys from `release/` as HEAD has them (never a key that
+//! arrives with the artifacts), plus this checkout's development key with a
+//! warning; `kiln_provenance::check` decides whether an envelope holds.
 
 use crate::sign::Signer;
 use anyhow::{Context, Result, bail};
 use kiln_names::BuildMode;
-use kiln_provenance::{
-    BuildParameters, Dependency, Envelope, ProvenanceInput, PublicKey, Signing, SigningKind,
-    Subject, parse_statement, statement_json,
-};
+use kiln_provenance::{PublicKey, Signing, SigningKind, Subject, release_statement};
 use std::collections::BTreeMap;
 use std::path::Path;
 use xshell::{Shell, cmd};
-
-/// The DSSE payload type of an in-toto statement.
-pub const PAYLOAD_TYPE: &str = kiln_provenance::IN_TOTO_PAYLOAD_TYPE;
-
-/// The provenance file's name for a project and version.
-pub fn file_name(project: &str, version: &str) -> String {
-    format!("{project}-{version}.intoto.jsonl")
-}
 
 /// What `release` hands over for one project.
 #[derive(Debug)]
@@ -62,18 +48,9 @@ fn sha256_file(path: &Path) -> Result<String> {
         .sha256_hex())
 }
 
-fn one(name: &str, uri: String, digests: &[(&str, String)]) -> Dependency {
-    Dependency {
-        name: Some(name.to_string()),
-        uri,
-        digest: digests
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-    }
-}
-
-/// The statement's bytes for a release.
+/// The statement's bytes for a release: the facts `release` hands over,
+/// and what this checkout and machine say (commit, remote, rustc, digests
+/// of the pinned files, the CI identity).
 pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
     let sh = Shell::new()?;
     sh.change_dir(facts.root);
@@ -93,48 +70,6 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
         .quiet()
         .read()
         .unwrap_or_default();
-    // The source commit is the statement's first resolved dependency
-    // (kiln-provenance writes it from `source_commit`).
-    let mut dependencies = vec![
-        one(
-            "Cargo.lock",
-            "file:Cargo.lock".into(),
-            &[("sha256", sha256_file(&facts.root.join("Cargo.lock"))?)],
-        ),
-        one(
-            "pinned-toolchain.toml",
-            "file:pinned-toolchain.toml".into(),
-            &[(
-                "sha256",
-                sha256_file(&facts.root.join(crate::pins::PINS_TOML))?,
-            )],
-        ),
-        one(
-            "rustc",
-            format!(
-                "pkg:generic/rustc@{}",
-                rustc.split_whitespace().nth(1).unwrap_or("unknown")
-            ),
-            &[],
-        ),
-    ];
-    if let Some(python) = facts.pins.get("python.version") {
-        dependencies.push(one("python", format!("pkg:generic/python@{python}"), &[]));
-    }
-    if let Some(lock) = &facts.lock_sha256 {
-        dependencies.push(one(
-            "build lock",
-            format!("file:{}", crate::layout::lock_rel(facts.project)),
-            &[("sha256", lock.clone())],
-        ));
-    }
-    for (name, version, sha256) in &facts.locked {
-        dependencies.push(one(
-            name,
-            format!("pkg:pypi/{name}@{version}"),
-            &[("sha256", sha256.clone())],
-        ));
-    }
     let (builder_id, invocation_id) = crate::sign::builder_and_invocation(facts.seed);
     let signing = match signer {
         Signer::Key {
@@ -153,12 +88,13 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
         },
         Signer::Unsigned => bail!("--no-sign writes no provenance"),
     };
-    let (compression, pins): (BTreeMap<_, _>, BTreeMap<_, _>) = facts
-        .pins
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .partition(|(k, _)| k.starts_with("compression."));
-    let input = ProvenanceInput {
+    Ok(release_statement(kiln_provenance::ReleaseFacts {
+        project: facts.project,
+        version: facts.version,
+        tag: &facts.tag,
+        mode: facts.mode,
+        epoch: facts.epoch,
+        pins: facts.pins,
         subjects: facts
             .artifacts
             .iter()
@@ -168,25 +104,20 @@ pub fn statement(facts: &ReleaseFacts<'_>, signer: &Signer) -> Result<Vec<u8>> {
                 sha512: sha512.clone(),
             })
             .collect(),
-        parameters: BuildParameters {
-            project: facts.project.to_string(),
-            version: facts.version.to_string(),
-            source_repository: repository,
-            source_ref: format!("refs/tags/{}", facts.tag),
-            mode: facts.mode,
-            epoch: facts.epoch,
-            compression,
-            pins,
-            signing,
-        },
-        source_commit: commit.trim().to_string(),
-        dependencies,
+        locked: facts.locked.clone(),
+        lock: (facts.lock_sha256.clone())
+            .map(|sha256| (crate::layout::lock_rel(facts.project), sha256)),
+        cargo_lock_sha256: sha256_file(&facts.root.join("Cargo.lock"))?,
+        pins_sha256: sha256_file(&facts.root.join(crate::pins::PINS_TOML))?,
+        rustc: rustc.split_whitespace().nth(1).unwrap_or("unknown"),
+        repository,
+        commit: commit.trim().to_string(),
+        signing,
         builder_id,
         invocation_id,
-        started_on: crate::sign::rfc3339(facts.started),
-        finished_on: crate::sign::rfc3339(facts.finished),
-    };
-    Ok(statement_json(&input))
+        started: facts.started,
+        finished: facts.finished,
+    }))
 }
 
 /// The keys `verify` trusts: the `release/keys/*.pub` committed at HEAD
@@ -225,102 +156,4 @@ pub fn trusted_keys(
         keys.push((dev, "this checkout's development key".into()));
     }
     Ok(keys)
-}
-
-/// Check one provenance file against the release; Ok(description of who
-/// signed) or an error saying which check failed.
-pub fn check(
-    text: &str,
-    trusted: &[(PublicKey, String)],
-    expected: &BTreeMap<String, (String, Option<String>)>,
-    commit: &str,
-) -> Result<String> {
-    let mut signers = Vec::new();
-    let mut lines = 0;
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        lines += 1;
-        let at = n + 1;
-        let envelope = Envelope::parse(line)
-            .map_err(|e| anyhow::anyhow!("line {at}: not a DSSE envelope: {e}"))?;
-        let keys: Vec<PublicKey> = trusted.iter().map(|(k, _)| k.clone()).collect();
-        let verified = envelope.verify_in_toto(&keys).map_err(|e| {
-            anyhow::anyhow!(
-                "line {at}: signature check failed: {e} (trusted: {})",
-                if trusted.is_empty() {
-                    format!(
-                        "no keys -- commit a public key under {}/",
-                        crate::layout::KEYS_DIR
-                    )
-                } else {
-                    trusted
-                        .iter()
-                        .map(|(_, l)| l.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            )
-        })?;
-        check_statement(&verified.payload, expected, commit)
-            .map_err(|e| anyhow::anyhow!("line {at}: {e}"))?;
-        let label = trusted
-            .iter()
-            .find(|(k, _)| k.keyid() == verified.keyid)
-            .map_or_else(|| verified.keyid.clone(), |(_, l)| l.clone());
-        signers.push(label);
-    }
-    if lines == 0 {
-        bail!("the provenance file is empty");
-    }
-    Ok(format!("signed by {}", signers.join(", ")))
-}
-
-/// The statement's own checks: kiln provenance, subjects exactly the
-/// expected artifacts with matching digests, the tag's commit.
-pub fn check_statement(
-    payload: &[u8],
-    expected: &BTreeMap<String, (String, Option<String>)>,
-    commit: &str,
-) -> Result<()> {
-    let statement =
-        parse_statement(payload).map_err(|e| anyhow::anyhow!("not kiln provenance: {e}"))?;
-    let mut seen = BTreeMap::new();
-    for s in &statement.subjects {
-        if seen.insert(s.name.clone(), ()).is_some() {
-            bail!("subject {} is listed twice", s.name);
-        }
-        let Some((sha256, sha512)) = expected.get(&s.name) else {
-            bail!("subject {} is not an artifact of this release", s.name);
-        };
-        let listed = |alg: &str| s.digest.get(alg).map_or("(none)", String::as_str);
-        if listed("sha256") != sha256 {
-            bail!(
-                "subject {} has sha256 {}, the artifact has {sha256}",
-                s.name,
-                listed("sha256")
-            );
-        }
-        if let Some(sha512) = sha512
-            && listed("sha512") != sha512
-        {
-            bail!(
-                "subject {} has sha512 {}, the artifact has {sha512}",
-                s.name,
-                listed("sha512")
-            );
-        }
-    }
-    for name in expected.keys() {
-        if !seen.contains_key(name) {
-            bail!("artifact {name} is missing from the subjects");
-        }
-    }
-    match &statement.source_commit {
-        Some(c) if c == commit => Ok(()),
-        Some(c) => bail!("the provenance is of commit {c}, the release tag is commit {commit}"),
-        None => bail!("the provenance names no source commit"),
-    }
 }

@@ -22,7 +22,7 @@ use crate::{Mismatch, epoch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_names::{BuildMode, ProjectName, ResolvedEpoch};
-use kiln_record::{ArtifactChange, ArtifactDigests, Record, render_sha256sums};
+use kiln_record::{Record, render_sha256sums};
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
@@ -53,7 +53,16 @@ impl Release {
         let config = ReleaseConfig::load(&root)?;
         let projects = config.select(&self.projects)?;
 
-        check_replaceable(&self.out)?;
+        kiln_release::check_replaceable(
+            &self.out,
+            &[
+                ".tar.gz",
+                ".whl",
+                layout::RECORD_SUFFIX,
+                ".intoto.jsonl",
+                kiln_sigstore::BUNDLE_SUFFIX,
+            ],
+        )?;
         let staging = Staging::beside(&self.out).with_context(|| {
             format!(
                 "failed to stage a release beside the dist directory {}",
@@ -111,48 +120,36 @@ impl Release {
                 &built.artifacts,
             );
             bar.finish_and_clear();
-            let failures: Vec<String> = outcomes?
-                .into_iter()
-                .filter_map(|o| o.difference.map(|d| format!("  {}: {d}", o.filename)))
-                .collect();
-            if !failures.is_empty() {
-                return Err(Mismatch(format!(
-                    "{} {} is not reproducible: a second build under another umask, path, mtimes and directory order differs:\n{}\n\
-                     Nothing was written to {}. The differences above say what varies; report a kiln bug if it is not the project's doing.",
-                    built.name,
-                    built.version,
-                    failures.join("\n"),
-                    self.out.display()
-                ))
-                .into());
+            if let Some(refusal) = kiln_release::record::not_reproducible(
+                &built.name,
+                &built.version,
+                outcomes?,
+                &self.out,
+            ) {
+                return Err(Mismatch(refusal).into());
             }
 
             let mut record_pins = pins.flat.clone();
             record_pins.insert("kiln.version".into(), env!("CARGO_PKG_VERSION").into());
-            let record = Record {
-                project: actual.normalized().to_string(),
-                version: built.version.clone(),
+            let record = kiln_release::record::record(kiln_release::record::Built {
+                project: actual.normalized(),
+                version: &built.version,
                 epoch: epoch.epoch.seconds(),
                 mode,
                 pins: record_pins,
-                lock: lock.as_ref().map(|(_, sha256, _)| sha256.clone()),
-                build_requires: lock
+                lock: lock
                     .as_ref()
-                    .map(|(_, _, lock)| {
-                        lock.packages
-                            .iter()
-                            .map(|p| (p.name.clone(), format!("{} sha256:{}", p.version, p.sha256)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                    .map(|(_, sha256, lock)| (sha256.as_str(), lock)),
                 artifacts: built
                     .artifacts
                     .iter()
-                    .map(|a| (a.filename.clone(), ArtifactDigests::from(&a.digests)))
+                    .map(|a| (a.filename.as_str(), &a.digests))
                     .collect(),
-            };
+            });
             let record_path = layout::record_path(&root, actual.normalized(), &built.version);
-            check_existing_record(&record_path, &record)?;
+            if let Some(refusal) = kiln_release::reroll(&record_path, &record)? {
+                return Err(Mismatch(refusal).into());
+            }
             released.push(Released {
                 tag: project.tag.replace("{version}", &built.version),
                 provenance: None,
@@ -175,15 +172,6 @@ impl Release {
             if matches!(signer, Signer::Unsigned) {
                 continue;
             }
-            let locked = r
-                .record
-                .build_requires
-                .iter()
-                .map(|(name, v)| {
-                    let (version, sha) = v.split_once(" sha256:").unwrap_or((v.as_str(), ""));
-                    (name.clone(), version.to_string(), sha.to_string())
-                })
-                .collect();
             let facts = crate::provenance::ReleaseFacts {
                 root: &root,
                 project: &r.record.project,
@@ -203,7 +191,7 @@ impl Release {
                         )
                     })
                     .collect(),
-                locked,
+                locked: kiln_release::record::locked(&r.record),
                 lock_sha256: r.record.lock.clone(),
                 github: r.publish.as_ref().and_then(|p| p.github.as_deref()),
                 started,
@@ -212,11 +200,11 @@ impl Release {
             };
             let statement = crate::provenance::statement(&facts, &signer)?;
             // Written into the new dist directory, published with the artifacts.
-            let path = new_dist.join(crate::provenance::file_name(&r.record.project, &r.version));
+            let path = new_dist.join(kiln_provenance::file_name(&r.record.project, &r.version));
             match &signer {
                 Signer::Key { key, .. } => {
                     let envelope = kiln_provenance::dsse::sign(
-                        crate::provenance::PAYLOAD_TYPE,
+                        kiln_provenance::IN_TOTO_PAYLOAD_TYPE,
                         &statement,
                         key,
                     );
@@ -263,7 +251,7 @@ impl Release {
         // beside them is removed first.
         for r in &released {
             if let Some(dir) = r.record_path.parent() {
-                clean_records(dir)?;
+                kiln_release::clean_records(dir)?;
             }
             let text = r.record.render();
             let existing = std::fs::read_to_string(&r.record_path).ok();
@@ -287,7 +275,7 @@ impl Release {
         }
         if let Some(path) = &self.key {
             return Ok(Signer::Key {
-                key: Box::new(crate::sign::read_private_key(path)?),
+                key: Box::new(kiln_provenance::keyfile::read_private_key(path)?),
                 development: false,
                 path: path.clone(),
             });
@@ -390,64 +378,11 @@ impl Release {
 }
 
 /// A backend-mode project's lock: `release/locks/<name>.lock.toml`, its
-/// sha256 and its contents. A missing lock says how to make one.
+/// sha256 and its contents.
 fn load_lock(root: &Path, name: &str) -> Result<(PathBuf, String, kiln_lock::Lock)> {
     let path = layout::lock_path(root, name);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "{}: no build lock for backend-mode project {name:?}: run `cargo xtask lock --project {name}` and commit the lock",
-            path.display()
-        ),
-        Err(e) => return Err(e).with_context(|| format!("failed to read {}", path.display())),
-    };
-    let text = String::from_utf8(bytes.clone())
-        .with_context(|| format!("{}: not UTF-8", path.display()))?;
-    let lock = kiln_lock::Lock::parse(&path.display().to_string(), &text)?;
-    Ok((path, kiln_digest::hex(&kiln_digest::sha256(&bytes)), lock))
-}
-
-/// Refuse to re-roll: a version whose record exists must keep its bytes.
-fn check_existing_record(path: &Path, new: &Record) -> Result<()> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("failed to read {}", path.display())),
-    };
-    let old = Record::parse(&path.display().to_string(), &text)?;
-    let changes = old.artifact_changes(new);
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let lines: Vec<String> = changes
-        .iter()
-        .map(|c| match c {
-            ArtifactChange::Changed {
-                artifact,
-                old_sha256,
-                new_sha256,
-            } => format!("  {artifact}: recorded sha256 {old_sha256}, built sha256 {new_sha256}"),
-            ArtifactChange::Added(a) => format!("  {a}: built now, not in the record"),
-            ArtifactChange::Removed(a) => format!("  {a}: in the record, not built now"),
-        })
-        .collect();
-    let epoch_note = if old.epoch != new.epoch {
-        format!(
-            "\nThe epoch differs too: recorded {}, used now {} (SOURCE_DATE_EPOCH or a newer commit to the project?).",
-            old.epoch, new.epoch
-        )
-    } else {
-        String::new()
-    };
-    Err(Mismatch(format!(
-        "{} already records {} {} with other bytes; refusing to re-roll a released version:\n{}{epoch_note}\n\
-         Release new bytes under a new version, or find out why the bytes changed.",
-        path.display(),
-        new.project,
-        new.version,
-        lines.join("\n")
-    ))
-    .into())
+    let (sha256, lock) = kiln_release::load_lock(&path, name)?;
+    Ok((path, sha256, lock))
 }
 
 /// The running rustc must be the pinned one, unless overridden (then the
@@ -479,87 +414,6 @@ fn check_toolchain(root: &Path, pins: &mut Pins, allow_mismatch: bool) -> Result
         pins.rust_channel
     ));
     pins.flat.insert("rust.actual".into(), actual);
-    Ok(())
-}
-
-/// A release replaces the whole dist directory: refuse one that holds
-/// anything a release does not write (before any work, so nothing of the
-/// user's is lost). What killed runs left (`.kiln-*`) is fine: it goes.
-fn check_replaceable(out: &Path) -> Result<()> {
-    #[allow(clippy::disallowed_methods)] // Sorted below.
-    let entries = match std::fs::read_dir(out) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) if out.exists() && !out.is_dir() => {
-            return Err(e).with_context(|| {
-                format!(
-                    "--out {}: not a directory; choose a directory for the release",
-                    out.display()
-                )
-            });
-        }
-        Err(e) => return Err(e).with_context(|| format!("failed to list {}", out.display())),
-    };
-    let mut foreign = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to list {}", out.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        let output = name == "SHA256SUMS"
-            || name == ".DS_Store"
-            || [
-                ".tar.gz",
-                ".whl",
-                layout::RECORD_SUFFIX,
-                ".intoto.jsonl",
-                kiln_sigstore::BUNDLE_SUFFIX,
-            ]
-            .iter()
-            .any(|suffix| name.ends_with(suffix));
-        if !(name.starts_with(".kiln-") || is_file && output) {
-            foreign.push(name);
-        }
-    }
-    foreign.sort();
-    if !foreign.is_empty() {
-        bail!(
-            "--out {}: holds {}, which no release writes; a release replaces the whole directory \
-             (so that nobody ever sees half of one): move {} elsewhere or choose another --out",
-            out.display(),
-            foreign
-                .iter()
-                .map(|n| format!("{n:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if foreign.len() == 1 { "it" } else { "them" }
-        );
-    }
-    Ok(())
-}
-
-/// Removes what killed runs left in a records directory: kiln's locked
-/// temporary files once their writer is gone, and the `.tmpXXXXXX` files
-/// of releases made before those existed.
-fn clean_records(dir: &Path) -> Result<()> {
-    kiln_fs::publish::clean_stale(dir)?;
-    #[allow(clippy::disallowed_methods)] // Order does not matter: each is removed.
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
-    };
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let legacy = name.len() == 10
-            && name
-                .strip_prefix(".tmp")
-                .is_some_and(|r| r.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if legacy && entry.file_type().is_ok_and(|t| t.is_file()) {
-            std::fs::remove_file(entry.path())
-                .with_context(|| format!("failed to remove {}", entry.path().display()))?;
-        }
-    }
     Ok(())
 }
 

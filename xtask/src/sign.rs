@@ -3,18 +3,16 @@
 //! new key is made from, the wall-clock times and CI identity that go into
 //! the provenance's run details, and the assembling of the in-toto SLSA
 //! statement from what `release` knows. The formats themselves -- the
-//! statement, DSSE, PEM keys -- are `kiln-provenance`'s.
+//! statement, DSSE, PEM keys and key files -- are `kiln-provenance`'s.
 //!
 //! The development key lives in `target/kiln-dev-key/` (ignored by git,
 //! directory 0700, private key 0600): created on first use when no key is
 //! given, labelled as a development key in the provenance and the summary,
 //! and trusted by `verify` on this machine only, with a warning.
 
-use anyhow::{Context, Result, bail};
-use kiln_fs::publish::AtomicFile;
-use kiln_provenance::{PrivateKey, PublicKey};
-use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use anyhow::Result;
+use kiln_provenance::{PrivateKey, PublicKey, keyfile};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Where the development key lives, relative to the checkout.
@@ -58,111 +56,25 @@ impl Signer {
 }
 
 /// 32 bytes from the operating system's random source.
-pub fn random_seed() -> Result<[u8; 32]> {
+fn os_seed() -> std::io::Result<[u8; 32]> {
     let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut seed))
-        .context("failed to read 32 random bytes from /dev/urandom for a new key")?;
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed))?;
     Ok(seed)
 }
 
-/// Write a private key as PKCS#8 PEM, mode 0600, refusing to overwrite.
-/// The key is written to a temporary file in the same directory (created
-/// 0600, `.kiln-tmp-*`, removed by the next run if this one is killed)
-/// and linked into place, so nobody ever sees a partial key.
-pub fn write_private_key(path: &Path, key: &PrivateKey) -> Result<()> {
-    write_new(path, key.to_pkcs8_pem().as_bytes(), 0o600)
-}
-
-/// Write a public key (SPKI PEM), mode 0644, refusing to overwrite; as
-/// the private key, never seen partial.
-pub fn write_public_key(path: &Path, key: &PublicKey) -> Result<()> {
-    write_new(path, key.to_spki_pem().as_bytes(), 0o644)
-}
-
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(bytes)
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    if !file.commit_new(mode)? {
-        bail!(
-            "{}: exists already: not overwriting a key; choose another path or remove it",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// Read a private key, refusing one that others can read. Errors never
-/// contain the file's contents.
-pub fn read_private_key(path: &Path) -> Result<PrivateKey> {
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("--key {}: cannot read the key file", path.display()))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        bail!(
-            "--key {}: the private key is readable by others (mode {:o}): run `chmod 600 {}`",
-            path.display(),
-            meta.permissions().mode() & 0o777,
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--key {}: cannot read the key file", path.display()))?;
-    PrivateKey::from_pkcs8_pem(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "--key {}: not an ed25519 PKCS#8 PEM private key ({e}); make one with `cargo xtask keygen --out PATH`",
-            path.display()
-        )
-    })
+/// A new key's seed, or an error saying it could not be had.
+pub fn random_seed() -> Result<[u8; 32]> {
+    Ok(os_seed().map_err(kiln_provenance::KeyFileError::Seed)?)
 }
 
 /// The development key of this checkout, created on first use.
 pub fn development_key(root: &Path) -> Result<(PrivateKey, PathBuf, bool)> {
-    let dir = root.join(DEV_KEY_DIR);
-    let path = dir.join("key.pem");
-    // What a run killed while writing the key left.
-    kiln_fs::publish::clean_stale(&dir)?;
-    if path.is_file() {
-        let key = read_private_key(&path)?;
-        // Killed between the two keys: the public half is made again.
-        let public = dir.join("key.pub");
-        if !public.exists() {
-            write_public_key(&public, &key.public_key())?;
-        }
-        return Ok((key, path, false));
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("failed to restrict {}", dir.display()))?;
-    let key = PrivateKey::from_seed(random_seed()?);
-    write_private_key(&path, &key)?;
-    write_public_key(&dir.join("key.pub"), &key.public_key())?;
-    Ok((key, path, true))
+    Ok(keyfile::development_key(&root.join(DEV_KEY_DIR), os_seed)?)
 }
 
 /// The development key's public half, if this checkout has one.
 pub fn development_public_key(root: &Path) -> Option<PublicKey> {
-    let text = std::fs::read_to_string(root.join(DEV_KEY_DIR).join("key.pub")).ok()?;
-    PublicKey::from_spki_pem(&text).ok()
-}
-
-/// Seconds since 1970 as RFC 3339 UTC (`2026-11-23T10:00:00Z`).
-pub fn rfc3339(seconds: u64) -> String {
-    let days = seconds / 86_400;
-    let rem = seconds % 86_400;
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = if month <= 2 { y + 1 } else { y };
-    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+    keyfile::development_public_key(&root.join(DEV_KEY_DIR))
 }
 
 /// Now, in seconds since 1970: the provenance's run details only.
@@ -197,63 +109,5 @@ pub fn builder_and_invocation(seed: [u8; 32]) -> (String, String) {
                 .to_string(),
             format!("local:{}", kiln_digest::hex(&seed[..16])),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(315_532_800), "1980-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_428_010), "2026-11-23T10:00:10Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn killed_release_dev_key_half_pair_and_temp_files_are_repaired() {
-        let root = tempfile::tempdir().unwrap();
-        let (key, path, created) = development_key(root.path()).unwrap();
-        assert!(created);
-        let dir = root.path().join(DEV_KEY_DIR);
-        // A run killed after the private key, before the public one, and
-        // one killed mid-write.
-        std::fs::remove_file(dir.join("key.pub")).unwrap();
-        std::fs::write(dir.join(".kiln-tmp-half"), "-----BEGIN").unwrap();
-        let (again, again_path, created) = development_key(root.path()).unwrap();
-        assert!(!created);
-        assert_eq!(again_path, path);
-        assert_eq!(again.public_key(), key.public_key());
-        assert_eq!(
-            development_public_key(root.path()).unwrap(),
-            key.public_key()
-        );
-        #[allow(clippy::disallowed_methods)] // Sorted below.
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["key.pem", "key.pub"]);
-    }
-
-    #[test]
-    fn private_keys_are_0600_and_never_overwritten() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("k.pem");
-        let key = PrivateKey::from_seed([7; 32]);
-        write_private_key(&path, &key).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        let again = write_private_key(&path, &PrivateKey::from_seed([8; 32]));
-        assert!(again.is_err());
-        let back = read_private_key(&path).unwrap();
-        assert_eq!(back.public_key(), key.public_key());
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = read_private_key(&path).unwrap_err().to_string();
-        assert!(err.contains("chmod 600"), "{err}");
     }
 }

@@ -7,10 +7,11 @@ mod fetch;
 
 use crate::flags::{Tuf, TufCommand, TufRepoArgs};
 use crate::report;
-use crate::sign::{random_seed, write_private_key};
+use crate::sign::random_seed;
 use crate::tuf_keys::{KeyFiles, Online, check_outside, now, refusal, update_targets};
 use anyhow::{Context as _, Result, bail};
 use kiln_provenance::PrivateKey;
+use kiln_provenance::keyfile::write_private_key;
 use kiln_report::{TufOperation, TufReport};
 use kiln_tuf::{Expiry, Repository, dir};
 use std::path::{Path, PathBuf};

@@ -6,9 +6,10 @@
 //! clock, and turning the library's refusals into a [`Mismatch`].
 
 use crate::Mismatch;
-use crate::sign::{random_seed, read_private_key, write_private_key};
+use crate::sign::random_seed;
 use anyhow::{Result, bail};
 use kiln_provenance::PrivateKey;
+use kiln_provenance::keyfile::{read_private_key, write_private_key};
 use kiln_tuf::{Expiry, Keys, OnlineKeys, TufError};
 use std::path::{Path, PathBuf};
 

@@ -75,12 +75,15 @@ impl Wheelhouse {
                     },
                     builder_id,
                     invocation_id,
-                    started_on: crate::sign::rfc3339(started),
-                    finished_on: crate::sign::rfc3339(crate::sign::now_seconds()),
+                    started_on: kiln_provenance::rfc3339(started),
+                    finished_on: kiln_provenance::rfc3339(crate::sign::now_seconds()),
                 };
                 let statement = kiln_wheelhouse::statement_json(&house, &facts);
-                let envelope =
-                    kiln_provenance::dsse::sign(crate::provenance::PAYLOAD_TYPE, &statement, key);
+                let envelope = kiln_provenance::dsse::sign(
+                    kiln_provenance::IN_TOTO_PAYLOAD_TYPE,
+                    &statement,
+                    key,
+                );
                 let path = staging.dir().join(kiln_wheelhouse::STATEMENT);
                 std::fs::write(&path, envelope.to_json_line())?;
             }
@@ -107,7 +110,7 @@ impl Wheelhouse {
         }
         if let Some(path) = &self.key {
             return Ok(Signer::Key {
-                key: Box::new(crate::sign::read_private_key(path)?),
+                key: Box::new(kiln_provenance::keyfile::read_private_key(path)?),
                 development: false,
                 path: path.clone(),
             });

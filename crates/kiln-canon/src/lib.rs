@@ -9,7 +9,8 @@
 //! directory required), `wheel` (zip: RECORD checked, then members in the
 //! canonical order), `record` (RECORD against the members) with `csv` (its
 //! RFC 4180 reader), `diff` (which members differ between two archives),
-//! `error` (the one error type). Archives are untrusted: everything is read
+//! `error` (the one error type), `file` (files on disk normalized
+//! atomically, many on a few threads: `normalize`'s engine). Archives are untrusted: everything is read
 //! through `kiln-archive`'s bounded readers.
 //!
 //! ```text
@@ -44,6 +45,7 @@
 mod csv;
 mod diff;
 mod error;
+pub mod file;
 mod record;
 mod sdist;
 mod wheel;

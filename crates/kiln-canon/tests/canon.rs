@@ -1167,3 +1167,58 @@ fn record_amplifying_memory_is_refused_before_it_is_kept() {
         "{err}"
     );
 }
+
+#[test]
+fn files_on_disk_are_normalized_atomically_in_the_order_given() {
+    use kiln_canon::file::{FileError, normalize_files};
+    use kiln_names::ArtifactKind;
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign = tmp.path().join("in/pkg-1.0.tar.gz");
+    std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+    std::fs::write(&foreign, foreign_sdist(&sdist_members())).unwrap();
+    let out = tmp.path().join("out");
+    let jobs = vec![
+        (
+            foreign.clone(),
+            ArtifactKind::Sdist,
+            out.join("pkg-1.0.tar.gz"),
+        ),
+        (
+            tmp.path().join("in/missing-1.0.tar.gz"),
+            ArtifactKind::Sdist,
+            out.join("missing-1.0.tar.gz"),
+        ),
+        (
+            foreign.clone(),
+            ArtifactKind::Sdist,
+            out.join("again-1.0.tar.gz"),
+        ),
+    ];
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let results = normalize_files(&jobs, 2, epoch(), DEFLATE, &Limits::default(), &|| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(calls.into_inner(), 3);
+    let first = results[0].as_ref().unwrap();
+    let canonical = std::fs::read(out.join("pkg-1.0.tar.gz")).unwrap();
+    assert_eq!(sha256_hex(&canonical), first.after.sha256_hex());
+    assert_eq!(
+        first.after.sha256_hex(),
+        "31403102ab90265b45792641523c9113f05ae8cc408c94ee25d56f196aa312e5"
+    );
+    assert_ne!(first.before.sha256, first.after.sha256);
+    assert!(matches!(results[1], Err(FileError::Digest(_))));
+    assert!(!out.join("missing-1.0.tar.gz").exists());
+    assert_eq!(
+        results[2].as_ref().unwrap().after.sha256,
+        first.after.sha256
+    );
+    // Nothing but the outputs is left in the directory.
+    #[allow(clippy::disallowed_methods)] // Sorted below.
+    let mut names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["again-1.0.tar.gz", "pkg-1.0.tar.gz"]);
+}

@@ -21,14 +21,14 @@ mod report;
 mod sources;
 mod wheelhouse;
 
-use crate::config::{EpochPolicy, ProjectConfig, ReleaseConfig};
+use crate::config::{EpochPolicy, ReleaseConfig};
 use crate::engine::{BuiltArtifact, build_project};
 use crate::fetch;
 use crate::flags::{Mode, Verify};
 use crate::pins::Pins;
 use crate::{Mismatch, epoch, project_root};
 use anyhow::{Context, Result, bail};
-use kiln_diff::{DiffOptions, DiffReport};
+use kiln_diff::DiffOptions;
 use kiln_digest::Digests;
 use kiln_git::Repo;
 use kiln_names::{Epoch, ProjectName};
@@ -36,39 +36,9 @@ use kiln_record::Record;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use checks::{
-    Keyless, NO_POLICY, check_provenance, compare, pin_differences, published_statements,
-    rebuild_against_record,
-};
+use checks::{Keyless, NO_POLICY, check_provenance, published_statements};
+use kiln_verify::{Expected, Status, compare, expectations, pin_differences, provenance_subjects};
 use sources::{Source, clean_checkout, fetch_optional, obtain};
-
-/// What became of one artifact from one source.
-#[derive(Debug, Clone)]
-enum Status {
-    Match,
-    /// Bytes differ; the diff explains (or says why it could not).
-    Differs {
-        sha256: String,
-        explanation: Result<Box<DiffReport>, String>,
-    },
-    Missing(String),
-    Failed(String),
-    /// A published digest statement (`SHA256SUMS`, a `.distinfo`, an
-    /// index link's sha256) says other than the record.
-    Disagrees(String),
-}
-
-impl Status {
-    fn word(&self) -> &'static str {
-        match self {
-            Status::Match => "match",
-            Status::Differs { .. } => "differs",
-            Status::Missing(_) => "missing",
-            Status::Failed(_) => "error",
-            Status::Disagrees(_) => "disagrees",
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Check {
@@ -76,14 +46,6 @@ struct Check {
     source_kind: &'static str,
     artifact: String,
     status: Status,
-}
-
-/// The digests a published copy must have: the record's, or in faithful
-/// mode without a record, the rebuild's.
-#[derive(Debug, Clone)]
-struct Expected {
-    sha256: String,
-    size: u64,
 }
 
 impl Verify {
@@ -107,7 +69,7 @@ impl Verify {
             Some(text) => ReleaseConfig::parse(&text)?,
             None => ReleaseConfig::load(&root)?,
         };
-        let project = select_project(&config, self.project.as_deref())?;
+        let project = config.one(self.project.as_deref())?;
         let name = ProjectName::new(&project.name)
             .with_context(|| format!("{}: project name", crate::config::RELEASE_TOML))?;
         let normalized = name.normalized().to_string();
@@ -186,7 +148,9 @@ impl Verify {
         };
         let mut notes = Vec::new();
         if let Some(r) = &record {
-            notes.extend(pin_differences(r, &pins));
+            let mut current = pins.flat.clone();
+            current.insert("kiln.version".into(), env!("CARGO_PKG_VERSION").into());
+            notes.extend(pin_differences(r, &current));
         }
         // The rebuild runs this kiln: say so when its code differs from the
         // kiln at the tag (bytes may then differ for kiln's reasons).
@@ -257,55 +221,21 @@ impl Verify {
             .iter()
             .map(|a| (a.filename.clone(), a))
             .collect();
-        let mut checks = Vec::new();
-        let expected: BTreeMap<String, Expected> = match &record {
-            Some(r) => {
-                // The rebuild against the record.
-                let digests: BTreeMap<String, Expected> = rebuilt
-                    .iter()
-                    .map(|(f, a)| {
-                        let e = Expected {
-                            sha256: a.digests.sha256_hex(),
-                            size: a.digests.size,
-                        };
-                        (f.clone(), e)
-                    })
-                    .collect();
-                for (artifact, status) in rebuild_against_record(&r.artifacts, &digests) {
-                    checks.push(Check {
-                        source: "rebuild".into(),
-                        source_kind: "rebuild",
-                        artifact,
-                        status,
-                    });
-                }
-                r.artifacts
-                    .iter()
-                    .map(|(f, d)| {
-                        (
-                            f.clone(),
-                            Expected {
-                                sha256: d.sha256.clone(),
-                                size: d.size,
-                            },
-                        )
-                    })
-                    .collect()
-            }
-            None => built
-                .artifacts
-                .iter()
-                .map(|a| {
-                    (
-                        a.filename.clone(),
-                        Expected {
-                            sha256: a.digests.sha256_hex(),
-                            size: a.digests.size,
-                        },
-                    )
-                })
-                .collect(),
-        };
+        let digests: BTreeMap<String, Expected> = rebuilt
+            .iter()
+            .map(|(f, a)| (f.clone(), Expected::from(&a.digests)))
+            .collect();
+        // The rebuild against the record; what the copies must have.
+        let (expected, against_record) = expectations(record.as_ref(), &digests);
+        let mut checks: Vec<Check> = against_record
+            .into_iter()
+            .map(|(artifact, status)| Check {
+                source: "rebuild".into(),
+                source_kind: "rebuild",
+                artifact,
+                status,
+            })
+            .collect();
 
         let mut sources: Vec<Source> = self
             .against
@@ -332,26 +262,24 @@ impl Verify {
         let signing = head_project.as_ref().and_then(|p| p.signing.as_ref());
         let configured = signing.and_then(|s| s.public_keys.as_deref());
         let trusted = crate::provenance::trusted_keys(&root, configured)?;
-        let policy = head_project.as_ref().and_then(|p| p.keyless_policy());
-        let provenance_expected: BTreeMap<String, (String, Option<String>)> = expected
-            .iter()
-            .map(|(f, e)| {
-                let sha512 = record
-                    .as_ref()
-                    .and_then(|r| r.artifacts.get(f))
-                    .map(|d| d.sha512.clone());
-                (f.clone(), (e.sha256.clone(), sha512))
-            })
-            .collect();
+        let policy = head_project
+            .as_ref()
+            .and_then(crate::config::keyless_policy);
+        let provenance_expected = provenance_subjects(&expected, record.as_ref());
         for (n, source) in sources.iter().enumerate() {
             crate::report::step(&format!("comparing with {}", source.label()));
             let dir = downloads.join(n.to_string());
             let (found, statements) = obtain(source, &name, &expected, &dir)?;
             for (file, want) in &expected {
                 let status = match found.get(file) {
-                    Some(Ok((path, known))) => {
-                        compare(path, known.clone(), file, want, rebuilt.get(file), &options)
-                    }
+                    Some(Ok((path, known))) => compare(
+                        path,
+                        known.clone(),
+                        file,
+                        want,
+                        rebuilt.get(file).map(|a| a.path.as_path()),
+                        &options,
+                    ),
                     Some(Err(status)) => status.clone(),
                     None => Status::Missing(format!("{file}: not found")),
                 };
@@ -387,7 +315,7 @@ impl Verify {
             // carries none; a release kiln did not make has no kiln
             // provenance).
             if !matches!(source, Source::Index(_)) && !self.faithful {
-                let file = crate::provenance::file_name(&normalized, &version);
+                let file = kiln_provenance::file_name(&normalized, &version);
                 let copies: BTreeMap<String, PathBuf> = found
                     .iter()
                     .filter_map(|(f, r)| r.as_ref().ok().map(|(p, _)| (f.clone(), p.clone())))
@@ -469,32 +397,6 @@ fn same_name(a: &str, normalized: &str) -> bool {
     ProjectName::new(a).is_ok_and(|n| n.normalized() == normalized)
 }
 
-fn select_project(config: &ReleaseConfig, wanted: Option<&str>) -> Result<ProjectConfig> {
-    match wanted {
-        Some(name) => Ok(config
-            .select(&[name.to_string()])?
-            .into_iter()
-            .next()
-            .context("no such project")?),
-        None => match config.projects.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => bail!(
-                "{}: no [[project]]: nothing to verify",
-                crate::config::RELEASE_TOML
-            ),
-            many => bail!(
-                "{} lists {} projects ({}): pick one with --project",
-                crate::config::RELEASE_TOML,
-                many.len(),
-                many.iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
-    }
-}
-
 /// `git show REV:PATH`, or None when the path is not in that commit.
 /// The text ends in exactly one newline (a final CR or LF is replaced).
 fn git_show(git: &Repo, rev: &str, path: &str) -> Result<Option<String>> {
@@ -512,18 +414,7 @@ fn git_show(git: &Repo, rev: &str, path: &str) -> Result<Option<String>> {
 fn newest_recorded_version(git: &Repo, normalized: &str) -> Result<String> {
     let dir = crate::layout::records_dir_rel(normalized);
     let listing = git.list("HEAD", &dir).unwrap_or_default();
-    let mut versions: Vec<(kiln_names::Version, String)> = listing
-        .iter()
-        .filter_map(|l| l.rsplit('/').next())
-        .filter_map(|f| f.strip_suffix(crate::layout::RECORD_SUFFIX))
-        .filter_map(|v| {
-            kiln_names::parse_version(v)
-                .ok()
-                .map(|p| (p, v.to_string()))
-        })
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, v)| v).with_context(|| {
+    crate::layout::newest_recorded(&listing).with_context(|| {
         format!(
             "no committed record under {dir} at HEAD: release the project and commit its record, or give --version"
         )

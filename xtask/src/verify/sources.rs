@@ -1,44 +1,25 @@
 //! Where the copies come from: the clean checkout the rebuild runs in,
 //! and each published copy from a directory, a URL or an index, obtained
-//! as a local file (or the reason it could not be had) without opening it.
+//! as a local file (or the reason it could not be had) without opening it
+//! (`kiln_verify::sources` holds what needs no network).
 
-use super::checks::index_statement;
 use super::{Expected, Status};
 use crate::fetch::{self, FetchError};
 use anyhow::{Context, Result, bail};
 use kiln_git::Repo;
 use kiln_names::ProjectName;
+pub(super) use kiln_verify::sources::{Obtained, PROVENANCE_MAX, Source, read_capped};
+use kiln_verify::{
+    index_statement,
+    sources::{local_copy, not_on_index},
+};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Downloads may exceed the recorded size by this much before we stop
 /// reading (a larger copy differs anyway; the slack lets the diff say how).
 const DOWNLOAD_SLACK: u64 = 64 << 20;
 
-/// Where a published copy comes from.
-#[derive(Debug, Clone)]
-pub(super) enum Source {
-    Dir(PathBuf),
-    Url(String),
-    Index(String),
-}
-
-impl Source {
-    pub(super) fn label(&self) -> String {
-        match self {
-            Source::Dir(d) => d.display().to_string(),
-            Source::Url(u) => u.clone(),
-            Source::Index(u) => format!("index {u}"),
-        }
-    }
-    pub(super) fn kind(&self) -> &'static str {
-        match self {
-            Source::Dir(_) => "directory",
-            Source::Url(_) => "url",
-            Source::Index(_) => "index",
-        }
-    }
-}
 /// Clone the repository at `root` into `dest` and check out `commit`,
 /// detached. The clone holds only committed objects.
 pub(super) fn clean_checkout(root: &Path, dest: &Path, commit: &str) -> Result<()> {
@@ -73,18 +54,7 @@ pub(super) fn obtain(
                 bail!("--against {}: no such directory", d.display());
             }
             for file in expected.keys() {
-                let path = d.join(file);
-                // Only a regular file is read: a FIFO or a device there
-                // could block or never end.
-                let entry = match std::fs::metadata(&path) {
-                    Ok(meta) if meta.is_file() => Ok((path, None)),
-                    Ok(_) => Err(Status::Failed(format!(
-                        "{} is not a regular file: refusing to read it",
-                        path.display()
-                    ))),
-                    Err(_) => Err(Status::Missing(format!("{file} is not in {}", d.display()))),
-                };
-                out.insert(file.clone(), entry);
+                out.insert(file.clone(), local_copy(d, file));
             }
         }
         Source::Url(base) => {
@@ -127,24 +97,7 @@ pub(super) fn obtain(
             let listing = &page.listing;
             for (file, want) in expected {
                 let Some(entry) = listing.files.iter().find(|f| &f.filename == file) else {
-                    let mut listed = listing.others.join(", ");
-                    if listing.links > listing.others.len() + listing.files.len() {
-                        listed.push_str(&format!(
-                            " and {} more",
-                            listing.links - listing.others.len() - listing.files.len()
-                        ));
-                    }
-                    out.insert(
-                        file.clone(),
-                        Err(Status::Missing(format!(
-                            "the index lists no {file} (it lists {})",
-                            if listing.links == 0 {
-                                "no files"
-                            } else {
-                                listed.as_str()
-                            }
-                        ))),
-                    );
+                    out.insert(file.clone(), Err(not_on_index(file, listing)));
                     continue;
                 };
                 // The index's own statement of the digest: it must be the
@@ -159,10 +112,6 @@ pub(super) fn obtain(
     }
     Ok((out, statements))
 }
-
-/// A published copy on disk, with its (sha256 hex, size) when the download
-/// already hashed it as it streamed.
-pub(super) type Obtained = (PathBuf, Option<(String, u64)>);
 
 pub(super) fn download(
     url: &str,
@@ -205,46 +154,4 @@ pub(super) fn fetch_optional(
         }
         Source::Index(_) => None,
     }
-}
-
-/// A provenance file is a few kilobytes; anything near this is not one.
-/// The same cap holds for a Sigstore bundle, `SHA256SUMS` and a `.distinfo`.
-pub(super) const PROVENANCE_MAX: u64 = 16 << 20;
-
-/// A small published file, read whole only after checking that it is a
-/// regular file (never a FIFO or device, which could block or never end)
-/// of at most `cap` bytes; the read itself stops at `cap` too, in case the
-/// file grows meanwhile.
-pub(super) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let check = |meta: &std::fs::Metadata| {
-        if !meta.is_file() {
-            Err(format!(
-                "{} is not a regular file: refusing to read it",
-                path.display()
-            ))
-        } else if meta.len() > cap {
-            Err(format!(
-                "{} is {} bytes, more than the limit of {cap} bytes for such a file: refusing to read it",
-                path.display(),
-                meta.len()
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    check(&std::fs::metadata(path).map_err(cannot)?)?;
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let meta = file.metadata().map_err(cannot)?;
-    check(&meta)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(cap + 1).read_to_end(&mut bytes).map_err(cannot)?;
-    if bytes.len() as u64 > cap {
-        return Err(format!(
-            "{} grew past the limit of {cap} bytes while being read: refusing it",
-            path.display()
-        ));
-    }
-    Ok(bytes)
 }

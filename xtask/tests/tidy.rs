@@ -24,7 +24,7 @@ fn crate_manifests() -> BTreeMap<String, toml::Table> {
         .max_depth(1)
         .sort_by_file_name()
     {
-        let entry = entry.unwrap();
+        let entry = entry.expect("crates/ walks");
         let manifest = entry.path().join("Cargo.toml");
         if manifest.is_file() {
             out.insert(
@@ -113,6 +113,10 @@ fn layer(name: &str) -> usize {
         "kiln-corpus" => 3,
         // Every command's --json report: above kiln-diff, whose report it embeds.
         "kiln-report" => 4,
+        // The release pipeline's decisions, over records, locks and kiln-diff.
+        "kiln-release" => 4,
+        // verify's decisions: over kiln-diff, whose reports explain a difference.
+        "kiln-verify" => 4,
         // Distfiles: distinfo syntaxes, the cache and the classification over kiln-diff.
         "kiln-distfiles" => 4,
         "xtask" => 5,
@@ -431,7 +435,7 @@ fn repository_text_files() -> Vec<PathBuf> {
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !skip.contains(&e.file_name().to_string_lossy().as_ref()))
-        .map(|e| e.unwrap())
+        .map(|e| e.expect("the repository walks"))
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .filter(|p| {
