@@ -273,25 +273,11 @@ impl Release {
         if self.no_sign {
             return Ok(Signer::Unsigned);
         }
-        if let Some(path) = &self.key {
-            return Ok(Signer::Key {
-                key: Box::new(kiln_provenance::keyfile::read_private_key(path)?),
-                development: false,
-                path: path.clone(),
-            });
-        }
-        let (key, path, created) = crate::sign::development_key(root)?;
-        if created {
-            report::warn(&format!(
-                "no signing key given: created a development key at {} (its signatures verify on this machine only; use --key or --keyless for a real release)",
-                path.display()
-            ));
-        }
-        Ok(Signer::Key {
-            key: Box::new(key),
-            development: true,
-            path,
-        })
+        crate::sign::key_signer(
+            root,
+            self.key.as_deref(),
+            "--key or --keyless for a real release",
+        )
     }
 
     fn summarize(&self, root: &Path, released: &[Released], signer: &Signer) {

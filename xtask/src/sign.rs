@@ -111,3 +111,28 @@ pub fn builder_and_invocation(seed: [u8; 32]) -> (String, String) {
         ),
     }
 }
+
+/// An offline-key signer: the key at `key`, or else this checkout's
+/// development key (created on first use, with a warning that ends with
+/// `instead`, what to use for real signatures).
+pub fn key_signer(root: &Path, key: Option<&Path>, instead: &str) -> Result<Signer> {
+    if let Some(path) = key {
+        return Ok(Signer::Key {
+            key: Box::new(keyfile::read_private_key(path)?),
+            development: false,
+            path: path.to_path_buf(),
+        });
+    }
+    let (key, path, created) = development_key(root)?;
+    if created {
+        crate::report::warn(&format!(
+            "no signing key given: created a development key at {} (its signatures verify on this machine only; use {instead})",
+            path.display()
+        ));
+    }
+    Ok(Signer::Key {
+        key: Box::new(key),
+        development: true,
+        path,
+    })
+}

@@ -108,25 +108,7 @@ impl Wheelhouse {
         if self.no_sign {
             return Ok(Signer::Unsigned);
         }
-        if let Some(path) = &self.key {
-            return Ok(Signer::Key {
-                key: Box::new(kiln_provenance::keyfile::read_private_key(path)?),
-                development: false,
-                path: path.clone(),
-            });
-        }
-        let (key, path, created) = crate::sign::development_key(root)?;
-        if created {
-            report::warn(&format!(
-                "no signing key given: created a development key at {} (its signatures verify on this machine only; use --key)",
-                path.display()
-            ));
-        }
-        Ok(Signer::Key {
-            key: Box::new(key),
-            development: true,
-            path,
-        })
+        crate::sign::key_signer(root, self.key.as_deref(), "--key")
     }
 
     fn summarize(&self, wheels: &[BuiltWheel], signer: &Signer, published: bool) {

@@ -367,10 +367,10 @@ fn offline_wheelhouse_has_pinned_bytes_and_verifies() {
     );
 }
 
-const ALPHA_WHEEL_SHA256: &str = "2843632e015beaebe4783b0bbca95b06a0fb3993af6702eb0410918af5eedbe1";
+const ALPHA_WHEEL_SHA256: &str = "4d8d50c0c645ecbbf266442043acfadd8929996418be4e55de5c892e37ab43e8";
 const REQUIREMENTS_SHA256: &str =
-    "04d66394b2bfa4ee510f228221b77184b3c6b59d17927b01dd11a6796345940f";
-const SHA256SUMS_SHA256: &str = "3841201ea17e0a05f91535650926bd345a1a05dabc85d078bc0e28af06a29579";
+    "bb0340201075df39019e45cd42cc39673492564c0150bb7569b165d2c3c6face";
+const SHA256SUMS_SHA256: &str = "72b0f59e0edca2dca5892ab23c79fecd31435d890d46c66fc559e83ea77f32f3";
 
 #[test]
 fn a_wheel_that_varies_is_named_with_its_member_and_nothing_is_written() {

@@ -273,22 +273,7 @@ pub fn resolve_lock(
 ) -> Result<Lock> {
     let mut requires = bs.requires.clone();
     for _round in 0..5 {
-        let packages = if requires.is_empty() {
-            vec![]
-        } else {
-            (settings.step)(&format!("resolving {}", requires.join(", ")));
-            let python = env::base_python(&settings.python)?;
-            env::resolve(settings, &python, &requires, constraints)?
-        };
-        let lock = Lock {
-            version: kiln_lock::FORMAT_VERSION,
-            python: settings.python.clone(),
-            build_backend: bs.backend.clone(),
-            backend_path: bs.backend_path.clone(),
-            requires: requires.clone(),
-            packages,
-        };
-        let env_dir = env::ensure(settings, &lock)?;
+        let (lock, env_dir) = lock_round(settings, bs, &requires, constraints)?;
         let scratch = scratch("kiln-lock-")?;
         let hooks = Hooks {
             env: &env_dir,
@@ -338,4 +323,32 @@ pub fn resolve_lock(
         dir: dir.to_path_buf(),
         requires,
     })
+}
+
+/// One round of resolving a lock: `requires` resolved (under
+/// `constraints`) into the lock for `bs`, and the environment it
+/// describes, made if missing. The hooks then say whether it was enough.
+pub(crate) fn lock_round(
+    settings: &Settings<'_>,
+    bs: &BuildSystem,
+    requires: &[String],
+    constraints: Option<&Path>,
+) -> Result<(Lock, std::path::PathBuf)> {
+    let packages = if requires.is_empty() {
+        vec![]
+    } else {
+        (settings.step)(&format!("resolving {}", requires.join(", ")));
+        let python = env::base_python(&settings.python)?;
+        env::resolve(settings, &python, requires, constraints)?
+    };
+    let lock = Lock {
+        version: kiln_lock::FORMAT_VERSION,
+        python: settings.python.clone(),
+        build_backend: bs.backend.clone(),
+        backend_path: bs.backend_path.clone(),
+        requires: requires.to_vec(),
+        packages,
+    };
+    let env_dir = env::ensure(settings, &lock)?;
+    Ok((lock, env_dir))
 }

@@ -6,7 +6,7 @@
 //! the same way: `[build-system].requires` plus what
 //! `get_requires_for_build_wheel` asks for, until the answer stops growing.
 
-use crate::build::{build_wheel, scratch};
+use crate::build::{build_wheel, lock_round, scratch};
 use crate::hooks::{HookRun, Hooks};
 use crate::tree::{unpack_sdist, wheel_name_version};
 use crate::{Pep517Error, Settings, env, unsatisfied};
@@ -171,22 +171,7 @@ pub fn resolve_sdist_lock(
     let bs = read_build_system(&top)?;
     let mut requires = bs.requires.clone();
     for _round in 0..5 {
-        let packages = if requires.is_empty() {
-            vec![]
-        } else {
-            (settings.step)(&format!("resolving {}", requires.join(", ")));
-            let python = env::base_python(&settings.python)?;
-            env::resolve(settings, &python, &requires, constraints)?
-        };
-        let lock = Lock {
-            version: kiln_lock::FORMAT_VERSION,
-            python: settings.python.clone(),
-            build_backend: bs.backend.clone(),
-            backend_path: bs.backend_path.clone(),
-            requires: requires.clone(),
-            packages,
-        };
-        let env_dir = env::ensure(settings, &lock)?;
+        let (lock, env_dir) = lock_round(settings, &bs, &requires, constraints)?;
         let round = scratch("kiln-lock-")?;
         let hooks = Hooks {
             env: &env_dir,
