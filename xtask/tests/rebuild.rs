@@ -276,27 +276,35 @@ fn a_git_tag_released_with_the_backend_default_epoch_is_byte_identical() {
     fs::write(repo.join("README.md"), "changed after the tag\n").unwrap();
     git(&repo, &["commit", "-qam", "later"]);
     let against = published(&t.join("pub"), &[sdist, wheel]);
-    let o = xtask(
-        t,
-        &[
-            "rebuild",
-            "repo",
-            "--ref",
-            "v7.0.1",
-            "--against",
-            against.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let release = &report["releases"][0];
-    assert_eq!(release["epoch"]["value"], "unset");
-    let artifacts = release["artifacts"].as_array().unwrap();
-    assert_eq!(artifacts.len(), 2);
-    for a in artifacts {
-        assert_eq!(a["comparisons"][0]["level"], "identical", "{a}");
+    // The repository by path, then by URL (cloned as a remote would be).
+    let url = format!("file://{}", repo.display());
+    for source in ["repo", url.as_str()] {
+        let o = xtask(
+            t,
+            &[
+                "rebuild",
+                source,
+                "--ref",
+                "v7.0.1",
+                "--against",
+                against.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert!(o.status.success(), "{source}: {}", text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let release = &report["releases"][0];
+        assert_eq!(release["epoch"]["value"], "unset");
+        let artifacts = release["artifacts"].as_array().unwrap();
+        assert_eq!(artifacts.len(), 2);
+        for a in artifacts {
+            assert_eq!(a["comparisons"][0]["level"], "identical", "{source}: {a}");
+        }
     }
+    // A ref the repository does not have is bad input, by URL too.
+    let o = xtask(t, &["rebuild", &url, "--ref", "v9.9.9"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--ref v9.9.9"), "{}", text(&o));
 }
 
 #[test]

@@ -240,6 +240,24 @@ pub fn clone_without_checkout(source: &Path, dest: &Path) -> Result<(), GitError
     Ok(())
 }
 
+/// `git clone --quiet --no-checkout -- url dest` for a repository given by
+/// URL (`https://…`, `ssh://…`, `git@host:path`, `file://…`), run in
+/// `dest`'s parent: only committed objects; `--` keeps a URL from being
+/// read as an option.
+pub fn clone_url(url: &str, dest: &Path) -> Result<(), GitError> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let args = [
+        OsStr::new("clone"),
+        OsStr::new("--quiet"),
+        OsStr::new("--no-checkout"),
+        OsStr::new("--"),
+        OsStr::new(url),
+        dest.as_os_str(),
+    ];
+    Repo::at(parent).run(&args)?;
+    Ok(())
+}
+
 impl Repo {
     /// Checks out `commit` in this (cloned) repository, detached.
     pub fn checkout_detached(&self, commit: &str) -> Result<(), GitError> {

@@ -123,6 +123,27 @@ pub struct Published {
     pub files: usize,
 }
 
+impl Published {
+    /// The paths under `root` (relative, `/`-separated) whose bytes this
+    /// publish may have changed: the pages written, and each added file
+    /// with whichever of its sidecars exist. What a signer of the tree
+    /// (TUF) must sign again.
+    pub fn changed_paths(&self, root: &Path) -> Vec<String> {
+        let mut paths = self.pages_written.clone();
+        for name in &self.added {
+            for suffix in ["", METADATA, ORIGINAL, YANKED, REQUIRES_PYTHON, UPLOAD_TIME] {
+                let rel = format!("files/{name}{suffix}");
+                if root.join(&rel).is_file() {
+                    paths.push(rel);
+                }
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
 /// A mirror tree at `root`, being added to.
 #[derive(Debug)]
 pub struct Mirror {

@@ -173,7 +173,7 @@ impl flags::Mirror {
         }
         print_table(&run.files);
         if let Some(keys) = &self.tuf_keys {
-            let changed = tuf_targets(&self.out, &published)?;
+            let changed = published.changed_paths(&self.out);
             let updated = crate::tuf_keys::update_targets(
                 &self.out,
                 keys,
@@ -246,35 +246,4 @@ fn print_table(files: &[MirrorFile]) {
         &["file", "source", "size", "original", "saved", "state"],
         &rows,
     ));
-}
-
-/// The TUF target paths this run changed: the pages written, and each
-/// added distribution file with the sidecars written beside it
-/// (`<file>.metadata`, `<file>.original.sha256`, ...).
-fn tuf_targets(out: &Path, published: &kiln_mirror::Published) -> Result<Vec<String>> {
-    let mut paths: Vec<String> = published.pages_written.clone();
-    if !published.added.is_empty() {
-        let files = out.join("files");
-        // Sorted below; the sidecars' names are the mirror library's own.
-        #[allow(clippy::disallowed_methods)]
-        let mut names: Vec<String> = std::fs::read_dir(&files)
-            .with_context(|| format!("could not list {}", files.display()))?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        for name in names {
-            let ours = published.added.iter().any(|added| {
-                name == *added
-                    || name
-                        .strip_prefix(added.as_str())
-                        .is_some_and(|rest| rest.starts_with('.'))
-            });
-            if ours {
-                paths.push(format!("files/{name}"));
-            }
-        }
-    }
-    paths.sort();
-    paths.dedup();
-    Ok(paths)
 }

@@ -38,6 +38,19 @@ pub fn locate(
         })?;
         Ok((Source::Sdist { filename, path }, (name, Some(version))))
     };
+    let url = source.contains("://") || source.starts_with("git@");
+    if let (true, Some(r)) = (url, git_ref) {
+        let checkout = tmp.join("checkout");
+        kiln_git::clone_url(source, &checkout)
+            .with_context(|| format!("{source}: cannot clone the repository"))?;
+        let repo = kiln_git::Repo::at(&checkout);
+        let commit = repo
+            .commit(r)
+            .with_context(|| format!("{source}: cannot resolve --ref {r}"))?;
+        repo.checkout_detached(&commit)?;
+        let release = project_release(&checkout)?;
+        return Ok((Source::Project(checkout), release));
+    }
     if source.starts_with("https://") || source.starts_with("http://") {
         let filename = source
             .rsplit('/')
