@@ -1204,7 +1204,7 @@ fn files_on_disk_are_normalized_atomically_in_the_order_given() {
     assert_eq!(sha256_hex(&canonical), first.after.sha256_hex());
     assert_eq!(
         first.after.sha256_hex(),
-        "31403102ab90265b45792641523c9113f05ae8cc408c94ee25d56f196aa312e5"
+        "064b164fe93cda406fc0a627dc1fe4e84938a5c65ee28de311c9354547e47d72"
     );
     assert_ne!(first.before.sha256, first.after.sha256);
     assert!(matches!(results[1], Err(FileError::Digest(_))));
