@@ -116,19 +116,7 @@ pub fn build_with_epoch(
         scratch: scratch1.path(),
     };
     let check = |run: &HookRun, hook: &str| -> Result<()> {
-        let mut wanted = bs.requires.clone();
-        wanted.extend(run.requires.iter().cloned());
-        let missing = unsatisfied(lock, &wanted, run.markers.as_ref())?;
-        if !missing.is_empty() {
-            return Err(Pep517Error::Unsatisfied {
-                backend: bs.backend.clone(),
-                missing: missing.join(", "),
-                hook: hook.to_string(),
-                lock: lock_path.to_path_buf(),
-                relock: relock.clone(),
-            });
-        }
-        run.succeeded(&bs.backend, hook)
+        check_hook(run, hook, bs, lock, lock_path, &relock)
     };
 
     (settings.step)(&format!("building the sdist with {}", bs.backend));
@@ -351,4 +339,30 @@ pub(crate) fn lock_round(
     };
     let env_dir = env::ensure(settings, &lock)?;
     Ok((lock, env_dir))
+}
+
+/// A hook ran: what it asked for (and `[build-system].requires`) must be
+/// in the lock, naming the backend, the hook and how to re-lock if not;
+/// then the hook must have succeeded.
+pub(crate) fn check_hook(
+    run: &HookRun,
+    hook: &str,
+    bs: &BuildSystem,
+    lock: &Lock,
+    lock_path: &Path,
+    relock: &str,
+) -> Result<()> {
+    let mut wanted = bs.requires.clone();
+    wanted.extend(run.requires.iter().cloned());
+    let missing = unsatisfied(lock, &wanted, run.markers.as_ref())?;
+    if !missing.is_empty() {
+        return Err(Pep517Error::Unsatisfied {
+            backend: bs.backend.clone(),
+            missing: missing.join(", "),
+            hook: hook.to_string(),
+            lock: lock_path.to_path_buf(),
+            relock: relock.to_string(),
+        });
+    }
+    run.succeeded(&bs.backend, hook)
 }

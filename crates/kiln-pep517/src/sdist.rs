@@ -6,7 +6,7 @@
 //! the same way: `[build-system].requires` plus what
 //! `get_requires_for_build_wheel` asks for, until the answer stops growing.
 
-use crate::build::{build_wheel, lock_round, scratch};
+use crate::build::{build_wheel, check_hook, lock_round, scratch};
 use crate::hooks::{HookRun, Hooks};
 use crate::tree::{unpack_sdist, wheel_name_version};
 use crate::{Pep517Error, Settings, env, unsatisfied};
@@ -97,19 +97,7 @@ pub fn build_wheel_from_sdist(
     }
     let env_dir = env::ensure(settings, lock)?;
     let check = |run: &HookRun, hook: &str| -> Result<()> {
-        let mut wanted = bs.requires.clone();
-        wanted.extend(run.requires.iter().cloned());
-        let missing = unsatisfied(lock, &wanted, run.markers.as_ref())?;
-        if !missing.is_empty() {
-            return Err(Pep517Error::Unsatisfied {
-                backend: bs.backend.clone(),
-                missing: missing.join(", "),
-                hook: hook.to_string(),
-                lock: lock_path.to_path_buf(),
-                relock: relock.clone(),
-            });
-        }
-        run.succeeded(&bs.backend, hook)
+        check_hook(run, hook, &bs, lock, lock_path, &relock)
     };
     let build_in = |dir: &Path| -> Result<(String, Vec<u8>)> {
         let hooks = Hooks {
