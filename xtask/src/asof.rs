@@ -6,6 +6,7 @@
 
 use crate::fetch;
 use anyhow::{Context, Result, bail};
+use std::path::Path;
 
 /// One `name<=version` line per requirement of `requires` (PEP 508), the
 /// newest release of it on `index` uploaded before `date`.
@@ -28,4 +29,23 @@ pub fn exclude_newer(requires: &[String], index: &str, date: &str) -> Result<Vec
         lines.push(format!("{name}<={version}"));
     }
     Ok(lines)
+}
+
+/// Writes to `path` the user's constraints file (if any, read capped like
+/// every configuration file) followed by `extra`, one line each: the pins
+/// a lock resolves under.
+pub fn write_constraints(user: Option<&Path>, extra: &[String], path: &Path) -> Result<()> {
+    let mut text = match user {
+        Some(c) => kiln_fs::project::read_file_to_string_capped(c, kiln_fs::project::CONFIG_LIMIT)
+            .with_context(|| format!("the constraints file {}", c.display()))?,
+        None => String::new(),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for line in extra {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
 }

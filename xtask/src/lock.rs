@@ -154,20 +154,9 @@ impl Lock {
         if extra.is_empty() {
             return Ok(None);
         }
-        let mut text = match &self.constraints {
-            Some(c) => std::fs::read_to_string(c)?,
-            None => String::new(),
-        };
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        for line in extra {
-            text.push_str(&line);
-            text.push('\n');
-        }
         let dir = tempfile::Builder::new().prefix("kiln-like-").tempdir()?;
         let path = dir.path().join("constraints.txt");
-        std::fs::write(&path, text)?;
+        crate::asof::write_constraints(self.constraints.as_deref(), &extra, &path)?;
         Ok(Some((dir, path)))
     }
 }

@@ -311,19 +311,7 @@ fn as_of_upload(
         return Ok(None);
     }
     report::step(&format!("as of {date}: {}", lines.join(", ")));
-    let mut text = match options.constraints {
-        Some(c) => String::from_utf8(read_small(c, MAX_LOCK, "the constraints file")?)
-            .with_context(|| format!("{}: not UTF-8", c.display()))?,
-        None => String::new(),
-    };
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    for line in lines {
-        text.push_str(&line);
-        text.push('\n');
-    }
     let path = dir.join("as-of-upload.constraints.txt");
-    std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display()))?;
+    crate::asof::write_constraints(options.constraints, &lines, &path)?;
     Ok(Some(path))
 }
