@@ -221,6 +221,8 @@ fn lying_wheel(path: &Path) {
         Deflate {
             level: 6,
             gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
         },
     )
     .unwrap();

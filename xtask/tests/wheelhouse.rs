@@ -159,6 +159,8 @@ fn test_sdist(name: &str, marker: Option<&str>) -> (String, Vec<u8>) {
     let deflate = Deflate {
         level: 6,
         gzip_chunk_size: 1 << 20,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
     let mut w = TarGzWriter::new(Vec::new(), 1_700_000_000, deflate);
     for (path, data) in &members {

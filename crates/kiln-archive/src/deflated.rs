@@ -1,9 +1,9 @@
 //! A member's data deflated once, for both containers.
 //!
-//! Both the sdist's gzip stream and the wheel's zip hold each member's data
-//! as the same *segment*: the data cut into `gzip_chunk_size` pieces (from
-//! the member's first byte), each raw-deflated by a fresh compressor and
-//! ended with a sync flush (an empty stored block), so the segment is
+//! Both the sdist's gzip stream and the wheel's zip hold a larger member's
+//! data as the same *segment*: the data cut into `gzip_chunk_size` pieces
+//! (from the member's first byte), each raw-deflated by a fresh compressor
+//! and ended with a sync flush (an empty stored block), so the segment is
 //! byte-aligned, non-final and independent of everything around it. The
 //! gzip stream splices segments between the separately deflated tar
 //! headers and padding (`gzip_write`); a zip member's data is the segment
@@ -12,9 +12,14 @@
 //! thread) and hands the result to both writers; a writer given the raw
 //! bytes produces exactly the same output.
 //!
-//! The bytes depend on the data, the level and the chunk size only: every
-//! piece gets a compressor in its initial state (a per-thread compressor is
-//! reset rather than reallocated, which is the same state).
+//! A *solid* member (under `Deflate::solid_below` bytes) is the exception:
+//! the sdist deflates it with its neighbours, so its `Deflated` serves the
+//! wheel alone and is one complete raw deflate stream (final block and
+//! all), which spares the sync flush and the empty final block.
+//!
+//! The bytes depend on the data and the settings only: every piece gets a
+//! compressor in its initial state (a per-thread compressor is reset
+//! rather than reallocated, which is the same state).
 
 use std::cell::RefCell;
 
@@ -34,8 +39,9 @@ pub struct Deflated {
     /// Uncompressed length.
     pub size: u64,
     pub crc32: u32,
-    /// The segment: sync-flushed, non-final raw deflate pieces. Empty for
-    /// empty data.
+    /// The segment: sync-flushed, non-final raw deflate pieces; for a
+    /// solid member ([`Deflate::is_solid`]) one complete raw deflate
+    /// stream instead. Empty for empty data.
     pub segment: Vec<u8>,
     /// The settings it was made with; a writer refuses other ones.
     pub deflate: Deflate,
@@ -56,14 +62,20 @@ impl Deflated {
     /// Deflates `data`; `path` names the member in an error.
     pub fn new(path: &str, data: &[u8], deflate: Deflate) -> Result<Self, ArchiveError> {
         let mut segment = Vec::with_capacity(data.len() / 3 + 64);
-        for piece in data.chunks(deflate.gzip_chunk_size.max(1)) {
-            deflate_piece(deflate.level, piece, &mut segment).map_err(|source| {
-                ArchiveError::Deflate {
-                    archive: "member",
-                    path: path.to_owned(),
-                    source,
-                }
-            })?;
+        let failed = |source| ArchiveError::Deflate {
+            archive: "member",
+            path: path.to_owned(),
+            source,
+        };
+        if deflate.is_solid(data.len() as u64) {
+            with_compressor(deflate.level, |c| {
+                run(c, data, &mut segment, FlushCompress::Finish)
+            })
+            .map_err(failed)?;
+        } else {
+            for piece in data.chunks(deflate.gzip_chunk_size.max(1)) {
+                deflate_piece(deflate.level, piece, &mut segment).map_err(failed)?;
+            }
         }
         segment.shrink_to_fit();
         Ok(Self {
@@ -123,6 +135,12 @@ pub(crate) fn deflate_piece_after(
         c.set_dictionary(history)?;
         return run(&mut c, input, out, FlushCompress::Sync);
     }
+    with_compressor(level, |c| run(c, input, out, FlushCompress::Sync))
+}
+
+/// Runs `f` with this thread's compressor for `level`, reset to its
+/// initial state.
+fn with_compressor<T>(level: u32, f: impl FnOnce(&mut Compress) -> T) -> T {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let c = match &mut *slot {
@@ -135,7 +153,7 @@ pub(crate) fn deflate_piece_after(
                 c
             }
         };
-        run(c, input, out, FlushCompress::Sync)
+        f(c)
     })
 }
 
@@ -190,6 +208,8 @@ mod tests {
                 Deflate {
                     level: 6,
                     gzip_chunk_size: chunk,
+                    solid_below: 128 << 10,
+                    solid_level: 5,
                 },
             )
             .unwrap();
@@ -208,10 +228,49 @@ mod tests {
             Deflate {
                 level: 6,
                 gzip_chunk_size: 1 << 20,
+                solid_below: 128 << 10,
+                solid_level: 5,
             },
         )
         .unwrap();
         assert!(empty.segment.is_empty());
+    }
+
+    #[test]
+    fn a_solid_members_segment_is_a_complete_stream_and_smaller() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let solid = Deflate {
+            level: 6,
+            gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
+        };
+        let shared = Deflate {
+            solid_below: 1,
+            ..solid
+        };
+        let s = Deflated::new("s", &data, solid).unwrap();
+        let t = Deflated::new("t", &data, shared).unwrap();
+        // The segment alone inflates to the data: its last block is final.
+        let mut decoder = flate2::Decompress::new(false);
+        let mut back = Vec::with_capacity(data.len() + 1);
+        let status = decoder
+            .decompress_vec(&s.segment, &mut back, flate2::FlushDecompress::Finish)
+            .unwrap();
+        assert_eq!(status, flate2::Status::StreamEnd);
+        assert_eq!(back, data);
+        assert_eq!(decoder.total_in(), s.segment.len() as u64);
+        // The shared one needs the empty final block, and costs more.
+        let mut decoder = flate2::Decompress::new(false);
+        let mut back = Vec::with_capacity(data.len() + 1);
+        let status = decoder
+            .decompress_vec(&t.segment, &mut back, flate2::FlushDecompress::None)
+            .unwrap();
+        assert_ne!(status, flate2::Status::StreamEnd);
+        assert!(s.segment.len() + 4 < t.segment.len() + FINAL_EMPTY_BLOCK.len());
+        // A reused compressor finishes a stream as a fresh one does.
+        let again = Deflated::new("s", &data, solid).unwrap();
+        assert_eq!(again.segment, s.segment);
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! an empty final block.
 //!
 //! The tar writer hands over two kinds of bytes: *glue* (tar headers,
-//! padding, the end-of-archive blocks, and the data of members under
-//! `INLINE_BELOW`) and member *data*. A larger member's data is its own
+//! padding, the end-of-archive blocks, and the data of solid members) and
+//! member *data*. A larger member's data is its own
 //! segment, exactly as `Deflated` makes it (pieces of `gzip_chunk_size`
 //! bytes from the member's first byte, each deflated by a fresh compressor
 //! and sync-flushed), so data deflated once for the wheel is spliced in
 //! unchanged; the glue between two such members is cut into pieces of the
 //! same size, each deflated with the stream's preceding 32 KiB as its
 //! dictionary (the bytes a decoder has just produced), so small files and
-//! headers keep their neighbours' context. Pieces need nothing but bytes
+//! headers keep their neighbours' context; glue is deflated at
+//! `solid_level`, data at `level`. Pieces need nothing but bytes
 //! known when they are queued, so a window of them is compressed in
 //! parallel and written in order; the CRC-32 of the whole is combined from
 //! theirs.
@@ -55,6 +56,8 @@ enum Piece {
     Raw {
         bytes: Vec<u8>,
         history: Vec<u8>,
+        /// Glue (at `solid_level`) rather than data (at `level`).
+        glue: bool,
         what: String,
     },
     /// A member's whole segment, deflated by the caller.
@@ -83,8 +86,8 @@ impl<W: Write> GzipSegmentWriter<W> {
         Self {
             inner,
             deflate: Deflate {
-                level: deflate.level,
                 gzip_chunk_size: deflate.gzip_chunk_size.max(1),
+                ..deflate
             },
             glue: Vec::new(),
             data: Vec::new(),
@@ -140,6 +143,7 @@ impl<W: Write> GzipSegmentWriter<W> {
                     Piece::Raw {
                         bytes: full,
                         history: self.history.clone(),
+                        glue: true,
                         what: what.to_owned(),
                     },
                     what,
@@ -157,6 +161,7 @@ impl<W: Write> GzipSegmentWriter<W> {
                 Piece::Raw {
                     bytes: glue,
                     history: self.history.clone(),
+                    glue: true,
                     what: what.to_owned(),
                 },
                 what,
@@ -180,6 +185,7 @@ impl<W: Write> GzipSegmentWriter<W> {
                     Piece::Raw {
                         bytes: full,
                         history: Vec::new(),
+                        glue: false,
                         what: what.to_owned(),
                     },
                     what,
@@ -196,6 +202,7 @@ impl<W: Write> GzipSegmentWriter<W> {
                 Piece::Raw {
                     bytes: rest,
                     history: Vec::new(),
+                    glue: false,
                     what: what.to_owned(),
                 },
                 what,
@@ -225,7 +232,9 @@ impl<W: Write> GzipSegmentWriter<W> {
     }
 
     fn flush_pending(&mut self, what: &str) -> Result<(), ArchiveError> {
-        let level = self.deflate.level;
+        let Deflate {
+            level, solid_level, ..
+        } = self.deflate;
         let pending = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
         let results: Vec<Result<Deflated, ArchiveError>> = pending
@@ -235,9 +244,11 @@ impl<W: Write> GzipSegmentWriter<W> {
                 Piece::Raw {
                     bytes,
                     history,
+                    glue,
                     what,
                 } => {
                     let mut segment = Vec::new();
+                    let level = if glue { solid_level } else { level };
                     deflate_piece_after(level, &history, &bytes, &mut segment).map_err(
                         |source| ArchiveError::Deflate {
                             archive: ARCHIVE,
@@ -306,6 +317,8 @@ mod tests {
             Deflate {
                 level: 6,
                 gzip_chunk_size: chunk,
+                solid_below: 128 << 10,
+                solid_level: 5,
             },
         );
         // Feed in odd-sized pieces to exercise chunk boundaries, as glue

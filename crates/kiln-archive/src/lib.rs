@@ -87,7 +87,7 @@ pub fn visit_tar_gz<R: std::io::Read>(
 ) -> Result<TarGzArchive, ArchiveError> {
     visit_tar_gz_with(archive, reader, limits, false, visit)
 }
-pub use tar_write::{INLINE_BELOW, PAX_HEADER_NAME, TarGzWriter};
+pub use tar_write::{PAX_HEADER_NAME, TarGzWriter};
 pub use zip_member::MemberReader;
 pub use zip_read::{ZipArchive, ZipKind, ZipMember, ZipReader, read_zip};
 pub use zip_write::{
@@ -98,14 +98,30 @@ pub use zip_write::{
 /// gzip header XFL byte kiln writes; see `gzip_write` for why.
 pub use gzip_write::GZIP_XFL;
 
-/// Deflate settings; both values are pins from `pinned-toolchain.toml`.
+/// Deflate settings; every value is a pin from `pinned-toolchain.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deflate {
-    /// 0..=9; zlib's levels (zlib-rs).
+    /// 0..=9; zlib's levels (zlib-rs). The level of every wheel member and
+    /// of the sdist's data segments shared with the wheel.
     pub level: u32,
     /// Uncompressed bytes per independently deflated piece of a member's
     /// data (and of the tar headers between members); see `Deflated`.
     pub gzip_chunk_size: usize,
+    /// Members of fewer bytes than this (and more than none) are *solid*:
+    /// the sdist deflates them together with the tar headers around them,
+    /// with the stream's history, and the wheel deflates them on their own
+    /// as complete streams. At most [`ZIP_STREAM_ABOVE`].
+    pub solid_below: u64,
+    /// 0..=9: the level of what only the sdist deflates (its headers,
+    /// padding and solid members).
+    pub solid_level: u32,
+}
+
+impl Deflate {
+    /// Whether a member of `size` bytes is solid (see `solid_below`).
+    pub fn is_solid(&self, size: u64) -> bool {
+        size > 0 && size < self.solid_below
+    }
 }
 
 /// Anything that accepts the members of an archive.

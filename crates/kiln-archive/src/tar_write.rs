@@ -32,16 +32,16 @@ pub(crate) const BLOCK: usize = 512;
 /// Largest value of an 11-digit octal field: sizes and mtimes above need pax.
 const MAX_OCTAL_11: u64 = 0o777_7777_7777;
 
-/// Members smaller than this are deflated with the tar headers around them
-/// (in the same pieces, with the stream's history), as a solid archive
-/// would: their bytes gain most from their neighbours. Larger members are
-/// their own segment, which `add_deflated` can take ready-made.
-pub const INLINE_BELOW: u64 = 16 << 10;
-
 /// Canonical pax tar inside a canonical gzip stream.
+///
+/// Solid members (`Deflate::is_solid`) are deflated with the tar headers
+/// around them (in the same pieces, with the stream's history), as a solid
+/// archive would: their bytes gain most from their neighbours. Larger
+/// members are their own segment, which `add_deflated` can take ready-made.
 #[derive(Debug)]
 pub struct TarGzWriter<W: Write> {
     inner: GzipSegmentWriter<W>,
+    deflate: Deflate,
     mtime: u64,
     previous: Option<String>,
 }
@@ -51,6 +51,7 @@ impl<W: Write> TarGzWriter<W> {
     pub fn new(inner: W, mtime: u64, deflate: Deflate) -> Self {
         Self {
             inner: GzipSegmentWriter::new(inner, deflate),
+            deflate,
             mtime,
             previous: None,
         }
@@ -73,13 +74,13 @@ impl<W: Write> TarGzWriter<W> {
     ) -> Result<(), ArchiveError> {
         self.check_order(path)?;
         let size = data.size;
-        if size > 0 && size < INLINE_BELOW {
+        if self.deflate.is_solid(size) {
             return Err(ArchiveError::Write {
                 archive: "tar.gz",
                 path: path.to_owned(),
                 source: std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
-                    "a member under INLINE_BELOW bytes is deflated with the headers: add it with add_file",
+                    "a solid member (under the pinned solid-below bytes) is deflated with the headers: add it with add_file",
                 ),
             });
         }
@@ -120,7 +121,8 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
         self.check_order(path)?;
         let headers = member_headers(path, data.len() as u64, self.mtime, executable);
         self.inner.glue(&headers, path)?;
-        if (data.len() as u64) < INLINE_BELOW {
+        // Empty data is glue too (none): a data call would end the piece.
+        if data.is_empty() || self.deflate.is_solid(data.len() as u64) {
             self.inner.glue(data, path)?;
         } else {
             self.inner.data(data, path)?;
@@ -141,7 +143,7 @@ impl<W: Write> ArchiveWriter for TarGzWriter<W> {
         data: &mut dyn Read,
         executable: bool,
     ) -> Result<(), ArchiveError> {
-        if size < INLINE_BELOW {
+        if size < self.deflate.solid_below {
             let bytes = crate::read_exact_member(path, size, data)?;
             return self.add_file(path, &bytes, executable);
         }
@@ -332,6 +334,8 @@ mod tests {
         let deflate = Deflate {
             level: 6,
             gzip_chunk_size: 64 << 10,
+            solid_below: 128 << 10,
+            solid_level: 5,
         };
         let big: Vec<u8> = (0..700_000u32)
             .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)

@@ -10,7 +10,8 @@
 //! `gzip_chunk_size` bytes, each deflated by a fresh compressor and
 //! sync-flushed: the very bytes the sdist's gzip stream holds for it)
 //! followed by `FINAL_EMPTY_BLOCK`, so a caller can deflate a file once for
-//! both archives (`add_deflated`).
+//! both archives (`add_deflated`). A solid member's (one the sdist deflates
+//! with its neighbours) is one complete deflate stream of its own.
 //!
 //! Parallelism: members are buffered in a bounded window (256 members or
 //! 64 MiB), compressed in parallel (each segment independent of its
@@ -129,8 +130,8 @@ impl<W: Write> ZipWriter<W> {
         Ok(Self {
             inner,
             deflate: Deflate {
-                level: deflate.level,
                 gzip_chunk_size: deflate.gzip_chunk_size.max(1),
+                ..deflate
             },
             dos_time,
             dos_date,
@@ -182,7 +183,12 @@ impl<W: Write> ZipWriter<W> {
                     METHOD_DEFLATE
                 },
             );
-            let tail: &[u8] = if d.size == 0 { &[] } else { &FINAL_EMPTY_BLOCK };
+            // A solid member's data is a complete stream already.
+            let tail: &[u8] = if d.size == 0 || d.deflate.is_solid(d.size) {
+                &[]
+            } else {
+                &FINAL_EMPTY_BLOCK
+            };
             let data = d.segment;
             let too_big = |what| ArchiveError::Zip64Needed {
                 path: p.path.clone(),
@@ -504,6 +510,8 @@ mod tests {
         let deflate = Deflate {
             level: 6,
             gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
         };
         let mut whole = ZipWriter::new(Vec::new(), 1_700_000_000, deflate).unwrap();
         let mut streamed =
@@ -555,6 +563,8 @@ mod tests {
         let deflate = Deflate {
             level: 6,
             gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
         };
         let mut w =
             ZipWriter::new(std::io::Cursor::new(Vec::new()), 1_700_000_000, deflate).unwrap();

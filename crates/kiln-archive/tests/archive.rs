@@ -20,6 +20,8 @@ const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
     level: 6,
     gzip_chunk_size: 128 * 1024,
+    solid_below: 128 << 10,
+    solid_level: 5,
 };
 
 fn long_path() -> String {
@@ -374,6 +376,8 @@ fn bytes_do_not_depend_on_thread_count_and_are_pinned() {
     let deflate = Deflate {
         level: 6,
         gzip_chunk_size: 1024,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
     let mut m = members();
     m.push((
@@ -401,11 +405,11 @@ fn bytes_do_not_depend_on_thread_count_and_are_pinned() {
     let small = members();
     assert_eq!(
         sha256_hex(&build_tgz(&small, DEFLATE)),
-        "78ba40d80f7590b4a3c24260be65b5b4d019ca1ee6337bd4e1e581b0f47cfa84"
+        "bfc1c2f1b15c2d09af024622ba23c9a55b46cf6fc2dc5e867f2a1a5525ae3944"
     );
     assert_eq!(
         sha256_hex(&build_zip(&small)),
-        "8cf03e746f0f4ebb96f355484fad4acbf559545f411f3aa40dccfb9cbffdc773"
+        "a9c1da0e0d55a89aed870ea098e441eef661468ca1b695178f62f7436ad67ba9"
     );
 }
 
@@ -427,6 +431,8 @@ fn streams_200_mb_without_accumulating() {
     let deflate = Deflate {
         level: 1,
         gzip_chunk_size: 1 << 20,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
     // The sink keeps only the compressed bytes (a few MB for this data);
     // the writer itself holds at most a window of chunks.

@@ -6,12 +6,14 @@
 
 use std::io::{Cursor, Read};
 
-use kiln_archive::{ArchiveWriter, Deflate, Deflated, INLINE_BELOW, TarGzWriter, ZipWriter};
+use kiln_archive::{ArchiveWriter, Deflate, Deflated, TarGzWriter, ZipWriter};
 
 const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
     level: 6,
     gzip_chunk_size: 64 << 10,
+    solid_below: 128 << 10,
+    solid_level: 5,
 };
 
 fn members() -> Vec<(String, Vec<u8>, bool)> {
@@ -74,7 +76,7 @@ fn from_deflated(m: &[(String, Vec<u8>, bool)]) -> (Vec<u8>, Vec<u8>) {
     let mut tar = TarGzWriter::new(Vec::new(), EPOCH, DEFLATE);
     let mut zip = ZipWriter::new(Vec::new(), EPOCH, DEFLATE).unwrap();
     for ((path, data, exec), d) in m.iter().zip(deflated) {
-        if d.size > 0 && d.size < INLINE_BELOW {
+        if DEFLATE.is_solid(d.size) {
             tar.add_file(path, data, *exec).unwrap();
         } else {
             tar.add_deflated(path, d.clone(), *exec).unwrap();
@@ -128,7 +130,7 @@ fn other_settings_are_refused() {
         level: 1,
         ..DEFLATE
     };
-    let big = vec![7u8; INLINE_BELOW as usize];
+    let big = vec![7u8; DEFLATE.solid_below as usize];
     let d = Deflated::new("x", &big, other).unwrap();
     let mut tar = TarGzWriter::new(Vec::new(), EPOCH, DEFLATE);
     let e = tar.add_deflated("x", d.clone(), false).unwrap_err();

@@ -472,6 +472,8 @@ mod tests {
     const DEFLATE: Deflate = Deflate {
         level: 6,
         gzip_chunk_size: 1 << 20,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
 
     fn b64(digest: &[u8]) -> String {

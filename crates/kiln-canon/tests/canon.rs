@@ -29,6 +29,8 @@ const EPOCH_SECONDS: i64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
     level: 6,
     gzip_chunk_size: 1_048_576,
+    solid_below: 128 << 10,
+    solid_level: 5,
 };
 
 fn epoch() -> Epoch {
@@ -178,7 +180,7 @@ fn sdist_digest_is_pinned() {
     let canonical = canon_sdist(&foreign_sdist(&sdist_members())).unwrap();
     assert_eq!(
         sha256_hex(&canonical),
-        "064b164fe93cda406fc0a627dc1fe4e84938a5c65ee28de311c9354547e47d72"
+        "8c21867336290a47be2dfbbdb6feccf787575e7098c0fad920d51d96e68ba64c"
     );
 }
 
@@ -437,7 +439,7 @@ fn wheel_digest_is_pinned() {
     let canonical = canon_wheel(&foreign_wheel(&wheel_members())).unwrap();
     assert_eq!(
         sha256_hex(&canonical),
-        "31c6e8b1ccfa09eefbd13d4a1903ac38187cfa80e599cfa8c911c87a9fdb7415"
+        "96bd3e90b72577dd86594ff821390974b0a854745478302f32a266ad0ce994a5"
     );
 }
 
@@ -776,14 +778,14 @@ fn corpus_six_digests_are_pinned() {
         canonicalize_wheel("six.whl", &wheel, epoch(), DEFLATE, &Limits::default()).unwrap();
     assert_eq!(
         sha256_hex(&canonical),
-        "590a60d9c93c1dcb1ab14864c7cecac1b7fa04fbd98d60c3357eebd2b2445cd2"
+        "b409f19c69fba978d56ef7eb169ddff8dc75d44b05c7a45a59e4a5fc462a3d24"
     );
     let sdist = std::fs::read(corpus_path(manifest.get("six", Kind::Sdist).unwrap())).unwrap();
     let canonical =
         canonicalize_sdist("six.tar.gz", &sdist, epoch(), DEFLATE, &Limits::default()).unwrap();
     assert_eq!(
         sha256_hex(&canonical),
-        "3e7014c18819fe6447aed60ec788a50229dbd7284edb11e960bb462d61e9449d"
+        "93022c9f63d7528df931e7d5a9dd7452fde30e7e54ccf6aea7d479ea9f9f7f2a"
     );
 }
 
@@ -1204,7 +1206,7 @@ fn files_on_disk_are_normalized_atomically_in_the_order_given() {
     assert_eq!(sha256_hex(&canonical), first.after.sha256_hex());
     assert_eq!(
         first.after.sha256_hex(),
-        "064b164fe93cda406fc0a627dc1fe4e84938a5c65ee28de311c9354547e47d72"
+        "8c21867336290a47be2dfbbdb6feccf787575e7098c0fad920d51d96e68ba64c"
     );
     assert_ne!(first.before.sha256, first.after.sha256);
     assert!(matches!(results[1], Err(FileError::Digest(_))));

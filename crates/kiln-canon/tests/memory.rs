@@ -26,6 +26,8 @@ fn canonicalizing_a_128_mib_sdist_from_disk_keeps_memory_flat() {
     let deflate = Deflate {
         level: 1,
         gzip_chunk_size: 1 << 20,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
     let epoch = Epoch::clamped(1_700_000_000);
     // 128 members of 1 MiB, written in reverse order so canonicalizing has

@@ -28,6 +28,8 @@ fn canonicalizing_a_256_mib_wheel_from_disk_keeps_memory_flat() {
     let deflate = Deflate {
         level: 1,
         gzip_chunk_size: 1 << 20,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
     let epoch = Epoch::clamped(1_700_000_000);
     // 256 members of 1 MiB in reverse order, and a RECORD listing them.

@@ -42,6 +42,8 @@ fn wheel(lie: bool) -> Vec<u8> {
     let deflate = Deflate {
         level: 6,
         gzip_chunk_size: 1 << 20,
+        solid_below: 128 << 10,
+        solid_level: 5,
     };
     let mut zip = ZipWriter::new(Vec::new(), 315_532_800, deflate).unwrap();
     zip.add_file("demo/__init__.py", &init, false).unwrap();

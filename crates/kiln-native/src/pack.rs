@@ -1,10 +1,11 @@
 //! Packing both archives in one pass: each project file is read once,
 //! hashed (CRC-32 for both containers, SHA-256 for `RECORD`) and deflated
 //! once, and the one `Deflated` segment is written into the sdist's gzip
-//! stream and into the wheel (kiln-archive's `add_deflated`). Files under
-//! `kiln_archive::INLINE_BELOW` are the exception: the sdist deflates them
-//! with their tar headers and neighbours (as a solid archive does, which is
-//! where small files gain), so they are deflated twice.
+//! stream and into the wheel (kiln-archive's `add_deflated`). Solid files
+//! (under the pinned `solid-below` bytes) are the exception: the sdist
+//! deflates them with their tar headers and neighbours (as a solid archive
+//! does, which is where small files gain), and the wheel on their own, so
+//! they are deflated twice (once when the wheel leaves them out).
 //!
 //! The sdist's members are taken in windows (a bounded number of members
 //! and bytes); the files of a window are read, hashed and deflated in
@@ -41,16 +42,26 @@ const HOLD_AT_MOST: u64 = kiln_archive::ZIP_STREAM_ABOVE;
 /// A file of the window, read and deflated.
 enum Prepared {
     Held {
-        deflated: Deflated,
         sha256: [u8; 32],
-        /// The raw bytes of a member the sdist deflates with its headers
-        /// (under `INLINE_BELOW`): it is deflated twice, the rest once.
-        inline: Option<Vec<u8>>,
+        data: HeldData,
     },
     /// Too large to hold: streamed from disk by each writer.
     Streamed,
     /// Generated, or not a file.
     Other,
+}
+
+/// What the archives take of a held file.
+enum HeldData {
+    /// A solid file: the raw bytes, which the sdist deflates with its
+    /// headers, and the wheel's own deflate of them (None when the wheel
+    /// leaves the file out).
+    Solid {
+        raw: Vec<u8>,
+        wheel: Option<Deflated>,
+    },
+    /// One segment for both archives.
+    Shared(Deflated),
 }
 
 /// A wheel member's data, once its file has been prepared.
@@ -118,31 +129,29 @@ pub(crate) fn write_both<S: Write, Z: Write + Seek>(
             end += 1;
         }
         let window = &plan.sdist[start..end];
+        let in_wheel = |m: &crate::PlannedMember| match &m.source {
+            MemberSource::File(relative) => wheel_of.get(relative.as_str()).copied(),
+            MemberSource::Generated(_) => None,
+        };
         let prepared: Vec<Result<Prepared, NativeError>> = window
             .par_iter()
-            .map(|m| prepare(plan, m, opts, names.sdist, &never))
+            .map(|m| prepare(plan, m, in_wheel(m).is_some(), opts, names.sdist, &never))
             .collect();
         for (m, p) in window.iter().zip(prepared) {
             let p = p?;
-            let in_wheel = match &m.source {
-                MemberSource::File(relative) => wheel_of.get(relative.as_str()).copied(),
-                MemberSource::Generated(_) => None,
-            };
+            let in_wheel = in_wheel(m);
             match (&m.source, p) {
                 (MemberSource::Generated(data), _) => tar.add_file(&m.path, data, m.executable),
-                (
-                    MemberSource::File(_),
-                    Prepared::Held {
-                        deflated,
-                        sha256,
-                        inline,
-                    },
-                ) => {
-                    let to_tar = match inline {
-                        Some(data) => tar.add_file(&m.path, &data, m.executable),
-                        None => tar.add_deflated(&m.path, deflated.clone(), m.executable),
+                (MemberSource::File(_), Prepared::Held { sha256, data }) => {
+                    let (to_tar, for_wheel) = match data {
+                        HeldData::Solid { raw, wheel } => {
+                            (tar.add_file(&m.path, &raw, m.executable), wheel)
+                        }
+                        HeldData::Shared(d) => {
+                            (tar.add_deflated(&m.path, d.clone(), m.executable), Some(d))
+                        }
                     };
-                    if let Some(w) = in_wheel {
+                    if let (Some(w), Some(deflated)) = (in_wheel, for_wheel) {
                         ready[w] = Some(WheelReady::Held { deflated, sha256 });
                     }
                     to_tar
@@ -198,6 +207,7 @@ pub(crate) fn write_both<S: Write, Z: Write + Seek>(
 fn prepare(
     plan: &Plan,
     m: &crate::PlannedMember,
+    in_wheel: bool,
     opts: &NativeOptions,
     sdist_name: &str,
     never: &AtomicBool,
@@ -221,13 +231,19 @@ fn prepare(
     let mut data = vec![0u8; usize::try_from(size).unwrap_or(0)];
     r.read_exact(&mut data).map_err(read_err)?;
     let sha256: [u8; 32] = sha2::Sha256::digest(&data).into();
-    let deflated = Deflated::new(&m.path, &data, opts.deflate).map_err(archive_err(sdist_name))?;
-    let inline = (size < kiln_archive::INLINE_BELOW).then_some(data);
-    Ok(Prepared::Held {
-        deflated,
-        sha256,
-        inline,
-    })
+    let deflate =
+        |data: &[u8]| Deflated::new(&m.path, data, opts.deflate).map_err(archive_err(sdist_name));
+    let data = if size < opts.deflate.solid_below {
+        let wheel = if in_wheel {
+            Some(deflate(&data)?)
+        } else {
+            None
+        };
+        HeldData::Solid { raw: data, wheel }
+    } else {
+        HeldData::Shared(deflate(&data)?)
+    };
+    Ok(Prepared::Held { sha256, data })
 }
 
 struct WheelSide {

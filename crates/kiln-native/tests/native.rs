@@ -140,6 +140,8 @@ fn opts() -> NativeOptions {
         deflate: Deflate {
             level: 6,
             gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
         },
         generator: "kiln 0.1.0".into(),
     }
@@ -416,11 +418,11 @@ fn reproducible_under_hostile_conditions() {
     // compatibility of metadata), never to make a flaky build pass.
     assert_eq!(
         sha256_hex(&sa),
-        "3c6f17e1f5ab12c051d31530d4c9bfc60de79e7ce2bd80e9c5d058ccbbdff475"
+        "242a7001d604c9699c869e543b4966100edd5c050ce43b1fcd597e1595760000"
     );
     assert_eq!(
         sha256_hex(&wa),
-        "4b419f4b984cbc9930e22469f5f80257edeb8cd9304b3f267fc76ff20019f957"
+        "87e535857c527190b547312afd22ee42eecc8ee4e06999eeaf609b68ad050888"
     );
 }
 

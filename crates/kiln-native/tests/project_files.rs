@@ -21,6 +21,8 @@ fn opts() -> NativeOptions {
         deflate: Deflate {
             level: 6,
             gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
         },
         generator: "kiln 0.1.0".into(),
     }

@@ -120,11 +120,28 @@ impl Pins {
                 "compression.gzip-chunk-size = {chunk}: use at most 67108864 (64 MiB), the writer holds several chunks in memory"
             ));
         }
+        let solid_level = int("compression.solid-level")?;
+        if solid_level > 9 {
+            return unsupported(format!(
+                "compression.solid-level = {solid_level}: deflate levels are 0 to 9"
+            ));
+        }
+        // Solid members are held whole by both writers, as every member up
+        // to the zip writer's streaming threshold is.
+        let solid_below = int("compression.solid-below")?;
+        if solid_below > kiln_archive::ZIP_STREAM_ABOVE {
+            return unsupported(format!(
+                "compression.solid-below = {solid_below}: use at most {} (4 MiB), above which members are streamed",
+                kiln_archive::ZIP_STREAM_ABOVE
+            ));
+        }
         Ok(Self {
             rust_channel: get("rust.channel")?,
             deflate: Deflate {
                 level: level as u32,
                 gzip_chunk_size: chunk as usize,
+                solid_below,
+                solid_level: solid_level as u32,
             },
             flat,
         })
@@ -135,13 +152,17 @@ impl Pins {
 mod tests {
     use super::*;
 
-    const VALID: &str = "[rust]\nchannel = \"1.95.0\"\n[compression]\nimplementation = \"zlib-rs\"\nlevel = 6\ngzip-chunk-size = 1048576\n";
+    const VALID: &str = "[rust]\nchannel = \"1.95.0\"\n[compression]\nimplementation = \"zlib-rs\"\nlevel = 6\ngzip-chunk-size = 1048576\nsolid-below = 131072\nsolid-level = 5\n";
 
     #[test]
     fn gzip_chunk_size_is_bounded_both_ways() {
         let pins = Pins::parse(VALID).unwrap();
         assert_eq!(pins.rust_channel, "1.95.0");
         assert_eq!(pins.flat["compression.level"], "6");
+        assert_eq!(
+            (pins.deflate.solid_below, pins.deflate.solid_level),
+            (131_072, 5)
+        );
         for (size, needle) in [("65535", "at least"), ("67108865", "at most")] {
             let text = VALID.replace("1048576", size);
             let e = Pins::parse(&text).unwrap_err().to_string();
@@ -170,6 +191,18 @@ mod tests {
                 "deflate levels are 0 to 9",
             ),
             (&VALID.replace("\"zlib-rs\"", "\"zlib\""), "zlib-rs only"),
+            (
+                &VALID.replace("solid-level = 5", "solid-level = 11"),
+                "compression.solid-level = 11: deflate levels are 0 to 9",
+            ),
+            (
+                &VALID.replace("solid-below = 131072", "solid-below = 4194305"),
+                "compression.solid-below = 4194305: use at most 4194304",
+            ),
+            (
+                &VALID.replace("solid-below = 131072\n", ""),
+                "missing `compression.solid-below`",
+            ),
         ] {
             let e = Pins::parse(text).unwrap_err().to_string();
             assert!(e.starts_with(PINS_TOML) && e.contains(message), "{e}");

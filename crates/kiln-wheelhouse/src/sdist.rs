@@ -208,6 +208,8 @@ mod tests {
             Deflate {
                 level: 6,
                 gzip_chunk_size: 1 << 20,
+                solid_below: 128 << 10,
+                solid_level: 5,
             },
         );
         for (path, data) in members {

@@ -72,6 +72,8 @@ mod tests {
         let d = Deflate {
             level: 6,
             gzip_chunk_size: 1 << 20,
+            solid_below: 128 << 10,
+            solid_level: 5,
         };
         assert!(compressor_limit(&files, d, 2) < Duration::from_secs(60));
     }

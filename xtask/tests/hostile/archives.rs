@@ -25,6 +25,8 @@ const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
     level: 6,
     gzip_chunk_size: 1 << 20,
+    solid_below: 128 << 10,
+    solid_level: 5,
 };
 
 // ------------------------------------------------------------- builders
