@@ -369,10 +369,10 @@ fn offline_wheelhouse_has_pinned_bytes_and_verifies() {
     );
 }
 
-const ALPHA_WHEEL_SHA256: &str = "4d8d50c0c645ecbbf266442043acfadd8929996418be4e55de5c892e37ab43e8";
+const ALPHA_WHEEL_SHA256: &str = "04920af1d1cde2c0810b147e09f0fc107b0e0ff92ab5f1ec10b0e17fc3af67ee";
 const REQUIREMENTS_SHA256: &str =
-    "bb0340201075df39019e45cd42cc39673492564c0150bb7569b165d2c3c6face";
-const SHA256SUMS_SHA256: &str = "72b0f59e0edca2dca5892ab23c79fecd31435d890d46c66fc559e83ea77f32f3";
+    "a7f71ca2107030f4b91d9138a6f962779da5f221964a8e8b98881a7f7a36bc46";
+const SHA256SUMS_SHA256: &str = "999f418b49c7c6dbd6e7b4aa1ba05fa0bdd692ba0647b2665a29c8327ae228e0";
 
 #[test]
 fn a_wheel_that_varies_is_named_with_its_member_and_nothing_is_written() {
