@@ -1,6 +1,7 @@
 //! `pinned-toolchain.toml`: every pin that can change artifact bytes (the
-//! Rust toolchain, the deflate implementation, level and gzip chunk size,
-//! the Python of backend mode), flattened as records list them.
+//! Rust toolchain, the deflate implementation and its settings, the Python
+//! of backend mode), flattened as records list them; and the mirror's
+//! recompression pin, which records leave out.
 
 use kiln_archive::Deflate;
 use std::collections::BTreeMap;
@@ -46,6 +47,9 @@ pub struct Pins {
     pub flat: BTreeMap<String, String>,
     pub rust_channel: String,
     pub deflate: Deflate,
+    /// `[mirror] zopfli-iterations`, when the file has a `[mirror]` table:
+    /// the mirror's recompression, not a release's, so records leave it out.
+    pub zopfli_iterations: Option<u64>,
 }
 
 impl Pins {
@@ -62,10 +66,12 @@ impl Pins {
         let table: toml::Table =
             toml::from_str(text).map_err(|e| PinsError::Syntax(e.to_string()))?;
         let mut flat = BTreeMap::new();
+        let mut zopfli_iterations = None;
         for (section, value) in &table {
             // The mirror's pins change the mirror's bytes, not a release's:
-            // `mirror` reads them itself, and release records leave them out.
+            // release records leave them out.
             if section == "mirror" {
+                zopfli_iterations = Some(mirror_iterations(value)?);
                 continue;
             }
             let Some(inner) = value.as_table() else {
@@ -144,8 +150,27 @@ impl Pins {
                 solid_level: solid_level as u32,
             },
             flat,
+            zopfli_iterations,
         })
     }
+}
+
+/// `[mirror] zopfli-iterations`: 1 to 1000.
+fn mirror_iterations(mirror: &toml::Value) -> Result<u64, PinsError> {
+    const KEY: &str = "mirror.zopfli-iterations";
+    let value = mirror
+        .get("zopfli-iterations")
+        .ok_or_else(|| PinsError::Missing(KEY.to_owned()))?;
+    let n = value
+        .as_integer()
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| PinsError::NotAnInteger(KEY.to_owned()))?;
+    if !(1..=1000).contains(&n) {
+        return Err(PinsError::Unsupported(format!(
+            "{KEY} = {n}: use 1 to 1000 passes"
+        )));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -213,8 +238,29 @@ mod tests {
 
     #[test]
     fn the_mirror_pins_are_not_a_release_pin() {
-        let pins = Pins::parse(&format!("{VALID}[mirror]\nfiles = [\"a\"]\n")).unwrap();
+        let pins = Pins::parse(&format!(
+            "{VALID}[mirror]\nzopfli = \"0.8.4\"\nzopfli-iterations = 15\n"
+        ))
+        .unwrap();
         assert!(pins.flat.keys().all(|k| !k.starts_with("mirror.")));
+        assert_eq!(pins.zopfli_iterations, Some(15));
+        assert_eq!(Pins::parse(VALID).unwrap().zopfli_iterations, None);
+        for (mirror, message) in [
+            ("zopfli = \"0.8.4\"\n", "missing `mirror.zopfli-iterations`"),
+            (
+                "zopfli-iterations = 0\n",
+                "mirror.zopfli-iterations = 0: use 1 to 1000",
+            ),
+            (
+                "zopfli-iterations = -3\n",
+                "`mirror.zopfli-iterations` must be a non-negative integer",
+            ),
+        ] {
+            let e = Pins::parse(&format!("{VALID}[mirror]\n{mirror}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(message), "{e}");
+        }
     }
 
     #[test]

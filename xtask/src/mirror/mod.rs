@@ -29,23 +29,15 @@ pub(super) fn lift(e: MirrorError) -> anyhow::Error {
 
 /// `[mirror] zopfli-iterations` from pinned-toolchain.toml.
 fn zopfli_pin(root: &Path) -> Result<Zopfli> {
-    let path = root.join(crate::pins::PINS_TOML);
-    let text = kiln_fs::project::read_file_to_string_capped(&path, kiln_fs::project::CONFIG_LIMIT)?;
-    let table: toml::Table = toml::from_str(&text).with_context(|| path.display().to_string())?;
-    let iterations = table
-        .get("mirror")
-        .and_then(|m| m.get("zopfli-iterations"))
-        .and_then(|v| v.as_integer())
-        .filter(|&n| (1..=1000).contains(&n))
+    let iterations = crate::pins::Pins::load(root)?
+        .zopfli_iterations
         .with_context(|| {
             format!(
-                "{}: `mirror.zopfli-iterations` must be 1 to 1000",
-                path.display()
+                "{}: no [mirror] table: add `zopfli-iterations` (1 to 1000 passes)",
+                crate::pins::PINS_TOML
             )
         })?;
-    Ok(Zopfli {
-        iterations: iterations as u64,
-    })
+    Ok(Zopfli { iterations })
 }
 
 pub(super) struct Run {
