@@ -24,6 +24,8 @@ const EPOCH: u64 = 1_700_000_000;
 const DEFLATE: Deflate = Deflate {
     level: 6,
     gzip_chunk_size: 1 << 20,
+    solid_below: 128 << 10,
+    solid_level: 5,
 };
 /// The key the `dsse` target trusts (`fuzz_targets/dsse.rs`).
 const SEED_KEY: [u8; 32] = [7; 32];
@@ -310,4 +312,55 @@ fn main() {
     wheels(&dir);
     records(&dir);
     provenance(&dir);
+    ports_distinfo(&dir);
+    tuf_metadata(&dir);
+}
+
+/// One `distinfo` in each syntax the distfile cache reads.
+fn ports_distinfo(dir: &Path) {
+    let sha = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+    let b64 = "X3C/GKCGAHAW6UiwSu07ghA6Nr6kF1W2zd+vEKzjxu8=";
+    let blake = "4d6e6a9c33c3ad4a9ef7ec3c78b4e2ab9a5b2be3e16cc5e0e4d2a4f5f2fbb62a";
+    write(
+        dir,
+        "ports_distinfo",
+        "freebsd",
+        format!("TIMESTAMP = 1700000000\nSHA256 (p-1.0.tar.gz) = {sha}\nSIZE (p-1.0.tar.gz) = 3870\n")
+            .as_bytes(),
+    );
+    write(
+        dir,
+        "ports_distinfo",
+        "openbsd",
+        format!("SHA256 (p-1.0.tar.gz) = {b64}\nSIZE (p-1.0.tar.gz) = 3870\n").as_bytes(),
+    );
+    write(
+        dir,
+        "ports_distinfo",
+        "netbsd",
+        format!(
+            "$NetBSD$\n\nBLAKE2s (p-1.0.tar.gz) = {blake}\nSHA512 (p-1.0.tar.gz) = {sha}{sha}\nSize (p-1.0.tar.gz) = 3870 bytes\nSHA1 (patch-aa) = 0123456789abcdef0123456789abcdef01234567\n"
+        )
+        .as_bytes(),
+    );
+}
+
+/// A TUF root, timestamp and targets file (signatures that verify nothing:
+/// the readers' paths up to the signature check).
+fn tuf_metadata(dir: &Path) {
+    let sig = r#"[{"keyid":"0000000000000000000000000000000000000000000000000000000000000000","sig":"00"}]"#;
+    let key = r#"{"keytype":"ed25519","scheme":"ed25519","keyval":{"public":"0000000000000000000000000000000000000000000000000000000000000000"}}"#;
+    let id = "0000000000000000000000000000000000000000000000000000000000000000";
+    let root = format!(
+        r#"{{"signatures":{sig},"signed":{{"_type":"root","spec_version":"1.0.31","version":1,"expires":"2030-01-01T00:00:00Z","consistent_snapshot":true,"keys":{{"{id}":{key}}},"roles":{{"root":{{"keyids":["{id}"],"threshold":1}},"targets":{{"keyids":["{id}"],"threshold":1}},"snapshot":{{"keyids":["{id}"],"threshold":1}},"timestamp":{{"keyids":["{id}"],"threshold":1}}}}}}}}"#
+    );
+    write(dir, "tuf_metadata", "root.json", root.as_bytes());
+    let timestamp = format!(
+        r#"{{"signatures":{sig},"signed":{{"_type":"timestamp","spec_version":"1.0.31","version":3,"expires":"2030-01-01T00:00:00Z","meta":{{"snapshot.json":{{"version":2,"length":512,"hashes":{{"sha256":"{id}"}}}}}}}}}}"#
+    );
+    write(dir, "tuf_metadata", "timestamp.json", timestamp.as_bytes());
+    let targets = format!(
+        r#"{{"signatures":{sig},"signed":{{"_type":"targets","spec_version":"1.0.31","version":1,"expires":"2030-01-01T00:00:00Z","targets":{{"p/p-1.0.tar.gz":{{"length":3870,"hashes":{{"sha256":"{id}"}}}}}},"delegations":{{"keys":{{"{id}":{key}}},"roles":[{{"name":"bin-0","keyids":["{id}"],"threshold":1,"terminating":true,"path_hash_prefixes":["0"]}}]}}}}}}"#
+    );
+    write(dir, "tuf_metadata", "targets.json", targets.as_bytes());
 }

@@ -13,6 +13,8 @@ use kiln_names::Epoch;
 const DEFLATE: Deflate = Deflate {
     level: 1,
     gzip_chunk_size: 1 << 16,
+    solid_below: 128 << 10,
+    solid_level: 1,
 };
 
 const EPOCH: i64 = 1_700_000_000;
