@@ -6,8 +6,10 @@
 //!
 //! Each tool builds an sdist and a wheel into a fresh directory, once to
 //! warm up and then `--runs` times; the median wall time is compared with
-//! kiln's. kiln is then run once more on one thread, and its artifacts must
-//! be byte-identical to the multi-threaded ones.
+//! kiln's, beside each tool's CPU time and peak memory (`meter`), and a
+//! last line puts kiln's peak memory on each input next to its size. kiln
+//! is then run once more on one thread, and its artifacts must be
+//! byte-identical to the multi-threaded ones.
 //!
 //! The backend part (`backend.rs`) measures `build --mode backend` on the
 //! real-world corpus against isolated `python -m build` and `uv build`,
@@ -22,6 +24,7 @@
 mod backend;
 mod generate;
 mod limit;
+pub(crate) mod meter;
 mod peers;
 mod real;
 mod render;
@@ -64,8 +67,10 @@ impl Input {
 struct Measured {
     tool: Tool,
     times: Vec<Duration>,
-    /// CPU time per timed run, where the platform says.
+    /// CPU time per timed run.
     cpu: Vec<Duration>,
+    /// The highest peak RSS over the timed runs, in KiB (`meter`).
+    peak_kib: Option<u64>,
     sdist: Option<Artifact>,
     wheel: Option<Artifact>,
 }
@@ -193,6 +198,7 @@ impl crate::flags::Bench {
         for r in &reports {
             report::eprint(&render::human(r, runs));
         }
+        report::eprint(&render::kiln_memory(&reports));
         report.seed = Some(generate::SEED);
         report.kiln_threads = Some(threads);
         report.notes = Some(notes);
@@ -311,15 +317,11 @@ fn bench_input(
             .join("out")
             .join(input.name.replace(' ', "-"))
             .join(tool.key());
-        let mut times = Vec::new();
-        let mut cpu = Vec::new();
+        let mut usage = Vec::new();
         let mut failed = None;
         for _ in 0..=runs {
-            match build_once_cpu(sh, runner, tool, project, &out) {
-                Ok((t, c)) => {
-                    times.push(t);
-                    cpu.extend(c);
-                }
+            match build_once_metered(sh, runner, tool, project, &out) {
+                Ok(u) => usage.push(u),
                 Err(e) => {
                     failed = Some(e);
                     break;
@@ -339,12 +341,7 @@ fn bench_input(
             }
             return Err(e.context(format!("{}: {} failed", input.name, tool.label())));
         }
-        times.remove(0); // the warm-up
-        if cpu.len() == runs + 1 {
-            cpu.remove(0);
-        } else {
-            cpu.clear();
-        }
+        usage.remove(0); // the warm-up
         let built = artifacts(&out)?;
         let pick = |suffix: &str| built.iter().find(|a| a.filename.ends_with(suffix)).cloned();
         let (sdist, wheel) = (pick(".tar.gz"), pick(".whl"));
@@ -368,8 +365,9 @@ fn bench_input(
         }
         results.push(Measured {
             tool,
-            times,
-            cpu,
+            times: usage.iter().map(|u| u.wall).collect(),
+            cpu: usage.iter().map(|u| u.cpu).collect(),
+            peak_kib: usage.iter().map(|u| u.peak_kib).max().filter(|&k| k > 0),
             sdist,
             wheel,
         });
@@ -395,21 +393,23 @@ fn build_once(
     time(runner.command(sh, tool, project, out, threads))
 }
 
-/// `build_once` with the CPU time of the tool's process tree.
-fn build_once_cpu(
+/// `build_once` under the meter: the wall time, CPU time and peak memory
+/// of the tool's process tree (see `meter`). The wall time is the meter's,
+/// from spawning the tool to reaping it, so the meter's own start (about
+/// 2 ms) is not in it.
+fn build_once_metered(
     sh: &Shell,
     runner: &Runner,
     tool: Tool,
     project: &Path,
     out: &Path,
-) -> Result<(Duration, Option<Duration>)> {
+) -> Result<meter::Usage> {
     fresh_dir(out)?;
-    let before = limit::children_cpu();
-    let wall = time(runner.command(sh, tool, project, out, None))?;
-    let cpu = before
-        .zip(limit::children_cpu())
-        .map(|(b, a)| a.saturating_sub(b));
-    Ok((wall, cpu))
+    let file = out.with_extension("meter");
+    let _ = std::fs::remove_file(&file);
+    let cmd = runner.command(sh, tool, project, out, None);
+    time(meter::wrap(sh, &runner.kiln, cmd, &file))?;
+    meter::read(&file)
 }
 
 /// Empties (or creates) `dir`.

@@ -56,6 +56,9 @@ impl std::fmt::Display for Mismatch {
 impl std::error::Error for Mismatch {}
 
 fn main() -> ExitCode {
+    if let Some(code) = bench::meter::run_if_asked() {
+        return code;
+    }
     let flags = match flags::Xtask::try_parse() {
         Ok(flags) => flags,
         Err(e) => {

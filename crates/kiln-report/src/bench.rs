@@ -73,12 +73,16 @@ pub struct BenchResult {
     pub ratio_to_kiln: Option<f64>,
     pub sdist: Option<BenchArtifact>,
     pub wheel: Option<BenchArtifact>,
-    /// User + system time of the tool's process tree per timed run
-    /// (Linux; empty elsewhere), and its median.
+    /// User + system time of the tool's process tree per timed run, and
+    /// its median.
     pub cpu_times_seconds: Vec<f64>,
     pub cpu_median_seconds: Option<f64>,
     /// The peer's median CPU time over kiln's.
     pub cpu_ratio_to_kiln: Option<f64>,
+    /// Peak memory: the largest resident set of the tool's process or of
+    /// a descendant it waited for (not a sum), highest over the timed
+    /// runs, in KiB; null where the platform does not say.
+    pub peak_rss_kib: Option<u64>,
 }
 
 /// A file a tool built.

@@ -1,10 +1,5 @@
-//! What the native part measures besides wall time: the CPU time a tool's
-//! process tree spent, and the compressor's limit.
-//!
-//! CPU time is the growth of this process's waited-for children's user +
-//! system time (`/proc/self/stat` fields `cutime` and `cstime`, Linux only,
-//! in clock ticks of 10 ms) across one run: the tool and every descendant
-//! it waited for.
+//! The native part's yardstick besides the peers: the compressor's limit.
+//! (A tool's CPU time and peak memory come from `meter`.)
 //!
 //! The limit is kiln's compressor alone (`kiln_archive::Deflated::new`,
 //! the pinned level and piece size) over the bytes of the project's files,
@@ -16,24 +11,6 @@ use super::generate::SourceFile;
 use kiln_archive::{Deflate, Deflated};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
-
-/// Clock ticks per second of `/proc`'s times (USER_HZ, 100 on every Linux
-/// kiln runs on; the kernel's ABI fixes it for user space).
-const TICKS_PER_SECOND: u64 = 100;
-
-/// Children's user + system time so far, when the platform says.
-pub fn children_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) may hold spaces: count from after it.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    // rest starts at field 3 (state); cutime and cstime are fields 16, 17.
-    let cutime: u64 = fields.get(13)?.parse().ok()?;
-    let cstime: u64 = fields.get(14)?.parse().ok()?;
-    Some(Duration::from_millis(
-        (cutime + cstime) * 1000 / TICKS_PER_SECOND,
-    ))
-}
 
 /// The compressor alone over `files`, the fastest of `runs` passes.
 pub fn compressor_limit(files: &[SourceFile], deflate: Deflate, runs: usize) -> Duration {
@@ -55,13 +32,6 @@ pub fn compressor_limit(files: &[SourceFile], deflate: Deflate, runs: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn children_cpu_reads_proc_on_linux() {
-        if cfg!(target_os = "linux") {
-            assert!(children_cpu().is_some());
-        }
-    }
 
     #[test]
     fn the_limit_is_a_duration() {

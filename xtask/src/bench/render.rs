@@ -44,6 +44,7 @@ pub(super) fn human(r: &InputReport, runs: usize) -> String {
                 cpu_median(m)
                     .and_then(|c| ratio(c, kiln_cpu))
                     .map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}x")),
+                peak(m.peak_kib),
                 size(&m.sdist),
                 size(&m.wheel),
             ]
@@ -62,11 +63,12 @@ pub(super) fn human(r: &InputReport, runs: usize) -> String {
                 "".into(),
                 "".into(),
                 "".into(),
+                "".into(),
             ],
         );
     }
     let mut text = format!(
-        "\n{} project: {} files, {} ({} run{} after 1 warm-up; ratio = tool median / kiln median, >1 means kiln is faster; CPU = user + system of the process tree)\n",
+        "\n{} project: {} files, {} ({} run{} after 1 warm-up; ratio = tool median / kiln median, >1 means kiln is faster; CPU = user + system of the process tree; peak RSS = the largest resident set in it, highest over the runs)\n",
         r.input.name,
         r.input.files,
         report::human_size(r.input.bytes),
@@ -81,6 +83,7 @@ pub(super) fn human(r: &InputReport, runs: usize) -> String {
             "vs kiln",
             "CPU",
             "CPU vs kiln",
+            "peak RSS",
             "sdist",
             "wheel",
         ],
@@ -129,6 +132,32 @@ pub(super) fn human(r: &InputReport, runs: usize) -> String {
     text
 }
 
+/// A peak in KiB as the tables show it.
+fn peak(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "n/a".to_string(), |k| report::human_size(k * 1024))
+}
+
+/// One line after the inputs' tables: kiln's peak memory on each input
+/// beside the input's size, so a reader sees whether it grows with it.
+pub(super) fn kiln_memory(reports: &[InputReport]) -> String {
+    let each: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            let kiln = r.results.iter().find(|m| m.tool == Tool::Kiln);
+            format!(
+                "{} {} → {}",
+                r.input.name,
+                report::human_size(r.input.bytes),
+                peak(kiln.and_then(|m| m.peak_kib))
+            )
+        })
+        .collect();
+    format!(
+        "\nkiln peak memory (an input's sources → kiln's peak RSS building them): {}\n",
+        each.join(", ")
+    )
+}
+
 pub(super) fn input_report(r: &InputReport) -> kiln_report::BenchInput {
     let kiln = kiln_median(r);
     let kiln_cpu = kiln_cpu_median(r);
@@ -150,6 +179,7 @@ pub(super) fn input_report(r: &InputReport) -> kiln_report::BenchInput {
                 cpu_times_seconds: m.cpu.iter().map(Duration::as_secs_f64).collect(),
                 cpu_median_seconds: cpu_median(m).map(|c| c.as_secs_f64()),
                 cpu_ratio_to_kiln: cpu_median(m).and_then(|c| ratio(c, kiln_cpu)),
+                peak_rss_kib: m.peak_kib,
             }
         })
         .collect();
@@ -179,5 +209,93 @@ pub(super) fn input_report(r: &InputReport) -> kiln_report::BenchInput {
         thread_check,
         compressor_limit_seconds: r.input.limit.as_secs_f64(),
         kiln_over_limit: kiln.map(|k| k.as_secs_f64() / r.input.limit.as_secs_f64().max(1e-9)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Input;
+    use super::*;
+
+    fn measured(tool: Tool, ms: u64, peak_kib: Option<u64>) -> Measured {
+        Measured {
+            tool,
+            times: vec![Duration::from_millis(ms)],
+            cpu: vec![Duration::from_millis(ms)],
+            peak_kib,
+            sdist: None,
+            wheel: None,
+        }
+    }
+
+    fn input(name: &str, bytes: u64, results: Vec<Measured>) -> InputReport {
+        InputReport {
+            input: Input {
+                name: name.into(),
+                files: 3,
+                bytes,
+                dirs: Vec::new(),
+                limit: Duration::from_millis(1),
+            },
+            results,
+            kiln_error: None,
+            thread_check: None,
+        }
+    }
+
+    fn row<'a>(text: &'a str, label: &str) -> &'a str {
+        text.lines().find(|l| l.starts_with(label)).unwrap_or("")
+    }
+
+    #[test]
+    fn the_table_has_a_peak_rss_column() {
+        let r = input(
+            "small",
+            9 * 1024,
+            vec![
+                measured(Tool::Kiln, 10, Some(12 * 1024)),
+                measured(Tool::Uv, 20, Some(30 * 1024)),
+                measured(Tool::Flit, 30, None),
+            ],
+        );
+        let text = human(&r, 1);
+        assert!(text.contains("peak RSS"), "{text}");
+        assert!(row(&text, "kiln build").contains("12.0 MiB"), "{text}");
+        assert!(row(&text, "uv build").contains("30.0 MiB"), "{text}");
+        assert!(row(&text, "python -m build (flit_core)").contains("n/a"));
+        let json = input_report(&r);
+        let peaks: Vec<_> = json.results.iter().map(|m| m.peak_rss_kib).collect();
+        assert_eq!(peaks, [Some(12 * 1024), Some(30 * 1024), None]);
+    }
+
+    #[test]
+    fn a_failed_kiln_row_spans_the_columns() {
+        let mut r = input("small", 1, vec![measured(Tool::Uv, 20, Some(1024))]);
+        r.kiln_error = Some("boom\nmore".into());
+        let text = human(&r, 1);
+        assert!(row(&text, "kiln build").contains("boom"), "{text}");
+        assert!(row(&text, "uv build").contains("1.0 MiB"), "{text}");
+    }
+
+    #[test]
+    fn kilns_peak_memory_is_set_beside_each_inputs_size() {
+        let reports = [
+            input(
+                "small",
+                9 * 1024,
+                vec![measured(Tool::Kiln, 1, Some(10 * 1024))],
+            ),
+            input(
+                "large",
+                50 << 20,
+                vec![measured(Tool::Kiln, 1, Some(11 * 1024))],
+            ),
+            input("sympy", 1 << 20, vec![measured(Tool::Uv, 1, Some(1))]),
+        ];
+        assert_eq!(
+            kiln_memory(&reports),
+            "\nkiln peak memory (an input's sources → kiln's peak RSS building them): \
+             small 9.0 KiB → 10.0 MiB, large 50.0 MiB → 11.0 MiB, sympy 1.0 MiB → n/a\n"
+        );
     }
 }
