@@ -47,6 +47,7 @@ pub struct Deflated {
     pub deflate: Deflate,
     /// The data's last [`WINDOW`] bytes (all of it when shorter): the gzip
     /// writer deflates the tar header that follows with them as history.
+    /// Empty for a solid member, which the gzip writer never takes.
     pub tail: Vec<u8>,
 }
 
@@ -78,12 +79,18 @@ impl Deflated {
             }
         }
         segment.shrink_to_fit();
+        // Only the gzip writer reads the tail, and only of a shared segment.
+        let tail = if deflate.is_solid(data.len() as u64) {
+            Vec::new()
+        } else {
+            tail_of(data)
+        };
         Ok(Self {
             size: data.len() as u64,
             crc32: crc32fast::hash(data),
             segment,
             deflate,
-            tail: tail_of(data),
+            tail,
         })
     }
 }

@@ -360,13 +360,15 @@ impl<W: Write> ZipWriter<W> {
     pub fn add_deflated(
         &mut self,
         path: &str,
-        data: Deflated,
+        mut data: Deflated,
         executable: bool,
     ) -> Result<(), ArchiveError> {
         self.check_new(path)?;
         if data.deflate != self.deflate {
             return Err(crate::deflated::other_settings(ARCHIVE, path));
         }
+        // The zip has no use for the tail: not held while the window fills.
+        data.tail = Vec::new();
         let bytes = data.segment.len();
         self.push(path, Body::Ready(data), bytes, executable)
     }

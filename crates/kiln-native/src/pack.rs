@@ -34,8 +34,8 @@ use crate::{
 };
 
 /// At most this many members, or this many bytes of files, per window.
-const WINDOW_MEMBERS: usize = 512;
-const WINDOW_BYTES: u64 = 64 << 20;
+const WINDOW_MEMBERS: usize = 256;
+const WINDOW_BYTES: u64 = 16 << 20;
 /// Files larger than this are streamed into each archive, not held.
 const HOLD_AT_MOST: u64 = kiln_archive::ZIP_STREAM_ABOVE;
 
