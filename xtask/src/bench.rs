@@ -129,6 +129,7 @@ impl crate::flags::Bench {
             kiln_threads: None,
             notes: None,
             inputs: None,
+            memory_probe: None,
             backend: None,
             tools: None,
         };
@@ -198,7 +199,13 @@ impl crate::flags::Bench {
         for r in &reports {
             report::eprint(&render::human(r, runs));
         }
-        report::eprint(&render::kiln_memory(&reports));
+        let probe = if self.quick {
+            None
+        } else {
+            Some(memory_probe(sh, runner, work)?)
+        };
+        report::eprint(&render::kiln_memory(&reports, probe.as_ref()));
+        report.memory_probe = probe;
         report.seed = Some(generate::SEED);
         report.kiln_threads = Some(threads);
         report.notes = Some(notes);
@@ -410,6 +417,32 @@ fn build_once_metered(
     let cmd = runner.command(sh, tool, project, out, None);
     time(meter::wrap(sh, &runner.kiln, cmd, &file))?;
     meter::read(&file)
+}
+
+/// kiln alone, once, on the huge generated project: its peak memory.
+fn memory_probe(sh: &Shell, runner: &Runner, work: &Path) -> Result<kiln_report::BenchMemoryProbe> {
+    let shape = generate::HUGE;
+    report::step(&format!(
+        "memory probe: generating the huge project ({} .py files) and building it with kiln once",
+        shape.files
+    ));
+    let files = generate::generate(shape, generate::SEED);
+    let bytes = files.iter().map(|f| f.bytes.len() as u64).sum();
+    let dir = work.join("huge").join("uv_build");
+    generate::write_project(&dir, &files, Backend::UvBuild)?;
+    drop(files);
+    let out = work.join("out").join("huge").join(Tool::Kiln.key());
+    let usage = build_once_metered(sh, runner, Tool::Kiln, &dir, &out)
+        .context("memory probe: kiln's build of the huge project failed")?;
+    std::fs::remove_dir_all(work.join("huge"))
+        .context("memory probe: failed to remove the huge project")?;
+    Ok(kiln_report::BenchMemoryProbe {
+        name: "huge".to_owned(),
+        py_files: shape.files,
+        py_bytes: bytes,
+        seconds: usage.wall.as_secs_f64(),
+        peak_rss_kib: usage.peak_kib,
+    })
 }
 
 /// Empties (or creates) `dir`.

@@ -36,11 +36,28 @@ pub struct BenchReport {
     /// Native part: one entry per generated input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Vec<BenchInput>>,
+    /// Native part, unless quick: kiln alone on a generated project four
+    /// times the large one, to show whether its peak memory grows with
+    /// the project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_probe: Option<BenchMemoryProbe>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<BenchBackendPart>,
     /// The diff and normalize timings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<BenchOperation>>,
+}
+
+/// One metered kiln build of a generated project, for its peak memory.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenchMemoryProbe {
+    pub name: String,
+    pub py_files: usize,
+    pub py_bytes: u64,
+    pub seconds: f64,
+    /// kiln's peak resident set, in KiB.
+    pub peak_rss_kib: u64,
 }
 
 /// One input of the native part (generated, or a real project's sources).

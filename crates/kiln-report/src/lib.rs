@@ -23,8 +23,9 @@ pub mod validate;
 mod wheelhouse;
 
 pub use bench::{
-    BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchOperation, BenchProject,
-    BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck, ThreadCheckArtifact,
+    BenchArtifact, BenchBackend, BenchBackendPart, BenchInput, BenchMemoryProbe, BenchOperation,
+    BenchProject, BenchProjectResult, BenchReport, BenchResult, BenchTarget, ThreadCheck,
+    ThreadCheckArtifact,
 };
 pub use distfiles::{
     ClassificationKind, DistfileClassification, DistfileMismatch, DistfileResult, DistfileStatus,

@@ -36,6 +36,13 @@ pub const LARGE: Shape = Shape {
     total_bytes: 47_000_000,
     fanout: &[8, 5, 4],
 };
+/// Four times the large project: kiln alone builds it, once, for its peak
+/// memory (the peers would take minutes).
+pub const HUGE: Shape = Shape {
+    files: 20_000,
+    total_bytes: 188_000_000,
+    fanout: &[8, 5, 4, 4],
+};
 /// A handful of files: one subpackage.
 pub const SMALL: Shape = Shape {
     files: 6,

@@ -139,8 +139,11 @@ fn peak(kib: Option<u64>) -> String {
 
 /// One line after the inputs' tables: kiln's peak memory on each input
 /// beside the input's size, so a reader sees whether it grows with it.
-pub(super) fn kiln_memory(reports: &[InputReport]) -> String {
-    let each: Vec<String> = reports
+pub(super) fn kiln_memory(
+    reports: &[InputReport],
+    probe: Option<&kiln_report::BenchMemoryProbe>,
+) -> String {
+    let mut each: Vec<String> = reports
         .iter()
         .map(|r| {
             let kiln = r.results.iter().find(|m| m.tool == Tool::Kiln);
@@ -152,6 +155,15 @@ pub(super) fn kiln_memory(reports: &[InputReport]) -> String {
             )
         })
         .collect();
+    if let Some(p) = probe {
+        each.push(format!(
+            "{} {} files {} (kiln alone, one build) → {}",
+            p.name,
+            p.py_files,
+            report::human_size(p.py_bytes),
+            peak(Some(p.peak_rss_kib))
+        ));
+    }
     format!(
         "\nkiln peak memory (an input's sources → kiln's peak RSS building them): {}\n",
         each.join(", ")
@@ -293,9 +305,23 @@ mod tests {
             input("sympy", 1 << 20, vec![measured(Tool::Uv, 1, Some(1))]),
         ];
         assert_eq!(
-            kiln_memory(&reports),
+            kiln_memory(&reports, None),
             "\nkiln peak memory (an input's sources → kiln's peak RSS building them): \
              small 9.0 KiB → 10.0 MiB, large 50.0 MiB → 11.0 MiB, sympy 1.0 MiB → n/a\n"
+        );
+        let probe = kiln_report::BenchMemoryProbe {
+            name: "huge".into(),
+            py_files: 20_000,
+            py_bytes: 200 << 20,
+            seconds: 3.0,
+            peak_rss_kib: 12 * 1024,
+        };
+        assert!(
+            kiln_memory(&reports[..1], Some(&probe)).ends_with(
+                "small 9.0 KiB → 10.0 MiB, huge 20000 files 200.0 MiB (kiln alone, one build) → 12.0 MiB\n"
+            ),
+            "{}",
+            kiln_memory(&reports[..1], Some(&probe))
         );
     }
 }
