@@ -117,7 +117,8 @@ impl Entry {
 pub struct Distinfo {
     pub format: Format,
     pub entries: BTreeMap<String, Entry>,
-    /// The `$NetBSD…$` line, as read.
+    /// The `$NetBSD…$` line, as read. Rendering writes a bare `$NetBSD$`
+    /// when there is none (pkgsrc's distinfo files start with one).
     pub rcs_id: Option<String>,
     /// FreeBSD's `TIMESTAMP = N`, as read (kept, never made up).
     pub timestamp: Option<u64>,
