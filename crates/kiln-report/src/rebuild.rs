@@ -120,7 +120,38 @@ pub struct RebuildTotals {
     pub failed_by_class: std::collections::BTreeMap<String, usize>,
 }
 
+impl ReleaseStatus {
+    /// A built release's answer: the worst among its comparisons
+    /// (`NotCompared` when nothing published was compared).
+    pub fn of(artifacts: &[RebuiltArtifact]) -> Self {
+        let levels: Vec<Level> = artifacts
+            .iter()
+            .flat_map(|a| a.comparisons.iter().map(|c| c.level))
+            .collect();
+        if levels.is_empty() {
+            Self::NotCompared
+        } else if levels.contains(&Level::DifferentContent) {
+            Self::ContentDiffers
+        } else if levels.contains(&Level::SameContent) {
+            Self::ContainerOnly
+        } else {
+            Self::ByteIdentical
+        }
+    }
+}
+
 impl RebuildTotals {
+    /// Whether the census passes: nothing failed and no published copy
+    /// differs from its rebuild.
+    pub fn identical(&self) -> bool {
+        self.failed == 0 && self.container_only == 0 && self.content_differs == 0
+    }
+
+    /// How many releases are not byte-identical (nor left uncompared).
+    pub fn not_identical(&self) -> usize {
+        self.releases - self.byte_identical - self.not_compared
+    }
+
     /// The totals of `releases`.
     pub fn of(releases: &[RebuiltRelease]) -> Self {
         let mut t = Self {
@@ -140,5 +171,79 @@ impl RebuildTotals {
             }
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(levels: &[Level]) -> RebuiltArtifact {
+        RebuiltArtifact {
+            filename: "a-1.0.tar.gz".into(),
+            sha256: String::new(),
+            path: None,
+            comparisons: levels
+                .iter()
+                .map(|&level| RebuildComparison {
+                    published: "p".into(),
+                    level,
+                    diff: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn release(status: ReleaseStatus, class: Option<&str>) -> RebuiltRelease {
+        RebuiltRelease {
+            source: "s".into(),
+            status,
+            backend: None,
+            epoch: None,
+            lock: None,
+            artifacts: vec![],
+            not_rebuilt: vec![],
+            failure: class.map(|c| RebuildFailure {
+                class: c.into(),
+                message: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_release_is_its_worst_comparison() {
+        use Level::*;
+        let of =
+            |a: &[&[Level]]| ReleaseStatus::of(&a.iter().map(|l| artifact(l)).collect::<Vec<_>>());
+        assert_eq!(of(&[]), ReleaseStatus::NotCompared);
+        assert_eq!(of(&[&[], &[]]), ReleaseStatus::NotCompared);
+        assert_eq!(of(&[&[Identical], &[]]), ReleaseStatus::ByteIdentical);
+        assert_eq!(
+            of(&[&[Identical, SameContent]]),
+            ReleaseStatus::ContainerOnly
+        );
+        assert_eq!(
+            of(&[&[DifferentContent], &[SameContent]]),
+            ReleaseStatus::ContentDiffers
+        );
+    }
+
+    #[test]
+    fn totals_count_each_answer_and_failure_class() {
+        let t = RebuildTotals::of(&[
+            release(ReleaseStatus::ByteIdentical, None),
+            release(ReleaseStatus::NotCompared, None),
+        ]);
+        assert!(t.identical());
+        assert_eq!(t.not_identical(), 0);
+        let t = RebuildTotals::of(&[
+            release(ReleaseStatus::ByteIdentical, None),
+            release(ReleaseStatus::ContainerOnly, None),
+            release(ReleaseStatus::Failed, Some("lock")),
+            release(ReleaseStatus::Failed, Some("lock")),
+        ]);
+        assert!(!t.identical());
+        assert_eq!((t.releases, t.failed, t.not_identical()), (4, 2, 3));
+        assert_eq!(t.failed_by_class["lock"], 2);
     }
 }

@@ -8,7 +8,9 @@
 //! URL, index), calls these and prints the table; nothing here touches the
 //! network, a process, the clock or the environment. A copy whose digests
 //! differ is opened only by the diff engine's bounded readers.
+//! `list` reads a census's list of releases (`rebuild --list`).
 
+pub mod list;
 pub mod sources;
 
 use kiln_diff::{DiffOptions, DiffReport, diff_files};

@@ -20,7 +20,7 @@ use kiln_archive::Limits;
 use kiln_infer::{choose_epoch, infer_backend, sdist_times, wheel_times};
 use kiln_names::Epoch;
 use kiln_report::{Inference, RebuiltArtifact, RebuiltRelease};
-use published::{Published, compare, gather, name_version, published_version};
+use published::{Published, compare, gather};
 use source::{Source, locate, read_capped};
 use std::path::Path;
 
@@ -29,7 +29,7 @@ impl Rebuild {
         let root = project_root()?;
         let pins = Pins::load(&root)?;
         let sources = match (&self.list, &self.source) {
-            (Some(list), _) => census::read_list(list)?,
+            (Some(list), _) => kiln_verify::list::read_list(list)?,
             (None, Some(source)) => vec![source.clone()],
             (None, None) => bail!("give SOURCE or --list FILE"),
         };
@@ -79,8 +79,12 @@ impl Rebuild {
         let release = match release.1 {
             Some(version) => (release.0, version),
             None => {
-                let version = published_version(&found, &project, self.git_ref.as_deref())?;
-                found.retain(|p| name_version(&p.filename).is_some_and(|(_, v)| v == version));
+                let names = found.iter().map(|p| p.filename.as_str());
+                let version =
+                    kiln_infer::published_version(names, &project, self.git_ref.as_deref())?;
+                found.retain(|p| {
+                    kiln_names::filename_release(&p.filename).is_some_and(|(_, v)| v == version)
+                });
                 (release.0, version)
             }
         };
@@ -229,7 +233,7 @@ impl Rebuild {
             .filter(|p| !artifacts.iter().any(|a| a.filename == p.filename))
             .map(|p| p.label.clone())
             .collect();
-        let status = census::status(&artifacts);
+        let status = kiln_report::ReleaseStatus::of(&artifacts);
         Ok(RebuiltRelease {
             source: source.to_string(),
             status,
