@@ -28,6 +28,7 @@ use kiln_record::RecordError;
 use kiln_release::config::{ConfigError, RELEASE_TOML};
 use kiln_release::pins::{PINS_TOML, PinsError};
 use kiln_verify::list::ListError;
+use kiln_verify::rebuilt::CopyError;
 use kiln_wheelhouse::WheelhouseError;
 
 /// An error of xtask's own about a file (or URL) and maybe a field in it:
@@ -125,6 +126,7 @@ fn one(e: &(dyn StdError + 'static)) -> Option<Location> {
         .or_else(|| via(e, page))
         .or_else(|| via(e, pep517))
         .or_else(|| via(e, list))
+        .or_else(|| via(e, copy))
         .or_else(|| via(e, wheelhouse))
         .flatten()
 }
@@ -372,6 +374,14 @@ fn page(e: &PageError) -> Option<Location> {
         PageError::Fetch { source, .. } => fetch(source),
         PageError::Parse { url, .. } => Location::new(Some(url.clone()), None),
         PageError::ProjectName(_) | PageError::PageUrl(_) => None,
+    }
+}
+
+/// A published copy compared with a rebuild: the diff engine's place.
+fn copy(e: &CopyError) -> Option<Location> {
+    match e {
+        CopyError::Diff(inner) => diff(inner),
+        CopyError::Digest(_) => None,
     }
 }
 

@@ -22,7 +22,7 @@ mod epoch;
 mod published;
 
 pub use asof::{cutoff, newest_before};
-pub use backend::{BackendInference, generator_backend, infer_backend};
+pub use backend::{BackendInference, generator_backend, infer_backend, wheel_to_read};
 pub use epoch::{
     EpochChoice, EpochInference, EpochValue, SdistTimes, WheelTimes, choose_epoch, dos_to_unix,
     infer_epoch, sdist_times, wheel_times,

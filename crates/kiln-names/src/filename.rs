@@ -1,7 +1,8 @@
 //! What an sdist or wheel file name states, read back: the project name
 //! (PEP 503 normalized, in the `_` spelling file names use) and the
 //! version, without validating either (a published file may predate the
-//! rules; the caller compares, it does not build).
+//! rules; the caller compares, it does not build); the names a release's
+//! files likely have, and the file name a URL names.
 
 /// PEP 503 normalization of `name`, without validating it: lowercase, each
 /// run of `-`, `_` and `.` one `-`.
@@ -42,6 +43,25 @@ pub fn filename_release(filename: &str) -> Option<(String, String)> {
     Some((normalize(name).replace('-', "_"), version.to_string()))
 }
 
+/// The files a release `<name>-<version>` (the name as file names spell
+/// it) most likely has on a plain file server that cannot be listed: its
+/// sdist and a pure-Python wheel, for Python 3 or for both.
+pub fn likely_filenames(name: &str, version: &str) -> [String; 3] {
+    let stem = format!("{name}-{version}");
+    [
+        format!("{stem}.tar.gz"),
+        format!("{stem}-py3-none-any.whl"),
+        format!("{stem}-py2.py3-none-any.whl"),
+    ]
+}
+
+/// The file name a URL ends with: its last path segment, without a query
+/// or fragment.
+pub fn url_filename(url: &str) -> &str {
+    let last = url.rsplit('/').next().unwrap_or_default();
+    last.split(['?', '#']).next().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +91,19 @@ mod tests {
         );
         assert_eq!(normalize("A_.-b"), "a-b");
         assert_eq!(normalize("a b"), "a b");
+        assert_eq!(
+            likely_filenames("a_b", "1.0"),
+            [
+                "a_b-1.0.tar.gz",
+                "a_b-1.0-py3-none-any.whl",
+                "a_b-1.0-py2.py3-none-any.whl"
+            ]
+        );
+        assert_eq!(
+            url_filename("https://x/p/a-1.0.tar.gz?x=1#sha256=00"),
+            "a-1.0.tar.gz"
+        );
+        assert_eq!(url_filename("https://x/p/"), "");
+        assert_eq!(url_filename("a-1.0.tar.gz"), "a-1.0.tar.gz");
     }
 }

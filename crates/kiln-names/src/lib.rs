@@ -12,7 +12,7 @@ mod filename;
 mod kinds;
 
 pub use epoch::{Epoch, EpochSource, ResolvedEpoch};
-pub use filename::{filename_release, filename_version, normalize};
+pub use filename::{filename_release, filename_version, likely_filenames, normalize, url_filename};
 pub use kinds::{ArtifactKind, BuildMode};
 pub use pep440_rs::Version;
 

@@ -72,6 +72,26 @@ pub struct Inference {
     pub evidence: String,
 }
 
+impl Inference {
+    /// `value` as given on the command line by `flag`.
+    pub fn given(value: &str, flag: &str) -> Self {
+        Self {
+            value: value.to_string(),
+            how: "given".into(),
+            evidence: flag.to_string(),
+        }
+    }
+
+    /// `value` inferred from the published files, as `evidence` says.
+    pub fn inferred(value: &str, evidence: &str) -> Self {
+        Self {
+            value: value.to_string(),
+            how: "inferred".into(),
+            evidence: evidence.to_string(),
+        }
+    }
+}
+
 /// One rebuilt artifact and the published copies of the same name.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +245,20 @@ mod tests {
         assert_eq!(
             of(&[&[DifferentContent], &[SameContent]]),
             ReleaseStatus::ContentDiffers
+        );
+    }
+
+    #[test]
+    fn inferences_say_how() {
+        let g = Inference::given("c.txt", "--constraints");
+        assert_eq!(
+            (g.value.as_str(), g.how.as_str(), g.evidence.as_str()),
+            ("c.txt", "given", "--constraints")
+        );
+        let i = Inference::inferred("hatchling==1.32.0", "a.whl: Generator: hatchling 1.32.0");
+        assert_eq!(
+            (i.how.as_str(), i.value.as_str()),
+            ("inferred", "hatchling==1.32.0")
         );
     }
 

@@ -92,10 +92,8 @@ impl Rebuild {
 
         // What the publisher used: the wheel names the backend; the
         // containers show the epoch.
-        let wheel = found
-            .iter()
-            .filter(|p| p.filename.ends_with(".whl"))
-            .min_by_key(|p| !p.filename.ends_with("-none-any.whl"));
+        let wheel = kiln_infer::wheel_to_read(found.iter().map(|p| p.filename.as_str()))
+            .and_then(|f| found.iter().find(|p| p.filename == f));
         let mut backend = None;
         let mut wtimes = None;
         if let Some(w) = wheel {
@@ -125,9 +123,7 @@ impl Rebuild {
             stimes.as_ref(),
             dist,
         )?;
-        let epoch = chosen
-            .seconds
-            .map(|t| Epoch::clamped(i64::try_from(t).unwrap_or(i64::MAX)));
+        let epoch = chosen.epoch();
         let epoch_report = Inference {
             value: epoch.map_or("unset".into(), |e| e.seconds().to_string()),
             how: chosen.how.to_string(),
@@ -136,19 +132,25 @@ impl Rebuild {
         let (constraints, backend_report) = match (&self.constraints, &backend) {
             (Some(c), _) => (
                 Some(c.clone()),
-                Some(given(&c.display().to_string(), "--constraints")),
+                Some(Inference::given(&c.display().to_string(), "--constraints")),
             ),
             (None, Some(b)) => {
                 let file = tmp.path().join("constraints.txt");
                 std::fs::write(&file, format!("{}\n", b.constraint()))?;
                 let evidence = format!("{}: Generator: {}", b.evidence, b.generator);
-                (Some(file), Some(inferred(&b.constraint(), &evidence)))
+                (
+                    Some(file),
+                    Some(Inference::inferred(&b.constraint(), &evidence)),
+                )
             }
             (None, None) => match published::as_of(&found, &source_kind)? {
                 Some((lines, evidence)) => {
                     let file = tmp.path().join("constraints.txt");
                     std::fs::write(&file, format!("{}\n", lines.join("\n")))?;
-                    (Some(file), Some(inferred(&lines.join(", "), &evidence)))
+                    (
+                        Some(file),
+                        Some(Inference::inferred(&lines.join(", "), &evidence)),
+                    )
                 }
                 None => (None, None),
             },
@@ -244,21 +246,5 @@ impl Rebuild {
             not_rebuilt,
             failure: None,
         })
-    }
-}
-
-fn given(value: &str, flag: &str) -> Inference {
-    Inference {
-        value: value.to_string(),
-        how: "given".into(),
-        evidence: flag.to_string(),
-    }
-}
-
-fn inferred(value: &str, evidence: &str) -> Inference {
-    Inference {
-        value: value.to_string(),
-        how: "inferred".into(),
-        evidence: evidence.to_string(),
     }
 }

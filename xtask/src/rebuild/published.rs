@@ -8,7 +8,6 @@ use crate::engine;
 use crate::fetch;
 use crate::rebuild::source::{Source, read_capped};
 use anyhow::{Context, Result};
-use kiln_diff::{DiffOptions, Level, diff_files};
 use kiln_names::filename_release;
 use kiln_report::RebuildComparison;
 use std::path::{Path, PathBuf};
@@ -79,12 +78,7 @@ pub fn gather(
     };
     let mut found = Vec::new();
     if let Some(version) = &release.1 {
-        let stem = format!("{}-{version}", release.0);
-        for guess in [
-            format!("{stem}.tar.gz"),
-            format!("{stem}-py3-none-any.whl"),
-            format!("{stem}-py2.py3-none-any.whl"),
-        ] {
+        for guess in kiln_names::likely_filenames(&release.0, version) {
             fetch_named(against, &guess, tmp, &mut found)?;
         }
     }
@@ -141,27 +135,19 @@ pub fn gather(
 }
 
 /// `published` against the rebuilt file at `ours` (sha256 `our_sha`):
-/// identical digests need no parsing.
+/// kiln-verify's comparison, digests first.
 pub fn compare(published: &Published, ours: &Path, our_sha: &str) -> Result<RebuildComparison> {
-    let digests = kiln_digest::Digests::of_file(&published.path)?;
-    if kiln_digest::hex(&digests.sha256) == our_sha {
-        return Ok(RebuildComparison {
-            published: published.label.clone(),
-            level: Level::Identical,
-            diff: None,
-        });
-    }
-    let diff = diff_files(
+    let (level, diff) = kiln_verify::rebuilt::against_published(
         &published.path,
-        ours,
         &published.label,
-        &format!("rebuilt {}", published.filename),
-        &DiffOptions::default(),
+        &published.filename,
+        ours,
+        our_sha,
     )?;
     Ok(RebuildComparison {
         published: published.label.clone(),
-        level: diff.level,
-        diff: Some(Box::new(diff)),
+        level,
+        diff,
     })
 }
 

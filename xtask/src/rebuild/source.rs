@@ -53,14 +53,7 @@ pub fn locate(
         return Ok((Source::Project(checkout), release));
     }
     if source.starts_with("https://") || source.starts_with("http://") {
-        let filename = source
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let filename = kiln_names::url_filename(source).to_string();
         if !filename.ends_with(".tar.gz") {
             bail!("{source}: a URL SOURCE must name an sdist (.tar.gz)");
         }

@@ -140,8 +140,8 @@ impl Verify {
 }
 
 /// For each wheel of DIR that differs from the rebuild's, what differs
-/// (the diff engine's bounded readers; the published wheel is opened only
-/// because its digest did not match).
+/// (kiln-verify's explanation; the published wheel is opened only because
+/// its digest did not match).
 fn explain_wheels(
     dir: &Path,
     differences: &[kiln_wheelhouse::Difference],
@@ -155,15 +155,7 @@ fn explain_wheels(
         if !published.is_file() {
             continue;
         }
-        let explained = kiln_diff::diff_files(
-            &published,
-            &rebuilt.path,
-            "published",
-            "rebuilt",
-            &kiln_diff::DiffOptions::default(),
-        )
-        .map(|r| r.render())
-        .unwrap_or_else(|e| format!("(cannot compare them: {e})"));
+        let explained = kiln_verify::rebuilt::explain_wheel(&published, &rebuilt.path);
         report::eprint(&format!("{}:\n{explained}\n", d.file));
     }
 }
