@@ -27,6 +27,9 @@ use kiln_pep517::Pep517Error;
 use kiln_record::RecordError;
 use kiln_release::config::{ConfigError, RELEASE_TOML};
 use kiln_release::pins::{PINS_TOML, PinsError};
+use kiln_verify::list::ListError;
+use kiln_verify::rebuilt::CopyError;
+use kiln_wheelhouse::WheelhouseError;
 
 /// An error of xtask's own about a file (or URL) and maybe a field in it:
 /// displayed as its message, located by `locate`.
@@ -122,6 +125,9 @@ fn one(e: &(dyn StdError + 'static)) -> Option<Location> {
         .or_else(|| via(e, fetch))
         .or_else(|| via(e, page))
         .or_else(|| via(e, pep517))
+        .or_else(|| via(e, list))
+        .or_else(|| via(e, copy))
+        .or_else(|| via(e, wheelhouse))
         .flatten()
 }
 
@@ -369,6 +375,24 @@ fn page(e: &PageError) -> Option<Location> {
         PageError::Parse { url, .. } => Location::new(Some(url.clone()), None),
         PageError::ProjectName(_) | PageError::PageUrl(_) => None,
     }
+}
+
+/// A published copy compared with a rebuild: the diff engine's place.
+fn copy(e: &CopyError) -> Option<Location> {
+    match e {
+        CopyError::Diff(inner) => diff(inner),
+        CopyError::Digest(_) => None,
+    }
+}
+
+/// A `--list` file's place is the file.
+fn list(e: &ListError) -> Option<Location> {
+    Location::file(e.path())
+}
+
+/// A published wheelhouse's file or directory that cannot be read.
+fn wheelhouse(e: &WheelhouseError) -> Option<Location> {
+    e.path().and_then(Location::file)
 }
 
 fn pep517(e: &Pep517Error) -> Option<Location> {

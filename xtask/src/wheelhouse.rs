@@ -9,11 +9,12 @@
 use crate::flags::Wheelhouse;
 use crate::pins::Pins;
 use crate::sign::Signer;
-use crate::wheels::{BuiltWheel, Options, build_all, read_small, write_house};
+use crate::wheels::{BuiltWheel, Options, build_all, write_house};
 use crate::{Mismatch, fetch, project_root, report};
 use anyhow::{Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_provenance::{Signing, SigningKind};
+use kiln_wheelhouse::read_small;
 use std::path::Path;
 
 impl Wheelhouse {

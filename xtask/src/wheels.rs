@@ -21,8 +21,7 @@ use crate::{Mismatch, fetch, report};
 use anyhow::{Context, Result, bail};
 use kiln_fs::publish::Staging;
 use kiln_names::ArtifactKind;
-use kiln_wheelhouse::{Entry, Requirement, Sdist};
-use std::io::Read;
+use kiln_wheelhouse::{Entry, Requirement, Sdist, read_small};
 use std::path::{Path, PathBuf};
 
 /// An sdist larger than this is refused while downloading.
@@ -54,26 +53,6 @@ pub struct BuiltWheel {
     pub entry: Entry,
     pub path: PathBuf,
     pub difference: Option<String>,
-}
-
-/// A regular file of at most `limit` bytes, read whole; `what` names it.
-pub fn read_small(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("{what} {}: cannot read it", path.display()))?;
-    if !meta.is_file() {
-        bail!("{what} {}: not a regular file", path.display());
-    }
-    if meta.len() > limit {
-        bail!("{what} {}: larger than {limit} bytes", path.display());
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("{what} {}: cannot read it", path.display()))?;
-    if bytes.len() as u64 > limit {
-        bail!("{what} {}: larger than {limit} bytes", path.display());
-    }
-    Ok(bytes)
 }
 
 /// Build every requirement's wheel, in order, with scratch space under
@@ -117,7 +96,6 @@ fn build_one(
     dir: &Path,
     requirement: &Requirement,
 ) -> Result<BuiltWheel> {
-    let pin = requirement.pin();
     let page = fetch::project_files(options.index, requirement.name.as_str(), |f| {
         kiln_wheelhouse::is_sdist_of(requirement, f)
     })?
@@ -132,26 +110,15 @@ fn build_one(
     let Some(file) = page.listing.files.iter().find(|f| f.filename == filename) else {
         bail!("{filename}: vanished from the page");
     };
-    if let Some(stated) = &file.sha256
-        && !requirement.accepts(stated)
-    {
-        return Err(Mismatch(format!(
-            "hash mismatch: the index states sha256 {stated} for {filename}, the requirement pins {}",
-            requirement.sha256.join(" or ")
-        ))
-        .into());
+    if let Some(stated) = &file.sha256 {
+        kiln_wheelhouse::check_index_sha256(requirement, &filename, stated)
+            .map_err(|e| Mismatch(e.to_string()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
     let fetched = fetch::download(&file.url, dir, &filename, MAX_SDIST)?;
     let sha256 = kiln_digest::hex(&fetched.sha256);
-    if !requirement.accepts(&sha256) {
-        return Err(Mismatch(format!(
-            "hash mismatch: {filename} from {} has sha256 {sha256}, the requirement pins {}",
-            file.url,
-            requirement.sha256.join(" or ")
-        ))
-        .into());
-    }
+    kiln_wheelhouse::check_sdist_sha256(requirement, &filename, &file.url, &sha256)
+        .map_err(|e| Mismatch(e.to_string()))?;
     // Only now, its digest checked, is the sdist opened.
     let bytes = std::fs::read(&fetched.path)
         .with_context(|| format!("failed to read {}", fetched.path.display()))?;
@@ -188,16 +155,7 @@ fn build_one(
         false,
     )
     .context("the sdist does not build")?;
-    let name = kiln_names::ProjectName::new(&built.name)?;
-    let same_version = kiln_names::parse_version(&built.version).ok()
-        == kiln_names::parse_version(&requirement.version).ok();
-    if name.normalized() != requirement.name.normalized() || !same_version {
-        bail!(
-            "the sdist builds {} {}, not {pin}",
-            built.name,
-            built.version
-        );
-    }
+    kiln_wheelhouse::check_built(requirement, &built.name, &built.version)?;
     let Some(wheel) = built
         .artifacts
         .iter()

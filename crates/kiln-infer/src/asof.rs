@@ -38,14 +38,6 @@ pub fn cutoff(date: &str) -> Result<String, InferError> {
     Ok(full)
 }
 
-/// The version an sdist or wheel file name states.
-fn file_version(filename: &str) -> Option<&str> {
-    if let Some(stem) = filename.strip_suffix(".tar.gz") {
-        return stem.rsplit_once('-').map(|(_, v)| v);
-    }
-    filename.strip_suffix(".whl")?.split('-').nth(1)
-}
-
 /// The newest final release among `files` (one project's listing) with a
 /// file, not yanked, uploaded before `cutoff` (from [`cutoff`]). `None`
 /// when no file states an upload time before it.
@@ -59,7 +51,7 @@ pub fn newest_before(files: &[IndexFile], cutoff: &str) -> Option<String> {
                 .is_some_and(|t| t.get(..19).is_some_and(|t| t < cutoff))
         })
         .filter_map(|f| {
-            let text = file_version(&f.filename)?;
+            let text = kiln_names::filename_version(&f.filename)?;
             let version = kiln_names::parse_version(text).ok()?;
             (!version.any_prerelease()).then_some((version, text.to_string()))
         })

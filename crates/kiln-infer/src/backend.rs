@@ -26,6 +26,16 @@ impl BackendInference {
     }
 }
 
+/// The published wheel the backend is read from, among a release's file
+/// names: the first pure-Python one (`-none-any.whl`), else the first
+/// wheel.
+pub fn wheel_to_read<'a>(filenames: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    filenames
+        .into_iter()
+        .filter(|f| f.ends_with(".whl"))
+        .min_by_key(|f| !f.ends_with("-none-any.whl"))
+}
+
 /// The distribution and version a `Generator:` value names, if it is one
 /// kiln knows how to pin.
 pub fn generator_backend(generator: &str) -> Option<(String, String)> {
@@ -93,6 +103,22 @@ pub fn infer_backend(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pure_python_wheel_is_read_first() {
+        let files = [
+            "a-1.0.tar.gz",
+            "a-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+            "a-1.0-py3-none-any.whl",
+            "a-1.0-py2.py3-none-any.whl",
+        ];
+        assert_eq!(wheel_to_read(files), Some("a-1.0-py3-none-any.whl"));
+        assert_eq!(
+            wheel_to_read(files[..2].iter().copied()),
+            Some("a-1.0-cp312-cp312-manylinux_2_17_x86_64.whl")
+        );
+        assert_eq!(wheel_to_read(["a-1.0.tar.gz"]), None);
+    }
 
     #[test]
     fn generators_map_to_distributions() {

@@ -11,6 +11,7 @@
 
 use crate::InferError;
 use kiln_archive::{Limits, TarKind, ZipKind, read_zip, visit_tar_gz};
+use kiln_names::Epoch;
 use std::collections::BTreeSet;
 
 /// hatchling's date without SOURCE_DATE_EPOCH: 2020-02-02 00:00:00 UTC.
@@ -231,6 +232,15 @@ pub struct EpochChoice {
     pub evidence: String,
 }
 
+impl EpochChoice {
+    /// The epoch to build with, clamped into the range a build accepts;
+    /// `None`: leave SOURCE_DATE_EPOCH unset.
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.seconds
+            .map(|t| Epoch::clamped(i64::try_from(t).unwrap_or(i64::MAX)))
+    }
+}
+
 /// [`infer_epoch`], unless `given` (seconds, or `unset`) overrides it.
 pub fn choose_epoch(
     given: Option<&str>,
@@ -327,5 +337,9 @@ mod tests {
             (Some(1_700_000_000), "inferred")
         );
         assert_eq!(choose_epoch(None, None, None, None).unwrap().how, "default");
+        assert_eq!(inferred.epoch().map(|e| e.seconds()), Some(1_700_000_000));
+        assert_eq!(choose_epoch(None, None, None, None).unwrap().epoch(), None);
+        let early = choose_epoch(Some("5"), None, None, None).unwrap();
+        assert_eq!(early.epoch(), Some(Epoch::clamped(5)));
     }
 }

@@ -12,18 +12,22 @@
 //!
 //! Codemap: `backend` (the Generator line and the distribution it names),
 //! `epoch` (container timestamps and the backends' defaults), `asof` (the
-//! newest release uploaded before a date, from PEP 700 upload times).
+//! newest release uploaded before a date, from PEP 700 upload times),
+//! `published` (the version a dynamic project published, and when an index
+//! says the release was uploaded).
 
 mod asof;
 mod backend;
 mod epoch;
+mod published;
 
 pub use asof::{cutoff, newest_before};
-pub use backend::{BackendInference, generator_backend, infer_backend};
+pub use backend::{BackendInference, generator_backend, infer_backend, wheel_to_read};
 pub use epoch::{
     EpochChoice, EpochInference, EpochValue, SdistTimes, WheelTimes, choose_epoch, dos_to_unix,
     infer_epoch, sdist_times, wheel_times,
 };
+pub use published::{Upload, earliest_upload, published_version};
 
 /// Why an inference could not read a published file.
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +39,10 @@ pub enum InferError {
     },
     #[error("{date:?}: {problem}")]
     Date { date: String, problem: String },
+    #[error(
+        "{name}: the version is dynamic and the published files hold {} version(s) ({}): give the sdist as SOURCE, or a --ref naming the version",
+        versions.len(),
+        versions.join(", ")
+    )]
+    DynamicVersion { name: String, versions: Vec<String> },
 }

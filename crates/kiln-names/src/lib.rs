@@ -1,6 +1,6 @@
 //! The vocabulary every other kiln crate speaks: project names, versions,
 //! the file names of sdists and wheels, the epoch, and the build modes and
-//! artifact kinds.
+//! artifact kinds; `filename` reads a published file name back.
 //!
 //! This crate is at the bottom of the dependency graph on purpose: it does no
 //! I/O at all, so the rules it encodes (PEP 503 normalization, PEP 625 sdist
@@ -8,9 +8,11 @@
 //! and are applied identically by the packers, the verifiers and xtask.
 
 mod epoch;
+mod filename;
 mod kinds;
 
 pub use epoch::{Epoch, EpochSource, ResolvedEpoch};
+pub use filename::{filename_release, filename_version, likely_filenames, normalize, url_filename};
 pub use kinds::{ArtifactKind, BuildMode};
 pub use pep440_rs::Version;
 
@@ -56,22 +58,9 @@ impl ProjectName {
         if !valid {
             return Err(NameError::InvalidName(name.to_string()));
         }
-        let mut normalized = String::with_capacity(name.len());
-        let mut in_separator = false;
-        for c in name.chars() {
-            if matches!(c, '.' | '-' | '_') {
-                if !in_separator {
-                    normalized.push('-');
-                }
-                in_separator = true;
-            } else {
-                normalized.push(c.to_ascii_lowercase());
-                in_separator = false;
-            }
-        }
         Ok(Self {
             original: name.to_string(),
-            normalized,
+            normalized: normalize(name),
         })
     }
 

@@ -211,6 +211,29 @@ impl From<kiln_canon::CanonError> for Pep517Error {
 }
 
 impl Pep517Error {
+    /// The class of a failed rebuild this error is the cause of, in a
+    /// census's words: `lock` (the build requirements could not be locked
+    /// or fetched), `build` (the backend failed or gave no usable output),
+    /// `not-reproducible` (two builds differ); `None` for anything else.
+    pub fn cause_class(&self) -> Option<&'static str> {
+        match self {
+            Self::Resolve { .. }
+            | Self::NoHash { .. }
+            | Self::NotAWheel { .. }
+            | Self::Unsettled { .. }
+            | Self::Download { .. }
+            | Self::NotDownloaded { .. } => Some("lock"),
+            Self::NotReproducible { .. } => Some("not-reproducible"),
+            Self::HookFailed { .. }
+            | Self::Hook { .. }
+            | Self::NoFileName { .. }
+            | Self::NoOutput { .. }
+            | Self::BadFileName { .. }
+            | Self::Unsatisfied { .. } => Some("build"),
+            _ => None,
+        }
+    }
+
     /// An [`Pep517Error::Io`] for `action` on `path`.
     pub(crate) fn io(
         action: &'static str,
@@ -222,5 +245,32 @@ impl Pep517Error {
             path,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_classed_by_its_cause() {
+        let download = Pep517Error::Download {
+            packages: "a".into(),
+            output: String::new(),
+        };
+        let hook = Pep517Error::NoFileName {
+            output: String::new(),
+        };
+        let twice = Pep517Error::NotReproducible {
+            wheel: "a.whl".into(),
+            differences: vec![],
+        };
+        let other = Pep517Error::NoLock {
+            path: PathBuf::from("a.lock.toml"),
+        };
+        assert_eq!(download.cause_class(), Some("lock"));
+        assert_eq!(hook.cause_class(), Some("build"));
+        assert_eq!(twice.cause_class(), Some("not-reproducible"));
+        assert_eq!(other.cause_class(), None);
     }
 }

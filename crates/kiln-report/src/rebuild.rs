@@ -72,6 +72,26 @@ pub struct Inference {
     pub evidence: String,
 }
 
+impl Inference {
+    /// `value` as given on the command line by `flag`.
+    pub fn given(value: &str, flag: &str) -> Self {
+        Self {
+            value: value.to_string(),
+            how: "given".into(),
+            evidence: flag.to_string(),
+        }
+    }
+
+    /// `value` inferred from the published files, as `evidence` says.
+    pub fn inferred(value: &str, evidence: &str) -> Self {
+        Self {
+            value: value.to_string(),
+            how: "inferred".into(),
+            evidence: evidence.to_string(),
+        }
+    }
+}
+
 /// One rebuilt artifact and the published copies of the same name.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -120,7 +140,38 @@ pub struct RebuildTotals {
     pub failed_by_class: std::collections::BTreeMap<String, usize>,
 }
 
+impl ReleaseStatus {
+    /// A built release's answer: the worst among its comparisons
+    /// (`NotCompared` when nothing published was compared).
+    pub fn of(artifacts: &[RebuiltArtifact]) -> Self {
+        let levels: Vec<Level> = artifacts
+            .iter()
+            .flat_map(|a| a.comparisons.iter().map(|c| c.level))
+            .collect();
+        if levels.is_empty() {
+            Self::NotCompared
+        } else if levels.contains(&Level::DifferentContent) {
+            Self::ContentDiffers
+        } else if levels.contains(&Level::SameContent) {
+            Self::ContainerOnly
+        } else {
+            Self::ByteIdentical
+        }
+    }
+}
+
 impl RebuildTotals {
+    /// Whether the census passes: nothing failed and no published copy
+    /// differs from its rebuild.
+    pub fn identical(&self) -> bool {
+        self.failed == 0 && self.container_only == 0 && self.content_differs == 0
+    }
+
+    /// How many releases are not byte-identical (nor left uncompared).
+    pub fn not_identical(&self) -> usize {
+        self.releases - self.byte_identical - self.not_compared
+    }
+
     /// The totals of `releases`.
     pub fn of(releases: &[RebuiltRelease]) -> Self {
         let mut t = Self {
@@ -140,5 +191,93 @@ impl RebuildTotals {
             }
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(levels: &[Level]) -> RebuiltArtifact {
+        RebuiltArtifact {
+            filename: "a-1.0.tar.gz".into(),
+            sha256: String::new(),
+            path: None,
+            comparisons: levels
+                .iter()
+                .map(|&level| RebuildComparison {
+                    published: "p".into(),
+                    level,
+                    diff: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn release(status: ReleaseStatus, class: Option<&str>) -> RebuiltRelease {
+        RebuiltRelease {
+            source: "s".into(),
+            status,
+            backend: None,
+            epoch: None,
+            lock: None,
+            artifacts: vec![],
+            not_rebuilt: vec![],
+            failure: class.map(|c| RebuildFailure {
+                class: c.into(),
+                message: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_release_is_its_worst_comparison() {
+        use Level::*;
+        let of =
+            |a: &[&[Level]]| ReleaseStatus::of(&a.iter().map(|l| artifact(l)).collect::<Vec<_>>());
+        assert_eq!(of(&[]), ReleaseStatus::NotCompared);
+        assert_eq!(of(&[&[], &[]]), ReleaseStatus::NotCompared);
+        assert_eq!(of(&[&[Identical], &[]]), ReleaseStatus::ByteIdentical);
+        assert_eq!(
+            of(&[&[Identical, SameContent]]),
+            ReleaseStatus::ContainerOnly
+        );
+        assert_eq!(
+            of(&[&[DifferentContent], &[SameContent]]),
+            ReleaseStatus::ContentDiffers
+        );
+    }
+
+    #[test]
+    fn inferences_say_how() {
+        let g = Inference::given("c.txt", "--constraints");
+        assert_eq!(
+            (g.value.as_str(), g.how.as_str(), g.evidence.as_str()),
+            ("c.txt", "given", "--constraints")
+        );
+        let i = Inference::inferred("hatchling==1.32.0", "a.whl: Generator: hatchling 1.32.0");
+        assert_eq!(
+            (i.how.as_str(), i.value.as_str()),
+            ("inferred", "hatchling==1.32.0")
+        );
+    }
+
+    #[test]
+    fn totals_count_each_answer_and_failure_class() {
+        let t = RebuildTotals::of(&[
+            release(ReleaseStatus::ByteIdentical, None),
+            release(ReleaseStatus::NotCompared, None),
+        ]);
+        assert!(t.identical());
+        assert_eq!(t.not_identical(), 0);
+        let t = RebuildTotals::of(&[
+            release(ReleaseStatus::ByteIdentical, None),
+            release(ReleaseStatus::ContainerOnly, None),
+            release(ReleaseStatus::Failed, Some("lock")),
+            release(ReleaseStatus::Failed, Some("lock")),
+        ]);
+        assert!(!t.identical());
+        assert_eq!((t.releases, t.failed, t.not_identical()), (4, 2, 3));
+        assert_eq!(t.failed_by_class["lock"], 2);
     }
 }

@@ -8,7 +8,11 @@
 //! URL, index), calls these and prints the table; nothing here touches the
 //! network, a process, the clock or the environment. A copy whose digests
 //! differ is opened only by the diff engine's bounded readers.
+//! `list` reads a census's list of releases (`rebuild --list`);
+//! `rebuilt` compares anyone's rebuilt release with a published copy.
 
+pub mod list;
+pub mod rebuilt;
 pub mod sources;
 
 use kiln_diff::{DiffOptions, DiffReport, diff_files};

@@ -159,6 +159,62 @@ impl Sdist {
     }
 }
 
+/// The sha256 (hex) an index states for `filename`, which must be one the
+/// requirement pins: checked before anything is downloaded.
+pub fn check_index_sha256(
+    requirement: &Requirement,
+    filename: &str,
+    stated: &str,
+) -> Result<(), WheelhouseError> {
+    if requirement.accepts(stated) {
+        return Ok(());
+    }
+    Err(WheelhouseError::IndexHash {
+        filename: filename.to_string(),
+        stated: stated.to_string(),
+        pinned: requirement.sha256.join(" or "),
+    })
+}
+
+/// The sha256 (hex) of the sdist downloaded from `url`, which must be one
+/// the requirement pins: checked before anything opens it.
+pub fn check_sdist_sha256(
+    requirement: &Requirement,
+    filename: &str,
+    url: &str,
+    sha256: &str,
+) -> Result<(), WheelhouseError> {
+    if requirement.accepts(sha256) {
+        return Ok(());
+    }
+    Err(WheelhouseError::SdistHash {
+        filename: filename.to_string(),
+        url: url.to_string(),
+        sha256: sha256.to_string(),
+        pinned: requirement.sha256.join(" or "),
+    })
+}
+
+/// What the sdist built (the project's name and version) must be what the
+/// requirement pins: the same name under PEP 503 and version under PEP 440.
+pub fn check_built(
+    requirement: &Requirement,
+    name: &str,
+    version: &str,
+) -> Result<(), WheelhouseError> {
+    let built = kiln_names::ProjectName::new(name)?;
+    let same_version = kiln_names::parse_version(version).ok()
+        == kiln_names::parse_version(&requirement.version).ok();
+    if built.normalized() == requirement.name.normalized() && same_version {
+        return Ok(());
+    }
+    Err(WheelhouseError::BuiltOther {
+        name: name.to_string(),
+        version: version.to_string(),
+        pin: requirement.pin(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +227,43 @@ mod tests {
             version: version.into(),
             sha256: vec!["0".repeat(64)],
         }
+    }
+
+    #[test]
+    fn digests_and_the_build_must_be_what_is_pinned() {
+        let mut r = requirement("Zope.Interface", "7.0");
+        r.sha256.push("AB".repeat(32));
+        let f = "zope_interface-7.0.tar.gz";
+        check_index_sha256(&r, f, &"ab".repeat(32)).unwrap();
+        let e = check_index_sha256(&r, f, &"1".repeat(64)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "hash mismatch: the index states sha256 {} for {f}, the requirement pins {} or {}",
+                "1".repeat(64),
+                "0".repeat(64),
+                "AB".repeat(32)
+            )
+        );
+        check_sdist_sha256(&r, f, "https://x/f", &"0".repeat(64)).unwrap();
+        let e = check_sdist_sha256(&r, f, "https://x/f", "12").unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "hash mismatch: {f} from https://x/f has sha256 12, the requirement pins "
+            )),
+            "{e}"
+        );
+        check_built(&r, "zope.interface", "7.0.0").unwrap();
+        let e = check_built(&r, "zope.interface", "7.1").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the sdist builds zope.interface 7.1, not Zope.Interface==7.0"
+        );
+        assert!(check_built(&r, "zope-interfaces", "7.0").is_err());
+        assert!(matches!(
+            check_built(&r, "not a name", "7.0"),
+            Err(WheelhouseError::Name(_))
+        ));
     }
 
     #[test]

@@ -19,8 +19,8 @@
 use crate::WheelhouseError;
 use crate::house::{SOURCES, Wheelhouse, lock_file};
 use kiln_digest::Digests;
-use kiln_provenance::Signing;
 use kiln_provenance::statement::{PREDICATE_TYPE, STATEMENT_TYPE};
+use kiln_provenance::{Envelope, PublicKey, Signing};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -195,6 +195,39 @@ pub fn check_subjects(
     Ok(())
 }
 
+/// Check a wheelhouse's statement file (`text`, one DSSE envelope a line):
+/// every line an in-toto statement signed by one of the `trusted` keys
+/// (each with the label a report names it by), whose subjects are exactly
+/// `expected` (see [`check_subjects`]). The signers' labels, in order;
+/// at least one.
+pub fn check_statement(
+    text: &str,
+    trusted: &[(PublicKey, String)],
+    expected: &BTreeMap<String, Digests>,
+) -> Result<Vec<String>, WheelhouseError> {
+    let bad = |problem: String| WheelhouseError::Signature { problem };
+    let keys: Vec<PublicKey> = trusted.iter().map(|(k, _)| k.clone()).collect();
+    let mut signers = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let envelope =
+            Envelope::parse(line).map_err(|e| bad(format!("not a DSSE envelope: {e}")))?;
+        let verified = envelope
+            .verify_in_toto(&keys)
+            .map_err(|e| bad(format!("signature check failed: {e}")))?;
+        check_subjects(&verified.payload, expected)?;
+        signers.push(
+            trusted
+                .iter()
+                .find(|(k, _)| k.keyid() == verified.keyid)
+                .map_or_else(|| verified.keyid.clone(), |(_, l)| l.clone()),
+        );
+    }
+    if signers.is_empty() {
+        return Err(bad("the statement file is empty".into()));
+    }
+    Ok(signers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +284,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a wheelhouse statement"), "{e}");
+    }
+
+    #[test]
+    fn a_statement_is_signed_by_a_trusted_key_over_the_files() {
+        let house = crate::house::tests::sample();
+        let bytes = statement_json(&house, &facts());
+        let key = kiln_provenance::PrivateKey::from_seed([7; 32]);
+        let other = kiln_provenance::PrivateKey::from_seed([8; 32]);
+        let line = |k: &kiln_provenance::PrivateKey| {
+            kiln_provenance::dsse::sign(kiln_provenance::IN_TOTO_PAYLOAD_TYPE, &bytes, k)
+                .to_json_line()
+        };
+        let trusted = [(key.public_key(), "release key".to_string())];
+        let subjects = house.subjects();
+        let text = format!("{}\n\n{}\n", line(&key), line(&key));
+        assert_eq!(
+            check_statement(&text, &trusted, &subjects).unwrap(),
+            ["release key", "release key"]
+        );
+        let e = check_statement(&line(&other), &trusted, &subjects).unwrap_err();
+        assert!(e.to_string().starts_with("signature check failed: "), "{e}");
+        let e = check_statement("{", &trusted, &subjects).unwrap_err();
+        assert!(e.to_string().starts_with("not a DSSE envelope: "), "{e}");
+        let e = check_statement("\n \n", &trusted, &subjects).unwrap_err();
+        assert_eq!(e.to_string(), "the statement file is empty");
+        let mut fewer = subjects.clone();
+        fewer.remove(crate::house::REQUIREMENTS);
+        let e = check_statement(&line(&key), &trusted, &fewer).unwrap_err();
+        assert!(matches!(e, WheelhouseError::Statement { .. }), "{e}");
     }
 }

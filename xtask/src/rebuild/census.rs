@@ -1,61 +1,14 @@
-//! `rebuild`'s answer: each release's status from its comparisons, the
-//! human table (inferences, artifacts, or one row per release of a
-//! `--list` census with the totals), the JSON report, the exit status (0
-//! only if every published copy compared is byte-identical and nothing
-//! failed), and a failed release's cause class.
+//! `rebuild`'s answer: the human table (inferences, artifacts, or one row
+//! per release of a `--list` census with the totals), the JSON report, the
+//! exit status (0 only if every published copy compared is byte-identical
+//! and nothing failed), and a failed release's row. The statuses and
+//! totals are kiln-report's, a failure's cause class kiln-pep517's.
 
 use crate::{Mismatch, report};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use kiln_diff::Level;
 use kiln_diff::escape::escape;
-use kiln_report::{
-    RebuildFailure, RebuildReport, RebuildTotals, RebuiltArtifact, RebuiltRelease, ReleaseStatus,
-};
-use std::path::Path;
-
-/// A list file is small text; more is refused.
-const MAX_LIST: u64 = 1 << 20;
-
-/// The SOURCEs of a `--list` file: one per line, blank lines and `#`
-/// comments skipped.
-pub fn read_list(path: &Path) -> Result<Vec<String>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("--list {}", path.display()))?;
-    if !meta.is_file() || meta.len() > MAX_LIST {
-        anyhow::bail!(
-            "--list {}: not a regular file of at most {MAX_LIST} bytes",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--list {}: not UTF-8 text", path.display()))?;
-    let sources: Vec<String> = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or_default().trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    if sources.is_empty() {
-        anyhow::bail!("--list {}: lists no SOURCE", path.display());
-    }
-    Ok(sources)
-}
-
-/// The worst answer among a release's comparisons.
-pub fn status(artifacts: &[RebuiltArtifact]) -> ReleaseStatus {
-    let levels: Vec<Level> = artifacts
-        .iter()
-        .flat_map(|a| a.comparisons.iter().map(|c| c.level))
-        .collect();
-    if levels.is_empty() {
-        ReleaseStatus::NotCompared
-    } else if levels.contains(&Level::DifferentContent) {
-        ReleaseStatus::ContentDiffers
-    } else if levels.contains(&Level::SameContent) {
-        ReleaseStatus::ContainerOnly
-    } else {
-        ReleaseStatus::ByteIdentical
-    }
-}
+use kiln_report::{RebuildFailure, RebuildReport, RebuildTotals, RebuiltRelease, ReleaseStatus};
 
 fn label(status: ReleaseStatus) -> &'static str {
     match status {
@@ -78,7 +31,7 @@ fn level_label(level: Level) -> &'static str {
 /// Print (table or JSON) and decide the exit status.
 pub fn finish(releases: Vec<RebuiltRelease>, json: bool, census: bool) -> Result<()> {
     let totals = RebuildTotals::of(&releases);
-    let identical = totals.failed == 0 && totals.container_only == 0 && totals.content_differs == 0;
+    let identical = totals.identical();
     if json {
         report::json(kiln_report::Report::Rebuild(RebuildReport {
             schema: kiln_report::Version,
@@ -173,7 +126,7 @@ pub fn finish(releases: Vec<RebuiltRelease>, json: bool, census: bool) -> Result
     } else {
         Err(Mismatch(format!(
             "{} of {} release(s) not byte-identical",
-            totals.releases - totals.byte_identical - totals.not_compared,
+            totals.not_identical(),
             totals.releases
         ))
         .into())
@@ -182,25 +135,9 @@ pub fn finish(releases: Vec<RebuiltRelease>, json: bool, census: bool) -> Result
 
 /// A release of a census that could not be rebuilt, with its cause class.
 pub fn failed(source: &str, e: &anyhow::Error) -> RebuiltRelease {
-    use kiln_pep517::Pep517Error as P;
     let class = e
         .chain()
-        .find_map(|c| match c.downcast_ref::<P>()? {
-            P::Resolve { .. }
-            | P::NoHash { .. }
-            | P::NotAWheel { .. }
-            | P::Unsettled { .. }
-            | P::Download { .. }
-            | P::NotDownloaded { .. } => Some("lock"),
-            P::NotReproducible { .. } => Some("not-reproducible"),
-            P::HookFailed { .. }
-            | P::Hook { .. }
-            | P::NoFileName { .. }
-            | P::NoOutput { .. }
-            | P::BadFileName { .. }
-            | P::Unsatisfied { .. } => Some("build"),
-            _ => None,
-        })
+        .find_map(|c| c.downcast_ref::<kiln_pep517::Pep517Error>()?.cause_class())
         .unwrap_or(if e.chain().any(|c| c.is::<Mismatch>()) {
             "not-reproducible"
         } else {

@@ -20,7 +20,7 @@ use kiln_archive::Limits;
 use kiln_infer::{choose_epoch, infer_backend, sdist_times, wheel_times};
 use kiln_names::Epoch;
 use kiln_report::{Inference, RebuiltArtifact, RebuiltRelease};
-use published::{Published, compare, gather, name_version, published_version};
+use published::{Published, compare, gather};
 use source::{Source, locate, read_capped};
 use std::path::Path;
 
@@ -29,7 +29,7 @@ impl Rebuild {
         let root = project_root()?;
         let pins = Pins::load(&root)?;
         let sources = match (&self.list, &self.source) {
-            (Some(list), _) => census::read_list(list)?,
+            (Some(list), _) => kiln_verify::list::read_list(list)?,
             (None, Some(source)) => vec![source.clone()],
             (None, None) => bail!("give SOURCE or --list FILE"),
         };
@@ -79,8 +79,12 @@ impl Rebuild {
         let release = match release.1 {
             Some(version) => (release.0, version),
             None => {
-                let version = published_version(&found, &project, self.git_ref.as_deref())?;
-                found.retain(|p| name_version(&p.filename).is_some_and(|(_, v)| v == version));
+                let names = found.iter().map(|p| p.filename.as_str());
+                let version =
+                    kiln_infer::published_version(names, &project, self.git_ref.as_deref())?;
+                found.retain(|p| {
+                    kiln_names::filename_release(&p.filename).is_some_and(|(_, v)| v == version)
+                });
                 (release.0, version)
             }
         };
@@ -88,10 +92,8 @@ impl Rebuild {
 
         // What the publisher used: the wheel names the backend; the
         // containers show the epoch.
-        let wheel = found
-            .iter()
-            .filter(|p| p.filename.ends_with(".whl"))
-            .min_by_key(|p| !p.filename.ends_with("-none-any.whl"));
+        let wheel = kiln_infer::wheel_to_read(found.iter().map(|p| p.filename.as_str()))
+            .and_then(|f| found.iter().find(|p| p.filename == f));
         let mut backend = None;
         let mut wtimes = None;
         if let Some(w) = wheel {
@@ -121,9 +123,7 @@ impl Rebuild {
             stimes.as_ref(),
             dist,
         )?;
-        let epoch = chosen
-            .seconds
-            .map(|t| Epoch::clamped(i64::try_from(t).unwrap_or(i64::MAX)));
+        let epoch = chosen.epoch();
         let epoch_report = Inference {
             value: epoch.map_or("unset".into(), |e| e.seconds().to_string()),
             how: chosen.how.to_string(),
@@ -132,19 +132,25 @@ impl Rebuild {
         let (constraints, backend_report) = match (&self.constraints, &backend) {
             (Some(c), _) => (
                 Some(c.clone()),
-                Some(given(&c.display().to_string(), "--constraints")),
+                Some(Inference::given(&c.display().to_string(), "--constraints")),
             ),
             (None, Some(b)) => {
                 let file = tmp.path().join("constraints.txt");
                 std::fs::write(&file, format!("{}\n", b.constraint()))?;
                 let evidence = format!("{}: Generator: {}", b.evidence, b.generator);
-                (Some(file), Some(inferred(&b.constraint(), &evidence)))
+                (
+                    Some(file),
+                    Some(Inference::inferred(&b.constraint(), &evidence)),
+                )
             }
             (None, None) => match published::as_of(&found, &source_kind)? {
                 Some((lines, evidence)) => {
                     let file = tmp.path().join("constraints.txt");
                     std::fs::write(&file, format!("{}\n", lines.join("\n")))?;
-                    (Some(file), Some(inferred(&lines.join(", "), &evidence)))
+                    (
+                        Some(file),
+                        Some(Inference::inferred(&lines.join(", "), &evidence)),
+                    )
                 }
                 None => (None, None),
             },
@@ -229,7 +235,7 @@ impl Rebuild {
             .filter(|p| !artifacts.iter().any(|a| a.filename == p.filename))
             .map(|p| p.label.clone())
             .collect();
-        let status = census::status(&artifacts);
+        let status = kiln_report::ReleaseStatus::of(&artifacts);
         Ok(RebuiltRelease {
             source: source.to_string(),
             status,
@@ -240,21 +246,5 @@ impl Rebuild {
             not_rebuilt,
             failure: None,
         })
-    }
-}
-
-fn given(value: &str, flag: &str) -> Inference {
-    Inference {
-        value: value.to_string(),
-        how: "given".into(),
-        evidence: flag.to_string(),
-    }
-}
-
-fn inferred(value: &str, evidence: &str) -> Inference {
-    Inference {
-        value: value.to_string(),
-        how: "inferred".into(),
-        evidence: evidence.to_string(),
     }
 }

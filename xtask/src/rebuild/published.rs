@@ -8,7 +8,7 @@ use crate::engine;
 use crate::fetch;
 use crate::rebuild::source::{Source, read_capped};
 use anyhow::{Context, Result};
-use kiln_diff::{DiffOptions, Level, diff_files};
+use kiln_names::filename_release;
 use kiln_report::RebuildComparison;
 use std::path::{Path, PathBuf};
 
@@ -24,33 +24,6 @@ pub struct Published {
     pub path: PathBuf,
     /// From an index: its PEP 700 upload time, and the index.
     pub uploaded: Option<(String, String)>,
-}
-
-/// PEP 503 normalization, with `-` as `_` (file names' spelling).
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('_') {
-                out.push('_');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
-/// The (normalized name, version) an sdist or wheel file name states.
-pub fn name_version(filename: &str) -> Option<(String, String)> {
-    if let Some(stem) = filename.strip_suffix(".tar.gz") {
-        let (name, version) = stem.rsplit_once('-')?;
-        return Some((normalize(name), version.to_string()));
-    }
-    let stem = filename.strip_suffix(".whl")?;
-    let mut parts = stem.split('-');
-    let (name, version) = (parts.next()?, parts.next()?);
-    Some((normalize(name), version.to_string()))
 }
 
 fn is_url(s: &str) -> bool {
@@ -99,18 +72,13 @@ pub fn gather(
     tmp: &Path,
 ) -> Result<Vec<Published>> {
     let wanted = |f: &str| {
-        name_version(f).is_some_and(|(name, version)| {
+        filename_release(f).is_some_and(|(name, version)| {
             name == release.0 && release.1.as_ref().is_none_or(|v| *v == version)
         })
     };
     let mut found = Vec::new();
     if let Some(version) = &release.1 {
-        let stem = format!("{}-{version}", release.0);
-        for guess in [
-            format!("{stem}.tar.gz"),
-            format!("{stem}-py3-none-any.whl"),
-            format!("{stem}-py2.py3-none-any.whl"),
-        ] {
+        for guess in kiln_names::likely_filenames(&release.0, version) {
             fetch_named(against, &guess, tmp, &mut found)?;
         }
     }
@@ -166,52 +134,20 @@ pub fn gather(
     Ok(found)
 }
 
-/// The version of a release whose project does not state it statically:
-/// the one version published (or, among several, the one `git_ref` names,
-/// such as `v7.0.1`).
-pub fn published_version(found: &[Published], name: &str, git_ref: Option<&str>) -> Result<String> {
-    let versions: std::collections::BTreeSet<String> = found
-        .iter()
-        .filter_map(|p| name_version(&p.filename).map(|(_, v)| v))
-        .collect();
-    if versions.len() == 1 {
-        return Ok(versions.into_iter().next().unwrap_or_default());
-    }
-    if let Some(r) = git_ref {
-        let tagged = r.trim_start_matches(|c: char| !c.is_ascii_digit());
-        if versions.contains(tagged) {
-            return Ok(tagged.to_string());
-        }
-    }
-    anyhow::bail!(
-        "{name}: the version is dynamic and the published files hold {} version(s) ({}): give the sdist as SOURCE, or a --ref naming the version",
-        versions.len(),
-        versions.into_iter().collect::<Vec<_>>().join(", ")
-    )
-}
-
 /// `published` against the rebuilt file at `ours` (sha256 `our_sha`):
-/// identical digests need no parsing.
+/// kiln-verify's comparison, digests first.
 pub fn compare(published: &Published, ours: &Path, our_sha: &str) -> Result<RebuildComparison> {
-    let digests = kiln_digest::Digests::of_file(&published.path)?;
-    if kiln_digest::hex(&digests.sha256) == our_sha {
-        return Ok(RebuildComparison {
-            published: published.label.clone(),
-            level: Level::Identical,
-            diff: None,
-        });
-    }
-    let diff = diff_files(
+    let (level, diff) = kiln_verify::rebuilt::against_published(
         &published.path,
-        ours,
         &published.label,
-        &format!("rebuilt {}", published.filename),
-        &DiffOptions::default(),
+        &published.filename,
+        ours,
+        our_sha,
     )?;
     Ok(RebuildComparison {
         published: published.label.clone(),
-        level: diff.level,
-        diff: Some(Box::new(diff)),
+        level,
+        diff,
     })
 }
 
@@ -219,7 +155,8 @@ pub fn compare(published: &Published, ours: &Path, our_sha: &str) -> Result<Rebu
 /// as of the earliest upload time an index states for the release's files
 /// (PEP 700), each at most its newest release before it.
 pub fn as_of(found: &[Published], source: &Source) -> Result<Option<(Vec<String>, String)>> {
-    let Some((time, index)) = found.iter().filter_map(|p| p.uploaded.clone()).min() else {
+    let Some(upload) = kiln_infer::earliest_upload(found.iter().filter_map(|p| p.uploaded.clone()))
+    else {
         return Ok(None);
     };
     let requires = match source {
@@ -228,10 +165,6 @@ pub fn as_of(found: &[Published], source: &Source) -> Result<Option<(Vec<String>
         }
         Source::Project(dir) => engine::build_system(dir)?.requires,
     };
-    let date = format!("{}Z", time.get(..19).unwrap_or_default());
-    let lines = crate::asof::exclude_newer(&requires, &index, &date)?;
-    let evidence = format!(
-        "no published wheel names the backend; the release was uploaded to {index} at {time}"
-    );
-    Ok(Some((lines, evidence)))
+    let lines = crate::asof::exclude_newer(&requires, &upload.index, &upload.date)?;
+    Ok(Some((lines, upload.evidence)))
 }

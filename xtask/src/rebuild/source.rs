@@ -2,8 +2,9 @@
 //! size-capped) or a project directory (given, or a clean checkout of a
 //! repository at `--ref`), and the release's name and version.
 
-use crate::rebuild::published::{MAX_ARTIFACT, name_version};
+use crate::rebuild::published::MAX_ARTIFACT;
 use anyhow::{Context, Result, bail};
+use kiln_names::filename_release;
 use std::path::{Path, PathBuf};
 
 /// What to build: a published sdist, or a project directory.
@@ -33,7 +34,7 @@ pub fn locate(
     tmp: &Path,
 ) -> Result<(Source, (String, Option<String>))> {
     let sdist = |filename: String, path: PathBuf| -> Result<(Source, (String, Option<String>))> {
-        let (name, version) = name_version(&filename).with_context(|| {
+        let (name, version) = filename_release(&filename).with_context(|| {
             format!("{source}: not an sdist name (<name>-<version>.tar.gz) nor a directory")
         })?;
         Ok((Source::Sdist { filename, path }, (name, Some(version))))
@@ -52,14 +53,7 @@ pub fn locate(
         return Ok((Source::Project(checkout), release));
     }
     if source.starts_with("https://") || source.starts_with("http://") {
-        let filename = source
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let filename = kiln_names::url_filename(source).to_string();
         if !filename.ends_with(".tar.gz") {
             bail!("{source}: a URL SOURCE must name an sdist (.tar.gz)");
         }
@@ -109,7 +103,7 @@ fn project_release(dir: &Path) -> Result<(String, Option<String>)> {
             path.display()
         );
     };
-    let (name, version) = name_version(&format!(
+    let (name, version) = filename_release(&format!(
         "{name}-{}.tar.gz",
         field("version").unwrap_or("0")
     ))

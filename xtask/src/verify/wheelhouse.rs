@@ -10,16 +10,14 @@
 
 use crate::flags::Verify;
 use crate::pins::Pins;
-use crate::wheels::{Options, build_all, read_small};
+use crate::wheels::{Options, build_all};
 use crate::{Mismatch, fetch, project_root, report};
 use anyhow::{Context, Result, bail};
 use kiln_digest::Digests;
 use kiln_fs::publish::Staging;
-use kiln_provenance::Envelope;
-use kiln_wheelhouse::{DISTINFO, LOCKS_DIR, SOURCES, STATEMENT};
+use kiln_wheelhouse::{DISTINFO, SOURCES, STATEMENT, published_files, read_small};
 use std::collections::BTreeMap;
 use std::path::Path;
-use walkdir::WalkDir;
 
 /// The statement is read whole only up to this size.
 const STATEMENT_MAX: u64 = 16 << 20;
@@ -142,8 +140,8 @@ impl Verify {
 }
 
 /// For each wheel of DIR that differs from the rebuild's, what differs
-/// (the diff engine's bounded readers; the published wheel is opened only
-/// because its digest did not match).
+/// (kiln-verify's explanation; the published wheel is opened only because
+/// its digest did not match).
 fn explain_wheels(
     dir: &Path,
     differences: &[kiln_wheelhouse::Difference],
@@ -157,50 +155,9 @@ fn explain_wheels(
         if !published.is_file() {
             continue;
         }
-        let explained = kiln_diff::diff_files(
-            &published,
-            &rebuilt.path,
-            "published",
-            "rebuilt",
-            &kiln_diff::DiffOptions::default(),
-        )
-        .map(|r| r.render())
-        .unwrap_or_else(|e| format!("(cannot compare them: {e})"));
+        let explained = kiln_verify::rebuilt::explain_wheel(&published, &rebuilt.path);
         report::eprint(&format!("{}:\n{explained}\n", d.file));
     }
-}
-
-/// DIR's files (top level and `locks/`), by relative name, with digests;
-/// anything else (another directory, a symlink) is named with the digest
-/// of nothing, so it cannot match.
-fn published_files(dir: &Path) -> Result<BTreeMap<String, Digests>> {
-    let mut files = BTreeMap::new();
-    for entry in WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(2)
-        .sort_by_file_name()
-    {
-        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
-        let rel = entry
-            .path()
-            .strip_prefix(dir)?
-            .to_string_lossy()
-            .into_owned();
-        let in_locks = entry.depth() == 2 && rel.starts_with(&format!("{LOCKS_DIR}/"));
-        if entry.file_type().is_dir() && entry.depth() == 1 && rel == LOCKS_DIR {
-            continue;
-        }
-        if entry.depth() == 2 && !in_locks {
-            continue;
-        }
-        let digests = if entry.file_type().is_file() {
-            Digests::of_file(entry.path())?
-        } else {
-            Digests::of_bytes(format!("not a regular file: {rel}").as_bytes())
-        };
-        files.insert(rel, digests);
-    }
-    Ok(files)
 }
 
 /// The statement's verdict and whether it passes: it must be there (a
@@ -226,25 +183,7 @@ fn check_statement(
         let text = String::from_utf8(read_small(&path, STATEMENT_MAX, "the statement")?)
             .map_err(|_| anyhow::anyhow!("not UTF-8 text"))?;
         let trusted = crate::provenance::trusted_keys(root, None)?;
-        let keys: Vec<_> = trusted.iter().map(|(k, _)| k.clone()).collect();
-        let mut signers = Vec::new();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let envelope =
-                Envelope::parse(line).map_err(|e| anyhow::anyhow!("not a DSSE envelope: {e}"))?;
-            let verified = envelope
-                .verify_in_toto(&keys)
-                .map_err(|e| anyhow::anyhow!("signature check failed: {e}"))?;
-            kiln_wheelhouse::check_subjects(&verified.payload, &expected)?;
-            signers.push(
-                trusted
-                    .iter()
-                    .find(|(k, _)| k.keyid() == verified.keyid)
-                    .map_or_else(|| verified.keyid.clone(), |(_, l)| l.clone()),
-            );
-        }
-        if signers.is_empty() {
-            bail!("the statement file is empty");
-        }
+        let signers = kiln_wheelhouse::check_statement(&text, &trusted, &expected)?;
         Ok(format!("signed by {}", signers.join(", ")))
     })();
     match result {
