@@ -342,8 +342,16 @@ impl Distinfo {
                     for (algo, value) in &e.others {
                         line(&mut out, algo, name, value);
                     }
+                    // OpenBSD writes SHA256 only; a digest of another
+                    // algorithm that was read is kept, in the same base64.
                     if let Some(d) = e.sha256 {
                         line(&mut out, "SHA256", name, &b64.encode(d));
+                    }
+                    if let Some(d) = e.sha512 {
+                        line(&mut out, "SHA512", name, &b64.encode(d));
+                    }
+                    if let Some(d) = e.blake2s {
+                        line(&mut out, "BLAKE2s", name, &b64.encode(d));
                     }
                 }
                 for (name, e) in &self.entries {
@@ -359,6 +367,13 @@ impl Distinfo {
                 for (name, e) in &self.entries {
                     if let Some(d) = e.sha256 {
                         line(&mut out, "SHA256", name, &hex(&d));
+                    }
+                    // FreeBSD writes SHA256 only; others read are kept.
+                    if let Some(d) = e.sha512 {
+                        line(&mut out, "SHA512", name, &hex(&d));
+                    }
+                    if let Some(d) = e.blake2s {
+                        line(&mut out, "BLAKE2s", name, &hex(&d));
                     }
                     for (algo, value) in &e.others {
                         line(&mut out, algo, name, value);
