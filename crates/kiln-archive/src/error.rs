@@ -83,6 +83,32 @@ pub enum ArchiveError {
     },
 }
 
+impl ArchiveError {
+    /// Where the error is, for a `--json` error object: the archive (its
+    /// name is its path) and the member, or the structure such as the end
+    /// of the central directory, as the field. The writers' errors name
+    /// only the member being written.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        use ArchiveError as E;
+        match self {
+            E::Read { archive, entry, .. }
+            | E::Output { archive, entry, .. }
+            | E::Malformed { archive, entry, .. }
+            | E::Refused { archive, entry, .. }
+            | E::LimitExceeded { archive, entry, .. } => {
+                Some((Some(archive.clone()), Some(entry.clone())))
+            }
+            E::InvalidPath { path, .. }
+            | E::DuplicatePath { path }
+            | E::Unsorted { path, .. }
+            | E::Write { path, .. }
+            | E::Deflate { path, .. }
+            | E::Zip64Needed { path, .. } => Some((None, Some(path.clone()))),
+            E::EpochOutOfRange { .. } => None,
+        }
+    }
+}
+
 /// Context for reader errors: which archive, so each helper can name it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ctx<'a> {
@@ -125,5 +151,24 @@ impl Ctx<'_> {
             entry: entry.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_archive_error_is_at_its_archive_and_member() {
+        let ctx = Ctx {
+            archive: "dist/a.zip",
+        };
+        let err = ctx.malformed("a/b.py", "bad");
+        assert_eq!(
+            err.location(),
+            Some((Some("dist/a.zip".into()), Some("a/b.py".into())))
+        );
+        let err = ArchiveError::DuplicatePath { path: "x".into() };
+        assert_eq!(err.location(), Some((None, Some("x".into()))));
     }
 }

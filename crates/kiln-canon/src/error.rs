@@ -158,6 +158,64 @@ pub enum CanonError {
     },
 }
 
+impl CanonError {
+    /// Where the error is, for a `--json` error object: the archive (its
+    /// name is its path) and the member as the field.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        use CanonError as E;
+        match self {
+            E::Read {
+                archive, member, ..
+            }
+            | E::Write {
+                archive, member, ..
+            }
+            | E::Spool {
+                archive, member, ..
+            }
+            | E::NoTopDirectory { archive, member }
+            | E::StrayEntry {
+                archive, member, ..
+            }
+            | E::DirectoryWithData {
+                archive, member, ..
+            }
+            | E::DistInfoCount {
+                archive, member, ..
+            }
+            | E::MissingRecord { archive, member }
+            | E::RecordTooLarge {
+                archive, member, ..
+            }
+            | E::RecordNotUtf8 {
+                archive, member, ..
+            }
+            | E::RecordSyntax {
+                archive, member, ..
+            }
+            | E::UnsupportedHash {
+                archive, member, ..
+            }
+            | E::HashMismatch {
+                archive, member, ..
+            }
+            | E::SizeMismatch {
+                archive, member, ..
+            }
+            | E::NotInRecord {
+                archive, member, ..
+            }
+            | E::RecordRowWithoutMember {
+                archive, member, ..
+            }
+            | E::DuplicateRecordRow {
+                archive, member, ..
+            } => Some((Some(archive.clone()), Some(member.clone()))),
+            E::EmptyWheel { archive } => Some((Some(archive.clone()), None)),
+        }
+    }
+}
+
 /// The entry a reader error names (the readers put it in every variant
 /// they produce), or a placeholder for the few writer-side variants.
 pub(crate) fn entry_of(e: &ArchiveError) -> String {
@@ -190,5 +248,29 @@ pub(crate) fn write_error(archive: &str, source: ArchiveError) -> CanonError {
         archive: archive.to_owned(),
         member: entry_of(&source),
         source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_canon_error_is_at_its_archive_and_member() {
+        let err = CanonError::MissingRecord {
+            archive: "dist/a.whl".into(),
+            member: "a-1.dist-info/RECORD".into(),
+        };
+        assert_eq!(
+            err.location(),
+            Some((
+                Some("dist/a.whl".into()),
+                Some("a-1.dist-info/RECORD".into())
+            ))
+        );
+        let err = CanonError::EmptyWheel {
+            archive: "dist/a.whl".into(),
+        };
+        assert_eq!(err.location(), Some((Some("dist/a.whl".into()), None)));
     }
 }

@@ -38,6 +38,21 @@ pub enum FileError {
     Unfinished { path: PathBuf },
 }
 
+impl FileError {
+    /// Where the error is, for a `--json` error object: the file, or the
+    /// canonicalizer's archive and member.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            // Transparent: its chain skips the inner error, so look inside.
+            Self::Canon(inner) => inner.location(),
+            Self::Open { path, .. } | Self::Write { path, .. } | Self::Unfinished { path } => {
+                Some((Some(path.display().to_string()), None))
+            }
+            Self::Publish(_) | Self::Digest(_) | Self::Spool(_) => None,
+        }
+    }
+}
+
 /// The digests of one input and of its canonical form.
 #[derive(Debug, Clone)]
 pub struct Normalized {
@@ -131,4 +146,17 @@ pub fn normalize_files(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_error_is_at_its_file() {
+        let err = FileError::Unfinished {
+            path: "dist/a.whl".into(),
+        };
+        assert_eq!(err.location(), Some((Some("dist/a.whl".into()), None)));
+    }
 }

@@ -63,6 +63,22 @@ impl DiffError {
             source: Box::new(source),
         }
     }
+
+    /// Where the error is, for a `--json` error object: the file, and the
+    /// entry as the field. Of two files of different kinds, the second is
+    /// the one that does not match the first.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            Self::UnknownKind { archive } | Self::Empty { archive, .. } => {
+                Some((Some(archive.clone()), None))
+            }
+            Self::KindMismatch { b, .. } => Some((Some(b.clone()), None)),
+            Self::Io { path, .. } => Some((Some(path.display().to_string()), None)),
+            Self::Archive { archive, entry, .. } => {
+                Some((Some(archive.clone()), Some(entry.clone())))
+            }
+        }
+    }
 }
 
 /// The entry a reader error names (the readers put one in every variant
@@ -74,5 +90,21 @@ fn entry_of(e: &ArchiveError) -> String {
         | ArchiveError::Refused { entry, .. }
         | ArchiveError::LimitExceeded { entry, .. } => entry.clone(),
         _ => "(archive)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_error_is_at_the_second_file_of_a_mismatch() {
+        let err = DiffError::KindMismatch {
+            a: "a.whl".into(),
+            b: "b.tar.gz".into(),
+            a_kind: ArchiveKind::Wheel,
+            b_kind: ArchiveKind::Sdist,
+        };
+        assert_eq!(err.location(), Some((Some("b.tar.gz".into()), None)));
     }
 }

@@ -51,6 +51,39 @@ pub enum PageError {
     },
 }
 
+impl PageError {
+    /// Where the error is, for a `--json` error object: the page's URL.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            Self::Fetch { source, .. } => source.location(),
+            Self::Parse { url, .. } => Some((Some(url.clone()), None)),
+            Self::ProjectName(_) | Self::PageUrl(_) => None,
+        }
+    }
+}
+
+impl FetchError {
+    /// Where the error is, for a `--json` error object: a download's
+    /// place is its URL (or the file being written, or the CA bundle); a
+    /// setting's is its name, as the field.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        use FetchError as E;
+        match self {
+            E::NotFound { url }
+            | E::Http { url, .. }
+            | E::TooLarge { url, .. }
+            | E::Network { url, .. }
+            | E::BadUrl { url, .. }
+            | E::BadFileName { url, .. }
+            | E::Deadline { url, .. }
+            | E::TooSlow { url, .. } => Some((Some(url.clone()), None)),
+            E::Io { path, .. } => Some((Some(path.display().to_string()), None)),
+            E::Roots { bundle, .. } => Some((Some(bundle.clone()), None)),
+            E::Setting { name, .. } => Some((None, Some((*name).to_owned()))),
+        }
+    }
+}
+
 /// The files of `project` on the simple index at `index_url` (for example
 /// `https://pypi.org/simple/`) that `keep` wants by file name: the page
 /// `{index}/{normalized name}/`, JSON asked for first, parsed by the content
@@ -271,5 +304,21 @@ mod tests {
         assert!(text.contains("kiln-sums"), "{text}");
         let err = files(&server.url("/simple/"), "no/such name").unwrap_err();
         assert!(chain(&err).contains("invalid project name"), "{err}");
+    }
+
+    #[test]
+    fn a_page_error_is_at_the_url_it_fetched() {
+        let err = PageError::Fetch {
+            project: "a".into(),
+            index_url: "https://i/simple/".into(),
+            source: FetchError::Http {
+                url: "https://i/simple/a/".into(),
+                status: 500,
+            },
+        };
+        assert_eq!(
+            err.location(),
+            Some((Some("https://i/simple/a/".into()), None))
+        );
     }
 }

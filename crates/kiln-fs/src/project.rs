@@ -91,6 +91,11 @@ impl ProjectFileError {
             | Self::Io { path, .. } => path,
         }
     }
+
+    /// Where the error is, for a `--json` error object: the file.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        Some((Some(self.path().display().to_string()), None))
+    }
 }
 
 /// A project directory, its canonical form resolved once.
@@ -441,6 +446,12 @@ mod tests {
         let mut s = String::new();
         f.reader().read_to_string(&mut s).unwrap();
         assert_eq!(s, "hello");
+    }
+
+    #[test]
+    fn an_error_is_at_its_file() {
+        let e = ProjectFileError::NotUtf8 { path: "p/a".into() };
+        assert_eq!(e.location(), Some((Some("p/a".into()), None)));
     }
 
     #[test]

@@ -44,6 +44,20 @@ pub enum LockError {
     },
 }
 
+impl LockError {
+    /// Where the error is, for a `--json` error object: the lock file, and
+    /// the key or package as the field.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            Self::Syntax { file, .. } => Some((Some(file.clone()), None)),
+            Self::Version { file, .. } => Some((Some(file.clone()), Some("version".into()))),
+            Self::Package { file, package, .. } => {
+                Some((Some(file.clone()), Some(package.clone())))
+            }
+        }
+    }
+}
+
 /// One locked file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +231,19 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("l.toml:")
+        );
+    }
+
+    #[test]
+    fn a_lock_error_is_at_its_file_and_package() {
+        let err = LockError::Package {
+            file: "kiln.lock".into(),
+            package: "hatchling".into(),
+            problem: "x".into(),
+        };
+        assert_eq!(
+            err.location(),
+            Some((Some("kiln.lock".into()), Some("hatchling".into())))
         );
     }
 }

@@ -82,6 +82,28 @@ pub enum BuildSystemError {
     BackendPath { path: PathBuf, entry: String },
 }
 
+impl BuildSystemError {
+    /// Where the error is, for a `--json` error object: the file (or the
+    /// directory), and the field of `[build-system]` where one is wrong.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        use BuildSystemError as E;
+        let at =
+            |path: &Path, field: Option<String>| Some((Some(path.display().to_string()), field));
+        let field = |path: &Path, field: &str| at(path, Some(format!("build-system{field}")));
+        match self {
+            E::NotAProject { dir } => at(dir, None),
+            E::NoPyproject { path } | E::Toml { path, .. } => at(path, None),
+            E::NotATable { path } => field(path, ""),
+            E::NotAList { path, field: f, .. } | E::NotAString { path, field: f, .. } => {
+                field(path, &format!(".{f}"))
+            }
+            E::NoRequires { path } | E::Requirement { path, .. } => field(path, ".requires"),
+            E::NoBackend { path } | E::Backend { path, .. } => field(path, ".build-backend"),
+            E::BackendPath { path, .. } => field(path, ".backend-path"),
+        }
+    }
+}
+
 /// The table's shape, checked by [`PyProject::parse`](crate::PyProject)
 /// together with the rest of the file (native mode reads only the backend).
 #[derive(Deserialize, Debug, Clone, Default)]
@@ -338,5 +360,21 @@ mod tests {
         assert_eq!(declared_backend(p, None, true).unwrap(), None);
         assert!(declared_backend(p, None, false).is_err());
         assert!(declared_backend(p, Some("= ="), true).is_err());
+    }
+
+    #[test]
+    fn a_build_system_error_is_at_its_file_and_field() {
+        let err = BuildSystemError::NotAList {
+            path: "p/pyproject.toml".into(),
+            field: "requires",
+            found: "1".into(),
+        };
+        assert_eq!(
+            err.location(),
+            Some((
+                Some("p/pyproject.toml".into()),
+                Some("build-system.requires".into())
+            ))
+        );
     }
 }

@@ -71,3 +71,42 @@ pub enum MetadataError {
     #[error("{path}: failed to rewrite pyproject.toml as TOML 1.0 for the sdist: {message}")]
     Rewrite { path: PathBuf, message: String },
 }
+
+impl MetadataError {
+    /// Where the error is, for a `--json` error object: the file, and the
+    /// field where one is named.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        let at = |path: &std::path::Path, field: Option<String>| {
+            Some((Some(path.display().to_string()), field))
+        };
+        match self {
+            Self::Toml { path, .. } | Self::Rewrite { path, .. } => at(path, None),
+            Self::Missing { path, field, .. } => at(path, Some((*field).to_owned())),
+            Self::Field { path, field, .. }
+            | Self::Dependency { path, field, .. }
+            | Self::Unsupported { path, field } => at(path, Some(field.clone())),
+            // `project.dynamic` lists the fields; the first one is where to look.
+            Self::Dynamic { path, .. } => at(path, Some("project.dynamic".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metadata_error_is_at_its_file_and_field() {
+        let err = MetadataError::Dynamic {
+            path: "p/pyproject.toml".into(),
+            fields: vec!["version".into()],
+        };
+        assert_eq!(
+            err.location(),
+            Some((
+                Some("p/pyproject.toml".into()),
+                Some("project.dynamic".into())
+            ))
+        );
+    }
+}

@@ -118,4 +118,68 @@ impl NativeError {
             other => Self::ProjectFile(other),
         }
     }
+
+    /// Where the error is, for a `--json` error object: the file, and the
+    /// setting where one is named.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        use NativeError as E;
+        let file = |path: &std::path::Path| Some((Some(path.display().to_string()), None));
+        match self {
+            // Transparent: their chain skips the inner error, so look inside.
+            E::Metadata(inner) => inner.location(),
+            E::ProjectFile(inner) => inner.location(),
+            E::NoPyproject { dir } => file(dir),
+            E::NotUvBuild { path, .. } => Some((
+                Some(path.display().to_string()),
+                Some("build-system.build-backend".into()),
+            )),
+            E::GlobNoMatch { path, field, .. } => {
+                Some((Some(path.display().to_string()), Some(field.clone())))
+            }
+            E::InvalidSettingPath { field, .. } | E::Glob { field, .. } => {
+                Some((None, Some(field.clone())))
+            }
+            E::MissingModule { expected, .. } => file(expected),
+            E::LicenseNotUtf8 { path }
+            | E::Read { path, .. }
+            | E::Walk { path, .. }
+            | E::UnsupportedFileType { path }
+            | E::TooLargeForWheel { path, .. }
+            | E::NonUtf8Path { path }
+            | E::Overlap { path, .. }
+            | E::Write { path, .. } => file(path),
+            E::SymlinkOutside { link, .. } | E::SymlinkLoop { link, .. } => file(link),
+            E::Archive { source, .. } => source.location(),
+            E::InvalidModuleName { .. } | E::Cancelled => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_native_error_is_at_its_file_and_setting() {
+        let err = NativeError::NotUvBuild {
+            path: "p/pyproject.toml".into(),
+            backend: "hatchling.build".into(),
+        };
+        assert_eq!(
+            err.location(),
+            Some((
+                Some("p/pyproject.toml".into()),
+                Some("build-system.build-backend".into())
+            ))
+        );
+        // A transparent wrapper is looked through.
+        let err = NativeError::Metadata(kiln_metadata::MetadataError::Unsupported {
+            path: "q/pyproject.toml".into(),
+            field: "tool.uv.build-backend.x".into(),
+        });
+        assert_eq!(
+            err.location().and_then(|(_, field)| field).as_deref(),
+            Some("tool.uv.build-backend.x")
+        );
+    }
 }

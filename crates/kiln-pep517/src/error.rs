@@ -234,6 +234,27 @@ impl Pep517Error {
         }
     }
 
+    /// Where the error is, for a `--json` error object: the file or lock,
+    /// or what the archive, lock or canonicalizer error inside names.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        use Pep517Error as E;
+        match self {
+            E::Io { path, .. }
+            | E::Walk { path, .. }
+            | E::NoLock { path }
+            | E::NoOutput { path, .. }
+            | E::LockForOtherBackend { lock: path, .. }
+            | E::LockForOtherPython { lock: path, .. }
+            | E::Unsatisfied { lock: path, .. } => Some((Some(path.display().to_string()), None)),
+            // Transparent: look inside.
+            E::Lock(inner) => inner.location(),
+            E::Archive(inner) => inner.location(),
+            E::Canon(inner) => inner.location(),
+            E::InstallRead { source, .. } | E::Unpack { source, .. } => source.location(),
+            _ => None,
+        }
+    }
+
     /// An [`Pep517Error::Io`] for `action` on `path`.
     pub(crate) fn io(
         action: &'static str,
@@ -272,5 +293,13 @@ mod tests {
         assert_eq!(hook.cause_class(), Some("build"));
         assert_eq!(twice.cause_class(), Some("not-reproducible"));
         assert_eq!(other.cause_class(), None);
+    }
+
+    #[test]
+    fn a_failure_is_at_its_lock() {
+        let err = Pep517Error::NoLock {
+            path: PathBuf::from("a.lock.toml"),
+        };
+        assert_eq!(err.location(), Some((Some("a.lock.toml".into()), None)));
     }
 }

@@ -41,6 +41,20 @@ pub enum RecordError {
     },
 }
 
+impl RecordError {
+    /// Where the error is, for a `--json` error object: the record file,
+    /// and the missing field where one is.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            Self::Syntax { file, .. } => Some((Some(file.clone()), None)),
+            Self::Missing { file, field } => Some((Some(file.clone()), Some(field.clone()))),
+            Self::Incomplete { file, field, .. } => {
+                Some((Some(file.clone()), Some((*field).to_owned())))
+            }
+        }
+    }
+}
+
 /// The digests of one artifact as a record holds them (hex, lowercase).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactDigests {
@@ -462,5 +476,18 @@ mod tests {
     fn sha256sums_format() {
         let s = render_sha256sums([("b.whl", "22"), ("a.tar.gz", "11")]);
         assert_eq!(s, "11  a.tar.gz\n22  b.whl\n");
+    }
+
+    #[test]
+    fn a_record_error_is_at_its_file_and_field() {
+        let err = RecordError::Incomplete {
+            file: "RELEASE".into(),
+            artifact: "a.whl".into(),
+            field: "sha512",
+        };
+        assert_eq!(
+            err.location(),
+            Some((Some("RELEASE".into()), Some("sha512".into())))
+        );
     }
 }

@@ -96,6 +96,16 @@ impl ConfigError {
             ConfigError::Read(_) | ConfigError::Syntax(_) => None,
         }
     }
+
+    /// Where the error is, for a `--json` error object: release.toml (or
+    /// the file kiln-fs refused) and the field.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            // Transparent: its chain skips the inner error, so look inside.
+            ConfigError::Read(inner) => inner.location(),
+            e => Some((Some(RELEASE_TOML.to_owned()), e.field().map(str::to_owned))),
+        }
+    }
 }
 
 /// The epoch policy of a project.
@@ -256,6 +266,18 @@ mod tests {
         assert!(
             e.starts_with(RELEASE_TOML) && e.contains("line 4") && e.contains("`backend`"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_config_error_is_at_its_field() {
+        let err = ConfigError::Tag {
+            project: "a".into(),
+            tag: "v".into(),
+        };
+        assert_eq!(
+            err.location(),
+            Some((Some(RELEASE_TOML.into()), Some("tag".into())))
         );
     }
 }

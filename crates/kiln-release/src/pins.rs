@@ -39,6 +39,16 @@ impl PinsError {
             PinsError::Read(_) | PinsError::Syntax(_) | PinsError::Unsupported(_) => None,
         }
     }
+
+    /// Where the error is, for a `--json` error object: the pins file
+    /// (or the file kiln-fs refused) and the pin.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            // Transparent: its chain skips the inner error, so look inside.
+            PinsError::Read(inner) => inner.location(),
+            e => Some((Some(PINS_TOML.to_owned()), e.field().map(str::to_owned))),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -282,5 +292,14 @@ mod tests {
             .unwrap();
         let e = Pins::load(tmp.path()).unwrap_err().to_string();
         assert!(e.contains(PINS_TOML) && e.contains("bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_pins_error_is_at_the_pin() {
+        let err = PinsError::Missing("rust.channel".into());
+        assert_eq!(
+            err.location(),
+            Some((Some(PINS_TOML.into()), Some("rust.channel".into())))
+        );
     }
 }

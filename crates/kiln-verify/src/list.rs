@@ -38,6 +38,11 @@ impl ListError {
             | Self::Empty { path } => path,
         }
     }
+
+    /// Where the error is, for a `--json` error object: the list file.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        Some((Some(self.path().display().to_string()), None))
+    }
 }
 
 /// The SOURCEs of the list file at `path`, in order.
@@ -122,5 +127,13 @@ mod tests {
             e.to_string(),
             format!("--list {}: lists no SOURCE", file.display())
         );
+    }
+
+    #[test]
+    fn a_list_error_is_at_its_file() {
+        let err = ListError::Empty {
+            path: "list.txt".into(),
+        };
+        assert_eq!(err.location(), Some((Some("list.txt".into()), None)));
     }
 }

@@ -15,6 +15,17 @@ pub enum CopyError {
     Diff(#[from] DiffError),
 }
 
+impl CopyError {
+    /// Where the error is, for a `--json` error object: the diff engine's
+    /// place.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            Self::Diff(inner) => inner.location(),
+            Self::Digest(_) => None,
+        }
+    }
+}
+
 /// The published copy at `published` (`label`: its path or URL; it is the
 /// published `filename`) against the rebuilt file at `ours`, whose sha256
 /// (hex) is `our_sha256`: identical digests need no parsing; otherwise the
@@ -79,5 +90,13 @@ mod tests {
 
         let text = explain_wheel(&theirs, &ours);
         assert!(text.starts_with("(cannot compare them: "), "{text}");
+    }
+
+    #[test]
+    fn a_copy_error_is_where_the_diff_engine_says() {
+        let err = CopyError::Diff(DiffError::UnknownKind {
+            archive: "a.zip".into(),
+        });
+        assert_eq!(err.location(), Some((Some("a.zip".into()), None)));
     }
 }

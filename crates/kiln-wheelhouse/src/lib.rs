@@ -131,4 +131,29 @@ impl WheelhouseError {
             _ => None,
         }
     }
+
+    /// Where the error is, for a `--json` error object: a published
+    /// wheelhouse's file or directory that cannot be read.
+    pub fn location(&self) -> Option<(Option<String>, Option<String>)> {
+        self.path()
+            .map(|path| (Some(path.display().to_string()), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reading_error_is_at_its_file() {
+        let err = WheelhouseError::Small {
+            what: "statement".into(),
+            path: "w/statement.jsonl".into(),
+            problem: "x".into(),
+        };
+        assert_eq!(
+            err.location(),
+            Some((Some("w/statement.jsonl".into()), None))
+        );
+    }
 }
