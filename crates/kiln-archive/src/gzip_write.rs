@@ -131,84 +131,67 @@ impl<W: Write> GzipSegmentWriter<W> {
     }
 
     /// Container bytes between members' data (headers, padding).
-    pub fn glue(&mut self, mut bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
-        let size = self.deflate.gzip_chunk_size;
-        while !bytes.is_empty() {
-            let take = (size - self.glue.len()).min(bytes.len());
-            self.glue.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.glue.len() == size {
-                let full = std::mem::take(&mut self.glue);
-                self.queue(
-                    Piece::Raw {
-                        bytes: full,
-                        history: self.history.clone(),
-                        glue: true,
-                        what: what.to_owned(),
-                    },
-                    what,
-                )?;
-            }
-        }
-        Ok(())
+    pub fn glue(&mut self, bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
+        self.fill(true, bytes, what)
     }
 
     /// Ends the glue before a member's data.
     fn end_glue(&mut self, what: &str) -> Result<(), ArchiveError> {
-        if !self.glue.is_empty() {
-            let glue = std::mem::take(&mut self.glue);
-            self.queue(
-                Piece::Raw {
-                    bytes: glue,
-                    history: self.history.clone(),
-                    glue: true,
-                    what: what.to_owned(),
-                },
-                what,
-            )?;
-        }
-        Ok(())
+        self.cut(true, what)
     }
 
     /// Part of a member's data (a member's data comes in one or more calls
     /// followed by `end_data`; empty data needs neither).
-    pub fn data(&mut self, mut bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
+    pub fn data(&mut self, bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
         self.end_glue(what)?;
+        self.fill(false, bytes, what)
+    }
+
+    pub fn end_data(&mut self, what: &str) -> Result<(), ArchiveError> {
+        self.cut(false, what)
+    }
+
+    /// The glue's buffer, or the current member's data's.
+    fn buffer(&mut self, glue: bool) -> &mut Vec<u8> {
+        if glue { &mut self.glue } else { &mut self.data }
+    }
+
+    /// Appends `bytes` to the glue's or the data's buffer, queuing each
+    /// piece of `gzip_chunk_size` bytes as it fills.
+    fn fill(&mut self, glue: bool, mut bytes: &[u8], what: &str) -> Result<(), ArchiveError> {
         let size = self.deflate.gzip_chunk_size;
         while !bytes.is_empty() {
-            let take = (size - self.data.len()).min(bytes.len());
-            self.data.extend_from_slice(&bytes[..take]);
+            let buffer = self.buffer(glue);
+            let take = (size - buffer.len()).min(bytes.len());
+            buffer.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
-            if self.data.len() == size {
-                let full = std::mem::take(&mut self.data);
-                self.queue(
-                    Piece::Raw {
-                        bytes: full,
-                        history: Vec::new(),
-                        glue: false,
-                        what: what.to_owned(),
-                    },
-                    what,
-                )?;
+            if buffer.len() == size {
+                self.cut(glue, what)?;
             }
         }
         Ok(())
     }
 
-    pub fn end_data(&mut self, what: &str) -> Result<(), ArchiveError> {
-        if !self.data.is_empty() {
-            let rest = std::mem::take(&mut self.data);
-            self.queue(
-                Piece::Raw {
-                    bytes: rest,
-                    history: Vec::new(),
-                    glue: false,
-                    what: what.to_owned(),
-                },
-                what,
-            )?;
+    /// Queues what the glue's or the data's buffer holds as one piece
+    /// (nothing when it is empty): glue with the stream's preceding bytes
+    /// as history, data as the start of its own segment.
+    fn cut(&mut self, glue: bool, what: &str) -> Result<(), ArchiveError> {
+        let bytes = std::mem::take(self.buffer(glue));
+        if bytes.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let history = if glue {
+            self.history.clone()
+        } else {
+            Vec::new()
+        };
+        let piece = Piece::Raw {
+            bytes,
+            history,
+            glue,
+            what: what.to_owned(),
+        };
+        self.queue(piece, what)
     }
 
     /// A member's whole data, deflated by the caller with these settings.
