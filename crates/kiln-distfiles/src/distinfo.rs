@@ -59,6 +59,18 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The digests it states, as (algorithm as written, bytes): SHA256,
+    /// SHA512, BLAKE2s.
+    fn digests(&self) -> impl DoubleEndedIterator<Item = (&'static str, &[u8])> {
+        [
+            ("SHA256", self.sha256.as_ref().map(|d| &d[..])),
+            ("SHA512", self.sha512.as_ref().map(|d| &d[..])),
+            ("BLAKE2s", self.blake2s.as_ref().map(|d| &d[..])),
+        ]
+        .into_iter()
+        .filter_map(|(algo, d)| Some((algo, d?)))
+    }
+
     /// Every digest kiln computes, and the size.
     pub fn from_digests(d: &Digests) -> Entry {
         Entry {
@@ -344,14 +356,8 @@ impl Distinfo {
                     }
                     // OpenBSD writes SHA256 only; a digest of another
                     // algorithm that was read is kept, in the same base64.
-                    if let Some(d) = e.sha256 {
-                        line(&mut out, "SHA256", name, &b64.encode(d));
-                    }
-                    if let Some(d) = e.sha512 {
-                        line(&mut out, "SHA512", name, &b64.encode(d));
-                    }
-                    if let Some(d) = e.blake2s {
-                        line(&mut out, "BLAKE2s", name, &b64.encode(d));
+                    for (algo, d) in e.digests() {
+                        line(&mut out, algo, name, &b64.encode(d));
                     }
                 }
                 for (name, e) in &self.entries {
@@ -365,15 +371,9 @@ impl Distinfo {
                     let _ = writeln!(out, "TIMESTAMP = {seconds}");
                 }
                 for (name, e) in &self.entries {
-                    if let Some(d) = e.sha256 {
-                        line(&mut out, "SHA256", name, &hex(&d));
-                    }
                     // FreeBSD writes SHA256 only; others read are kept.
-                    if let Some(d) = e.sha512 {
-                        line(&mut out, "SHA512", name, &hex(&d));
-                    }
-                    if let Some(d) = e.blake2s {
-                        line(&mut out, "BLAKE2s", name, &hex(&d));
+                    for (algo, d) in e.digests() {
+                        line(&mut out, algo, name, &hex(d));
                     }
                     for (algo, value) in &e.others {
                         line(&mut out, algo, name, value);
@@ -393,14 +393,9 @@ impl Distinfo {
                         .iter()
                         .filter(|(_, e)| e.size.is_some() == sized)
                     {
-                        if let Some(d) = e.blake2s {
-                            line(&mut out, "BLAKE2s", name, &hex(&d));
-                        }
-                        if let Some(d) = e.sha512 {
-                            line(&mut out, "SHA512", name, &hex(&d));
-                        }
-                        if let Some(d) = e.sha256 {
-                            line(&mut out, "SHA256", name, &hex(&d));
+                        // pkgsrc's order: BLAKE2s, SHA512, SHA256.
+                        for (algo, d) in e.digests().rev() {
+                            line(&mut out, algo, name, &hex(d));
                         }
                         for (algo, value) in &e.others {
                             line(&mut out, algo, name, value);
